@@ -1,0 +1,85 @@
+"""The ``sillok`` command: thin commands that parse, call one service, and render.
+
+Every command that opens an archive takes the passphrase from ``--passphrase-file``, then the
+``SILLOK_PASSPHRASE`` environment variable, then a prompt. Errors a user can fix are printed as
+one line on stderr with exit code 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from sillok.errors import SillokError
+
+app = typer.Typer(
+    name="sillok",
+    help="Sillok: document human rights violations (who did what to whom, when, where, "
+    "according to whom).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn :class:`SillokError` into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SillokError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
+    """The passphrase from a file, SILLOK_PASSPHRASE or a prompt (in that order)."""
+    if passphrase_file is not None:
+        try:
+            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SillokError(f"--passphrase-file: cannot read {passphrase_file} ({exc.strerror})")
+    env = os.environ.get("SILLOK_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise SillokError(
+            "no passphrase: use --passphrase-file or SILLOK_PASSPHRASE when not at a terminal"
+        )
+    value: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+PassphraseFile = typer.Option(
+    None,
+    "--passphrase-file",
+    help="Read the passphrase from this file (else SILLOK_PASSPHRASE, else a prompt).",
+    dir_okay=False,
+)
+
+
+def main() -> None:
+    """Entry point of the ``sillok`` script."""
+    app()
+
+
+# Commands register themselves on ``app`` when their modules are imported.
+from sillok.cli import commands as _commands  # noqa: E402,F401

@@ -1,0 +1,260 @@
+"""Commands on an archive: init, import, search, show, history, stats, export, vocab, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sillok import vocab as vocabularies
+from sillok.archive import Archive
+from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
+from sillok.stats import GROUPINGS
+
+ArchiveArg = typer.Argument(..., help="The archive folder.", file_okay=False)
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def open_archive(folder: Path, passphrase_file: Path | None) -> Archive:
+    """Unlock an archive with the passphrase from wherever it comes."""
+    return Archive.open(folder, read_passphrase(passphrase_file))
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, Hangul as is."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+@friendly_errors
+def init(
+    archive: Path = ArchiveArg,
+    database: str = typer.Option(
+        None, "--database", help="Keep the data in PostgreSQL (postgresql://...) instead."
+    ),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Create a new, empty archive (an encrypted SQLCipher file in the folder)."""
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    with Archive.create(archive, passphrase, database=database) as created:
+        store = created.store.dialect.name
+    console.print(f"Created archive {archive} ({store}).")
+
+
+@app.command("import")
+@friendly_errors
+def import_(
+    archive: Path = ArchiveArg,
+    file: Path = typer.Argument(..., help="A flat acts file: .csv, .jsonl or .xlsx.",
+                                dir_okay=False),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the valid rows; write the invalid ones to a file."
+    ),
+    rejects: Path = typer.Option(None, "--rejects", help="Where rejected rows go.",
+                                 dir_okay=False),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Import a flat acts file (one row per act). Nothing is written if a row is invalid."""
+    with open_archive(archive, passphrase_file) as opened, _progress(file) as advance:
+        report = opened.ingest.run(file, skip_invalid=skip_invalid, rejects=rejects,
+                                   progress=advance)
+    if as_json:
+        print_json(report.to_json())
+        return
+    console.print(f"Imported {report.valid_rows} of {report.rows} rows from {file.name}.")
+    for kind in ("source", "event", "person", "act"):
+        console.print(f"  {kind}s: {report.created.get(kind, 0)} new, "
+                      f"{report.updated.get(kind, 0)} updated")
+    for kind, name in report.unverified:
+        console.print(f"  added unverified {kind}: {name}")
+    if report.invalid_rows:
+        console.print(f"  {report.invalid_rows} invalid rows written to {report.rejects_file}")
+        for error in report.errors[:20]:
+            console.print(f"    {error}")
+
+
+class _progress:
+    """A progress bar over the rows of a file (counted up front for CSV and JSON lines)."""
+
+    def __init__(self, file: Path) -> None:
+        self.total: int | None = None
+        if file.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json") and file.is_file():
+            with open(file, "rb") as fh:
+                self.total = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20),
+                                                                       b""))
+        self.bar = Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed} rows"),
+                            TimeElapsedColumn(), console=console, transient=True)
+        self.task = self.bar.add_task("import", total=self.total)
+
+    def __enter__(self) -> Any:
+        self.bar.start()
+        return lambda rows: self.bar.update(self.task, completed=rows)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+@app.command()
+@friendly_errors
+def search(
+    archive: Path = ArchiveArg,
+    query: str = typer.Argument("", help="Words in Hangul or Latin letters (any romanization)."),
+    act_type: str = typer.Option(None, "--act-type", help="Only acts of this type (or category)."),
+    date_from: str = typer.Option(None, "--from", help="Only acts that may be this late or later."),
+    date_to: str = typer.Option(None, "--to", help="Only acts that may be this early or earlier."),
+    place: str = typer.Option(None, "--place", help="Only acts in this place or inside it."),
+    facility: str = typer.Option(None, "--facility", help="Only acts in this facility or type."),
+    agency: str = typer.Option(None, "--agency", help="Only acts with this perpetrator agency."),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="The most hits to list."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Find sources, events, acts and persons by text and names, across scripts."""
+    with open_archive(archive, passphrase_file) as opened:
+        act_filter = opened.searcher.act_filter(act_type, date_from, date_to, place, facility,
+                                                agency)
+        hits = opened.searcher.search(query, act_filter, limit=limit)
+    if as_json:
+        print_json([h.to_json() for h in hits])
+        return
+    table = Table("kind", "id", "title", title=f"{len(hits)} hits for {query!r}")
+    for hit in hits:
+        table.add_row(hit.kind, str(hit.id), hit.title)
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def show(
+    archive: Path = ArchiveArg,
+    kind: str = typer.Argument(..., help="source, event, act, person, place or organization."),
+    record_id: int = typer.Argument(..., help="The record's id."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Show one record in full."""
+    with open_archive(archive, passphrase_file) as opened:
+        record = opened.records.show(kind, record_id)
+    if as_json:
+        print_json(record)
+        return
+    table = Table("field", "value", title=f"{record['kind']} {record_id}", show_header=False)
+    for key, value in record.items():
+        if value not in (None, "", [], "[]"):
+            table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(
+                value, list | dict) else str(value))
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def history(
+    archive: Path = ArchiveArg,
+    kind: str = typer.Argument(..., help="The record kind."),
+    record_id: int = typer.Argument(..., help="The record's id."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Show every version of a record: who changed what, and when."""
+    with open_archive(archive, passphrase_file) as opened:
+        versions = opened.records.history(kind, record_id)
+    if as_json:
+        print_json(versions)
+        return
+    previous: dict[str, Any] = {}
+    for version in versions:
+        console.print(f"version {version['version']}  by {version['updated_by']} "
+                      f"at {version['updated_at']}")
+        for key, value in version.items():
+            if key.startswith("_") or key in ("version", "updated_by", "updated_at"):
+                continue
+            if previous and previous.get(key) != value:
+                console.print(f"  {key}: {previous.get(key)!r} -> {value!r}")
+        previous = version
+
+
+@app.command()
+@friendly_errors
+def stats(
+    archive: Path = ArchiveArg,
+    by: str = typer.Option("act_type", "--by", help=f"One of {', '.join(GROUPINGS)}."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Count acts by act type, year, province, facility type or agency."""
+    with open_archive(archive, passphrase_file) as opened:
+        rows = opened.stats.count(by)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(by, "count", title=f"acts by {by}")
+    for row in rows:
+        table.add_row(row["label"], str(row["count"]))
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def export(
+    archive: Path = ArchiveArg,
+    fmt: str = typer.Option("json", "--format", help="json (JSON lines) or csv."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout.",
+                                dir_okay=False),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Export every act in the flat acts format (import reads it back). Informants are left out."""
+    with open_archive(archive, passphrase_file) as opened:
+        if output is None:
+            opened.exports.write(sys.stdout, fmt)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = opened.exports.write(out, fmt)
+            console.print(f"Exported {count} acts to {output}.")
+
+
+vocab_app = typer.Typer(help="The shipped vocabularies (act types, facility types, agencies, "
+                        "places).", no_args_is_help=True)
+app.add_typer(vocab_app, name="vocab")
+
+
+@vocab_app.command("list")
+@friendly_errors
+def vocab_list(
+    name: str = typer.Argument(None, help="A vocabulary; without it, the list of vocabularies."),
+    lang: str = typer.Option("en", "--lang", help="Label language: en or ko."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the vocabularies, or the terms of one."""
+    if name is None:
+        items = [vocabularies.load(n) for n in vocabularies.VOCABULARY_NAMES]
+        if as_json:
+            print_json([{"name": v.name, "version": v.version, "terms": len(v.terms)}
+                        for v in items])
+            return
+        table = Table("vocabulary", "version", "terms", "description")
+        for v in items:
+            table.add_row(v.name, v.version, str(len(v.terms)), v.description.get(lang, ""))
+        console.print(table)
+        return
+    try:
+        vocabulary = vocabularies.load(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
+    if as_json:
+        print_json([{"key": t.key, "labels": dict(t.labels), "aliases": list(t.aliases),
+                     "parent": t.parent, "legal_refs": list(t.legal_refs)}
+                    for t in vocabulary.terms])
+        return
+    table = Table("key", "label", "other language", "parent", "legal references",
+                  title=f"{vocabulary.name} {vocabulary.version}")
+    other = "ko" if lang == "en" else "en"
+    for term in vocabulary.terms:
+        table.add_row(term.key, term.label(lang), term.label(other), term.parent or "",
+                      ", ".join(term.legal_refs))
+    console.print(table)

@@ -1,0 +1,580 @@
+"""Importing flat acts files: validate every row, then write sources, events, persons and acts.
+
+The whole import is one transaction: by default any invalid row means nothing is written, and
+the report names every bad row, column and value; with ``skip_invalid`` the valid rows are
+written and the rejects go to a file. Records are matched by ref, so importing the same file
+twice creates nothing new, and a changed row becomes a new version of its record.
+
+How rows map to records (see docs/flat-acts-format.md):
+
+* rows with the same ``source_ref`` are one source; the same ``event_ref`` one event;
+* the same ``victim_ref`` is one person; a victim without a ref is one person per source and name;
+* an act is identified by its source, event, victim, act type and date: two rows that agree on
+  all five are the same act, and the later one wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, insert
+
+from sillok import vocab
+from sillok.dates import DateError, UncertainDate, parse_date
+from sillok.directory import Entry
+from sillok.errors import InvalidInput
+from sillok.flatacts import COLUMNS, format_of, read_rows, write_rows
+from sillok.model import act_perpetrators, act_sources, person_names
+from sillok.names import is_hangul
+from sillok.search import document, name_tokens, text_tokens
+from sillok.store import queries
+from sillok.store.dialects import doc_id
+from sillok.store.records import UpsertResult, upsert_by_ref
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+Progress = Callable[[int], None]
+
+SOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    "testimony": ("testimony", "증언", "탈북민 증언"),
+    "interview": ("interview", "면담", "인터뷰"),
+    "document": ("document", "문서", "공문서"),
+    "media_report": ("media report", "media", "언론", "언론 보도", "보도"),
+    "ngo_report": ("ngo report", "ngo", "ngo 보고서", "보고서"),
+    "other": ("other", "기타"),
+}
+SHARING: dict[str, tuple[str, ...]] = {
+    "confidential": ("confidential", "기밀", "비공개"),
+    "internal": ("internal", "내부", "내부용"),
+    "public": ("public", "공개"),
+}
+SEXES: dict[str, tuple[str, ...]] = {
+    "male": ("male", "m", "man", "남", "남성", "남자"),
+    "female": ("female", "f", "woman", "여", "여성", "여자"),
+    "unknown": ("unknown", "u", "?", "미상", "모름"),
+}
+MAX_KEPT_ERRORS = 10_000
+
+
+def _choices(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {alias.lower(): key for key, aliases in table.items() for alias in (key, *aliases)}
+
+
+_SOURCE_TYPE_OF = _choices(SOURCE_TYPES)
+_SHARING_OF = _choices(SHARING)
+_SEX_OF = _choices(SEXES)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row was rejected."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.reason} ({self.value!r})"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would have done."""
+
+    file: str
+    rows: int = 0
+    valid_rows: int = 0
+    invalid_rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unverified: list[tuple[str, str]] = field(default_factory=list)
+    committed: bool = False
+    rejects_file: str | None = None
+
+    def count(self, kind: str, result: UpsertResult) -> None:
+        """Add an upsert's numbers."""
+        self.created[kind] = self.created.get(kind, 0) + len(result.created)
+        self.updated[kind] = self.updated.get(kind, 0) + len(result.updated)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "valid_rows": self.valid_rows,
+            "invalid_rows": self.invalid_rows,
+            "committed": self.committed,
+            "created": self.created,
+            "updated": self.updated,
+            "unverified": [{"kind": k, "name": n} for k, n in self.unverified],
+            "errors": [e.__dict__ for e in self.errors],
+            "rejects_file": self.rejects_file,
+        }
+
+
+class ImportFailed(InvalidInput):
+    """Invalid rows stopped an import; nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        shown = "\n".join(f"  {e}" for e in report.errors[:50])
+        more = report.invalid_rows - min(len(report.errors), 50)
+        tail = f"\n  ... and {more} more invalid rows" if more > 0 else ""
+        super().__init__(
+            f"{report.file}: {report.invalid_rows} of {report.rows} rows are invalid; "
+            f"nothing was imported (use --skip-invalid to import the valid rows):\n{shown}{tail}"
+        )
+        self.report = report
+
+
+@dataclass
+class ParsedRow:
+    """One valid row, with its values resolved."""
+
+    number: int
+    raw: dict[str, str]
+    source_type: str
+    source_date: UncertainDate | None
+    act_type: str
+    act_date: UncertainDate | None
+    victim_birth: UncertainDate | None
+    victim_sex: str | None
+    sharing: str
+    facility_type: str | None
+    perpetrator_orgs: list[str]
+    perpetrator_names: list[str]
+
+
+def _split_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(";") if v.strip()]
+
+
+def _date_columns(prefix: str, value: UncertainDate | None) -> dict[str, Any]:
+    return {
+        f"{prefix}_edtf": value.edtf if value else None,
+        f"{prefix}_lower": value.lower if value else None,
+        f"{prefix}_upper": value.upper if value else None,
+    }
+
+
+class Importer:
+    """Imports flat acts files into an archive."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.act_types = vocab.load("act_types")
+        self.facility_types = vocab.load("facility_types")
+        self._type_tokens: dict[str, set[str]] = {}
+        # Load the directories now, not inside the import's write transaction.
+        _ = (archive.places, archive.organizations)
+
+    # --- validation ---------------------------------------------------------------------
+
+    def parse_row(self, number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
+        """Validate one row: the parsed row, or every error in it."""
+        errors: list[RowError] = []
+
+        def bad(column: str, reason: str) -> None:
+            errors.append(RowError(number, column, raw.get(column, ""), reason))
+
+        def date(column: str) -> UncertainDate | None:
+            value = raw.get(column, "")
+            if not value:
+                return None
+            try:
+                return parse_date(value)
+            except DateError as exc:
+                bad(column, str(exc))
+                return None
+
+        def choice(column: str, table: dict[str, str], default: str | None) -> str | None:
+            value = raw.get(column, "")
+            if not value:
+                return default
+            found = table.get(value.lower())
+            if found is None:
+                bad(column, f"not one of {', '.join(sorted(set(table.values())))}")
+            return found
+
+        if not raw.get("source_ref"):
+            bad("source_ref", "a source_ref is required")
+        act_type = None
+        if not raw.get("act_type"):
+            bad("act_type", "an act_type is required")
+        else:
+            term = self.act_types.lookup(raw["act_type"])
+            if term is None:
+                bad("act_type", "unknown act type (see `sillok vocab list act_types`)")
+            else:
+                act_type = term.key
+        parsed_dates = (date("source_date"), date("act_date"), date("victim_birth"))
+        source_type = choice("source_type", _SOURCE_TYPE_OF, "testimony")
+        sharing = choice("sharing", _SHARING_OF, "internal")
+        sex = choice("victim_sex", _SEX_OF, None)
+        if errors or act_type is None or source_type is None or sharing is None:
+            return errors
+        facility_type = None
+        if raw.get("facility"):
+            ftype = self.facility_types.lookup(raw["facility"])
+            facility_type = ftype.key if ftype is not None else None
+        return ParsedRow(
+            number=number,
+            raw=raw,
+            source_type=source_type,
+            source_date=parsed_dates[0],
+            act_type=act_type,
+            act_date=parsed_dates[1],
+            victim_birth=parsed_dates[2],
+            victim_sex=sex,
+            sharing=sharing,
+            facility_type=facility_type,
+            perpetrator_orgs=_split_list(raw.get("perpetrator_org", "")),
+            perpetrator_names=_split_list(raw.get("perpetrator_name", "")),
+        )
+
+    # --- running --------------------------------------------------------------------------
+
+    def run(
+        self,
+        path: Path,
+        skip_invalid: bool = False,
+        rejects: Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import a file; raises :class:`ImportFailed` (nothing written) on invalid rows.
+
+        Args:
+            path: a .csv, .jsonl or .xlsx file in the flat acts format.
+            skip_invalid: import the valid rows and write the invalid ones to ``rejects``.
+            rejects: where rejected rows go (default: FILE.rejects.csv beside the input).
+            progress: called with the number of rows read so far, now and then.
+        """
+        path = Path(path)
+        format_of(path)
+        report = ImportReport(file=path.name)
+        batch_size = self.archive.settings.import_batch_size
+        rejected: list[dict[str, str]] = []
+        with self.archive.store.transaction() as conn:
+            batch: list[ParsedRow] = []
+            for number, raw in read_rows(path):
+                report.rows += 1
+                parsed = self.parse_row(number, raw)
+                if isinstance(parsed, list):
+                    report.invalid_rows += 1
+                    if len(report.errors) < MAX_KEPT_ERRORS:
+                        report.errors.extend(parsed)
+                    if skip_invalid:
+                        reasons = "; ".join(f"{e.column}: {e.reason}" for e in parsed)
+                        rejected.append({**raw, "row": str(number), "errors": reasons})
+                    continue
+                report.valid_rows += 1
+                if report.invalid_rows and not skip_invalid:
+                    continue  # keep validating, so the report names every bad row
+                batch.append(parsed)
+                if len(batch) >= batch_size:
+                    self._write(conn, batch, report)
+                    batch = []
+                if progress is not None and report.rows % 1000 == 0:
+                    progress(report.rows)
+            if report.invalid_rows and not skip_invalid:
+                conn.rollback()
+                raise ImportFailed(report)
+            self._write(conn, batch, report)
+            if rejected:
+                target = rejects or path.with_name(path.name + ".rejects.csv")
+                _write_rejects(target, rejected)
+                report.rejects_file = str(target)
+        if progress is not None:
+            progress(report.rows)
+        report.committed = True
+        return report
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _resolve(
+        self, conn: Connection, directory: str, name: str, kind: str, report: ImportReport,
+        facility_type: str | None = None,
+    ) -> Entry:
+        entries = getattr(self.archive, directory)
+        found: Entry | None = entries.resolve(name, facility=kind == "facility")
+        if found is None:
+            found = entries.add_unverified(
+                conn, self.archive.store.dialect, name, self.archive.settings.actor, kind,
+                facility_type,
+            )
+            report.unverified.append((kind, name))
+        return found
+
+    def _write(self, conn: Connection, batch: list[ParsedRow], report: ImportReport) -> None:
+        if not batch:
+            return
+        archive, dialect, actor = self.archive, self.archive.store.dialect, self.archive.settings.actor
+        place_of: dict[int, Entry | None] = {}
+        facility_of: dict[int, Entry | None] = {}
+        origin_of: dict[int, Entry | None] = {}
+        orgs_of: dict[int, list[Entry]] = {}
+        for row in batch:
+            raw = row.raw
+            place_of[row.number] = (
+                self._resolve(conn, "places", raw["place"], "place", report)
+                if raw.get("place") else None
+            )
+            facility = None
+            if raw.get("facility") and not (
+                row.facility_type and self.facility_types.lookup(raw["facility"]) is not None
+            ):
+                facility = self._resolve(
+                    conn, "places", raw["facility"], "facility", report,
+                    facility_type=row.facility_type or self._guess_facility_type(raw["facility"]),
+                )
+                row.facility_type = facility.facility_type
+            facility_of[row.number] = facility
+            origin_of[row.number] = (
+                self._resolve(conn, "places", raw["victim_origin"], "place", report)
+                if raw.get("victim_origin") else None
+            )
+            orgs_of[row.number] = [
+                self._resolve(conn, "organizations", o, "organization", report)
+                for o in row.perpetrator_orgs
+            ]
+
+        # persons: informants (protected; their ref is a keyed hash, never the name), victims,
+        # named perpetrators
+        person_values: dict[str, dict[str, Any]] = {}
+        person_names_of: dict[str, list[str]] = {}
+        informant_ref: dict[int, str] = {}
+        victim_ref: dict[int, str] = {}
+        perpetrator_refs: dict[int, list[str]] = {}
+        name_key = archive.key_for("informant ref")
+        for row in batch:
+            raw = row.raw
+            if raw.get("informant"):
+                digest = hmac.new(name_key, raw["informant"].encode(), hashlib.sha256).hexdigest()
+                ref = f"informant:{digest[:32]}"
+                informant_ref[row.number] = ref
+                person_values[ref] = {"protected": True, "status": "unknown"}
+                person_names_of.setdefault(ref, []).append(raw["informant"])
+            vref = self._victim_ref(raw)
+            if vref:
+                victim_ref[row.number] = vref
+                origin = origin_of[row.number]
+                person_values[vref] = {
+                    "sex": row.victim_sex,
+                    **_date_columns("birth", row.victim_birth),
+                    "origin_place_id": origin.id if origin else None,
+                    "status": "unknown",
+                    "protected": False,
+                }
+                for name in (raw.get("victim_name"), raw.get("victim_name_hangul")):
+                    if name:
+                        person_names_of.setdefault(vref, []).append(name)
+            refs = []
+            for name in row.perpetrator_names:
+                pref = f"perpetrator:{raw['source_ref']}:{name}"
+                refs.append(pref)
+                person_values.setdefault(pref, {"status": "unknown", "protected": False})
+                person_names_of.setdefault(pref, []).append(name)
+            perpetrator_refs[row.number] = refs
+        persons = upsert_by_ref(conn, dialect, "person", person_values, actor)
+        report.count("person", persons)
+        self._add_names(conn, persons, person_names_of)
+
+        source_values: dict[str, dict[str, Any]] = {}
+        for row in batch:
+            raw = row.raw
+            iref = informant_ref.get(row.number)
+            values = source_values.setdefault(raw["source_ref"], {
+                "source_type": row.source_type,
+                **_date_columns("date", row.source_date),
+                "sharing": row.sharing,
+            })
+            if iref:  # a blank informant never clears one: exports leave informants out
+                values["informant_id"] = persons.ids[iref]
+        sources = upsert_by_ref(conn, dialect, "source", source_values, actor)
+        report.count("source", sources)
+
+        event_values = {
+            row.raw["event_ref"]: {"title": row.raw.get("event_title") or None}
+            for row in batch if row.raw.get("event_ref")
+        }
+        events = upsert_by_ref(conn, dialect, "event", event_values, actor)
+        report.count("event", events)
+
+        act_values: dict[str, dict[str, Any]] = {}
+        act_row: dict[str, ParsedRow] = {}
+        for row in batch:
+            raw = row.raw
+            vref = victim_ref.get(row.number)
+            place, facility = place_of[row.number], facility_of[row.number]
+            key = "\x1f".join((
+                raw["source_ref"], raw.get("event_ref", ""), vref or "", row.act_type,
+                row.act_date.edtf if row.act_date else "",
+            ))
+            ref = "act:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+            act_values[ref] = {
+                "act_type": row.act_type,
+                "event_id": events.ids[raw["event_ref"]] if raw.get("event_ref") else None,
+                "victim_id": persons.ids[vref] if vref else None,
+                **_date_columns("date", row.act_date),
+                "place_id": place.id if place else None,
+                "facility_id": facility.id if facility else None,
+                "facility_type": row.facility_type,
+                "description": raw.get("description") or None,
+                "sharing": row.sharing,
+            }
+            act_row[ref] = row
+        acts = upsert_by_ref(conn, dialect, "act", act_values, actor)
+        self._link_acts(conn, acts, act_row, sources, persons, orgs_of, perpetrator_refs, report)
+        report.count("act", acts)
+
+        self._index(conn, acts, act_row, act_values, persons, person_names_of, sources, events,
+                    event_values, orgs_of, place_of, facility_of, informant_ref)
+
+    def _victim_ref(self, raw: dict[str, str]) -> str | None:
+        if raw.get("victim_ref"):
+            return f"victim:{raw['victim_ref']}"
+        name = raw.get("victim_name_hangul") or raw.get("victim_name")
+        return f"victim@{raw['source_ref']}:{name}" if name else None
+
+    def _guess_facility_type(self, name: str) -> str | None:
+        for word in name.replace("-", " ").split():
+            term = self.facility_types.lookup(word)
+            if term is not None:
+                return term.key
+        for term in self.facility_types.terms:
+            if any(n and n in name for n in (term.labels.get("ko"), *term.aliases)):
+                return term.key
+        return None
+
+    def _add_names(
+        self, conn: Connection, persons: UpsertResult, names_of: dict[str, list[str]]
+    ) -> None:
+        existing_ids = [persons.ids[r] for r in names_of if r not in persons.created]
+        known = queries.names_of_persons(conn, existing_ids)
+        rows = []
+        for ref, names in names_of.items():
+            pid = persons.ids[ref]
+            seen = {n for n, _s, _k in known.get(pid, [])}
+            for name in dict.fromkeys(names):
+                if name not in seen:
+                    kind = "birth" if not seen else "alias"
+                    script = "Hang" if is_hangul(name) else "Latn"
+                    rows.append({"person_id": pid, "name": name, "script": script, "kind": kind})
+                    seen.add(name)
+        if rows:
+            conn.execute(insert(person_names), rows)
+
+    def _link_acts(
+        self,
+        conn: Connection,
+        acts: UpsertResult,
+        act_row: dict[str, ParsedRow],
+        sources: UpsertResult,
+        persons: UpsertResult,
+        orgs_of: dict[int, list[Entry]],
+        perpetrator_refs: dict[int, list[str]],
+        report: ImportReport,
+    ) -> None:
+        created = set(acts.created)
+        changed_ids = [acts.ids[r] for r in acts.updated]
+        if changed_ids:
+            conn.execute(delete(act_perpetrators).where(act_perpetrators.c.act_id.in_(changed_ids)))
+        existing_links = queries.sources_of_acts(
+            conn, [acts.ids[r] for r in act_row if r not in created]
+        )
+        links, perps = [], []
+        for ref, row in act_row.items():
+            act_id = acts.ids[ref]
+            source_id = sources.ids[row.raw["source_ref"]]
+            if source_id not in existing_links.get(act_id, []):
+                links.append({"act_id": act_id, "source_id": source_id})
+            if ref in created or ref in acts.updated:
+                perps += [{"act_id": act_id, "organization_id": o.id, "person_id": None,
+                           "role": "perpetrator"} for o in orgs_of[row.number]]
+                perps += [{"act_id": act_id, "organization_id": None,
+                           "person_id": persons.ids[p], "role": "perpetrator"}
+                          for p in perpetrator_refs[row.number]]
+        if links:
+            conn.execute(insert(act_sources), links)
+        if perps:
+            conn.execute(insert(act_perpetrators), perps)
+
+    def _type_label_tokens(self, key: str) -> set[str]:
+        if key not in self._type_tokens:
+            term = self.act_types.get(key)
+            words = [key.replace("_", " "), *term.labels.values(), *term.aliases]
+            self._type_tokens[key] = set().union(*(text_tokens(w) for w in words))
+        return self._type_tokens[key]
+
+    def _index(
+        self,
+        conn: Connection,
+        acts: UpsertResult,
+        act_row: dict[str, ParsedRow],
+        act_values: dict[str, dict[str, Any]],
+        persons: UpsertResult,
+        person_names_of: dict[str, list[str]],
+        sources: UpsertResult,
+        events: UpsertResult,
+        event_values: dict[str, dict[str, Any]],
+        orgs_of: dict[int, list[Entry]],
+        place_of: dict[int, Entry | None],
+        facility_of: dict[int, Entry | None],
+        informant_ref: dict[int, str],
+    ) -> None:
+        archive = self.archive
+        protected = set(informant_ref.values())
+        docs: list[tuple[int, str]] = []
+        stale: list[int] = []
+
+        def add(kind: str, result: UpsertResult, refs: Iterable[str], tokens_of: Any) -> None:
+            changed = set(result.created) | set(result.updated)
+            for ref in refs:
+                if ref in changed:
+                    did = doc_id(kind, result.ids[ref])
+                    if ref in result.updated:
+                        stale.append(did)
+                    docs.append((did, document(tokens_of(ref))))
+
+        def act_tokens(ref: str) -> set[str]:
+            row = act_row[ref]
+            tokens = text_tokens(row.raw.get("description")) | self._type_label_tokens(row.act_type)
+            vref = self._victim_ref(row.raw)
+            if vref:
+                tokens |= name_tokens(person_names_of.get(vref, []))
+            tokens |= archive.places.tokens_of(
+                [e.id for e in (place_of[row.number], facility_of[row.number]) if e]
+            )
+            for org in orgs_of[row.number]:
+                tokens |= org.tokens
+            return tokens
+
+        add("act", acts, act_row, act_tokens)
+        add("person", persons, [r for r in person_names_of if r not in protected],
+            lambda ref: name_tokens(person_names_of[ref]))
+        add("source", sources, {r.raw["source_ref"] for r in act_row.values()},
+            lambda ref: text_tokens(ref))
+        add("event", events, event_values,
+            lambda ref: text_tokens(ref) | text_tokens(event_values[ref]["title"]))
+        archive.store.dialect.unindex_documents(conn, stale)
+        archive.store.dialect.index_documents(conn, docs)
+
+
+def _write_rejects(path: Path, rows: list[dict[str, str]]) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["row", "errors", *COLUMNS], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in ["row", "errors", *COLUMNS]})
+
+
+__all__ = ["ImportFailed", "ImportReport", "Importer", "RowError", "write_rows"]

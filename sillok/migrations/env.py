@@ -1,0 +1,12 @@
+"""Alembic environment: migrations always run on a connection the archive hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from sillok.model import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

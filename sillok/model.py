@@ -1,0 +1,258 @@
+"""The archive's tables: the data model of DESIGN.md as SQLAlchemy Core tables.
+
+One schema serves SQLite/SQLCipher and PostgreSQL. Every record table carries the same
+bookkeeping columns (id, ref, version, created/updated by and at); superseded versions of a
+record are kept whole in ``record_versions``, so nothing is ever overwritten without a trace.
+
+The full-text search index is not declared here: its shape differs between the stores (an FTS5
+virtual table, a tsvector column) and lives in the store dialects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" is the rowid alias.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+SHARING_LEVELS = ("confidential", "internal", "public")
+PERSON_STATUSES = ("alive", "dead", "disappeared", "detained", "unknown")
+SEXES = ("male", "female", "unknown")
+
+
+def _record_columns() -> list[Column]:
+    """The bookkeeping columns every record table has."""
+    return [
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("ref", String(200), nullable=True, unique=True),
+        Column("version", Integer, nullable=False, default=1),
+        Column("created_by", String(100), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_by", String(100), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _date_columns(prefix: str) -> list[Column]:
+    """An uncertain date: its EDTF text and the bounds computed from it."""
+    return [
+        Column(f"{prefix}_edtf", String(64)),
+        Column(f"{prefix}_lower", Date),
+        Column(f"{prefix}_upper", Date),
+    ]
+
+
+archive_meta = Table(
+    "archive_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+places = Table(
+    "places",
+    metadata,
+    *_record_columns(),
+    Column("vocab_key", String(100), unique=True),
+    Column("parent_id", Id, ForeignKey("places.id")),
+    Column("kind", String(40), nullable=False),  # country, province, city, county, town, facility
+    Column("name_ko", Text),
+    Column("name_en", Text),
+    Column("aliases", Text, nullable=False, default="[]"),  # JSON list, every script
+    Column("facility_type", String(100)),  # vocabulary key, for kind == facility
+    Column("latitude", Text),
+    Column("longitude", Text),
+    Column("unverified", Boolean, nullable=False, default=False),
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    *_record_columns(),
+    Column("vocab_key", String(100), unique=True),
+    Column("kind", String(40), nullable=False),  # state_agency, ngo, government, other
+    Column("name_ko", Text),
+    Column("name_en", Text),
+    Column("aliases", Text, nullable=False, default="[]"),
+    Column("unverified", Boolean, nullable=False, default=False),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    *_record_columns(),
+    Column("sex", String(10)),
+    *_date_columns("birth"),
+    Column("origin_place_id", Id, ForeignKey("places.id")),
+    Column("status", String(20), nullable=False, default="unknown"),
+    Column("protected", Boolean, nullable=False, default=False),
+)
+
+person_names = Table(
+    "person_names",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", Id, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("script", String(10), nullable=False),  # Hang, Latn
+    Column("kind", String(20), nullable=False),  # birth, alias, romanization
+    Index("ix_person_names_person", "person_id"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    *_record_columns(),
+    Column("source_type", String(40), nullable=False),
+    *_date_columns("date"),
+    Column("informant_id", Id, ForeignKey("persons.id")),
+    Column("language", String(10)),
+    Column("title", Text),
+    Column("narrative", Text),
+    Column("reliability", String(20)),
+    Column("sharing", String(20), nullable=False, default="internal"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    *_record_columns(),
+    Column("title", Text),
+    Column("description", Text),
+    *_date_columns("date"),
+    Column("place_id", Id, ForeignKey("places.id")),
+    Column("sharing", String(20), nullable=False, default="internal"),
+)
+
+acts = Table(
+    "acts",
+    metadata,
+    *_record_columns(),
+    Column("act_type", String(100), nullable=False),  # act_types vocabulary key
+    Column("event_id", Id, ForeignKey("events.id")),
+    Column("victim_id", Id, ForeignKey("persons.id")),
+    *_date_columns("date"),
+    Column("place_id", Id, ForeignKey("places.id")),
+    Column("facility_id", Id, ForeignKey("places.id")),
+    Column("facility_type", String(100)),  # facility_types vocabulary key
+    Column("description", Text),
+    Column("sharing", String(20), nullable=False, default="internal"),
+    Index("ix_acts_act_type", "act_type"),
+    Index("ix_acts_place", "place_id"),
+    Index("ix_acts_facility", "facility_id"),
+    Index("ix_acts_facility_type", "facility_type"),
+    Index("ix_acts_date", "date_lower", "date_upper"),
+    Index("ix_acts_victim", "victim_id"),
+    Index("ix_acts_event", "event_id"),
+)
+
+act_perpetrators = Table(
+    "act_perpetrators",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("act_id", Id, ForeignKey("acts.id", ondelete="CASCADE"), nullable=False),
+    Column("organization_id", Id, ForeignKey("organizations.id")),
+    Column("person_id", Id, ForeignKey("persons.id")),
+    Column("role", String(40), nullable=False, default="perpetrator"),
+    Index("ix_act_perpetrators_act", "act_id"),
+    Index("ix_act_perpetrators_org", "organization_id"),
+)
+
+act_sources = Table(
+    "act_sources",
+    metadata,
+    Column("act_id", Id, ForeignKey("acts.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", Id, ForeignKey("sources.id"), primary_key=True),
+    Index("ix_act_sources_source", "source_id"),
+)
+
+statements = Table(
+    "statements",
+    metadata,
+    *_record_columns(),
+    Column("kind", String(20), nullable=False, default="statement"),  # statement, news, report
+    *_date_columns("date"),
+    Column("language", String(10), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("translation_of", Id, ForeignKey("statements.id")),
+    Column("published", Boolean, nullable=False, default=False),
+)
+
+statement_signatories = Table(
+    "statement_signatories",
+    metadata,
+    Column("statement_id", Id, ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True),
+    Column("organization_id", Id, ForeignKey("organizations.id"), primary_key=True),
+)
+
+statement_events = Table(
+    "statement_events",
+    metadata,
+    Column("statement_id", Id, ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True),
+    Column("event_id", Id, ForeignKey("events.id"), primary_key=True),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    *_record_columns(),
+    Column("record_kind", String(20), nullable=False),
+    Column("record_id", Id, nullable=False),
+    Column("filename", Text),
+    Column("media_type", String(100)),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("blob_name", String(64), nullable=False),
+    Column("captured_at", Text),
+    Column("captured_place", Text),
+    Index("ix_attachments_record", "record_kind", "record_id"),
+)
+
+record_versions = Table(
+    "record_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_kind", String(20), nullable=False),
+    Column("record_id", Id, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", Text, nullable=False),  # canonical JSON of the whole superseded row
+    Column("changed_by", String(100), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("record_kind", "record_id", "version", name="uq_record_versions_version"),
+)
+
+#: record kind (as users type it) -> its table
+RECORD_TABLES: dict[str, Table] = {
+    "source": sources,
+    "event": events,
+    "act": acts,
+    "person": persons,
+    "place": places,
+    "organization": organizations,
+    "statement": statements,
+    "attachment": attachments,
+}

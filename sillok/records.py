@@ -1,0 +1,161 @@
+"""Reading records: one record in full with what it refers to resolved, titles, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sillok import vocab
+from sillok.errors import NotFound
+from sillok.model import RECORD_TABLES
+from sillok.store import queries
+from sillok.store import records as store_records
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+#: how many linked records ``show`` lists at most
+SHOW_LIMIT = 100
+
+
+def _kind(kind: str) -> str:
+    kind = kind.lower().rstrip("s") if kind.lower() not in RECORD_TABLES else kind.lower()
+    if kind not in RECORD_TABLES:
+        raise NotFound(f"unknown record kind {kind!r} (one of {', '.join(RECORD_TABLES)})")
+    return kind
+
+
+def _date(row: Any, prefix: str) -> str | None:
+    value: str | None = getattr(row, f"{prefix}_edtf", None)
+    return value
+
+
+class RecordBook:
+    """Records of an archive, read for people."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.act_types = vocab.load("act_types")
+        self.facility_types = vocab.load("facility_types")
+
+    def act_type_label(self, key: str, lang: str = "en") -> str:
+        """The label of an act type key."""
+        try:
+            return self.act_types.get(key).label(lang)
+        except KeyError:
+            return key
+
+    def person_name(self, names: Sequence[tuple[str, str, str]], protected: bool) -> str:
+        """How a person is shown: their first names in each script, or a redaction marker."""
+        if protected:
+            return "[protected]"
+        hangul = next((n for n, s, _k in names if s == "Hang"), None)
+        latin = next((n for n, s, _k in names if s == "Latn"), None)
+        if hangul and latin:
+            return f"{latin} ({hangul})"
+        return hangul or latin or "[unnamed]"
+
+    def titles(self, hits: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """A one-line title for each (kind, id)."""
+        by_kind: dict[str, list[int]] = {}
+        for kind, rid in hits:
+            by_kind.setdefault(kind, []).append(rid)
+        titles: dict[tuple[str, int], str] = {}
+        with self.archive.store.reading() as conn:
+            for kind, ids in by_kind.items():
+                rows = store_records.get_many(conn, kind, ids)
+                if kind == "act":
+                    victims = [r.victim_id for r in rows.values() if r.victim_id]
+                    names = queries.names_of_persons(conn, victims)
+                    for rid, row in rows.items():
+                        parts = [self.act_type_label(row.act_type)]
+                        if row.victim_id:
+                            parts.append(self.person_name(names.get(row.victim_id, []), False))
+                        place = self.archive.places.get(row.facility_id or row.place_id)
+                        if place:
+                            parts.append(place.label)
+                        if row.date_edtf:
+                            parts.append(row.date_edtf)
+                        titles[(kind, rid)] = " · ".join(parts)
+                elif kind == "person":
+                    names = queries.names_of_persons(conn, list(rows))
+                    for rid, row in rows.items():
+                        titles[(kind, rid)] = self.person_name(names.get(rid, []), row.protected)
+                else:
+                    for rid, row in rows.items():
+                        label = getattr(row, "title", None) or row.ref or f"#{rid}"
+                        titles[(kind, rid)] = f"{kind.capitalize()} {label}"
+        return titles
+
+    def show(self, kind: str, record_id: int) -> dict[str, Any]:
+        """One record in full, with the records it refers to resolved to names."""
+        kind = _kind(kind)
+        with self.archive.store.reading() as conn:
+            row = store_records.get(conn, kind, record_id)
+            if row is None:
+                raise NotFound(f"there is no {kind} with id {record_id}")
+            data: dict[str, Any] = {"kind": kind, **{
+                k: store_records._jsonable(v) for k, v in row._mapping.items()
+            }}
+            if kind == "act":
+                self._show_act(conn, row, data)
+            elif kind == "person":
+                names = queries.names_of_persons(conn, [record_id]).get(record_id, [])
+                if row.protected:
+                    data["names"] = ["[protected]"]
+                else:
+                    data["names"] = [{"name": n, "script": s, "kind": k} for n, s, k in names]
+                origin = self.archive.places.get(row.origin_place_id)
+                data["origin"] = origin.label if origin else None
+                data["acts"] = [a.id for a in queries.acts_of(conn, "victim_id", record_id,
+                                                              SHOW_LIMIT)]
+            elif kind == "event":
+                data["acts"] = [a.id for a in queries.acts_of(conn, "event_id", record_id,
+                                                              SHOW_LIMIT)]
+            elif kind == "source":
+                data["informant_id"] = "[protected]" if row.informant_id else None
+                data["acts"] = [a.id for a in queries.acts_of_source(conn, record_id, SHOW_LIMIT)]
+            elif kind == "place":
+                data["within"] = [e.label for e in self.archive.places.ancestors(record_id)[1:]]
+            return data
+
+    def _show_act(self, conn: Any, row: Any, data: dict[str, Any]) -> None:
+        data["act_type_label"] = {
+            "en": self.act_type_label(row.act_type, "en"),
+            "ko": self.act_type_label(row.act_type, "ko"),
+        }
+        term = self.act_types.get(row.act_type) if row.act_type else None
+        data["legal_refs"] = list(term.legal_refs) if term else []
+        if row.victim_id:
+            names = queries.names_of_persons(conn, [row.victim_id]).get(row.victim_id, [])
+            victim = store_records.get(conn, "person", row.victim_id)
+            data["victim"] = self.person_name(names, bool(victim and victim.protected))
+        for column in ("place_id", "facility_id"):
+            entry = self.archive.places.get(getattr(row, column))
+            data[column.removesuffix("_id")] = (
+                " < ".join(e.label for e in self.archive.places.ancestors(entry.id))
+                if entry else None
+            )
+        perps = queries.perpetrators_of_acts(conn, [row.id]).get(row.id, [])
+        people = queries.names_of_persons(conn, [p for _o, p, _r in perps if p])
+        data["perpetrators"] = [
+            {
+                "organization": (org.label if (org := self.archive.organizations.get(o)) else None),
+                "person": self.person_name(people.get(p, []), False) if p else None,
+                "role": role,
+            }
+            for o, p, role in perps
+        ]
+        data["sources"] = queries.sources_of_acts(conn, [row.id]).get(row.id, [])
+        if row.event_id:
+            event = store_records.get(conn, "event", row.event_id)
+            data["event"] = event.title or event.ref if event else None
+
+    def history(self, kind: str, record_id: int) -> list[dict[str, Any]]:
+        """Every version of a record, oldest first."""
+        kind = _kind(kind)
+        with self.archive.store.reading() as conn:
+            versions = store_records.history(conn, kind, record_id)
+        if not versions:
+            raise NotFound(f"there is no {kind} with id {record_id}")
+        return versions

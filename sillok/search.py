@@ -1,0 +1,208 @@
+"""Search: what a record is indexed under, and how a query becomes index lookups.
+
+A search document is a bag of folded tokens (see :mod:`sillok.names`):
+
+* Latin words are folded (no case, diacritics, apostrophes or hyphens);
+* Hangul words are indexed whole (DPRK and ROK spelling alike), by every syllable bigram, and
+  by their last syllable, so that one- and two-syllable queries (``여정``, ``요덕``) find words
+  that contain them without a scan;
+* names of persons and places add their romanizations in every family (RR, McCune-Reischauer,
+  the DPRK's own, common spellings), so ``Yodok`` finds ``요덕`` and ``김여정`` finds
+  ``Kim Yo-jong``.
+
+A query is an AND over its words; each word is an OR over its spellings. The index itself
+(FTS5 or a PostgreSQL tsvector) is the store dialect's business.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sillok import vocab
+from sillok.dates import DateError, parse_date
+from sillok.errors import InvalidInput
+from sillok.names import fold, hangul_normal, person_name_tokens, query_terms
+from sillok.store import queries
+from sillok.store.dialects import Alternative
+from sillok.store.queries import ActFilter
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_TOKEN_OK = re.compile(r"^[0-9a-z\uac00-\ud7a3]+$")
+_WORD_SPLIT = re.compile(r"[\s,.;:!?()\[\]{}\"“”/]+")
+
+#: the record kinds a search can return, in the order results are listed
+SEARCH_KINDS = ("act", "event", "source", "person")
+
+
+def hangul_grams(word: str) -> set[str]:
+    """A Hangul word, its syllable bigrams and its last syllable."""
+    grams: set[str] = set()
+    for run in _HANGUL_RUN.findall(hangul_normal(word)):
+        grams.add(run)
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
+        grams.add(run[-1])
+    return grams
+
+
+def text_tokens(text: str | None) -> set[str]:
+    """Tokens of free text (a description, a title, a narrative)."""
+    if not text:
+        return set()
+    tokens: set[str] = set()
+    for word in _WORD_SPLIT.split(text):
+        if not word:
+            continue
+        if _HANGUL_RUN.search(word):
+            tokens |= hangul_grams(word)
+        folded = fold(word)
+        if folded:
+            tokens.add(folded)
+    return {t for t in tokens if _TOKEN_OK.match(t)}
+
+
+def name_tokens(names: Iterable[str]) -> set[str]:
+    """Tokens of a person's names, in every script and romanization."""
+    tokens: set[str] = set()
+    for name in names:
+        tokens |= person_name_tokens(name)
+        if _HANGUL_RUN.search(name):
+            tokens |= hangul_grams(name.replace(" ", ""))
+    return {t for t in tokens if _TOKEN_OK.match(t)}
+
+
+def document(tokens: Iterable[str]) -> str:
+    """A search document from tokens (sorted, so equal records give equal documents)."""
+    return " ".join(sorted(set(tokens)))
+
+
+def query_groups(query: str) -> list[list[Alternative]]:
+    """A query as AND-groups of alternatives (token, is_prefix) for the store's index."""
+    groups: list[list[Alternative]] = []
+    raw_words = [fold(w) for w in _WORD_SPLIT.split(query) if fold(w)]
+    for terms in query_terms(query):
+        alternatives: list[Alternative] = []
+        for term in sorted(terms):
+            if not _TOKEN_OK.match(term):
+                continue
+            hangul = _HANGUL_RUN.fullmatch(term) is not None
+            if hangul and len(term) == 1:
+                alternatives.append((term, True))
+            elif hangul and len(term) > 2:
+                alternatives.append((term, False))
+                bigrams = tuple(sorted({term[i : i + 2] for i in range(len(term) - 1)}))
+                alternatives.append((bigrams, False))
+            else:
+                alternatives.append((term, not hangul and term in raw_words and len(term) >= 3))
+        if alternatives:
+            groups.append(alternatives)
+    return groups
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    kind: str
+    id: int
+    title: str
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON form: kind, id, title."""
+        return {"kind": self.kind, "id": self.id, "title": self.title}
+
+
+def order_hits(found: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Hits grouped by kind in :data:`SEARCH_KINDS` order, newest record first within a kind."""
+    rank = {k: i for i, k in enumerate(SEARCH_KINDS)}
+    return sorted(set(found), key=lambda h: (rank.get(h[0], 99), -h[1]))
+
+
+class Searcher:
+    """Search over an archive's sources, events, acts and persons."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def act_filter(
+        self,
+        act_type: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        place: str | None = None,
+        facility: str | None = None,
+        agency: str | None = None,
+    ) -> ActFilter:
+        """An act filter from what a person typed; each name is resolved in any script.
+
+        Raises:
+            InvalidInput: naming the option and value that cannot be resolved.
+        """
+        act_types = facility_ids = place_ids = None
+        facility_type = lower = upper = None
+        if act_type:
+            term = vocab.load("act_types").lookup(act_type)
+            if term is None:
+                raise InvalidInput(f"--act-type: unknown act type {act_type!r}")
+            act_types = frozenset(
+                [term.key, *(t.key for t in vocab.load("act_types").descendants(term.key))]
+            )
+        try:
+            if date_from:
+                lower = parse_date(date_from).lower
+            if date_to:
+                upper = parse_date(date_to).upper
+        except DateError as exc:
+            raise InvalidInput(f"--from/--to: {exc}") from None
+        if place:
+            entry = self.archive.places.resolve(place)
+            if entry is None:
+                raise InvalidInput(f"--place: unknown place {place!r}")
+            place_ids = frozenset(self.archive.places.within(entry.id))
+        if facility:
+            entry = self.archive.places.resolve(facility)
+            ftype = vocab.load("facility_types").lookup(facility)
+            if entry is not None and entry.kind == "facility":
+                facility_ids = frozenset(self.archive.places.within(entry.id))
+            elif ftype is not None:
+                facility_type = ftype.key
+            else:
+                raise InvalidInput(f"--facility: unknown facility or facility type {facility!r}")
+        return ActFilter(
+            act_types, lower, upper, place_ids, facility_ids, _orgs(self.archive, agency),
+            facility_type,
+        )
+
+    def search(self, query: str, act_filter: ActFilter | None = None,
+               limit: int | None = None) -> list[Hit]:
+        """Records matching a query (any script) and, when given, an act filter."""
+        act_filter = act_filter or ActFilter()
+        limit = limit or self.archive.settings.search_limit
+        groups = query_groups(query) if query.strip() else []
+        if query.strip() and not groups:
+            return []
+        kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
+        with self.archive.store.reading() as conn:
+            if groups:
+                found = queries.search_documents(
+                    conn, self.archive.store.dialect, groups, kinds, act_filter, limit
+                )
+            else:
+                found = [("act", i) for i in queries.filter_acts(conn, act_filter, limit)]
+        ordered = order_hits(found)
+        titles = self.archive.records.titles(ordered)
+        return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in ordered]
+
+
+def _orgs(archive: Archive, agency: str | None) -> frozenset[int] | None:
+    if not agency:
+        return None
+    entry = archive.organizations.resolve(agency)
+    if entry is None:
+        raise InvalidInput(f"--agency: unknown agency {agency!r}")
+    return frozenset({entry.id})

@@ -1,0 +1,248 @@
+"""What differs between the stores: opening them, and the full-text search index.
+
+SQLite/SQLCipher and PostgreSQL share the schema of :mod:`sillok.model`; the few places where
+they differ (how a connection is keyed and configured, the search index, id allocation) are
+methods of one small dialect object, so no other module asks which store it is talking to.
+
+Search documents are bags of already-folded tokens (see :mod:`sillok.search`). Their ids pack
+the record kind and the record id into one integer, ``kind_code << 40 | record_id``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
+
+from sillok.errors import ArchiveError
+
+#: record kind -> the code packed into search document ids
+KIND_CODES = {
+    "source": 1,
+    "event": 2,
+    "act": 3,
+    "person": 4,
+    "place": 5,
+    "organization": 6,
+    "statement": 7,
+}
+KIND_OF_CODE = {code: kind for kind, code in KIND_CODES.items()}
+_SHIFT = 40
+
+#: A search query in dialect-neutral form: AND over groups, OR within a group; each
+#: alternative is (token, is_prefix) or a tuple of tokens that must all be present.
+Alternative = tuple[str, bool] | tuple[tuple[str, ...], bool]
+QueryGroups = Sequence[Sequence[Alternative]]
+
+_TOKEN = re.compile(r"^[0-9a-z\uac00-\ud7a3]+$")
+
+
+def doc_id(kind: str, record_id: int) -> int:
+    """The search document id of a record."""
+    return (KIND_CODES[kind] << _SHIFT) | record_id
+
+
+def split_doc_id(value: int) -> tuple[str, int]:
+    """(kind, record id) of a search document id."""
+    return KIND_OF_CODE[value >> _SHIFT], value & ((1 << _SHIFT) - 1)
+
+
+def kind_range(kind: str) -> tuple[int, int]:
+    """The lowest and highest document id of a kind."""
+    code = KIND_CODES[kind]
+    return code << _SHIFT, ((code + 1) << _SHIFT) - 1
+
+
+def _checked(token: str) -> str:
+    # Tokens come folded from sillok.names; refuse anything else rather than quote it into a
+    # query language.
+    if not _TOKEN.match(token):
+        raise ValueError(f"not a search token: {token!r}")
+    return token
+
+
+class Dialect(Protocol):
+    """The store-specific operations."""
+
+    name: str
+
+    def create_engine(self, key: bytes | None) -> Engine: ...
+    def create_search_index(self, conn: Connection) -> None: ...
+    def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None: ...
+    def unindex_documents(self, conn: Connection, ids: Sequence[int]) -> None: ...
+    def match(
+        self, groups: QueryGroups, kinds: Iterable[str]
+    ) -> tuple[str, dict[str, object]]: ...
+    def allocate_ids(self, conn: Connection, table: Table, count: int) -> list[int]: ...
+
+
+class SqlCipherDialect:
+    """One SQLCipher file: WAL, foreign keys on, FTS5 (contentless) for search."""
+
+    name = "sqlcipher"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create_engine(self, key: bytes | None) -> Engine:
+        """An engine on the file, keyed with the raw 32-byte database key."""
+        if key is None:
+            raise ArchiveError("an SQLCipher archive needs its key")
+        url = URL.create(
+            "sqlite+pysqlcipher", password=f"x'{key.hex()}'", database=str(self.path)
+        )
+        engine = create_engine(url, poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _configure(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not the driver, issue BEGIN, so that it can be BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA cipher_memory_security = OFF")
+            # journal_mode is persistent; setting it needs a lock, so only when it differs.
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA busy_timeout = 10000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            # A writing transaction takes the write lock at the start, so id allocation and
+            # the writes that follow cannot interleave with another writer; readers do not.
+            writing = conn.get_execution_options().get("sillok_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+        return engine
+
+    def create_search_index(self, conn: Connection) -> None:
+        """A contentless FTS5 table keyed by document id; tokens are pre-folded."""
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+            "tokens, content='', contentless_delete=1, "
+            "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\", prefix='1 2')"
+        )
+
+    def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None:
+        """Add new documents (unindex a changed document first)."""
+        if docs:
+            conn.exec_driver_sql("INSERT INTO search_fts(rowid, tokens) VALUES (?, ?)", list(docs))
+
+    def unindex_documents(self, conn: Connection, ids: Sequence[int]) -> None:
+        """Remove documents."""
+        if ids:
+            conn.exec_driver_sql(
+                "DELETE FROM search_fts WHERE rowid IN (%s)" % ",".join(str(int(i)) for i in ids)
+            )
+
+    def match(self, groups: QueryGroups, kinds: Iterable[str]) -> tuple[str, dict[str, object]]:
+        """SQL selecting matching document ids (column ``doc``), with its parameters."""
+        expr = " AND ".join(
+            "(" + " OR ".join(_fts_alternative(alt) for alt in group) + ")" for group in groups
+        )
+        ranges = [kind_range(k) for k in kinds]
+        where = " OR ".join(f"rowid BETWEEN {lo} AND {hi}" for lo, hi in ranges)
+        sql = f"SELECT rowid AS doc FROM search_fts WHERE search_fts MATCH :q AND ({where})"
+        return sql, {"q": expr}
+
+    def allocate_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
+        """The next ``count`` ids of ``table`` (the write lock is held: BEGIN IMMEDIATE)."""
+        top = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(top + 1, top + 1 + count))
+
+
+def _fts_alternative(alt: Alternative) -> str:
+    token, prefix = alt
+    if isinstance(token, tuple):
+        return "(" + " AND ".join(f'"{_checked(t)}"' for t in token) + ")"
+    return f'"{_checked(token)}"' + ("*" if prefix else "")
+
+
+class PostgresDialect:
+    """A PostgreSQL database: a tsvector column with a GIN index for search."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def create_engine(self, key: bytes | None) -> Engine:
+        """An engine on the server (psycopg 3)."""
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ArchiveError(
+                "PostgreSQL support is not installed: pip install 'sillok[postgresql]'"
+            ) from None
+        url = self.url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return create_engine(url, pool_pre_ping=True)
+
+    def create_search_index(self, conn: Connection) -> None:
+        """The search table and its GIN index."""
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS search_docs (doc BIGINT PRIMARY KEY, tokens TSVECTOR)"
+        )
+        conn.exec_driver_sql(
+            "CREATE INDEX IF NOT EXISTS ix_search_docs_tokens ON search_docs USING GIN (tokens)"
+        )
+
+    def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None:
+        """Add documents (replacing any with the same id)."""
+        if docs:
+            conn.execute(
+                text(
+                    "INSERT INTO search_docs(doc, tokens) VALUES (:doc, to_tsvector('simple', :t)) "
+                    "ON CONFLICT (doc) DO UPDATE SET tokens = EXCLUDED.tokens"
+                ),
+                [{"doc": d, "t": t} for d, t in docs],
+            )
+
+    def unindex_documents(self, conn: Connection, ids: Sequence[int]) -> None:
+        """Remove documents."""
+        if ids:
+            conn.execute(
+                text("DELETE FROM search_docs WHERE doc = ANY(:ids)"), {"ids": list(ids)}
+            )
+
+    def match(self, groups: QueryGroups, kinds: Iterable[str]) -> tuple[str, dict[str, object]]:
+        """SQL selecting matching document ids (column ``doc``), with its parameters."""
+        expr = " & ".join(
+            "(" + " | ".join(_ts_alternative(alt) for alt in group) + ")" for group in groups
+        )
+        ranges = [kind_range(k) for k in kinds]
+        where = " OR ".join(f"doc BETWEEN {lo} AND {hi}" for lo, hi in ranges)
+        sql = (
+            "SELECT doc FROM search_docs WHERE tokens @@ to_tsquery('simple', :q) "
+            f"AND ({where})"
+        )
+        return sql, {"q": expr}
+
+    def allocate_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
+        """The next ``count`` values of the table's id sequence."""
+        seq = f"{table.name}_id_seq"
+        rows = conn.execute(
+            text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
+            {"seq": seq, "n": count},
+        )
+        return [r[0] for r in rows]
+
+
+def _ts_alternative(alt: Alternative) -> str:
+    token, prefix = alt
+    if isinstance(token, tuple):
+        return "(" + " & ".join(f"'{_checked(t)}'" for t in token) + ")"
+    return f"'{_checked(token)}'" + (":*" if prefix else "")
+
+
+def dialect_for(location: str, folder: Path) -> Dialect:
+    """The dialect for an archive's store location (``sqlcipher:FILE`` or a PostgreSQL URL)."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return PostgresDialect(location.replace("postgres://", "postgresql://", 1))
+    if location.startswith("sqlcipher:"):
+        return SqlCipherDialect(folder / location.removeprefix("sqlcipher:"))
+    raise ArchiveError(f"unknown store location {location!r}")

@@ -1,0 +1,229 @@
+"""Read queries of the services: search, act filters, counts, the rows of an export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, or_, select, text
+
+from sillok.model import (
+    act_perpetrators,
+    act_sources,
+    acts,
+    events,
+    organizations,
+    person_names,
+    persons,
+    sources,
+)
+from sillok.store.dialects import Dialect, QueryGroups, split_doc_id
+
+
+@dataclass(frozen=True)
+class ActFilter:
+    """Conditions on acts, each optional; place ids include everything inside a place."""
+
+    act_types: frozenset[str] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    place_ids: frozenset[int] | None = None
+    facility_ids: frozenset[int] | None = None
+    organization_ids: frozenset[int] | None = None
+    facility_type: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when no condition is set."""
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+    def where(self) -> list[Any]:
+        """The SQL conditions on the acts table."""
+        conds: list[Any] = []
+        if self.act_types is not None:
+            conds.append(acts.c.act_type.in_(sorted(self.act_types)))
+        if self.date_from is not None:
+            conds.append(acts.c.date_upper >= self.date_from)
+        if self.date_to is not None:
+            conds.append(acts.c.date_lower <= self.date_to)
+        if self.place_ids is not None:
+            ids = sorted(self.place_ids)
+            conds.append(or_(acts.c.place_id.in_(ids), acts.c.facility_id.in_(ids)))
+        if self.facility_ids is not None:
+            conds.append(acts.c.facility_id.in_(sorted(self.facility_ids)))
+        if self.facility_type is not None:
+            conds.append(acts.c.facility_type == self.facility_type)
+        if self.organization_ids is not None:
+            conds.append(
+                acts.c.id.in_(
+                    select(act_perpetrators.c.act_id).where(
+                        act_perpetrators.c.organization_id.in_(sorted(self.organization_ids))
+                    )
+                )
+            )
+        return conds
+
+
+def search_documents(
+    conn: Connection,
+    dialect: Dialect,
+    groups: QueryGroups,
+    kinds: Sequence[str],
+    act_filter: ActFilter,
+    limit: int,
+) -> list[tuple[str, int]]:
+    """(kind, id) of the records matching the query and, for acts, the filter."""
+    match_sql, params = dialect.match(groups, kinds)
+    if act_filter.is_empty():
+        rows = conn.execute(text(f"{match_sql} LIMIT :limit"), {**params, "limit": limit})
+        return [split_doc_id(r[0]) for r in rows]
+    matched = text(match_sql).columns().subquery("matched")
+    base = (3 << 40)  # documents of acts; see sillok.store.dialects.KIND_CODES
+    stmt = (
+        select(acts.c.id)
+        .join(matched, acts.c.id == text("matched.doc") - base)
+        .where(*act_filter.where())
+        .limit(limit)
+    )
+    return [("act", r[0]) for r in conn.execute(stmt, params)]
+
+
+def filter_acts(conn: Connection, act_filter: ActFilter, limit: int) -> list[int]:
+    """Ids of the acts matching the filter (no text query)."""
+    stmt = select(acts.c.id).where(*act_filter.where()).order_by(acts.c.id).limit(limit)
+    return [r[0] for r in conn.execute(stmt)]
+
+
+def count_acts_by(conn: Connection, column: str, act_filter: ActFilter) -> list[tuple[Any, int]]:
+    """Act counts grouped by one column of the acts table (or ``organization_id``)."""
+    if column == "organization_id":
+        key = act_perpetrators.c.organization_id
+        stmt: Select[Any] = (
+            select(key, func.count(func.distinct(acts.c.id)))
+            .select_from(acts.outerjoin(act_perpetrators, act_perpetrators.c.act_id == acts.c.id))
+            .where(*act_filter.where())
+            .group_by(key)
+        )
+    elif column == "year":
+        lower = func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4)
+        upper = func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4)
+        stmt = (
+            select(lower, upper, func.count())
+            .where(*act_filter.where())
+            .group_by(lower, upper)
+        )
+        return [((lo, hi), n) for lo, hi, n in conn.execute(stmt)]
+    else:
+        key = acts.c[column]
+        stmt = select(key, func.count()).where(*act_filter.where()).group_by(key)
+    return [(k, n) for k, n in conn.execute(stmt)]
+
+
+def text_type() -> Any:
+    """The SQL text type (for casting dates to their ISO text)."""
+    from sqlalchemy import String
+
+    return String()
+
+
+def count_records(conn: Connection) -> dict[str, int]:
+    """How many records of each main kind the archive holds."""
+    counts = {}
+    for name, table in (
+        ("sources", sources),
+        ("events", events),
+        ("acts", acts),
+        ("persons", persons),
+        ("organizations", organizations),
+    ):
+        counts[name] = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    return counts
+
+
+def names_of_persons(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """(name, script, kind) of each person, in the order they were recorded."""
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(
+            select(person_names.c.person_id, person_names.c.name, person_names.c.script,
+                   person_names.c.kind)
+            .where(person_names.c.person_id.in_(chunk))
+            .order_by(person_names.c.id)
+        )
+        for pid, name, script, kind in rows:
+            found.setdefault(pid, []).append((name, script, kind))
+    return found
+
+
+def sources_of_acts(conn: Connection, act_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The source ids that attest each act."""
+    found: dict[int, list[int]] = {}
+    unique = sorted(set(act_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(
+            select(act_sources.c.act_id, act_sources.c.source_id)
+            .where(act_sources.c.act_id.in_(chunk))
+            .order_by(act_sources.c.source_id)
+        )
+        for aid, sid in rows:
+            found.setdefault(aid, []).append(sid)
+    return found
+
+
+def perpetrators_of_acts(
+    conn: Connection, act_ids: Sequence[int]
+) -> dict[int, list[tuple[int | None, int | None, str]]]:
+    """(organization id, person id, role) of each act's perpetrators."""
+    found: dict[int, list[tuple[int | None, int | None, str]]] = {}
+    unique = sorted(set(act_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(
+            select(act_perpetrators.c.act_id, act_perpetrators.c.organization_id,
+                   act_perpetrators.c.person_id, act_perpetrators.c.role)
+            .where(act_perpetrators.c.act_id.in_(chunk))
+            .order_by(act_perpetrators.c.id)
+        )
+        for aid, oid, pid, role in rows:
+            found.setdefault(aid, []).append((oid, pid, role))
+    return found
+
+
+def act_batches(conn: Connection, size: int) -> Iterator[list[Any]]:
+    """Every act, in id order, a batch at a time (keyset pagination: flat memory)."""
+    last = 0
+    while True:
+        batch = conn.execute(
+            select(acts).where(acts.c.id > last).order_by(acts.c.id).limit(size)
+        ).all()
+        if not batch:
+            return
+        yield list(batch)
+        last = batch[-1].id
+
+
+def acts_of(conn: Connection, column: str, record_id: int, limit: int) -> list[Any]:
+    """Acts whose ``column`` (event_id, victim_id...) is ``record_id``."""
+    return conn.execute(
+        select(acts).where(acts.c[column] == record_id).order_by(acts.c.id).limit(limit)
+    ).all()
+
+
+def acts_of_source(conn: Connection, source_id: int, limit: int) -> list[Any]:
+    """Acts a source attests."""
+    return conn.execute(
+        select(acts)
+        .join(act_sources, act_sources.c.act_id == acts.c.id)
+        .where(act_sources.c.source_id == source_id)
+        .order_by(acts.c.id)
+        .limit(limit)
+    ).all()
+
+
+def any_condition(*conds: Any) -> Any:
+    """All conditions together (an empty list matches everything)."""
+    return and_(*conds) if conds else text("1=1")
