@@ -258,12 +258,24 @@ class Importer:
         """
         path = Path(path)
         format_of(path)
-        report = ImportReport(file=path.name)
+        return self.run_rows(read_rows(path), path.name, skip_invalid,
+                             rejects or path.with_name(path.name + ".rejects.csv"), progress)
+
+    def run_rows(
+        self,
+        rows: Iterable[tuple[int, dict[str, str]]],
+        name: str,
+        skip_invalid: bool = False,
+        rejects: Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import rows already read: (row number, {column: value}); see :meth:`run`."""
+        report = ImportReport(file=name)
         batch_size = self.archive.settings.import_batch_size
         rejected: list[dict[str, str]] = []
         with self.archive.store.transaction() as conn:
             batch: list[ParsedRow] = []
-            for number, raw in read_rows(path):
+            for number, raw in rows:
                 report.rows += 1
                 parsed = self.parse_row(number, raw)
                 if isinstance(parsed, list):
@@ -288,7 +300,7 @@ class Importer:
                 raise ImportFailed(report)
             self._write(conn, batch, report)
             if rejected:
-                target = rejects or path.with_name(path.name + ".rejects.csv")
+                target = rejects or Path(f"{name}.rejects.csv")
                 _write_rejects(target, rejected)
                 report.rejects_file = str(target)
         if progress is not None:

@@ -23,6 +23,11 @@ class Stats:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
 
+    def archive_counts(self) -> dict[str, int]:
+        """How many sources, events, acts, persons and organizations the archive holds."""
+        with self.archive.store.reading() as conn:
+            return queries.count_records(conn)
+
     def count(self, by: str, act_filter: ActFilter | None = None) -> list[dict[str, Any]]:
         """Rows of the grouping key(s) and ``count``, largest count first.
 

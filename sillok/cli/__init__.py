@@ -83,3 +83,4 @@ def main() -> None:
 
 # Commands register themselves on ``app`` when their modules are imported.
 from sillok.cli import commands as _commands  # noqa: E402,F401
+from sillok.cli import tour as _tour  # noqa: E402,F401

@@ -79,15 +79,20 @@ def import_(
             console.print(f"    {error}")
 
 
-class _progress:
+def _progress(file: Path) -> ProgressBar:
     """A progress bar over the rows of a file (counted up front for CSV and JSON lines)."""
+    total = None
+    if file.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json") and file.is_file():
+        with open(file, "rb") as fh:
+            total = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return ProgressBar(total)
 
-    def __init__(self, file: Path) -> None:
-        self.total: int | None = None
-        if file.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json") and file.is_file():
-            with open(file, "rb") as fh:
-                self.total = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20),
-                                                                       b""))
+
+class ProgressBar:
+    """A transient progress bar over rows; entering it gives the function to advance it."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
         self.bar = Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed} rows"),
                             TimeElapsedColumn(), console=console, transient=True)
         self.task = self.bar.add_task("import", total=self.total)
