@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Table, select
@@ -19,6 +20,9 @@ from sillok.model import organizations, places
 from sillok.names import fold, place_name_tokens
 from sillok.store.dialects import Dialect
 from sillok.store.records import insert_records
+
+#: keys of first-level divisions (ISO 3166-2:KP), as the places vocabulary keys them
+_FIRST_LEVEL = re.compile(r"^KP-\d\d$")
 
 
 @dataclass
@@ -209,7 +213,7 @@ class Directory:
         if entry_id is None:
             return None
         for entry in self.ancestors(entry_id):
-            if entry.kind in ("province", "city") and (entry.vocab_key or "").startswith("KP-"):
+            if _FIRST_LEVEL.match(entry.vocab_key or ""):
                 return entry
         return None
 

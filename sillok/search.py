@@ -165,12 +165,12 @@ class Searcher:
                 raise InvalidInput(f"--place: unknown place {place!r}")
             place_ids = frozenset(self.archive.places.within(entry.id))
         if facility:
-            entry = self.archive.places.resolve(facility)
+            entry = self.archive.places.resolve(facility, facility=True)
             ftype = vocab.load("facility_types").lookup(facility)
-            if entry is not None and entry.kind == "facility":
-                facility_ids = frozenset(self.archive.places.within(entry.id))
-            elif ftype is not None:
+            if ftype is not None:
                 facility_type = ftype.key
+            elif entry is not None and entry.kind == "facility":
+                facility_ids = frozenset(self.archive.places.within(entry.id))
             else:
                 raise InvalidInput(f"--facility: unknown facility or facility type {facility!r}")
         return ActFilter(

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select, text
+from sqlalchemy import BigInteger, Connection, Select, and_, column, func, or_, select, text
 
 from sillok.model import (
     act_perpetrators,
@@ -19,7 +19,7 @@ from sillok.model import (
     persons,
     sources,
 )
-from sillok.store.dialects import Dialect, QueryGroups, split_doc_id
+from sillok.store.dialects import Dialect, QueryGroups, doc_id, split_doc_id
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,11 @@ def search_documents(
     if act_filter.is_empty():
         rows = conn.execute(text(f"{match_sql} LIMIT :limit"), {**params, "limit": limit})
         return [split_doc_id(r[0]) for r in rows]
-    matched = text(match_sql).columns().subquery("matched")
-    base = (3 << 40)  # documents of acts; see sillok.store.dialects.KIND_CODES
+    matched = text(match_sql).columns(column("doc", BigInteger)).subquery("matched")
+    base = doc_id("act", 0)
     stmt = (
         select(acts.c.id)
-        .join(matched, acts.c.id == text("matched.doc") - base)
+        .join(matched, acts.c.id == matched.c.doc - base)
         .where(*act_filter.where())
         .limit(limit)
     )
@@ -101,7 +101,10 @@ def count_acts_by(conn: Connection, column: str, act_filter: ActFilter) -> list[
         key = act_perpetrators.c.organization_id
         stmt: Select[Any] = (
             select(key, func.count(func.distinct(acts.c.id)))
-            .select_from(acts.outerjoin(act_perpetrators, act_perpetrators.c.act_id == acts.c.id))
+            .select_from(acts.outerjoin(act_perpetrators, and_(
+                act_perpetrators.c.act_id == acts.c.id,
+                act_perpetrators.c.organization_id.is_not(None),
+            )))
             .where(*act_filter.where())
             .group_by(key)
         )

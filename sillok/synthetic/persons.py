@@ -78,13 +78,10 @@ class PersonReport:
 
 def _given_name(rng: random.Random, sex: str) -> str:
     first, second = _GIVEN[sex]
+    head = first[int(rng.random() * len(first))]
     if rng.random() < 0.08:
-        return rng.choice(first)
-    return rng.choice(first) + rng.choice(second)
-
-
-def _is_famous(name: str) -> bool:
-    return name_hangul_normal(name) in _FAMOUS
+        return head
+    return head + second[int(rng.random() * len(second))]
 
 
 def generate_persons(n: int, seed: int) -> list[SyntheticPerson]:
@@ -103,7 +100,7 @@ def generate_persons(n: int, seed: int) -> list[SyntheticPerson]:
     for i in range(n):
         sex = "female" if rng.random() < 0.55 else "male"  # most defectors are women
         name = surnames[i] + _given_name(rng, sex)
-        while _is_famous(name):
+        while name in _FAMOUS:
             name = surnames[i] + _given_name(rng, sex)
         year = min(2008, max(1925, int(rng.gauss(1972, 14))))
         persons.append(SyntheticPerson(f"P{i:0{width}d}", name, sex, year, provinces[i]))
@@ -124,50 +121,66 @@ def hard_negatives(persons: list[SyntheticPerson], share: float, seed: int) -> l
     for person in persons:
         if rng.random() >= share:
             continue
-        surname_len = len(person.name_hangul) - len(_split_given(person.name_hangul))
-        surname, given = person.name_hangul[:surname_len], person.name_hangul[surname_len:]
+        surname, given = _split(person.name_hangul)
         pos = rng.randrange(len(given))
         pool = _GIVEN[person.sex][min(pos, 1)]
         name = person.name_hangul
-        while name == person.name_hangul or _is_famous(name):
+        while name == person.name_hangul or name_hangul_normal(name) in _FAMOUS:
             name = surname + given[:pos] + rng.choice(pool) + given[pos + 1 :]
         year = person.birth_year + rng.randint(-2, 2)
         out.append(SyntheticPerson(f"{person.person_id}-N", name, person.sex, year, person.origin))
     return out
 
 
-def _split_given(name: str) -> str:
-    return name[2:] if name[:2] in ("남궁", "황보", "제갈", "선우") and len(name) > 2 else name[1:]
+def _split(name: str) -> tuple[str, str]:
+    cut = 2 if name[:2] in ("남궁", "황보", "제갈", "선우") and len(name) > 2 else 1
+    return name[:cut], name[cut:]
 
 
 class _Speller:
-    """Renders a Hangul name as one report writes it; caches each family's spelling."""
+    """Renders a Hangul name as one report writes it.
+
+    Names are romanized without sound changes across the surname boundary (see sillok.names),
+    so surname and given-name spellings are cached apart: a million persons share a few
+    thousand given names.
+    """
+
+    _PROBE = "김"  # any one-syllable surname, to romanize a given name on its own
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.parts: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+        self.surnames: dict[tuple[str, str], str] = {}
+        self.givens: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.dprk: dict[str, str] = {}
 
-    def _parts(self, name: str, family: str) -> tuple[str, tuple[str, ...]]:
-        key = (name, family)
-        if key not in self.parts:
-            self.parts[key] = romanize_name_parts(name, family)
-        return self.parts[key]
+    def _surname(self, surname: str, family: str) -> str:
+        key = (surname, family)
+        if key not in self.surnames:
+            self.surnames[key] = romanize_name_parts(surname + "가", family)[0]
+        return self.surnames[key]
 
-    def hangul(self, name: str) -> str:
+    def _given(self, given: str, family: str) -> tuple[str, ...]:
+        key = (given, family)
+        if key not in self.givens:
+            self.givens[key] = romanize_name_parts(self._PROBE + given, family)[1]
+        return self.givens[key]
+
+    def hangul(self, surname: str, given: str) -> str:
         rng = self.rng
-        written = dprk_spelling(name) if rng.random() < 0.4 else name
-        if rng.random() < 0.1:
-            cut = len(written) - len(_split_given(written))
-            written = f"{written[:cut]} {written[cut:]}"
-        return written
+        if rng.random() < 0.4:
+            if surname not in self.dprk:
+                self.dprk[surname] = dprk_spelling(surname + "가")[: len(surname)]
+            surname = self.dprk[surname]
+        return f"{surname} {given}" if rng.random() < 0.1 else surname + given
 
-    def latin(self, name: str) -> str:
+    def latin(self, surname_hangul: str, given_hangul: str) -> str:
         rng = self.rng
         roll = rng.random()
         family = "dprk" if roll < 0.3 else "mr" if roll < 0.5 else "rr" if roll < 0.75 else "common"
-        surname, sylls = self._parts(name, family)
+        sylls = self._given(given_hangul, family)
         if family == "rr" and rng.random() < 0.8:
-            surname = self._parts(name, "common")[0]  # Kim, Lee, Park rather than Gim, I, Bak
+            family = "common"  # Kim, Lee, Park rather than Gim, I, Bak
+        surname = self._surname(surname_hangul, family)
         style = rng.random()
         if family == "dprk" and style < 0.7:
             given = " ".join(s.capitalize() for s in sylls)
@@ -257,12 +270,13 @@ def generate_reports(
     speller = _Speller(rng)
     rows = []
     for person in everyone:
-        for _ in range(rng.randint(low, high)):
+        surname, given = _split(person.name_hangul)
+        for _ in range(low + int(rng.random() * (high - low + 1))):
             if rng.random() < 0.3:
-                name, name_hangul = speller.hangul(person.name_hangul), None
+                name, name_hangul = speller.hangul(surname, given), None
             else:
-                name = speller.latin(person.name_hangul)
-                name_hangul = speller.hangul(person.name_hangul) if rng.random() < 0.4 else None
+                name = speller.latin(surname, given)
+                name_hangul = speller.hangul(surname, given) if rng.random() < 0.4 else None
             sex = person.sex if rng.random() < 0.9 else None
             origin = None
             if rng.random() < 0.7:

@@ -1,0 +1,122 @@
+"""Search across scripts, short Korean queries, filters; stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sillok.archive import Archive
+from sillok.errors import InvalidInput
+from tests.datasets import YODOK, row, write_csv
+
+MORE = [
+    row(source_ref="S-003", act_type="forced_repatriation", act_date="2012-05",
+        place="Sinuiju", victim_ref="V-003", victim_name="리설화", victim_sex="female",
+        perpetrator_org="MSoS", description="중국에서 강제송환됨"),
+    row(source_ref="S-004", act_type="arbitrary_detention", act_date="1998",
+        place="회령", facility="교화소", victim_ref="V-004", victim_name="Pak Kyong-hui",
+        description="Held in a kyohwaso for three years"),
+]
+
+
+@pytest.fixture
+def filled(archive: Archive, tmp_path: Path) -> Archive:
+    archive.ingest.run(write_csv(tmp_path / "a.csv", [*YODOK, *MORE]))
+    return archive
+
+
+def kinds_ids(archive: Archive, query: str, **filters: str) -> set[tuple[str, int]]:
+    act_filter = archive.searcher.act_filter(**filters) if filters else None
+    return {(h.kind, h.id) for h in archive.searcher.search(query, act_filter)}
+
+
+def victim_acts(archive: Archive, hits: set[tuple[str, int]]) -> set[str]:
+    """The victim names of the acts among hits."""
+    names = set()
+    for kind, rid in hits:
+        if kind == "act":
+            names.add(archive.records.show("act", rid).get("victim", ""))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_victim"),
+    [
+        ("Yodok", "Kim Yo-jong (김여정)"),
+        ("요덕", "Kim Yo-jong (김여정)"),
+        ("김여정", "Kim Yo-jong (김여정)"),
+        ("Kim Yo-jong", "Kim Yo-jong (김여정)"),
+        ("Kim Yŏ-jŏng", "Kim Yo-jong (김여정)"),
+        ("Kim Yǒ-jǒng", "Kim Yo-jong (김여정)"),
+        ("여정", "Kim Yo-jong (김여정)"),
+        ("이설화", "리설화"),  # ROK spelling finds DPRK spelling
+        ("Ri Sol-hwa", "리설화"),
+        ("Lee Seol-hwa", "리설화"),
+        ("박경희", "Pak Kyong-hui"),  # Hangul finds a name recorded only in Latin letters
+        ("강제송환", "리설화"),
+        ("송환", "리설화"),  # two syllables inside a longer word
+        ("Hyesan", "Ri Chol-su"),
+        ("kyohwaso", "Pak Kyong-hui"),
+    ],
+)
+def test_cross_script_queries(filled: Archive, query: str, expected_victim: str) -> None:
+    hits = kinds_ids(filled, query)
+    assert expected_victim in victim_acts(filled, hits), (query, hits)
+
+
+def test_persons_sources_and_events_are_found(filled: Archive) -> None:
+    hits = kinds_ids(filled, "Kim Yo-jong")
+    assert any(k == "person" for k, _ in hits)
+    assert any(k == "source" for k, _ in kinds_ids(filled, "S-001"))
+    assert any(k == "event" for k, _ in kinds_ids(filled, "Public execution"))
+
+
+def test_unrelated_query_finds_nothing(filled: Archive) -> None:
+    assert kinds_ids(filled, "Kim Jong-nam") == set()
+    assert kinds_ids(filled, "zzyzx") == set()
+
+
+def test_protected_informant_is_not_searchable(filled: Archive) -> None:
+    assert kinds_ids(filled, "Witness Alpha") == set()
+
+
+def test_filters(filled: Archive) -> None:
+    torture = kinds_ids(filled, "", act_type="고문")
+    assert victim_acts(filled, torture) == {"Kim Yo-jong (김여정)"}
+    in_hamgyong = kinds_ids(filled, "", place="함경남도")  # Yodok lies inside it
+    assert victim_acts(filled, in_hamgyong) == {"Kim Yo-jong (김여정)"}
+    early = kinds_ids(filled, "", date_to="1999")
+    assert victim_acts(filled, early) == {"Pak Kyong-hui"}
+    camp = kinds_ids(filled, "", facility="kwanliso")
+    assert victim_acts(filled, camp) == {"Kim Yo-jong (김여정)"}
+    mss = kinds_ids(filled, "", agency="Bowibu")
+    assert victim_acts(filled, mss) == {"Kim Yo-jong (김여정)"}
+    both = kinds_ids(filled, "요덕", act_type="torture")
+    assert len(both) == 1
+    category_e = kinds_ids(filled, "", act_type="coi_e")
+    assert len(category_e) >= 3
+
+
+def test_bad_filter_values_are_named(filled: Archive) -> None:
+    with pytest.raises(InvalidInput, match="--act-type: unknown act type 'flying'"):
+        filled.searcher.act_filter(act_type="flying")
+    with pytest.raises(InvalidInput, match="--place: unknown place 'Atlantis'"):
+        filled.searcher.act_filter(place="Atlantis")
+    with pytest.raises(InvalidInput, match="Marhc"):
+        filled.searcher.act_filter(date_from="Marhc 2009")
+
+
+def test_stats(filled: Archive) -> None:
+    by_type = {r["act_type"]: r["count"] for r in filled.stats.count("act_type")}
+    assert by_type["arbitrary_detention"] == 2 and by_type["torture"] == 1
+    by_year = {r["year"]: r["count"] for r in filled.stats.count("year")}
+    assert by_year == {"2009": 2, "2010": 1, "2012": 1, "1998": 1}
+    by_province = {r["province"]: r["count"] for r in filled.stats.count("province")}
+    assert by_province["KP-08"] == 2 and by_province["KP-09"] == 1  # Yodok, Hoeryong
+    by_agency = {r["agency"]: r["count"] for r in filled.stats.count("agency")}
+    assert by_agency["mss"] == 2 and by_agency["msos"] == 2 and by_agency["unknown"] == 1
+    by_facility = {r["facility_type"]: r["count"] for r in filled.stats.count("facility")}
+    assert by_facility["kwanliso"] == 2 and by_facility["kyohwaso"] == 1
+    with pytest.raises(InvalidInput, match="--by"):
+        filled.stats.count("colour")
