@@ -181,6 +181,10 @@ class Directory:
         self._remember(entry)
         return entry
 
+    def ids_for(self, token: str) -> list[int]:
+        """The entries one of whose names or spellings folds to ``token``."""
+        return self._by_fold.get(token, [])
+
     def get(self, entry_id: int | None) -> Entry | None:
         """An entry by id."""
         return self.by_id.get(entry_id) if entry_id is not None else None

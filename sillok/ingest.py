@@ -31,7 +31,7 @@ from sillok.errors import InvalidInput
 from sillok.flatacts import COLUMNS, format_of, read_rows, write_rows
 from sillok.model import act_perpetrators, act_sources, person_names
 from sillok.names import is_hangul
-from sillok.search import document, name_tokens, text_tokens
+from sillok.search import document, name_tokens, text_tokens, virtual_token
 from sillok.store import queries
 from sillok.store.dialects import doc_id
 from sillok.store.records import UpsertResult, upsert_by_ref
@@ -171,7 +171,6 @@ class Importer:
         self.archive = archive
         self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
-        self._type_tokens: dict[str, set[str]] = {}
         # Load the directories now, not inside the import's write transaction.
         _ = (archive.places, archive.organizations)
 
@@ -447,7 +446,7 @@ class Importer:
         report.count("act", acts)
 
         self._index(conn, acts, act_row, act_values, persons, person_names_of, sources, events,
-                    event_values, orgs_of, place_of, facility_of, informant_ref)
+                    event_values, orgs_of, informant_ref)
 
     def _victim_ref(self, raw: dict[str, str]) -> str | None:
         if raw.get("victim_ref"):
@@ -494,7 +493,7 @@ class Importer:
         perpetrator_refs: dict[int, list[str]],
         report: ImportReport,
     ) -> None:
-        created = set(acts.created)
+        created = acts.created
         changed_ids = [acts.ids[r] for r in acts.updated]
         if changed_ids:
             conn.execute(delete(act_perpetrators).where(act_perpetrators.c.act_id.in_(changed_ids)))
@@ -518,13 +517,6 @@ class Importer:
         if perps:
             conn.execute(insert(act_perpetrators), perps)
 
-    def _type_label_tokens(self, key: str) -> set[str]:
-        if key not in self._type_tokens:
-            term = self.act_types.get(key)
-            words = [key.replace("_", " "), *term.labels.values(), *term.aliases]
-            self._type_tokens[key] = set().union(*(text_tokens(w) for w in words))
-        return self._type_tokens[key]
-
     def _index(
         self,
         conn: Connection,
@@ -537,8 +529,6 @@ class Importer:
         events: UpsertResult,
         event_values: dict[str, dict[str, Any]],
         orgs_of: dict[int, list[Entry]],
-        place_of: dict[int, Entry | None],
-        facility_of: dict[int, Entry | None],
         informant_ref: dict[int, str],
     ) -> None:
         archive = self.archive
@@ -547,7 +537,7 @@ class Importer:
         stale: list[int] = []
 
         def add(kind: str, result: UpsertResult, refs: Iterable[str], tokens_of: Any) -> None:
-            changed = set(result.created) | set(result.updated)
+            changed = result.created | result.updated
             for ref in refs:
                 if ref in changed:
                     did = doc_id(kind, result.ids[ref])
@@ -557,15 +547,16 @@ class Importer:
 
         def act_tokens(ref: str) -> set[str]:
             row = act_row[ref]
-            tokens = text_tokens(row.raw.get("description")) | self._type_label_tokens(row.act_type)
-            vref = self._victim_ref(row.raw)
-            if vref:
-                tokens |= name_tokens(person_names_of.get(vref, []))
-            tokens |= archive.places.tokens_of(
-                [e.id for e in (place_of[row.number], facility_of[row.number]) if e]
-            )
+            values = act_values[ref]
+            tokens = text_tokens(row.raw.get("description"))
+            tokens.add(virtual_token("type", row.act_type))
+            if values["victim_id"] is not None:
+                tokens.add(virtual_token("person", values["victim_id"]))
+            for entry_id in (values["place_id"], values["facility_id"]):
+                for entry in archive.places.ancestors(entry_id)[:2] if entry_id else ():
+                    tokens.add(virtual_token("place", entry.id))
             for org in orgs_of[row.number]:
-                tokens |= org.tokens
+                tokens.add(virtual_token("organization", org.id))
             return tokens
 
         add("act", acts, act_row, act_tokens)

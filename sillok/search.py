@@ -19,7 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
 
 from sillok import vocab
 from sillok.dates import DateError, parse_date
@@ -38,6 +41,8 @@ _WORD_SPLIT = re.compile(r"[\s,.;:!?()\[\]{}\"“”/]+")
 
 #: the record kinds a search can return, in the order results are listed
 SEARCH_KINDS = ("act", "event", "source", "person")
+#: how many persons one query word may name and still find their acts by victim
+PERSONS_PER_WORD = 300
 
 
 def hangul_grams(word: str) -> set[str]:
@@ -60,10 +65,26 @@ def text_tokens(text: str | None) -> set[str]:
             continue
         if _HANGUL_RUN.search(word):
             tokens |= hangul_grams(word)
+            if _HANGUL_RUN.fullmatch(word):
+                continue
         folded = fold(word)
         if folded:
             tokens.add(folded)
     return {t for t in tokens if _TOKEN_OK.match(t)}
+
+
+_VIRTUAL_PREFIX = {"type": "xt", "person": "xv", "place": "xp", "organization": "xo"}
+_NOT_ALNUM = re.compile(r"[^0-9a-z]")
+
+
+def virtual_token(kind: str, value: object) -> str:
+    """The token that stands in an act's document for a linked record or vocabulary term.
+
+    An act is not indexed under every spelling of its victim's name or its place: it carries
+    one token per linked record (``xv12`` for person 12), and a query word is expanded to the
+    tokens of the records it names. This keeps documents small, so imports stay fast.
+    """
+    return _VIRTUAL_PREFIX[kind] + _NOT_ALNUM.sub("", str(value).lower())
 
 
 def name_tokens(names: Iterable[str]) -> set[str]:
@@ -178,6 +199,32 @@ class Searcher:
             facility_type,
         )
 
+    @cached_property
+    def _type_keys(self) -> dict[str, set[str]]:
+        """Token -> the act types whose key, labels or aliases contain it."""
+        found: dict[str, set[str]] = {}
+        for term in vocab.load("act_types").terms:
+            words = [term.key.replace("_", " "), *term.labels.values(), *term.aliases]
+            for token in set().union(*(text_tokens(w) for w in words)):
+                found.setdefault(token, set()).add(term.key)
+        return found
+
+    def _expand(self, conn: Connection, group: list[Alternative]) -> list[Alternative]:
+        """A query word's alternatives plus the virtual tokens of what it names."""
+        tokens = {t for t, _prefix in group if isinstance(t, str)}
+        virtual: set[str] = set()
+        for token in tokens:
+            virtual.update(virtual_token("place", i) for i in self.archive.places.ids_for(token))
+            virtual.update(
+                virtual_token("organization", i) for i in self.archive.organizations.ids_for(token)
+            )
+            virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
+        persons = queries.search_documents(
+            conn, self.archive.store.dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
+        )
+        virtual.update(virtual_token("person", rid) for _kind, rid in persons)
+        return [*group, *((v, False) for v in sorted(virtual))]
+
     def search(self, query: str, act_filter: ActFilter | None = None,
                limit: int | None = None) -> list[Hit]:
         """Records matching a query (any script) and, when given, an act filter."""
@@ -189,8 +236,9 @@ class Searcher:
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.archive.store.reading() as conn:
             if groups:
+                expanded = [self._expand(conn, group) for group in groups]
                 found = queries.search_documents(
-                    conn, self.archive.store.dialect, groups, kinds, act_filter, limit
+                    conn, self.archive.store.dialect, expanded, kinds, act_filter, limit
                 )
             else:
                 found = [("act", i) for i in queries.filter_acts(conn, act_filter, limit)]

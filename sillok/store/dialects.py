@@ -125,7 +125,7 @@ class SqlCipherDialect:
         conn.exec_driver_sql(
             "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
             "tokens, content='', contentless_delete=1, "
-            "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\", prefix='1 2')"
+            "tokenize=\"unicode61 remove_diacritics 0\")"
         )
 
     def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None:

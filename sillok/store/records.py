@@ -145,8 +145,8 @@ class UpsertResult:
     """What :func:`upsert_by_ref` did."""
 
     ids: dict[str, int] = field(default_factory=dict)
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+    updated: set[str] = field(default_factory=set)
 
 
 def upsert_by_ref(
@@ -164,13 +164,13 @@ def upsert_by_ref(
         conn, dialect, kind, [{**values_by_ref[r], "ref": r} for r in new_refs], actor
     )
     result.ids.update(zip(new_refs, new_ids, strict=True))
-    result.created.extend(new_refs)
+    result.created.update(new_refs)
     for ref, row in existing.items():
         result.ids[ref] = row.id
         changes = changed_fields(row, values_by_ref[ref])
         if changes:
             update_record(conn, kind, row, changes, actor)
-            result.updated.append(ref)
+            result.updated.add(ref)
     return result
 
 

@@ -101,7 +101,6 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
     victims = max(1, acts // 3)
     persons = generate_persons(victims, seed)
     reports: list[PersonReport] = generate_reports(persons, reports_per_person=(1, 3), seed=seed)
-    origin_of = {p.person_id: p for p in persons}
     produced = 0
     source_no = 0
     report_index = 0
@@ -122,7 +121,6 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
                 break
             report = reports[report_index % len(reports)]
             report_index += 1
-            person = origin_of[report.person_id]
             act_type = rng.choice(pools.act_types)
             shared_ref = rng.random() < 0.5
             yield {
@@ -142,7 +140,7 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
                 "victim_name_hangul": report.name_hangul or "",
                 "victim_sex": report.sex or "",
                 "victim_birth": report.birth or "",
-                "victim_origin": person.origin if rng.random() < 0.7 else "",
+                "victim_origin": report.origin or "",
                 "perpetrator_org": rng.choice(pools.agency_names) if rng.random() < 0.7 else "",
                 "perpetrator_name": "",
                 "description": (

@@ -11,7 +11,10 @@ Kim Jong-il and Kim Jong-nam). Deterministic for a seed; only `random.Random(see
 
 from __future__ import annotations
 
+import gc
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -48,8 +51,6 @@ _FAMOUS = frozenset(
     "김영삼 노무현 문재인 이명박 박근혜 윤석열 이재명 전두환 노태우 최규하 윤보선 김건희 반기문 "
     "손흥민 김연아 유관순 안중근 김구 윤봉길 이순신 세종".split()
 )
-_BREVE_TO_CARON = str.maketrans("ŏŭŎŬ", "ǒǔǑǓ")
-_APOSTROPHES = ("'", "’", "‘", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,19 @@ class PersonReport:
     origin: str | None
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Keep the cyclic collector off while building millions of acyclic records: its full
+    passes over a growing heap would otherwise dominate the run time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _given_name(rng: random.Random, sex: str) -> str:
     first, second = _GIVEN[sex]
     head = first[int(rng.random() * len(first))]
@@ -97,13 +111,14 @@ def generate_persons(n: int, seed: int) -> list[SyntheticPerson]:
     surnames = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM, k=n)
     provinces = rng.choices(PROVINCES, weights=_PROVINCE_WEIGHTS, k=n)
     persons = []
-    for i in range(n):
-        sex = "female" if rng.random() < 0.55 else "male"  # most defectors are women
-        name = surnames[i] + _given_name(rng, sex)
-        while name in _FAMOUS:
+    with _no_gc_pauses():
+        for i in range(n):
+            sex = "female" if rng.random() < 0.55 else "male"  # most defectors are women
             name = surnames[i] + _given_name(rng, sex)
-        year = min(2008, max(1925, int(rng.gauss(1972, 14))))
-        persons.append(SyntheticPerson(f"P{i:0{width}d}", name, sex, year, provinces[i]))
+            while name in _FAMOUS:
+                name = surnames[i] + _given_name(rng, sex)
+            year = min(2008, max(1925, int(rng.gauss(1972, 14))))
+            persons.append(SyntheticPerson(f"P{i:0{width}d}", name, sex, year, provinces[i]))
     return persons
 
 
@@ -137,6 +152,18 @@ def _split(name: str) -> tuple[str, str]:
     return name[:cut], name[cut:]
 
 
+def _mr_marks() -> tuple[dict[int, str], ...]:
+    """Ways lists write MR's marks: breve or caron or none, times ' ’ ‘ or no apostrophe;
+    the breve twice as often as the others."""
+    marks = ({}, {ord("ŏ"): "ǒ", ord("ŭ"): "ǔ"}, {ord("ŏ"): "o", ord("ŭ"): "u"}, {})
+    return tuple({**mark, ord("'"): apostrophe or None} for mark in marks for apostrophe in
+                 ("'", "’", "‘", ""))
+
+
+_MR_MARKS = _mr_marks()
+_FAMILY_BY_ROLL = ("dprk",) * 6 + ("mr",) * 4 + ("rr",) * 5 + ("common",) * 5
+
+
 class _Speller:
     """Renders a Hangul name as one report writes it.
 
@@ -150,19 +177,24 @@ class _Speller:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.surnames: dict[tuple[str, str], str] = {}
-        self.givens: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.givens: dict[tuple[str, str], tuple[str, str, str, str]] = {}
         self.dprk: dict[str, str] = {}
 
     def _surname(self, surname: str, family: str) -> str:
         key = (surname, family)
         if key not in self.surnames:
-            self.surnames[key] = romanize_name_parts(surname + "가", family)[0]
+            spelled = romanize_name_parts(surname + "가", family)[0]
+            self.surnames[key] = spelled.capitalize()
         return self.surnames[key]
 
-    def _given(self, given: str, family: str) -> tuple[str, ...]:
+    def _given(self, given: str, family: str) -> tuple[str, str, str, str]:
+        """The given name hyphenated ("Yo-jong", "Yo-Jong"), joined, and spaced ("Yo Jong")."""
         key = (given, family)
         if key not in self.givens:
-            self.givens[key] = romanize_name_parts(self._PROBE + given, family)[1]
+            sylls = romanize_name_parts(self._PROBE + given, family)[1]
+            caps = [s.capitalize() for s in sylls]
+            self.givens[key] = ("-".join(sylls).capitalize(), "-".join(caps),
+                                "".join(sylls).capitalize(), " ".join(caps))
         return self.givens[key]
 
     def hangul(self, surname: str, given: str) -> str:
@@ -174,44 +206,31 @@ class _Speller:
         return f"{surname} {given}" if rng.random() < 0.1 else surname + given
 
     def latin(self, surname_hangul: str, given_hangul: str) -> str:
-        rng = self.rng
-        roll = rng.random()
-        family = "dprk" if roll < 0.3 else "mr" if roll < 0.5 else "rr" if roll < 0.75 else "common"
-        sylls = self._given(given_hangul, family)
-        if family == "rr" and rng.random() < 0.8:
+        r = self.rng.random
+        family = _FAMILY_BY_ROLL[int(r() * 20)]
+        hyphen, hyphen_caps, joined, spaced = self._given(given_hangul, family)
+        if family == "rr" and r() < 0.8:
             family = "common"  # Kim, Lee, Park rather than Gim, I, Bak
         surname = self._surname(surname_hangul, family)
-        style = rng.random()
-        if family == "dprk" and style < 0.7:
-            given = " ".join(s.capitalize() for s in sylls)
-        elif style < 0.45:
-            given = "-".join(sylls).capitalize()
-        elif style < 0.55:
-            given = "-".join(s.capitalize() for s in sylls)
-        elif style < 0.75:
-            given = "".join(sylls).capitalize()
+        style = r()
+        if (family == "dprk" and style < 0.7) or style >= 0.75:
+            given = spaced
         else:
-            given = " ".join(s.capitalize() for s in sylls)
-        surname = surname.capitalize()
-        if family == "mr":
-            mark = rng.random()
-            if mark < 0.25:
-                surname, given = surname.translate(_BREVE_TO_CARON), given.translate(_BREVE_TO_CARON)
-            apostrophe = rng.choice(_APOSTROPHES)
-            if apostrophe != "'":
-                surname, given = surname.replace("'", apostrophe), given.replace("'", apostrophe)
-            if mark > 0.8:  # diacritics dropped, as many lists do
-                surname = surname.translate(str.maketrans("ŏŭ", "ou"))
-                given = given.translate(str.maketrans("ŏŭ", "ou"))
-        if rng.random() < 0.12:
+            given = hyphen if style < 0.45 else hyphen_caps if style < 0.55 else joined
+        if r() < 0.12:
             surname = surname.upper()
-        if rng.random() < 0.2 and " " not in given:
+        if r() < 0.2 and given is not spaced:
             text = f"{given} {surname}"
         else:
             text = f"{surname} {given}"
-        if rng.random() < 0.04:
-            text = _typo(rng, text)
-        return text.upper() if rng.random() < 0.04 else text
+        if family == "mr":
+            text = text.translate(_MR_MARKS[int(r() * 16)])
+        slip = r()
+        if slip < 0.04:
+            text = _typo(self.rng, text)
+        elif slip > 0.96:
+            text = text.upper()
+        return text
 
 
 def _typo(rng: random.Random, text: str) -> str:
@@ -265,6 +284,13 @@ def generate_reports(
     if not 1 <= low <= high:
         raise ValueError(f"reports_per_person must be (low, high) with 1 <= low <= high, "
                          f"not {reports_per_person}")
+    with _no_gc_pauses():
+        return _reports(persons, low, high, seed, hard_negative_share)
+
+
+def _reports(
+    persons: list[SyntheticPerson], low: int, high: int, seed: int, hard_negative_share: float
+) -> list[PersonReport]:
     everyone = list(persons) + hard_negatives(persons, hard_negative_share, seed)
     rng = random.Random(seed)
     speller = _Speller(rng)
