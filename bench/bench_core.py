@@ -74,7 +74,8 @@ def phase_import(path: Path, workdir: Path) -> dict[str, object]:
     from sillok.archive import Archive
 
     archive = Archive.create(workdir / "archive", PASSPHRASE)
-    total = sum(1 for _ in open(path, encoding="utf-8")) - 1
+    with open(path, encoding="utf-8") as fh:
+        total = sum(1 for _ in fh) - 1
     marks: dict[str, float] = {}
 
     def progress(rows: int) -> None:
@@ -103,9 +104,14 @@ def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
     from sillok.archive import Archive
 
     archive = Archive.open(workdir / "archive", PASSPHRASE)
-    queries = {"hangul": "요덕", "latin": "Yodok", "two_syllable": "영철",
-               "hangul_name": "김영철", "latin_name": "Kim Yong-chol",
-               "filtered": "요덕 torture"}
+    queries = {
+        "hangul": "요덕",
+        "latin": "Yodok",
+        "two_syllable": "영철",
+        "hangul_name": "김영철",
+        "latin_name": "Kim Yong-chol",
+        "filtered": "요덕 torture",
+    }
     results: dict[str, object] = {}
     for label, query in queries.items():
         archive.searcher.search(query)
@@ -146,22 +152,37 @@ def main() -> None:
     if args.phase != "all":
         workdir = args.workdir
         path = workdir / "acts.csv"
-        result = {"bare": lambda: phase_bare(path, workdir),
-                  "import": lambda: phase_import(path, workdir),
-                  "search": lambda: phase_search(workdir, args.repeats)}[args.phase]()
+        result = {
+            "bare": lambda: phase_bare(path, workdir),
+            "import": lambda: phase_import(path, workdir),
+            "search": lambda: phase_search(workdir, args.repeats),
+        }[args.phase]()
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="sillok-bench-") as tmp:
         workdir = Path(tmp)
         start = time.perf_counter()
         make_file(workdir / "acts.csv", args.rows, args.seed)
-        out: dict[str, object] = {"rows": args.rows, "machine": machine(),
-                                  "generate_seconds": time.perf_counter() - start}
+        out: dict[str, object] = {
+            "rows": args.rows,
+            "machine": machine(),
+            "generate_seconds": time.perf_counter() - start,
+        }
         for phase in ("bare", "import", "search"):
             done = subprocess.run(
-                [sys.executable, __file__, "--phase", phase, "--workdir", str(workdir),
-                 "--repeats", str(args.repeats)],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    phase,
+                    "--workdir",
+                    str(workdir),
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             out[phase] = json.loads(done.stdout)
         bare = out["bare"]["rows_per_s"]  # type: ignore[index]

@@ -9,7 +9,8 @@ used for range queries. ``parse_date`` reads what documenters write, in English 
 Accepted forms (``parse_date``), written -> stored EDTF. Case, spacing, full-width digits and
 Hangul in NFC or NFD do not matter.
 
-* Year: ``2009``, ``2009년``, ``1980년생`` (born in 1980), ``주체98년`` (Juche N is 1911+N) -> ``2009``.
+* Year: ``2009``, ``2009년``, ``1980년생`` (born in 1980), ``주체98년`` (Juche N is 1911+N)
+  -> ``2009``.
 * Month: ``2009-03``, ``2009-3``, ``2009.03``, ``March 2009``, ``Mar. 2009``, ``2009년 3월``
   -> ``2009-03``.
 * Day: ``2009-03-15``, ``2009.3.15``, ``2009. 3. 15.``, ``2009/3/15``, ``15 March 2009``,

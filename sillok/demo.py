@@ -26,7 +26,11 @@ def populate(
 
 
 def open_or_create(
-    folder: Path, passphrase: str, size: int, seed: int, settings: Settings | None = None,
+    folder: Path,
+    passphrase: str,
+    size: int,
+    seed: int,
+    settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> tuple[Archive, bool]:
     """Open the archive in ``folder``, or create it with demo data; (archive, created)."""

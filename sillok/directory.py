@@ -9,8 +9,8 @@ in memory: resolving a name typed in any script is a dictionary probe, and the p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Table, select
@@ -220,12 +220,3 @@ class Directory:
             if _FIRST_LEVEL.match(entry.vocab_key or ""):
                 return entry
         return None
-
-    def tokens_of(self, ids: Iterable[int | None]) -> set[str]:
-        """The search tokens of the given entries and of the places that contain them."""
-        found: set[str] = set()
-        for entry_id in ids:
-            if entry_id is not None:
-                for entry in self.ancestors(entry_id)[:2]:
-                    found |= entry.tokens
-        return found

@@ -52,8 +52,9 @@ class Exports:
                 sources = store_records.get_many(
                     conn, "source", [s for ss in source_ids.values() for s in ss]
                 )
-                events = store_records.get_many(conn, "event", [a.event_id for a in batch
-                                                                if a.event_id])
+                events = store_records.get_many(
+                    conn, "event", [a.event_id for a in batch if a.event_id]
+                )
                 person_ids = [a.victim_id for a in batch if a.victim_id]
                 person_ids += [p for ps in perps.values() for _o, p, _r in ps if p]
                 person_ids += [s.informant_id for s in sources.values() if s.informant_id]
@@ -89,7 +90,8 @@ class Exports:
                             "victim_sex": (victim.sex or "") if victim else "",
                             "victim_birth": (victim.birth_edtf or "") if victim else "",
                             "victim_origin": _name_for_import(places, victim.origin_place_id)
-                            if victim else "",
+                            if victim
+                            else "",
                             "perpetrator_org": "; ".join(
                                 _name_for_import(orgs, o) for o, _p, _r in act_perps if o
                             ),

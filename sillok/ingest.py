@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection
 
 from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
@@ -34,7 +34,7 @@ from sillok.names import is_hangul
 from sillok.search import document, name_tokens, text_tokens, virtual_token
 from sillok.store import queries
 from sillok.store.dialects import doc_id
-from sillok.store.records import UpsertResult, upsert_by_ref
+from sillok.store.records import UpsertResult, delete_perpetrators, insert_rows, upsert_by_ref
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -257,8 +257,13 @@ class Importer:
         """
         path = Path(path)
         format_of(path)
-        return self.run_rows(read_rows(path), path.name, skip_invalid,
-                             rejects or path.with_name(path.name + ".rejects.csv"), progress)
+        return self.run_rows(
+            read_rows(path),
+            path.name,
+            skip_invalid,
+            rejects or path.with_name(path.name + ".rejects.csv"),
+            progress,
+        )
 
     def run_rows(
         self,
@@ -310,14 +315,23 @@ class Importer:
     # --- writing --------------------------------------------------------------------------
 
     def _resolve(
-        self, conn: Connection, directory: str, name: str, kind: str, report: ImportReport,
+        self,
+        conn: Connection,
+        directory: str,
+        name: str,
+        kind: str,
+        report: ImportReport,
         facility_type: str | None = None,
     ) -> Entry:
         entries = getattr(self.archive, directory)
         found: Entry | None = entries.resolve(name, facility=kind == "facility")
         if found is None:
             found = entries.add_unverified(
-                conn, self.archive.store.dialect, name, self.archive.settings.actor, kind,
+                conn,
+                self.archive.store.dialect,
+                name,
+                self.archive.settings.actor,
+                kind,
                 facility_type,
             )
             report.unverified.append((kind, name))
@@ -326,7 +340,11 @@ class Importer:
     def _write(self, conn: Connection, batch: list[ParsedRow], report: ImportReport) -> None:
         if not batch:
             return
-        archive, dialect, actor = self.archive, self.archive.store.dialect, self.archive.settings.actor
+        archive, dialect, actor = (
+            self.archive,
+            self.archive.store.dialect,
+            self.archive.settings.actor,
+        )
         place_of: dict[int, Entry | None] = {}
         facility_of: dict[int, Entry | None] = {}
         origin_of: dict[int, Entry | None] = {}
@@ -335,21 +353,27 @@ class Importer:
             raw = row.raw
             place_of[row.number] = (
                 self._resolve(conn, "places", raw["place"], "place", report)
-                if raw.get("place") else None
+                if raw.get("place")
+                else None
             )
             facility = None
             if raw.get("facility") and not (
                 row.facility_type and self.facility_types.lookup(raw["facility"]) is not None
             ):
                 facility = self._resolve(
-                    conn, "places", raw["facility"], "facility", report,
+                    conn,
+                    "places",
+                    raw["facility"],
+                    "facility",
+                    report,
                     facility_type=row.facility_type or self._guess_facility_type(raw["facility"]),
                 )
                 row.facility_type = facility.facility_type
             facility_of[row.number] = facility
             origin_of[row.number] = (
                 self._resolve(conn, "places", raw["victim_origin"], "place", report)
-                if raw.get("victim_origin") else None
+                if raw.get("victim_origin")
+                else None
             )
             orgs_of[row.number] = [
                 self._resolve(conn, "organizations", o, "organization", report)
@@ -401,11 +425,14 @@ class Importer:
         for row in batch:
             raw = row.raw
             iref = informant_ref.get(row.number)
-            values = source_values.setdefault(raw["source_ref"], {
-                "source_type": row.source_type,
-                **_date_columns("date", row.source_date),
-                "sharing": row.sharing,
-            })
+            values = source_values.setdefault(
+                raw["source_ref"],
+                {
+                    "source_type": row.source_type,
+                    **_date_columns("date", row.source_date),
+                    "sharing": row.sharing,
+                },
+            )
             if iref:  # a blank informant never clears one: exports leave informants out
                 values["informant_id"] = persons.ids[iref]
         sources = upsert_by_ref(conn, dialect, "source", source_values, actor)
@@ -413,7 +440,8 @@ class Importer:
 
         event_values = {
             row.raw["event_ref"]: {"title": row.raw.get("event_title") or None}
-            for row in batch if row.raw.get("event_ref")
+            for row in batch
+            if row.raw.get("event_ref")
         }
         events = upsert_by_ref(conn, dialect, "event", event_values, actor)
         report.count("event", events)
@@ -424,10 +452,15 @@ class Importer:
             raw = row.raw
             vref = victim_ref.get(row.number)
             place, facility = place_of[row.number], facility_of[row.number]
-            key = "\x1f".join((
-                raw["source_ref"], raw.get("event_ref", ""), vref or "", row.act_type,
-                row.act_date.edtf if row.act_date else "",
-            ))
+            key = "\x1f".join(
+                (
+                    raw["source_ref"],
+                    raw.get("event_ref", ""),
+                    vref or "",
+                    row.act_type,
+                    row.act_date.edtf if row.act_date else "",
+                )
+            )
             ref = "act:" + hashlib.sha256(key.encode()).hexdigest()[:32]
             act_values[ref] = {
                 "act_type": row.act_type,
@@ -445,8 +478,19 @@ class Importer:
         self._link_acts(conn, acts, act_row, sources, persons, orgs_of, perpetrator_refs, report)
         report.count("act", acts)
 
-        self._index(conn, acts, act_row, act_values, persons, person_names_of, sources, events,
-                    event_values, orgs_of, informant_ref)
+        self._index(
+            conn,
+            acts,
+            act_row,
+            act_values,
+            persons,
+            person_names_of,
+            sources,
+            events,
+            event_values,
+            orgs_of,
+            informant_ref,
+        )
 
     def _victim_ref(self, raw: dict[str, str]) -> str | None:
         if raw.get("victim_ref"):
@@ -480,7 +524,7 @@ class Importer:
                     rows.append({"person_id": pid, "name": name, "script": script, "kind": kind})
                     seen.add(name)
         if rows:
-            conn.execute(insert(person_names), rows)
+            insert_rows(conn, self.archive.store.dialect, person_names, rows)
 
     def _link_acts(
         self,
@@ -495,8 +539,7 @@ class Importer:
     ) -> None:
         created = acts.created
         changed_ids = [acts.ids[r] for r in acts.updated]
-        if changed_ids:
-            conn.execute(delete(act_perpetrators).where(act_perpetrators.c.act_id.in_(changed_ids)))
+        delete_perpetrators(conn, changed_ids)
         existing_links = queries.sources_of_acts(
             conn, [acts.ids[r] for r in act_row if r not in created]
         )
@@ -507,15 +550,28 @@ class Importer:
             if source_id not in existing_links.get(act_id, []):
                 links.append({"act_id": act_id, "source_id": source_id})
             if ref in created or ref in acts.updated:
-                perps += [{"act_id": act_id, "organization_id": o.id, "person_id": None,
-                           "role": "perpetrator"} for o in orgs_of[row.number]]
-                perps += [{"act_id": act_id, "organization_id": None,
-                           "person_id": persons.ids[p], "role": "perpetrator"}
-                          for p in perpetrator_refs[row.number]]
+                perps += [
+                    {
+                        "act_id": act_id,
+                        "organization_id": o.id,
+                        "person_id": None,
+                        "role": "perpetrator",
+                    }
+                    for o in orgs_of[row.number]
+                ]
+                perps += [
+                    {
+                        "act_id": act_id,
+                        "organization_id": None,
+                        "person_id": persons.ids[p],
+                        "role": "perpetrator",
+                    }
+                    for p in perpetrator_refs[row.number]
+                ]
         if links:
-            conn.execute(insert(act_sources), links)
+            insert_rows(conn, self.archive.store.dialect, act_sources, links)
         if perps:
-            conn.execute(insert(act_perpetrators), perps)
+            insert_rows(conn, self.archive.store.dialect, act_perpetrators, perps)
 
     def _index(
         self,
@@ -560,12 +616,24 @@ class Importer:
             return tokens
 
         add("act", acts, act_row, act_tokens)
-        add("person", persons, [r for r in person_names_of if r not in protected],
-            lambda ref: name_tokens(person_names_of[ref]))
-        add("source", sources, {r.raw["source_ref"] for r in act_row.values()},
-            lambda ref: text_tokens(ref))
-        add("event", events, event_values,
-            lambda ref: text_tokens(ref) | text_tokens(event_values[ref]["title"]))
+        add(
+            "person",
+            persons,
+            [r for r in person_names_of if r not in protected],
+            lambda ref: name_tokens(person_names_of[ref]),
+        )
+        add(
+            "source",
+            sources,
+            {r.raw["source_ref"] for r in act_row.values()},
+            lambda ref: text_tokens(ref),
+        )
+        add(
+            "event",
+            events,
+            event_values,
+            lambda ref: text_tokens(ref) | text_tokens(event_values[ref]["title"]),
+        )
         archive.store.dialect.unindex_documents(conn, stale)
         archive.store.dialect.index_documents(conn, docs)
 

@@ -94,9 +94,10 @@ class RecordBook:
             row = store_records.get(conn, kind, record_id)
             if row is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
-            data: dict[str, Any] = {"kind": kind, **{
-                k: store_records._jsonable(v) for k, v in row._mapping.items()
-            }}
+            data: dict[str, Any] = {
+                "kind": kind,
+                **{k: store_records._jsonable(v) for k, v in row._mapping.items()},
+            }
             if kind == "act":
                 self._show_act(conn, row, data)
             elif kind == "person":
@@ -107,11 +108,13 @@ class RecordBook:
                     data["names"] = [{"name": n, "script": s, "kind": k} for n, s, k in names]
                 origin = self.archive.places.get(row.origin_place_id)
                 data["origin"] = origin.label if origin else None
-                data["acts"] = [a.id for a in queries.acts_of(conn, "victim_id", record_id,
-                                                              SHOW_LIMIT)]
+                data["acts"] = [
+                    a.id for a in queries.acts_of(conn, "victim_id", record_id, SHOW_LIMIT)
+                ]
             elif kind == "event":
-                data["acts"] = [a.id for a in queries.acts_of(conn, "event_id", record_id,
-                                                              SHOW_LIMIT)]
+                data["acts"] = [
+                    a.id for a in queries.acts_of(conn, "event_id", record_id, SHOW_LIMIT)
+                ]
             elif kind == "source":
                 data["informant_id"] = "[protected]" if row.informant_id else None
                 data["acts"] = [a.id for a in queries.acts_of_source(conn, record_id, SHOW_LIMIT)]
@@ -134,7 +137,8 @@ class RecordBook:
             entry = self.archive.places.get(getattr(row, column))
             data[column.removesuffix("_id")] = (
                 " < ".join(e.label for e in self.archive.places.ancestors(entry.id))
-                if entry else None
+                if entry
+                else None
             )
         perps = queries.perpetrators_of_acts(conn, [row.id]).get(row.id, [])
         people = queries.names_of_persons(conn, [p for _o, p, _r in perps if p])

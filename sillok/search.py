@@ -195,7 +195,12 @@ class Searcher:
             else:
                 raise InvalidInput(f"--facility: unknown facility or facility type {facility!r}")
         return ActFilter(
-            act_types, lower, upper, place_ids, facility_ids, _orgs(self.archive, agency),
+            act_types,
+            lower,
+            upper,
+            place_ids,
+            facility_ids,
+            _orgs(self.archive, agency),
             facility_type,
         )
 
@@ -225,8 +230,9 @@ class Searcher:
         virtual.update(virtual_token("person", rid) for _kind, rid in persons)
         return [*group, *((v, False) for v in sorted(virtual))]
 
-    def search(self, query: str, act_filter: ActFilter | None = None,
-               limit: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+    ) -> list[Hit]:
         """Records matching a query (any script) and, when given, an act filter."""
         act_filter = act_filter or ActFilter()
         limit = limit or self.archive.settings.search_limit

@@ -72,8 +72,11 @@ class Stats:
             return (lower, lower) if lower == upper else ("uncertain", "spans several years")
         if by == "province":
             province = self.archive.places.province_of(key)
-            return (province.vocab_key or str(province.id), province.label) if province else (
-                UNKNOWN, UNKNOWN)
+            return (
+                (province.vocab_key or str(province.id), province.label)
+                if province
+                else (UNKNOWN, UNKNOWN)
+            )
         if by == "facility":
             term = vocab.load("facility_types").lookup(key)
             return key, term.label("en") if term else key

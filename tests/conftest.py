@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def need(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
+def _pg_admin() -> Any:
     try:
         import psycopg
     except ImportError:

@@ -36,8 +36,9 @@ def test_init_with_a_passphrase_file(tmp_path: Path) -> None:
     code, out, err = run("init", str(tmp_path / "new"), "--passphrase-file", str(secret), env={})
     assert code == 0, err
     assert "Created archive" in out
-    code, out, _ = run("stats", str(tmp_path / "new"), "--json", env={"SILLOK_PASSPHRASE":
-                                                                       "file passphrase"})
+    code, out, _ = run(
+        "stats", str(tmp_path / "new"), "--json", env={"SILLOK_PASSPHRASE": "file passphrase"}
+    )
     assert code == 0 and json.loads(out) == []
 
 
@@ -53,8 +54,7 @@ def test_no_passphrase_without_a_terminal(folder: Path) -> None:
 
 
 def test_import_search_show_stats_export(folder: Path, tmp_path: Path) -> None:
-    code, out, err = run("import", str(folder), str(write_csv(tmp_path / "b.csv", YODOK)),
-                         "--json")
+    code, out, err = run("import", str(folder), str(write_csv(tmp_path / "b.csv", YODOK)), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["committed"] and report["created"]["act"] == 0

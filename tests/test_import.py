@@ -87,8 +87,11 @@ def test_jsonl_and_xlsx_read_like_csv(tmp_path: Path) -> None:
 
 
 def test_invalid_rows_import_nothing_and_are_named(archive: Archive, tmp_path: Path) -> None:
-    rows = [*YODOK, row(source_ref="S-9", act_type="flying"),
-            row(source_ref="S-9", act_type="torture", act_date="Marhc 2009")]
+    rows = [
+        *YODOK,
+        row(source_ref="S-9", act_type="flying"),
+        row(source_ref="S-9", act_type="torture", act_date="Marhc 2009"),
+    ]
     before = archive.stats.archive_counts()
     with pytest.raises(ImportFailed) as failed:
         archive.ingest.run(write_csv(tmp_path / "bad.csv", rows))
@@ -100,13 +103,12 @@ def test_invalid_rows_import_nothing_and_are_named(archive: Archive, tmp_path: P
     assert archive.searcher.search("요덕") == []
 
 
-def test_skip_invalid_imports_the_rest_and_writes_rejects(
-    archive: Archive, tmp_path: Path
-) -> None:
+def test_skip_invalid_imports_the_rest_and_writes_rejects(archive: Archive, tmp_path: Path) -> None:
     rows = [*YODOK, row(source_ref="S-9", act_type="torture", victim_sex="sometimes")]
     rejects = tmp_path / "rejects.csv"
-    report = archive.ingest.run(write_csv(tmp_path / "bad.csv", rows), skip_invalid=True,
-                                rejects=rejects)
+    report = archive.ingest.run(
+        write_csv(tmp_path / "bad.csv", rows), skip_invalid=True, rejects=rejects
+    )
     assert report.valid_rows == 3 and report.invalid_rows == 1
     assert archive.stats.archive_counts()["acts"] == 3
     text = rejects.read_text("utf-8")
@@ -114,8 +116,15 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(
 
 
 def test_unknown_place_and_facility_are_added_unverified(archive: Archive, tmp_path: Path) -> None:
-    rows = [row(source_ref="S-1", act_type="arbitrary_detention", place="가상군 어딘가",
-                facility="가상 집결소", perpetrator_org="Imaginary Unit 99")]
+    rows = [
+        row(
+            source_ref="S-1",
+            act_type="arbitrary_detention",
+            place="가상군 어딘가",
+            facility="가상 집결소",
+            perpetrator_org="Imaginary Unit 99",
+        )
+    ]
     report = archive.ingest.run(write_csv(tmp_path / "a.csv", rows))
     assert ("place", "가상군 어딘가") in report.unverified
     assert ("facility", "가상 집결소") in report.unverified
@@ -136,12 +145,14 @@ def test_unknown_place_and_facility_are_added_unverified(archive: Archive, tmp_p
         ("source_ref,act_type,act_type\n", "given twice: act_type"),
     ],
 )
-def test_bad_headers_are_refused(archive: Archive, tmp_path: Path, header: str,
-                                 message: str) -> None:
+def test_bad_headers_are_refused(
+    archive: Archive, tmp_path: Path, header: str, message: str
+) -> None:
     path = tmp_path / "h.csv"
     path.write_text(header + "S-1,torture,x\n", "utf-8")
-    with pytest.raises(ImportFailed.__mro__[1], match=message.replace("(", r"\(").replace(
-            ")", r"\)")):
+    with pytest.raises(
+        ImportFailed.__mro__[1], match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
         archive.ingest.run(path)
 
 
@@ -174,17 +185,27 @@ _text = st.text(
 ).map(str.strip)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(description=_text, title=_text, name=_text)
-def test_any_text_round_trips(sqlcipher_archive: Archive, tmp_path: Path, description: str,
-                              title: str, name: str) -> None:
+def test_any_text_round_trips(
+    sqlcipher_archive: Archive, tmp_path: Path, description: str, title: str, name: str
+) -> None:
     """Whatever text a row carries comes back out of an export unchanged."""
     import uuid
 
     ref = f"S-{uuid.uuid4().hex}"
     nfc = [unicodedata.normalize("NFC", v) for v in (description, title, name)]
-    given_row = row(source_ref=ref, act_type="torture", event_ref=ref, event_title=title,
-                    victim_ref=ref, victim_name=name, description=description)
+    given_row = row(
+        source_ref=ref,
+        act_type="torture",
+        event_ref=ref,
+        event_title=title,
+        victim_ref=ref,
+        victim_name=name,
+        description=description,
+    )
     path = tmp_path / f"{ref}.jsonl"
     path.write_text(json.dumps(given_row, ensure_ascii=False) + "\n", "utf-8")
     sqlcipher_archive.ingest.run(path)

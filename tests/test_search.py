@@ -11,12 +11,27 @@ from sillok.errors import InvalidInput
 from tests.datasets import YODOK, row, write_csv
 
 MORE = [
-    row(source_ref="S-003", act_type="forced_repatriation", act_date="2012-05",
-        place="Sinuiju", victim_ref="V-003", victim_name="리설화", victim_sex="female",
-        perpetrator_org="MSoS", description="중국에서 강제송환됨"),
-    row(source_ref="S-004", act_type="arbitrary_detention", act_date="1998",
-        place="회령", facility="교화소", victim_ref="V-004", victim_name="Pak Kyong-hui",
-        description="Held in a kyohwaso for three years"),
+    row(
+        source_ref="S-003",
+        act_type="forced_repatriation",
+        act_date="2012-05",
+        place="Sinuiju",
+        victim_ref="V-003",
+        victim_name="리설화",
+        victim_sex="female",
+        perpetrator_org="MSoS",
+        description="중국에서 강제송환됨",
+    ),
+    row(
+        source_ref="S-004",
+        act_type="arbitrary_detention",
+        act_date="1998",
+        place="회령",
+        facility="교화소",
+        victim_ref="V-004",
+        victim_name="Pak Kyong-hui",
+        description="Held in a kyohwaso for three years",
+    ),
 ]
 
 

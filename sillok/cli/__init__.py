@@ -56,7 +56,9 @@ def read_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
         try:
             return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise SillokError(f"--passphrase-file: cannot read {passphrase_file} ({exc.strerror})")
+            raise SillokError(
+                f"--passphrase-file: cannot read {passphrase_file} ({exc.strerror})"
+            ) from None
     env = os.environ.get("SILLOK_PASSPHRASE")
     if env:
         return env

@@ -50,27 +50,29 @@ def init(
 @friendly_errors
 def import_(
     archive: Path = ArchiveArg,
-    file: Path = typer.Argument(..., help="A flat acts file: .csv, .jsonl or .xlsx.",
-                                dir_okay=False),
+    file: Path = typer.Argument(
+        ..., help="A flat acts file: .csv, .jsonl or .xlsx.", dir_okay=False
+    ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows; write the invalid ones to a file."
     ),
-    rejects: Path = typer.Option(None, "--rejects", help="Where rejected rows go.",
-                                 dir_okay=False),
+    rejects: Path = typer.Option(None, "--rejects", help="Where rejected rows go.", dir_okay=False),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Import a flat acts file (one row per act). Nothing is written if a row is invalid."""
     with open_archive(archive, passphrase_file) as opened, _progress(file) as advance:
-        report = opened.ingest.run(file, skip_invalid=skip_invalid, rejects=rejects,
-                                   progress=advance)
+        report = opened.ingest.run(
+            file, skip_invalid=skip_invalid, rejects=rejects, progress=advance
+        )
     if as_json:
         print_json(report.to_json())
         return
     console.print(f"Imported {report.valid_rows} of {report.rows} rows from {file.name}.")
     for kind in ("source", "event", "person", "act"):
-        console.print(f"  {kind}s: {report.created.get(kind, 0)} new, "
-                      f"{report.updated.get(kind, 0)} updated")
+        console.print(
+            f"  {kind}s: {report.created.get(kind, 0)} new, {report.updated.get(kind, 0)} updated"
+        )
     for kind, name in report.unverified:
         console.print(f"  added unverified {kind}: {name}")
     if report.invalid_rows:
@@ -93,8 +95,14 @@ class ProgressBar:
 
     def __init__(self, total: int | None) -> None:
         self.total = total
-        self.bar = Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed} rows"),
-                            TimeElapsedColumn(), console=console, transient=True)
+        self.bar = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            TextColumn("{task.completed} rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self.task = self.bar.add_task("import", total=self.total)
 
     def __enter__(self) -> Any:
@@ -122,8 +130,9 @@ def search(
 ) -> None:
     """Find sources, events, acts and persons by text and names, across scripts."""
     with open_archive(archive, passphrase_file) as opened:
-        act_filter = opened.searcher.act_filter(act_type, date_from, date_to, place, facility,
-                                                agency)
+        act_filter = opened.searcher.act_filter(
+            act_type, date_from, date_to, place, facility, agency
+        )
         hits = opened.searcher.search(query, act_filter, limit=limit)
     if as_json:
         print_json([h.to_json() for h in hits])
@@ -152,8 +161,12 @@ def show(
     table = Table("field", "value", title=f"{record['kind']} {record_id}", show_header=False)
     for key, value in record.items():
         if value not in (None, "", [], "[]"):
-            table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(
-                value, list | dict) else str(value))
+            table.add_row(
+                key,
+                json.dumps(value, ensure_ascii=False)
+                if isinstance(value, list | dict)
+                else str(value),
+            )
     console.print(table)
 
 
@@ -174,8 +187,9 @@ def history(
         return
     previous: dict[str, Any] = {}
     for version in versions:
-        console.print(f"version {version['version']}  by {version['updated_by']} "
-                      f"at {version['updated_at']}")
+        console.print(
+            f"version {version['version']}  by {version['updated_by']} at {version['updated_at']}"
+        )
         for key, value in version.items():
             if key.startswith("_") or key in ("version", "updated_by", "updated_at"):
                 continue
@@ -209,8 +223,9 @@ def stats(
 def export(
     archive: Path = ArchiveArg,
     fmt: str = typer.Option("json", "--format", help="json (JSON lines) or csv."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout.",
-                                dir_okay=False),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write here instead of stdout.", dir_okay=False
+    ),
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Export every act in the flat acts format (import reads it back). Informants are left out."""
@@ -223,8 +238,10 @@ def export(
             console.print(f"Exported {count} acts to {output}.")
 
 
-vocab_app = typer.Typer(help="The shipped vocabularies (act types, facility types, agencies, "
-                        "places).", no_args_is_help=True)
+vocab_app = typer.Typer(
+    help="The shipped vocabularies (act types, facility types, agencies, places).",
+    no_args_is_help=True,
+)
 app.add_typer(vocab_app, name="vocab")
 
 
@@ -239,8 +256,9 @@ def vocab_list(
     if name is None:
         items = [vocabularies.load(n) for n in vocabularies.VOCABULARY_NAMES]
         if as_json:
-            print_json([{"name": v.name, "version": v.version, "terms": len(v.terms)}
-                        for v in items])
+            print_json(
+                [{"name": v.name, "version": v.version, "terms": len(v.terms)} for v in items]
+            )
             return
         table = Table("vocabulary", "version", "terms", "description")
         for v in items:
@@ -252,14 +270,34 @@ def vocab_list(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME") from None
     if as_json:
-        print_json([{"key": t.key, "labels": dict(t.labels), "aliases": list(t.aliases),
-                     "parent": t.parent, "legal_refs": list(t.legal_refs)}
-                    for t in vocabulary.terms])
+        print_json(
+            [
+                {
+                    "key": t.key,
+                    "labels": dict(t.labels),
+                    "aliases": list(t.aliases),
+                    "parent": t.parent,
+                    "legal_refs": list(t.legal_refs),
+                }
+                for t in vocabulary.terms
+            ]
+        )
         return
-    table = Table("key", "label", "other language", "parent", "legal references",
-                  title=f"{vocabulary.name} {vocabulary.version}")
+    table = Table(
+        "key",
+        "label",
+        "other language",
+        "parent",
+        "legal references",
+        title=f"{vocabulary.name} {vocabulary.version}",
+    )
     other = "ko" if lang == "en" else "en"
     for term in vocabulary.terms:
-        table.add_row(term.key, term.label(lang), term.label(other), term.parent or "",
-                      ", ".join(term.legal_refs))
+        table.add_row(
+            term.key,
+            term.label(lang),
+            term.label(other),
+            term.parent or "",
+            ", ".join(term.legal_refs),
+        )
     console.print(table)

@@ -67,8 +67,9 @@ def tour(
             console.print(table)
         if first is not None:
             record = opened.records.show(first.kind, first.id)
-            table = Table("field", "value", title=f"{first.kind} {first.id} in full",
-                          show_header=False)
+            table = Table(
+                "field", "value", title=f"{first.kind} {first.id} in full", show_header=False
+            )
             for key, value in record.items():
                 if value not in (None, "", [], "[]"):
                     table.add_row(key, str(value))

@@ -101,21 +101,22 @@ def count_acts_by(conn: Connection, column: str, act_filter: ActFilter) -> list[
         key = act_perpetrators.c.organization_id
         stmt: Select[Any] = (
             select(key, func.count(func.distinct(acts.c.id)))
-            .select_from(acts.outerjoin(act_perpetrators, and_(
-                act_perpetrators.c.act_id == acts.c.id,
-                act_perpetrators.c.organization_id.is_not(None),
-            )))
+            .select_from(
+                acts.outerjoin(
+                    act_perpetrators,
+                    and_(
+                        act_perpetrators.c.act_id == acts.c.id,
+                        act_perpetrators.c.organization_id.is_not(None),
+                    ),
+                )
+            )
             .where(*act_filter.where())
             .group_by(key)
         )
     elif column == "year":
         lower = func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4)
         upper = func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4)
-        stmt = (
-            select(lower, upper, func.count())
-            .where(*act_filter.where())
-            .group_by(lower, upper)
-        )
+        stmt = select(lower, upper, func.count()).where(*act_filter.where()).group_by(lower, upper)
         return [((lo, hi), n) for lo, hi, n in conn.execute(stmt)]
     else:
         key = acts.c[column]
@@ -151,8 +152,12 @@ def names_of_persons(conn: Connection, ids: Sequence[int]) -> dict[int, list[tup
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         rows = conn.execute(
-            select(person_names.c.person_id, person_names.c.name, person_names.c.script,
-                   person_names.c.kind)
+            select(
+                person_names.c.person_id,
+                person_names.c.name,
+                person_names.c.script,
+                person_names.c.kind,
+            )
             .where(person_names.c.person_id.in_(chunk))
             .order_by(person_names.c.id)
         )
@@ -186,8 +191,12 @@ def perpetrators_of_acts(
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         rows = conn.execute(
-            select(act_perpetrators.c.act_id, act_perpetrators.c.organization_id,
-                   act_perpetrators.c.person_id, act_perpetrators.c.role)
+            select(
+                act_perpetrators.c.act_id,
+                act_perpetrators.c.organization_id,
+                act_perpetrators.c.person_id,
+                act_perpetrators.c.role,
+            )
             .where(act_perpetrators.c.act_id.in_(chunk))
             .order_by(act_perpetrators.c.id)
         )
@@ -211,22 +220,20 @@ def act_batches(conn: Connection, size: int) -> Iterator[list[Any]]:
 
 def acts_of(conn: Connection, column: str, record_id: int, limit: int) -> list[Any]:
     """Acts whose ``column`` (event_id, victim_id...) is ``record_id``."""
-    return conn.execute(
-        select(acts).where(acts.c[column] == record_id).order_by(acts.c.id).limit(limit)
-    ).all()
+    return list(
+        conn.execute(
+            select(acts).where(acts.c[column] == record_id).order_by(acts.c.id).limit(limit)
+        ).all()
+    )
 
 
 def acts_of_source(conn: Connection, source_id: int, limit: int) -> list[Any]:
     """Acts a source attests."""
-    return conn.execute(
+    stmt = (
         select(acts)
         .join(act_sources, act_sources.c.act_id == acts.c.id)
         .where(act_sources.c.source_id == source_id)
         .order_by(acts.c.id)
         .limit(limit)
-    ).all()
-
-
-def any_condition(*conds: Any) -> Any:
-    """All conditions together (an empty list matches everything)."""
-    return and_(*conds) if conds else text("1=1")
+    )
+    return list(conn.execute(stmt).all())

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, update
+from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 
-from sillok.model import RECORD_TABLES, record_versions
+from sillok.model import RECORD_TABLES, act_perpetrators, record_versions
 from sillok.store.dialects import Dialect
 
 _BOOKKEEPING = ("id", "version", "created_by", "created_at", "updated_by", "updated_at")
@@ -33,9 +33,7 @@ def table_of(kind: str) -> Table:
 
 def row_json(row: Mapping[str, Any]) -> str:
     """A row as canonical JSON (sorted keys, ISO dates), as kept in the history."""
-    return json.dumps(
-        {k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False
-    )
+    return json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -75,6 +73,15 @@ def by_refs(conn: Connection, kind: str, refs: Sequence[str]) -> dict[str, Row[A
     return found
 
 
+def _defaults(table: Table) -> dict[str, Any]:
+    """The scalar column defaults of a table (a driver-level insert does not apply them)."""
+    return {
+        c.name: c.default.arg  # type: ignore[attr-defined]
+        for c in table.columns
+        if c.default is not None and c.default.is_scalar
+    }
+
+
 def insert_records(
     conn: Connection, dialect: Dialect, kind: str, rows: Sequence[Mapping[str, Any]], actor: str
 ) -> list[int]:
@@ -87,8 +94,10 @@ def insert_records(
     # An executemany takes its columns from the first row: rows that set different columns
     # go in separate statements, or the extra values would be silently dropped.
     by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+    defaults = _defaults(table)
     for rid, row in zip(ids, rows, strict=True):
         full = {
+            **defaults,
             **row,
             "id": rid,
             "version": 1,
@@ -99,8 +108,21 @@ def insert_records(
         }
         by_columns.setdefault(frozenset(full), []).append(full)
     for group in by_columns.values():
-        conn.execute(insert(table), group)
+        dialect.bulk_insert(conn, table, group)
     return ids
+
+
+def insert_rows(
+    conn: Connection, dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows of a link table (names, act sources, perpetrators), all with the same columns."""
+    dialect.bulk_insert(conn, table, rows)
+
+
+def delete_perpetrators(conn: Connection, act_ids: Sequence[int]) -> None:
+    """Remove the perpetrators of acts (before writing their new version's)."""
+    for chunk in _chunks(list(act_ids)):
+        conn.execute(delete(act_perpetrators).where(act_perpetrators.c.act_id.in_(chunk)))
 
 
 def update_record(
@@ -118,7 +140,7 @@ def update_record(
             "record_kind": kind,
             "record_id": current.id,
             "version": current.version,
-            "data": row_json(current._mapping),
+            "data": row_json(dict(current._mapping)),
             "changed_by": actor,
             "changed_at": now(),
         },

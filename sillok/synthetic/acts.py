@@ -17,8 +17,17 @@ from sillok.synthetic.persons import PersonReport, generate_persons, generate_re
 
 #: how dates are written in the rows (formats of the importer), filled with a year and month
 _DATE_FORMS = (
-    "{y}", "{y}-{m:02d}", "{y}년 {m}월", "around {y}", "{y}년경", "spring {y}", "{y}~{y2}",
-    "{y}-{m:02d}-{d:02d}", "{y}년 {m}월 {d}일", "{dec}s", "{dec}년대",
+    "{y}",
+    "{y}-{m:02d}",
+    "{y}년 {m}월",
+    "around {y}",
+    "{y}년경",
+    "spring {y}",
+    "{y}~{y2}",
+    "{y}-{m:02d}-{d:02d}",
+    "{y}년 {m}월 {d}일",
+    "{dec}s",
+    "{dec}년대",
 )
 _SOURCE_FORMS = ("{y}-{m:02d}", "{y}년 {m}월", "{y}")
 _SOURCE_TYPES = ("testimony", "testimony", "testimony", "interview", "document", "ngo report")
@@ -55,20 +64,26 @@ def _pools() -> _Pools:
     concrete = tuple(t.key for t in acts.terms if t.parent is not None and not t.deprecated)
     places = vocab.load("places")
     towns = tuple(
-        t.labels.get("ko") or t.key for t in places.terms
+        t.labels.get("ko") or t.key
+        for t in places.terms
         if t.extra.get("kind") in ("county", "city", "district")
     )
-    camps = tuple(t.labels.get("ko") or t.key for t in places.terms
-                  if t.extra.get("kind") == "facility")
+    camps = tuple(
+        t.labels.get("ko") or t.key for t in places.terms if t.extra.get("kind") == "facility"
+    )
     provinces = tuple(t.key for t in places.terms if t.key.startswith("KP-"))
     ftypes = vocab.load("facility_types")
     facility_names = tuple(
-        n for t in ftypes.terms for n in (t.labels.get("ko"), t.labels.get("en"), *t.aliases[:1])
+        n
+        for t in ftypes.terms
+        for n in (t.labels.get("ko"), t.labels.get("en"), *t.aliases[:1])
         if n
     )
     agencies = vocab.load("agencies")
     agency_names = tuple(
-        n for t in agencies.terms for n in (t.labels.get("ko"), t.labels.get("en"), *t.aliases[:3])
+        n
+        for t in agencies.terms
+        for n in (t.labels.get("ko"), t.labels.get("en"), *t.aliases[:3])
         if n
     )
     return _Pools(
@@ -85,7 +100,10 @@ def _pools() -> _Pools:
 def _date(rng: random.Random, forms: tuple[str, ...], year: int) -> str:
     form = rng.choice(forms)
     return form.format(
-        y=year, y2=year + rng.randint(1, 3), m=rng.randint(1, 12), d=rng.randint(1, 28),
+        y=year,
+        y2=year + rng.randint(1, 3),
+        m=rng.randint(1, 12),
+        d=rng.randint(1, 28),
         dec=year // 10 * 10,
     )
 
@@ -133,8 +151,9 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
                 "act_type": act_type if rng.random() < 0.8 else pools.act_labels[act_type],
                 "act_date": _date(rng, _DATE_FORMS, year),
                 "place": place,
-                "facility": rng.choice(pools.camps) if at_camp else (
-                    rng.choice(pools.facility_types) if rng.random() < 0.5 else ""),
+                "facility": rng.choice(pools.camps)
+                if at_camp
+                else (rng.choice(pools.facility_types) if rng.random() < 0.5 else ""),
                 "victim_ref": report.person_id if shared_ref else "",
                 "victim_name": report.name,
                 "victim_name_hangul": report.name_hangul or "",
@@ -144,8 +163,9 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
                 "perpetrator_org": rng.choice(pools.agency_names) if rng.random() < 0.7 else "",
                 "perpetrator_name": "",
                 "description": (
-                    rng.choice(_DESCRIPTIONS_KO) if rng.random() < 0.7 else rng.choice(
-                        _DESCRIPTIONS_EN)
+                    rng.choice(_DESCRIPTIONS_KO)
+                    if rng.random() < 0.7
+                    else rng.choice(_DESCRIPTIONS_EN)
                 ).format(place=place, year=year, kind=pools.act_labels[act_type]),
                 "sharing": sharing,
             }
