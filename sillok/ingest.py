@@ -400,13 +400,15 @@ class Importer:
             if vref:
                 victim_ref[row.number] = vref
                 origin = origin_of[row.number]
-                person_values[vref] = {
-                    "sex": row.victim_sex,
-                    **_date_columns("birth", row.victim_birth),
-                    "origin_place_id": origin.id if origin else None,
-                    "status": "unknown",
-                    "protected": False,
-                }
+                # What a row leaves blank it does not know: it never clears what another
+                # testimony recorded about the same victim.
+                values = person_values.setdefault(vref, {"protected": False})
+                if row.victim_sex:
+                    values["sex"] = row.victim_sex
+                if row.victim_birth:
+                    values.update(_date_columns("birth", row.victim_birth))
+                if origin:
+                    values["origin_place_id"] = origin.id
                 for name in (raw.get("victim_name"), raw.get("victim_name_hangul")):
                     if name:
                         person_names_of.setdefault(vref, []).append(name)

@@ -121,6 +121,7 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
     reports: list[PersonReport] = generate_reports(persons, reports_per_person=(1, 3), seed=seed)
     produced = 0
     source_no = 0
+    described_refs: set[str] = set()
     report_index = 0
     while produced < acts:
         source_no += 1
@@ -141,6 +142,10 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
             report_index += 1
             act_type = rng.choice(pools.act_types)
             shared_ref = rng.random() < 0.5
+            # a victim known by ref is described once; later testimonies just name them
+            described = not shared_ref or report.person_id not in described_refs
+            if shared_ref:
+                described_refs.add(report.person_id)
             yield {
                 "source_ref": source_ref,
                 "source_type": source_type,
@@ -157,9 +162,9 @@ def generate_rows(acts: int, seed: int = 1) -> Iterator[dict[str, str]]:
                 "victim_ref": report.person_id if shared_ref else "",
                 "victim_name": report.name,
                 "victim_name_hangul": report.name_hangul or "",
-                "victim_sex": report.sex or "",
-                "victim_birth": report.birth or "",
-                "victim_origin": report.origin or "",
+                "victim_sex": (report.sex or "") if described else "",
+                "victim_birth": (report.birth or "") if described else "",
+                "victim_origin": (report.origin or "") if described else "",
                 "perpetrator_org": rng.choice(pools.agency_names) if rng.random() < 0.7 else "",
                 "perpetrator_name": "",
                 "description": (
