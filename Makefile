@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARCHIVE ?= demo-archive
 EXTRAS ?= all,dev
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browsers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok tour $(ARCHIVE)
 
-test: $(STAMP)
+# Debian's Chromium (driven by Playwright in the browser tests) and Nanum fonts for Hangul.
+browsers:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi nanum; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum; \
+	fi
+
+test: $(STAMP) browsers
 	$(BIN)/ruff check sillok tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadfile
@@ -27,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
 	rm -rf $(VENV) demo-archive test-output .pytest_cache .mypy_cache .ruff_cache

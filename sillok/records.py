@@ -132,7 +132,9 @@ class RecordBook:
         if row.victim_id:
             names = queries.names_of_persons(conn, [row.victim_id]).get(row.victim_id, [])
             victim = store_records.get(conn, "person", row.victim_id)
-            data["victim"] = self.person_name(names, bool(victim and victim.protected))
+            protected = bool(victim and victim.protected)
+            data["victim"] = self.person_name(names, protected)
+            data["victim_names"] = ["[protected]"] if protected else [n for n, _s, _k in names]
         for column in ("place_id", "facility_id"):
             entry = self.archive.places.get(getattr(row, column))
             data[column.removesuffix("_id")] = (

@@ -243,9 +243,14 @@ class Searcher:
         with self.archive.store.reading() as conn:
             if groups:
                 expanded = [self._expand(conn, group) for group in groups]
-                found = queries.search_documents(
-                    conn, self.archive.store.dialect, expanded, kinds, act_filter, limit
-                )
+                found = []
+                for kind in kinds:  # acts first, then events, sources, persons
+                    found += queries.search_documents(
+                        conn, self.archive.store.dialect, expanded, [kind], act_filter,
+                        limit - len(found),
+                    )
+                    if len(found) >= limit:
+                        break
             else:
                 found = [("act", i) for i in queries.filter_acts(conn, act_filter, limit)]
         ordered = order_hits(found)

@@ -7,11 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from sillok.archive import Archive
 from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
 from sillok.cli.commands import ArchiveArg, ProgressBar
 from sillok.demo import open_or_create, populate
 
-TOUR_QUERIES = ("요덕", "Yodok", "여정")
+TOUR_QUERIES = ("요덕", "Yodok")
 
 
 @app.command()
@@ -58,7 +59,7 @@ def tour(
             table.add_row(row["label"], str(row["count"]))
         console.print(table)
         first = None
-        for query in TOUR_QUERIES:
+        for query in (*TOUR_QUERIES, _given_name(opened)):
             hits = opened.searcher.search(query, limit=5)
             table = Table("kind", "id", "title", title=f"search {query!r}")
             for hit in hits:
@@ -74,3 +75,13 @@ def tour(
                 if value not in (None, "", [], "[]"):
                     table.add_row(key, str(value))
             console.print(table)
+
+
+def _given_name(archive: Archive) -> str:
+    """A two-syllable given name of a victim in the archive (a short Korean query)."""
+    for hit in archive.searcher.search("", archive.searcher.act_filter(), limit=50):
+        for name in archive.records.show("act", hit.id).get("victim_names", []):
+            hangul = "".join(ch for ch in name if "\uac00" <= ch <= "\ud7a3")
+            if len(hangul) == 3:
+                return hangul[1:]
+    return "여정"
