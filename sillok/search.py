@@ -243,7 +243,7 @@ class Searcher:
         with self.archive.store.reading() as conn:
             if groups:
                 expanded = [self._expand(conn, group) for group in groups]
-                found = []
+                found: list[tuple[str, int]] = []
                 for kind in kinds:  # acts first, then events, sources, persons
                     found += queries.search_documents(
                         conn, self.archive.store.dialect, expanded, [kind], act_filter,
