@@ -15,12 +15,13 @@ How rows map to records (see docs/flat-acts-format.md):
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -276,8 +277,8 @@ class Importer:
         """Import rows already read: (row number, {column: value}); see :meth:`run`."""
         report = ImportReport(file=name)
         batch_size = self.archive.settings.import_batch_size
-        rejected: list[dict[str, str]] = []
-        with self.archive.store.transaction() as conn:
+        rejected = _Rejects(rejects or Path(f"{name}.rejects.csv"))
+        with rejected, self.archive.store.transaction() as conn:
             batch: list[ParsedRow] = []
             for number, raw in rows:
                 report.rows += 1
@@ -288,7 +289,7 @@ class Importer:
                         report.errors.extend(parsed)
                     if skip_invalid:
                         reasons = "; ".join(f"{e.column}: {e.reason}" for e in parsed)
-                        rejected.append({**raw, "row": str(number), "errors": reasons})
+                        rejected.write({**raw, "row": str(number), "errors": reasons})
                     continue
                 report.valid_rows += 1
                 if report.invalid_rows and not skip_invalid:
@@ -303,10 +304,8 @@ class Importer:
                 conn.rollback()
                 raise ImportFailed(report)
             self._write(conn, batch, report)
-            if rejected:
-                target = rejects or Path(f"{name}.rejects.csv")
-                _write_rejects(target, rejected)
-                report.rejects_file = str(target)
+            if rejected.count:
+                report.rejects_file = str(rejected.path)
         if progress is not None:
             progress(report.rows)
         report.committed = True
@@ -640,14 +639,32 @@ class Importer:
         archive.store.dialect.index_documents(conn, docs)
 
 
-def _write_rejects(path: Path, rows: list[dict[str, str]]) -> None:
-    import csv
+class _Rejects:
+    """The rejected rows' file, written as rows come (opened at the first one)."""
 
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["row", "errors", *COLUMNS], lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in ["row", "errors", *COLUMNS]})
+    FIELDS = ("row", "errors", *COLUMNS)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._fh: IO[str] | None = None
+        self._writer: csv.DictWriter[str] | None = None
+
+    def write(self, row: dict[str, str]) -> None:
+        """Append one rejected row."""
+        if self._writer is None:
+            self._fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._writer = csv.DictWriter(self._fh, fieldnames=self.FIELDS, lineterminator="\n")
+            self._writer.writeheader()
+        self._writer.writerow({k: row.get(k, "") for k in self.FIELDS})
+        self.count += 1
+
+    def __enter__(self) -> _Rejects:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
 __all__ = ["ImportFailed", "ImportReport", "Importer", "RowError", "write_rows"]

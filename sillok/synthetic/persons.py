@@ -26,16 +26,19 @@ PROVINCES = ("KP-01", "KP-02", "KP-03", "KP-04", "KP-05", "KP-06", "KP-07", "KP-
 _PROVINCE_WEIGHTS = (6, 5, 4, 3, 3, 3, 4, 10, 35, 20, 4, 3)
 
 # Surname shares in percent (ROK census order, approximate); 유 stands for 유 and 류 alike.
-_SURNAME_SHARES = (
-    "김 21.5 이 14.7 박 8.4 최 4.7 정 4.3 강 2.3 조 2.1 윤 2.1 장 2.0 임 1.7 한 1.5 오 1.5 서 1.5 "
-    "신 1.4 권 1.4 황 1.4 안 1.4 송 1.3 유 1.7 전 1.1 홍 1.1 고 0.9 문 0.9 양 0.9 손 0.9 배 0.8 "
-    "백 0.8 허 0.7 남 0.6 심 0.5 노 0.4 하 0.4 곽 0.4 성 0.4 차 0.4 주 0.4 우 0.4 구 0.4 민 0.3 "
-    "진 0.3 나 0.3 지 0.3 엄 0.3 채 0.2 원 0.2 천 0.2 방 0.2 공 0.2 현 0.2 함 0.2 변 0.2 염 0.1 "
-    "여 0.1 추 0.1 도 0.1 석 0.1 선 0.1 설 0.1 마 0.1 길 0.1 연 0.1 위 0.1 표 0.1 명 0.1 기 0.1 "
-    "태 0.05 남궁 0.02 황보 0.02 제갈 0.01 선우 0.01"
-).split()
-_SURNAMES = tuple(_SURNAME_SHARES[0::2])
-_SURNAME_CUM = tuple(accumulate(float(x) for x in _SURNAME_SHARES[1::2]))
+_SURNAME_SHARES = {
+    "김": 21.5, "이": 14.7, "박": 8.4, "최": 4.7, "정": 4.3, "강": 2.3, "조": 2.1, "윤": 2.1,
+    "장": 2.0, "임": 1.7, "한": 1.5, "오": 1.5, "서": 1.5, "신": 1.4, "권": 1.4, "황": 1.4,
+    "안": 1.4, "송": 1.3, "유": 1.7, "전": 1.1, "홍": 1.1, "고": 0.9, "문": 0.9, "양": 0.9,
+    "손": 0.9, "배": 0.8, "백": 0.8, "허": 0.7, "남": 0.6, "심": 0.5, "노": 0.4, "하": 0.4,
+    "곽": 0.4, "성": 0.4, "차": 0.4, "주": 0.4, "우": 0.4, "구": 0.4, "민": 0.3, "진": 0.3,
+    "나": 0.3, "지": 0.3, "엄": 0.3, "채": 0.2, "원": 0.2, "천": 0.2, "방": 0.2, "공": 0.2,
+    "현": 0.2, "함": 0.2, "변": 0.2, "염": 0.1, "여": 0.1, "추": 0.1, "도": 0.1, "석": 0.1,
+    "선": 0.1, "설": 0.1, "마": 0.1, "길": 0.1, "연": 0.1, "위": 0.1, "표": 0.1, "명": 0.1,
+    "기": 0.1, "태": 0.05, "남궁": 0.02, "황보": 0.02, "제갈": 0.01, "선우": 0.01,
+}
+_SURNAMES = tuple(_SURNAME_SHARES)
+_SURNAME_CUM = tuple(accumulate(_SURNAME_SHARES.values()))
 
 # Given-name syllables (ROK spelling), first and second position, by sex.
 _GIVEN = {
@@ -44,13 +47,15 @@ _GIVEN = {
     "female": ("영미정은경순옥명혜선지현금춘향설수연해효애귀복화난소유",
                "희숙자옥순미영정경주선화향란실애아연진림심녀이월"),
 }
-_FAMOUS = frozenset(
-    "김정은 김정일 김일성 김여정 김정남 이설주 김주애 최용해 장성택 김영남 박봉주 김경희 현영철 "
-    "김평일 김정철 조명록 황장엽 김덕홍 고용희 김정숙 신동혁 강철환 이현서 박연미 지성호 태영호 "
-    "김현희 이한영 김책 최현 오진우 김영철 이선권 최선희 김영주 김성애 김한솔 박정희 이승만 김대중 "
-    "김영삼 노무현 문재인 이명박 박근혜 윤석열 이재명 전두환 노태우 최규하 윤보선 김건희 반기문 "
-    "손흥민 김연아 유관순 안중근 김구 윤봉길 이순신 세종".split()
-)
+_FAMOUS = frozenset({
+    "김정은", "김정일", "김일성", "김여정", "김정남", "이설주", "김주애", "최용해", "장성택",
+    "김영남", "박봉주", "김경희", "현영철", "김평일", "김정철", "조명록", "황장엽", "김덕홍",
+    "고용희", "김정숙", "신동혁", "강철환", "이현서", "박연미", "지성호", "태영호", "김현희",
+    "이한영", "김책", "최현", "오진우", "김영철", "이선권", "최선희", "김영주", "김성애", "김한솔",
+    "박정희", "이승만", "김대중", "김영삼", "노무현", "문재인", "이명박", "박근혜", "윤석열",
+    "이재명", "전두환", "노태우", "최규하", "윤보선", "김건희", "반기문", "손흥민", "김연아",
+    "유관순", "안중근", "김구", "윤봉길", "이순신", "세종",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,9 @@ def generate_persons(n: int, seed: int) -> list[SyntheticPerson]:
     return persons
 
 
-def hard_negatives(persons: list[SyntheticPerson], share: float, seed: int) -> list[SyntheticPerson]:
+def hard_negatives(
+    persons: list[SyntheticPerson], share: float, seed: int
+) -> list[SyntheticPerson]:
     """Distinct persons whose names differ from another's in one given-name syllable, with the
     same surname and sex and a birth year at most two years off ("<id>-N" ids).
 
@@ -152,10 +159,12 @@ def _split(name: str) -> tuple[str, str]:
     return name[:cut], name[cut:]
 
 
-def _mr_marks() -> tuple[dict[int, str], ...]:
+def _mr_marks() -> tuple[dict[int, str | None], ...]:
     """Ways lists write MR's marks: breve or caron or none, times ' ’ ‘ or no apostrophe;
     the breve twice as often as the others."""
-    marks = ({}, {ord("ŏ"): "ǒ", ord("ŭ"): "ǔ"}, {ord("ŏ"): "o", ord("ŭ"): "u"}, {})
+    marks: tuple[dict[int, str | None], ...] = (
+        {}, {ord("ŏ"): "ǒ", ord("ŭ"): "ǔ"}, {ord("ŏ"): "o", ord("ŭ"): "u"}, {}
+    )
     return tuple({**mark, ord("'"): apostrophe or None} for mark in marks for apostrophe in
                  ("'", "’", "‘", ""))
 
@@ -219,10 +228,8 @@ class _Speller:
             given = hyphen if style < 0.45 else hyphen_caps if style < 0.55 else joined
         if r() < 0.12:
             surname = surname.upper()
-        if r() < 0.2 and given is not spaced:
-            text = f"{given} {surname}"
-        else:
-            text = f"{surname} {given}"
+        family_last = r() < 0.2 and given is not spaced  # "Yo-jong Kim", never "Yo Jong Kim"
+        text = f"{given} {surname}" if family_last else f"{surname} {given}"
         if family == "mr":
             text = text.translate(_MR_MARKS[int(r() * 16)])
         slip = r()
