@@ -1,0 +1,401 @@
+"""Statements and news: write, translate, sign, relate to events, publish, list and page through.
+
+A coordinator writes a statement (or a news item or report) in one language, attaches the
+organizations that sign it and the events it concerns, translates it, and publishes it. The
+public side lists only what is published, newest first, and links each item to the previous
+(older) and next (newer) published item in the same language.
+
+Statements are versioned records: every edit, publication or withdrawal keeps the previous
+version in the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row
+
+from sillok.dates import DateError, UncertainDate, parse_date
+from sillok.errors import InvalidInput, NotFound
+from sillok.store import records as store_records
+from sillok.store import statements as store
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+STATEMENT_KINDS = ("statement", "news", "report")
+#: languages a statement can be written in (ISO 639-1); others are refused by name
+LANGUAGES = ("ko", "en", "ja", "zh", "fr", "de", "es", "ru")
+TITLE_MAX = 300
+BODY_MAX = 200_000
+PAGE_MAX = 100
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """An organization that signed a statement."""
+
+    id: int
+    name: str
+    unverified: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"id": self.id, "name": self.name, "unverified": self.unverified}
+
+
+@dataclass(frozen=True)
+class RelatedEvent:
+    """An event a statement concerns."""
+
+    id: int
+    title: str
+    sharing: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"id": self.id, "title": self.title, "sharing": self.sharing}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement, news item or report, with its signatories and related events."""
+
+    id: int
+    kind: str
+    language: str
+    title: str
+    body: str
+    date: str | None
+    published: bool
+    translation_of: int | None
+    version: int
+    updated_by: str
+    updated_at: str
+    signatories: tuple[Signatory, ...] = ()
+    events: tuple[RelatedEvent, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "language": self.language,
+            "title": self.title,
+            "body": self.body,
+            "date": self.date,
+            "published": self.published,
+            "translation_of": self.translation_of,
+            "version": self.version,
+            "updated_by": self.updated_by,
+            "updated_at": self.updated_at,
+            "signatories": [s.to_json() for s in self.signatories],
+            "events": [e.to_json() for e in self.events],
+        }
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    """One page of a list of statements."""
+
+    items: list[Statement]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether more items follow this page."""
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The published items either side of one, in the same language."""
+
+    older: Statement | None = None
+    newer: Statement | None = None
+    translations: list[Statement] = field(default_factory=list)
+
+
+def _date(text: str | None) -> UncertainDate | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_date(text.strip())
+    except DateError as exc:
+        raise InvalidInput(f"date: {exc}") from None
+
+
+def _checked_text(name: str, value: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"{name}: a statement needs a {name}")
+    if len(value) > limit:
+        raise InvalidInput(f"{name}: {len(value)} characters is more than the {limit} allowed")
+    return value
+
+
+def _checked_choice(name: str, value: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+class Statements:
+    """The statements of an archive (``Statements(archive)``)."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def _actor(self, actor: str | None) -> str:
+        return actor or self.archive.settings.actor
+
+    # --- writing --------------------------------------------------------------------------
+
+    def write(
+        self,
+        title: str,
+        body: str,
+        language: str,
+        kind: str = "statement",
+        date: str | None = None,
+        actor: str | None = None,
+        translation_of: int | None = None,
+    ) -> Statement:
+        """Write a new, unpublished statement.
+
+        Raises:
+            InvalidInput: naming the field and value that is wrong (an empty title, an unknown
+                kind or language, a date no one could read).
+        """
+        values: dict[str, Any] = {
+            "kind": _checked_choice("kind", kind, STATEMENT_KINDS),
+            "language": _checked_choice("language", language, LANGUAGES),
+            "title": _checked_text("title", title, TITLE_MAX),
+            "body": _checked_text("body", body, BODY_MAX),
+            "published": False,
+            "translation_of": translation_of,
+            **_date_values(_date(date)),
+        }
+        with self.archive.store.transaction() as conn:
+            (sid,) = store_records.insert_records(
+                conn, self.archive.store.dialect, "statement", [values], self._actor(actor)
+            )
+        return self.get(sid)
+
+    def edit(
+        self,
+        statement_id: int,
+        title: str | None = None,
+        body: str | None = None,
+        date: str | None = None,
+        kind: str | None = None,
+        actor: str | None = None,
+    ) -> Statement:
+        """Change a statement's text, date or kind (a new version; the old one is kept)."""
+        changes: dict[str, Any] = {}
+        if title is not None:
+            changes["title"] = _checked_text("title", title, TITLE_MAX)
+        if body is not None:
+            changes["body"] = _checked_text("body", body, BODY_MAX)
+        if kind is not None:
+            changes["kind"] = _checked_choice("kind", kind, STATEMENT_KINDS)
+        if date is not None:
+            changes.update(_date_values(_date(date)))
+        self._change(statement_id, changes, actor)
+        return self.get(statement_id)
+
+    def translate(
+        self, statement_id: int, language: str, title: str, body: str, actor: str | None = None
+    ) -> Statement:
+        """Add a translation: a new statement of the same kind and date, linked to the original.
+
+        Translating a translation links the new one to the original. The translation starts
+        unpublished, with the original's signatories and related events.
+        """
+        original = self.get(statement_id)
+        root = original.translation_of or original.id
+        existing = {s.language for s in self.translations(root)}
+        if language in existing:
+            raise InvalidInput(f"language: statement {root} already has a {language!r} version")
+        created = self.write(
+            title,
+            body,
+            language,
+            original.kind,
+            original.date,
+            actor,
+            translation_of=root,
+        )
+        with self.archive.store.transaction() as conn:
+            dialect = self.archive.store.dialect
+            store.set_signatories(conn, dialect, created.id, [s.id for s in original.signatories])
+            store.set_related_events(conn, dialect, created.id, [e.id for e in original.events])
+        return self.get(created.id)
+
+    def set_signatories(
+        self, statement_id: int, names: Sequence[str], actor: str | None = None
+    ) -> Statement:
+        """Set the organizations that sign a statement, each given by any of its names.
+
+        A name the archive does not know is added as an unverified organization (an NGO), as
+        imports do, so a member group's own spelling is never refused.
+        """
+        self.get(statement_id)
+        cleaned = [n.strip() for n in names if n.strip()]
+        directory = self.archive.organizations
+        with self.archive.store.transaction() as conn:
+            ids = []
+            for name in cleaned:
+                entry = directory.resolve(name)
+                if entry is None:
+                    entry = directory.add_unverified(
+                        conn, self.archive.store.dialect, name, self._actor(actor), "ngo"
+                    )
+                ids.append(entry.id)
+            store.set_signatories(conn, self.archive.store.dialect, statement_id, ids)
+        return self.get(statement_id)
+
+    def set_events(
+        self, statement_id: int, event_ids: Sequence[int], actor: str | None = None
+    ) -> Statement:
+        """Set the events a statement concerns.
+
+        Raises:
+            InvalidInput: naming the event ids that do not exist.
+        """
+        self.get(statement_id)
+        with self.archive.store.transaction() as conn:
+            found = store.existing_event_ids(conn, list(event_ids))
+            missing = sorted(set(event_ids) - found)
+            if missing:
+                raise InvalidInput(f"events: no event with id {', '.join(map(str, missing))}")
+            store.set_related_events(conn, self.archive.store.dialect, statement_id, event_ids)
+        return self.get(statement_id)
+
+    def publish(self, statement_id: int, actor: str | None = None) -> Statement:
+        """Publish a statement: from now on anyone can read it."""
+        self._change(statement_id, {"published": True}, actor)
+        return self.get(statement_id)
+
+    def withdraw(self, statement_id: int, actor: str | None = None) -> Statement:
+        """Take a published statement off the public side (its versions stay in the history)."""
+        self._change(statement_id, {"published": False}, actor)
+        return self.get(statement_id)
+
+    def _change(self, statement_id: int, changes: dict[str, Any], actor: str | None) -> None:
+        with self.archive.store.transaction() as conn:
+            current = store_records.get(conn, "statement", statement_id)
+            if current is None:
+                raise NotFound(f"there is no statement with id {statement_id}")
+            changed = store_records.changed_fields(current, changes)
+            if changed:
+                store_records.update_record(conn, "statement", current, changed, self._actor(actor))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, statement_id: int, published_only: bool = False) -> Statement:
+        """One statement; with ``published_only`` an unpublished one is :class:`NotFound`."""
+        with self.archive.store.reading() as conn:
+            row = store_records.get(conn, "statement", statement_id)
+            if row is None or (published_only and not row.published):
+                raise NotFound(f"there is no published statement with id {statement_id}")
+            return self._full(conn, row)
+
+    def page(
+        self,
+        published_only: bool = True,
+        language: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> StatementPage:
+        """A page of statements, newest first."""
+        if kind is not None:
+            _checked_choice("kind", kind, STATEMENT_KINDS)
+        if language is not None:
+            _checked_choice("language", language, LANGUAGES)
+        offset, limit = max(0, offset), max(1, min(limit, PAGE_MAX))
+        with self.archive.store.reading() as conn:
+            rows, total = store.list_statements(conn, published_only, language, kind, offset, limit)
+            items = [self._full(conn, r) for r in rows]
+        return StatementPage(items, total, offset, limit)
+
+    def translations(self, statement_id: int, published_only: bool = False) -> list[Statement]:
+        """The original of a statement and all its translations (itself included)."""
+        with self.archive.store.reading() as conn:
+            row = store_records.get(conn, "statement", statement_id)
+            if row is None:
+                raise NotFound(f"there is no statement with id {statement_id}")
+            rows = store.translations(conn, row.translation_of or row.id)
+            return [
+                self._full(conn, r, links=False) for r in rows if r.published or not published_only
+            ]
+
+    def neighbours(self, statement_id: int) -> Neighbours:
+        """The published items before and after a published one, and its published translations."""
+        with self.archive.store.reading() as conn:
+            row = store_records.get(conn, "statement", statement_id)
+            if row is None or not row.published:
+                raise NotFound(f"there is no published statement with id {statement_id}")
+            older, newer = store.neighbours(conn, row)
+        return Neighbours(
+            self._brief(older),
+            self._brief(newer),
+            [t for t in self.translations(statement_id, published_only=True) if t.id != row.id],
+        )
+
+    def history(self, statement_id: int) -> list[dict[str, Any]]:
+        """Every version of a statement, oldest first."""
+        return self.archive.records.history("statement", statement_id)
+
+    def _brief(self, row: Row[Any] | None) -> Statement | None:
+        return _statement(row) if row is not None else None
+
+    def _full(self, conn: Connection, row: Row[Any], links: bool = True) -> Statement:
+        if not links:
+            return _statement(row)
+        orgs = self.archive.organizations
+        signatories = []
+        for oid in store.signatory_ids(conn, row.id):
+            entry = orgs.get(oid)
+            if entry is not None:
+                signatories.append(Signatory(entry.id, entry.label, entry.unverified))
+        related = tuple(
+            RelatedEvent(e.id, e.title or e.ref or f"#{e.id}", e.sharing)
+            for e in store.related_events(conn, row.id)
+        )
+        return _statement(row, tuple(signatories), related)
+
+
+def _statement(
+    row: Row[Any],
+    signatories: tuple[Signatory, ...] = (),
+    related: tuple[RelatedEvent, ...] = (),
+) -> Statement:
+    return Statement(
+        id=row.id,
+        kind=row.kind,
+        language=row.language,
+        title=row.title,
+        body=row.body,
+        date=row.date_edtf,
+        published=bool(row.published),
+        translation_of=row.translation_of,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at.isoformat() if row.updated_at else "",
+        signatories=signatories,
+        events=related,
+    )
+
+
+def _date_values(value: UncertainDate | None) -> dict[str, Any]:
+    return {
+        "date_edtf": value.edtf if value else None,
+        "date_lower": value.lower if value else None,
+        "date_upper": value.upper if value else None,
+    }

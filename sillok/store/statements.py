@@ -1,0 +1,145 @@
+"""The SQL of statements: their signatories, related events, published lists and neighbours.
+
+Statements are records like any other (inserted and versioned through
+:mod:`sillok.store.records`); this module holds only the queries particular to them.
+Nothing here commits: callers hold the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, or_, select
+
+from sillok.model import events, statement_events, statement_signatories, statements
+from sillok.store.dialects import Dialect
+from sillok.store.records import insert_rows
+
+
+def _published_order() -> list[Any]:
+    """Newest first: by date (undated last), then by id."""
+    return [
+        statements.c.date_lower.is_(None),
+        statements.c.date_lower.desc(),
+        statements.c.id.desc(),
+    ]
+
+
+def list_statements(
+    conn: Connection,
+    published_only: bool,
+    language: str | None,
+    kind: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Row[Any]], int]:
+    """One page of statements (newest first) and how many there are in all."""
+    conds: list[Any] = []
+    if published_only:
+        conds.append(statements.c.published.is_(True))
+    if language:
+        conds.append(statements.c.language == language)
+    if kind:
+        conds.append(statements.c.kind == kind)
+    total = conn.execute(select(func.count()).select_from(statements).where(*conds)).scalar() or 0
+    rows = conn.execute(
+        select(statements).where(*conds).order_by(*_published_order()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), int(total)
+
+
+def neighbours(conn: Connection, row: Row[Any]) -> tuple[Row[Any] | None, Row[Any] | None]:
+    """The published statements of the same language just older and just newer than ``row``,
+    in the order of :func:`list_statements` (a coalition publishes hundreds, not millions, so
+    walking their ids is cheaper than a three-way keyset condition).
+    """
+    ids = [
+        r[0]
+        for r in conn.execute(
+            select(statements.c.id)
+            .where(statements.c.published.is_(True), statements.c.language == row.language)
+            .order_by(*_published_order())
+        )
+    ]
+    if row.id not in ids:
+        return None, None
+    at = ids.index(row.id)
+    older_id = ids[at + 1] if at + 1 < len(ids) else None
+    newer_id = ids[at - 1] if at > 0 else None
+    found = {
+        r.id: r
+        for r in conn.execute(
+            select(statements).where(statements.c.id.in_([i for i in (older_id, newer_id) if i]))
+        )
+    }
+    return (
+        found.get(older_id) if older_id else None,
+        found.get(newer_id) if newer_id else None,
+    )
+
+
+def translations(conn: Connection, original_id: int) -> list[Row[Any]]:
+    """The original statement and every translation of it, by id."""
+    return list(
+        conn.execute(
+            select(statements)
+            .where(or_(statements.c.id == original_id, statements.c.translation_of == original_id))
+            .order_by(statements.c.id)
+        ).all()
+    )
+
+
+def signatory_ids(conn: Connection, statement_id: int) -> list[int]:
+    """The organization ids that signed a statement, in the order they were added."""
+    rows = conn.execute(
+        select(statement_signatories.c.organization_id)
+        .where(statement_signatories.c.statement_id == statement_id)
+        .order_by(statement_signatories.c.organization_id)
+    )
+    return [r[0] for r in rows]
+
+
+def set_signatories(
+    conn: Connection, dialect: Dialect, statement_id: int, organization_ids: Sequence[int]
+) -> None:
+    """Replace a statement's signatories."""
+    conn.execute(
+        delete(statement_signatories).where(statement_signatories.c.statement_id == statement_id)
+    )
+    rows = [
+        {"statement_id": statement_id, "organization_id": oid}
+        for oid in dict.fromkeys(organization_ids)
+    ]
+    if rows:
+        insert_rows(conn, dialect, statement_signatories, rows)
+
+
+def related_events(conn: Connection, statement_id: int) -> list[Any]:
+    """The events a statement concerns (id, title, ref, sharing), by id."""
+    return list(
+        conn.execute(
+            select(events.c.id, events.c.title, events.c.ref, events.c.sharing)
+            .join(statement_events, statement_events.c.event_id == events.c.id)
+            .where(statement_events.c.statement_id == statement_id)
+            .order_by(events.c.id)
+        ).all()
+    )
+
+
+def set_related_events(
+    conn: Connection, dialect: Dialect, statement_id: int, event_ids: Sequence[int]
+) -> None:
+    """Replace the events a statement concerns."""
+    conn.execute(delete(statement_events).where(statement_events.c.statement_id == statement_id))
+    rows = [{"statement_id": statement_id, "event_id": eid} for eid in dict.fromkeys(event_ids)]
+    if rows:
+        insert_rows(conn, dialect, statement_events, rows)
+
+
+def existing_event_ids(conn: Connection, event_ids: Sequence[int]) -> set[int]:
+    """Which of the given event ids exist."""
+    if not event_ids:
+        return set()
+    rows = conn.execute(select(events.c.id).where(events.c.id.in_(sorted(set(event_ids)))))
+    return {r[0] for r in rows}
