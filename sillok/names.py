@@ -1,17 +1,13 @@
-"""Korean names across scripts: folding, romanization and search/linkage tokens.
+"""Korean names across scripts: surnames, person and place tokens, search query terms.
 
-Romanization uses the module's own tables (syllable arithmetic on U+AC00), not `ko-pron` or
-`hangul-romanize`: they are slower and apply sound-change rules meant for running text.
+Letters, folding and romanization live in `sillok.romanization`; the names most callers need
+(`fold`, `hangul_normal`, `is_hangul`, `romanize`, `hangul_candidates`) are re-exported here.
 
 Decisions:
 - Person names are romanized the way people write names, not as running text: no assimilation
   across the surname/given boundary, none inside the given name (the RR rule "Han Boknam"),
   no linking. McCune-Reischauer voices the initial of a non-first given syllable after a voiced
   sound (Tae-jung); the DPRK style writes each given syllable as its own word (Kim Yo Jong).
-- Plain words and places (`romanize`) apply the usual sound changes: linking, nasalization,
-  ㄴ/ㄹ -> ll, and in MR/DPRK voicing between voiced sounds (요덕 -> Yodŏk, 관리소 -> gwalliso).
-- DPRK romanization is written without breves, as the DPRK itself writes it in practice
-  (Pyongyang, Kim Jong Un); aspirates are kh/th/ph/ch, ㅈ is j.
 - Tokens are folded keys (see `fold`); Hangul tokens are folded through `hangul_normal`, so DPRK
   and ROK spellings (리설주/이설주, 량강도/양강도) meet. A Latin given name is indexed joined
   ("Yo-jong" -> "yojong"); single given syllables are indexed too, so "Kim Yo Jong" queries match.
@@ -26,228 +22,58 @@ from functools import lru_cache
 from itertools import product
 from types import MappingProxyType
 
-_BASE, _LAST = 0xAC00, 0xD7A3
-_SYSTEMS = ("rr", "mr", "dprk")
+from sillok.romanization import (
+    APOSTROPHES,
+    SYSTEMS,
+    common_syllable,
+    dprk_lead_form,
+    family_given_forms,
+    fold,
+    given_forms,
+    hangul_candidates,
+    hangul_normal,
+    is_hangul,
+    is_romanized_syllable,
+    is_syllable,
+    romanize,
+    romanize_plain,
+    syllable_forms,
+    syllable_initial_spellings,
+    word_romanizations,
+)
 
-# Jamo indices: initial (L) 19, vowel (V) 21, final (T) 28, in Unicode order.
-_L_RR = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k",
-         "t", "p", "h"]
-_L_MR = ["k", "kk", "n", "t", "tt", "r", "m", "p", "pp", "s", "ss", "", "ch", "tch", "ch'", "k'",
-         "t'", "p'", "h"]
-_L_DPRK = ["k", "kk", "n", "t", "tt", "r", "m", "p", "pp", "s", "ss", "", "j", "jj", "ch", "kh",
-           "th", "ph", "h"]
-_V_RR = ["a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo",
-         "we", "wi", "yu", "eu", "ui", "i"]
-_V_MR = ["a", "ae", "ya", "yae", "ŏ", "e", "yŏ", "ye", "o", "wa", "wae", "oe", "yo", "u", "wŏ",
-         "we", "wi", "yu", "ŭ", "ŭi", "i"]
-_V_DPRK = ["a", "ae", "ya", "yae", "o", "e", "yo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo",
-           "we", "wi", "yu", "u", "ui", "i"]
-_L_ROMAN = {"rr": _L_RR, "mr": _L_MR, "dprk": _L_DPRK}
-_V_ROMAN = {"rr": _V_RR, "mr": _V_MR, "dprk": _V_DPRK}
-# Final consonants reduced to the seven sounds a syllable can end in.
-_T_SOUND = ["", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l",
-            "m", "p", "p", "t", "t", "ng", "t", "t", "k", "t", "p", "t"]
-# A final carried over to a following vowel: the initial (L index) it becomes; -1 = silent ㅎ.
-_T_TO_L = [11, 0, 1, 9, 2, 12, 2, 3, 5, 0, 6, 7, 9, 16, 17, 5, 6, 7, 9, 9, 10, 11, 12, 14,
-           15, 16, 17, -1]
-_VOICED = {0: "g", 3: "d", 7: "b", 12: "j"}  # ㄱ ㄷ ㅂ ㅈ between voiced sounds (MR, DPRK)
-_NASAL = {"k": "ng", "t": "n", "p": "m"}
-_ASPIRATED = {0: 15, 3: 16, 12: 14}  # ㅎ + ㄱ/ㄷ/ㅈ -> ㅋ/ㅌ/ㅊ
-_FORCED_L = -5  # an initial ㄹ pronounced l (after ㄹ, or ㄴ+ㄹ)
-# Finals after which an initial ㄹ is written l: after ㄹ always; "plain-l" after any consonant.
-_L_AFTER = {"word": ("l",), "plain": ("l",), "plain-l": ("l", "k", "n", "t", "m", "p", "ng")}
-_Y_VOWELS = frozenset({2, 3, 6, 7, 12, 17, 20})  # ㅑ ㅒ ㅕ ㅖ ㅛ ㅠ ㅣ
-_L_RIEUL, _L_NIEUN, _L_MIEUM, _L_IEUNG = 5, 2, 6, 11
+__all__ = [
+    "dprk_spelling",
+    "fold",
+    "fold_words",
+    "hangul_candidates",
+    "hangul_normal",
+    "is_hangul",
+    "name_hangul_normal",
+    "person_name_keys",
+    "person_name_tokens",
+    "person_romanizations",
+    "place_name_tokens",
+    "query_terms",
+    "romanize",
+    "romanize_name_parts",
+    "split_name",
+    "surname_variants",
+]
 
-_APOSTROPHES = "'’‘ʼ`´ʻ′"
-_SYLLABLE_RE = re.compile("[\uac00-\ud7a3]")
-_JAMO_RE = re.compile("[\u1100-\u11ff]")
 _ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
-_WORD_SPLIT = re.compile(r"[^\w\-" + _APOSTROPHES + r"]+")
-
-
-def _syl(ch: str) -> tuple[int, int, int] | None:
-    """(L, V, T) jamo indices of a Hangul syllable, or None."""
-    code = ord(ch) - _BASE
-    if 0 <= code <= _LAST - _BASE:
-        return code // 588, (code % 588) // 28, code % 28
-    return None
-
-
-def _compose(lvt: tuple[int, int, int]) -> str:
-    return chr(_BASE + lvt[0] * 588 + lvt[1] * 28 + lvt[2])
-
-
-def is_hangul(text: str) -> bool:
-    """True when the text contains a Hangul syllable (NFC or NFD input alike)."""
-    if _SYLLABLE_RE.search(text):
-        return True
-    return bool(_JAMO_RE.search(text)) and bool(
-        _SYLLABLE_RE.search(unicodedata.normalize("NFC", text))
-    )
-
-
-@lru_cache(maxsize=4096)
-def _initial_rule(ch: str) -> str:
-    """The ROK initial-sound rule (두음법칙) on one syllable: 리 -> 이, 로 -> 노, 녀 -> 여."""
-    lvt = _syl(ch)
-    if lvt is None:
-        return ch
-    lead, vowel, tail = lvt
-    if lead == _L_RIEUL:
-        lead = _L_IEUNG if vowel in _Y_VOWELS else _L_NIEUN
-    elif lead == _L_NIEUN and vowel in _Y_VOWELS:
-        lead = _L_IEUNG
-    return _compose((lead, vowel, tail))
-
-
-@lru_cache(maxsize=65536)
-def hangul_normal(text: str) -> str:
-    """NFC, then the DPRK->ROK initial-sound rule on the first syllable of every word.
-
-    So 량강도 and 양강도, 라선 and 나선, 리설주 and 이설주 become the same text. Person names
-    also need the rule at the start of the given name: see `name_hangul_normal`.
-    """
-    text = unicodedata.normalize("NFC", text)
-    out = []
-    prev_word = False
-    for ch in text:
-        if not prev_word and _syl(ch) is not None:
-            ch = _initial_rule(ch)
-        out.append(ch)
-        prev_word = ch.isalnum()
-    return "".join(out)
-
-
-@lru_cache(maxsize=8192)
-def _fold_char(ch: str) -> str:
-    if _syl(ch) is not None:
-        return ch
-    if ch in _APOSTROPHES or unicodedata.category(ch) == "Lm":
-        return ""
-    base = unicodedata.normalize("NFKD", ch)
-    return "".join(c for c in base if c.isalnum() and not unicodedata.combining(c)).casefold()
-
-
-@lru_cache(maxsize=262144)
-def fold(text: str) -> str:
-    """The folded key: lower case, no diacritics, apostrophes, hyphens, spaces or punctuation.
-
-    ǒ (U+01D2) and ŏ (U+014F) both fold to o, ŭ/ǔ to u; Hangul goes through `hangul_normal`.
-    NFC and NFD input fold alike.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    if is_hangul(text):
-        text = hangul_normal(text)
-    return "".join(_fold_char(c) for c in text)
+_WORD_SPLIT = re.compile(r"[^\w\-" + APOSTROPHES + r"]+")
 
 
 def _raw_words(text: str) -> list[str]:
     """Words of a text, keeping hyphenated and apostrophized words whole."""
     text = unicodedata.normalize("NFKC", text)
-    return [w for w in _WORD_SPLIT.split(text) if w.strip("-" + _APOSTROPHES + "_")]
+    return [w for w in _WORD_SPLIT.split(text) if w.strip("-" + APOSTROPHES + "_")]
 
 
 def fold_words(text: str) -> list[str]:
     """Fold each word; hyphenated parts stay joined ("Kim Yo-jong" -> ["kim", "yojong"])."""
     return [f for f in (fold(w) for w in _raw_words(text)) if f]
-
-
-# ---------------------------------------------------------------- romanization of words
-
-
-def _romanize_syllables(lvts: list[tuple[int, int, int]], system: str, mode: str) -> str:
-    """Romanize a run of syllables. mode: "word" (sound changes), "plain" (none), "plain-l"
-    (none, but ㄹ after a consonant written l, as in the common spelling "kwanliso")."""
-    leads = [lvt[0] for lvt in lvts]
-    finals = [_T_SOUND[lvt[2]] for lvt in lvts]
-    if mode == "word":
-        for i in range(len(lvts) - 1):
-            tail, nxt = lvts[i][2], leads[i + 1]
-            sound = finals[i]
-            if not tail:
-                continue
-            if nxt == _L_IEUNG:  # linking: the final becomes the next initial
-                moved = _T_TO_L[tail]
-                if moved == -1:
-                    finals[i] = ""
-                elif moved != _L_IEUNG:
-                    finals[i], leads[i + 1] = "", moved
-            elif nxt == _L_RIEUL:
-                if sound in ("l", "n"):
-                    finals[i], leads[i + 1] = "l", _FORCED_L
-                else:
-                    finals[i], leads[i + 1] = _NASAL.get(sound, sound), _L_NIEUN
-            elif nxt in (_L_NIEUN, _L_MIEUM):
-                if sound == "l" and nxt == _L_NIEUN:
-                    leads[i + 1] = _FORCED_L
-                else:
-                    finals[i] = _NASAL.get(sound, sound)
-            elif tail == 27 and nxt in _ASPIRATED:
-                finals[i], leads[i + 1] = "", _ASPIRATED[nxt]
-    lead_tab, vowel_tab = _L_ROMAN[system], _V_ROMAN[system]
-    out = []
-    for i, (lead, lvt) in enumerate(zip(leads, lvts, strict=True)):
-        prev = finals[i - 1] if i else None
-        if lead == _L_IEUNG:
-            onset = ""
-        elif lead == _FORCED_L or (lead == _L_RIEUL and prev in _L_AFTER[mode]):
-            onset = "l"
-        elif system != "rr" and lead in _VOICED and prev in ("", "n", "l", "m", "ng"):
-            onset = _VOICED[lead]
-        elif system == "mr" and lead == 9 and lvt[1] == 16:
-            onset = "sh"
-        else:
-            onset = lead_tab[lead]
-        out.append(onset + vowel_tab[lvt[1]] + finals[i])
-    return "".join(out)
-
-
-@lru_cache(maxsize=65536)
-def _romanize_run(run: str, system: str, mode: str) -> str:
-    lvts = [lvt for lvt in (_syl(c) for c in run) if lvt is not None]
-    return _romanize_syllables(lvts, system, mode)
-
-
-def _romanize_text(text: str, system: str, mode: str) -> str:
-    out: list[str] = []
-    run: list[str] = []
-    for ch in unicodedata.normalize("NFC", text) + "\0":
-        if _syl(ch) is not None:
-            run.append(ch)
-            continue
-        if run:
-            word = _romanize_run("".join(run), system, mode)
-            starts_word = not out or not out[-1][-1:].isalnum()
-            out.append(word[:1].upper() + word[1:] if starts_word else word)
-            run = []
-        if ch != "\0":
-            out.append(ch)
-    return "".join(out)
-
-
-def romanize(hangul: str, system: str) -> str:
-    """Romanize a word or place name: system "rr", "mr" or "dprk" ("요덕" -> "Yodeok",
-    "Yodŏk", "Yodok"). Non-Hangul characters pass through; each word is capitalized.
-
-    Raises:
-        ValueError: for an unknown system.
-    """
-    if system not in _SYSTEMS:
-        raise ValueError(f"unknown romanization system {system!r}; use one of {_SYSTEMS}")
-    return _romanize_text(hangul, system, "word")
-
-
-@lru_cache(maxsize=65536)
-def _word_romanizations(word: str) -> frozenset[str]:
-    """Folded RR/MR/DPRK romanizations of a Hangul word, with and without sound changes."""
-    forms = set()
-    for src in {word, hangul_normal(word)}:
-        for system in _SYSTEMS:
-            for mode in ("word", "plain", "plain-l"):
-                forms.add(fold(_romanize_text(src, system, mode)))
-    forms.discard("")
-    return frozenset(forms)
 
 
 # ---------------------------------------------------------------- surnames
@@ -297,8 +123,8 @@ def _surname_table() -> _SurnameTable:
             dprk_forms[rok] = dprk
         forms = list(dict.fromkeys(common))
         for hangul in filter(None, (rok, dprk)):
-            for system in _SYSTEMS:
-                forms.append(fold(_romanize_run(hangul, system, "plain")))
+            for system in SYSTEMS:
+                forms.append(fold(romanize_plain(hangul, system)))
         spellings[rok] = tuple(dict.fromkeys(forms))
         rank[rok] = len(rank)
         for form in spellings[rok]:
@@ -344,7 +170,7 @@ def split_name(hangul: str) -> tuple[str, str]:
         parts = [hangul]  # the common case, already NFC and in one piece
     else:
         text = unicodedata.normalize("NFC", hangul)
-        parts = ["".join(c for c in p if _syl(c)) for p in text.split()]
+        parts = ["".join(c for c in p if is_syllable(c)) for p in text.split()]
     parts = [p for p in parts if p]
     if not parts:
         raise ValueError(f"not a Hangul name: {hangul!r}")
@@ -374,124 +200,6 @@ def name_hangul_normal(hangul: str) -> str:
 
 # ---------------------------------------------------------------- person names
 
-# Popular (non-system) spellings of given-name syllables: options per initial and per vowel.
-_COMMON_LEAD = {0: ("k", "g"), 7: ("b", "p"), 16: ("t", "th")}
-_COMMON_VOWEL = {4: ("eo", "u"), 6: ("yeo", "yu"), 13: ("u", "oo"), 17: ("yu", "yoo"),
-                 19: ("ui", "ee"), 11: ("oe", "oi"), 16: ("wi", "wee")}
-
-
-def _dprk_lead_form(syl: str) -> str | None:
-    """The DPRK spelling of a ROK word-initial syllable that lost its ㄹ (용 -> 룡, 노 -> 로)."""
-    lvt = _syl(syl)
-    if lvt is None:
-        return None
-    lead, vowel, tail = lvt
-    if (lead == _L_IEUNG and vowel in _Y_VOWELS) or (lead == _L_NIEUN and vowel not in _Y_VOWELS):
-        return _compose((_L_RIEUL, vowel, tail))
-    return None
-
-
-@lru_cache(maxsize=16384)
-def _syllable_forms(syl: str, first: bool) -> frozenset[str]:
-    """Folded spellings of one given-name syllable: RR, MR, DPRK (voiced too when not first),
-    popular spellings (Jung, Soo, Young, Hee, Woo), and the DPRK ㄹ form when first."""
-    lvt = _syl(syl)
-    if lvt is None:
-        return frozenset({fold(syl)} - {""})
-    lead, vowel, tail = lvt
-    final = _T_SOUND[tail]
-    forms = {fold(_L_ROMAN[s][lead] + _V_ROMAN[s][vowel] + final) for s in _SYSTEMS}
-    if not first and lead in _VOICED:
-        forms.add(_VOICED[lead] + fold(_V_ROMAN["mr"][vowel]) + final)
-    if not first and lead == _L_RIEUL:  # after a final ㄹ: Twŏl-la
-        forms.add("l" + _V_RR[vowel] + final)
-        forms.add("l" + fold(_V_ROMAN["mr"][vowel]) + final)
-    leads = _COMMON_LEAD.get(lead, (_L_RR[lead],))
-    if lead == 9 and vowel in (16, 20):
-        leads = ("s", "sh")
-    vowels = _COMMON_VOWEL.get(vowel, (_V_RR[vowel],))
-    if vowel == 20 and not tail:
-        vowels = ("i", "ee")
-    forms.update(a + b + final for a in leads for b in vowels)
-    forms.add(_common_syllable(syl))
-    forms.add(_common_syllable(syl, dprk_vowels=True))
-    if first:
-        dprk = _dprk_lead_form(syl)
-        if dprk is not None:
-            forms.update(fold(_romanize_run(dprk, s, "plain")) for s in ("mr", "dprk"))
-    return frozenset(forms)
-
-
-def _common_syllable(syl: str, dprk_vowels: bool = False) -> str:
-    """The popular ROK spelling of a name syllable (Jung, Sung, Hyun, Young, Soo, Hee, Woo)."""
-    lvt = _syl(syl)
-    if lvt is None:
-        return fold(syl)
-    lead, vowel, tail = lvt
-    final = _T_SOUND[tail]
-    onset = {0: "k", 9: "sh" if vowel in (16, 20) else "s"}.get(lead, _L_RR[lead])
-    nucleus = _V_DPRK[vowel] if dprk_vowels else _V_RR[vowel]
-    if vowel == 4 and final:
-        nucleus = "u"
-    elif vowel == 6 and final and not dprk_vowels:
-        nucleus = "yu"
-    elif vowel in (13, 17):
-        nucleus = "oo" if vowel == 13 else "yoo"
-    elif vowel == 19 and lead == 18:
-        nucleus = "ee"
-    if lead == _L_IEUNG and vowel == 6 and final == "ng":
-        return "young"
-    if lead == _L_IEUNG and vowel == 13:
-        return "woo" + final
-    return onset + nucleus + final
-
-
-@lru_cache(maxsize=16384)
-def _syllable_spellings(syl: str) -> tuple[int, str, tuple[str, ...], tuple[str, ...]]:
-    """(lead, final sound, folded (RR, MR, DPRK, popular) spellings word-initially, the same
-    after a voiced sound, where MR and DPRK voice ㄱ ㄷ ㅂ ㅈ)."""
-    lead, vowel, tail = _syl(syl) or (_L_IEUNG, 20, 0)
-    final = _T_SOUND[tail]
-    initial = tuple(
-        fold(_L_ROMAN[s][lead] + _V_ROMAN[s][vowel] + final) for s in _SYSTEMS
-    ) + (_common_syllable(syl),)
-    if lead not in _VOICED:
-        return lead, final, initial, initial
-    voiced_part = _VOICED[lead] + fold(_V_ROMAN["mr"][vowel]) + final
-    return lead, final, initial, (initial[0], voiced_part, voiced_part, initial[3])
-
-
-_VOICED_FINALS = frozenset({"", "n", "l", "m", "ng"})
-
-
-@lru_cache(maxsize=65536)
-def _family_given(given: str) -> frozenset[str]:
-    """Folded given name spelled whole in each family: RR, MR and DPRK (voiced inside, as
-    names are written), popular."""
-    infos = [_syllable_spellings(c) for c in given]
-    out = set()
-    for k in range(4):
-        parts, prev = [], None
-        for lead, final, initial, voiced in infos:
-            part = voiced[k] if prev in _VOICED_FINALS else initial[k]
-            if lead == _L_RIEUL and prev == "l":
-                part = "l" + part[1:]
-            parts.append(part)
-            prev = final
-        out.add("".join(parts))
-    return frozenset(out)
-
-
-@lru_cache(maxsize=65536)
-def _given_forms(given: str) -> frozenset[str]:
-    """All joined spellings of a given name: the product of its syllables' spellings."""
-    norm = hangul_normal(given)
-    per_syllable = [_syllable_forms(c, i == 0) for i, c in enumerate(norm)]
-    if len(per_syllable) > 3:  # a long name: family spellings only, not the product
-        return _family_given(norm)
-    return frozenset("".join(p) for p in product(*per_syllable))
-
-
 @lru_cache(maxsize=65536)
 def person_name_keys(name: str) -> Mapping[str, frozenset[str]]:
     """Folded index keys of a person name in any script, by kind.
@@ -508,7 +216,7 @@ def person_name_keys(name: str) -> Mapping[str, frozenset[str]]:
 @lru_cache(maxsize=4096)
 def _surname_main(surname: str) -> tuple[tuple[str, ...], frozenset[str]]:
     """(all folded spellings, the main ones: popular, RR, MR, DPRK) of a ROK Hangul surname."""
-    systems = {"".join(_syllable_spellings(c)[2][k] for c in surname) for k in range(3)}
+    systems = {"".join(syllable_initial_spellings(c)[k] for c in surname) for k in range(3)}
     spelled = _SURNAMES.get(surname) or tuple(sorted(systems))
     return spelled, frozenset(systems | set(spelled[:1]))
 
@@ -520,15 +228,15 @@ def _hangul_person_keys(name: str) -> dict[str, frozenset[str]]:
     whole = {surname + given}
     syllables: set[str] = set()
     if given:
-        for g in _family_given(given):
+        for g in family_given_forms(given):
             for s in sur_main:
                 whole.add(s + g)
                 whole.add(g + s)
         if len(given) > 1:
             for i, c in enumerate(given):
-                syllables |= _syllable_forms(c, i == 0)
-                syllables |= _syllable_forms(c, False)
-        given_keys = _given_forms(given) | {given}
+                syllables |= syllable_forms(c, i == 0)
+                syllables |= syllable_forms(c, False)
+        given_keys = given_forms(given) | {given}
     else:
         given_keys = frozenset()
     return {
@@ -604,15 +312,15 @@ def romanize_name_parts(hangul: str, family: str) -> tuple[str, tuple[str, ...]]
     surname, given = split_name(hangul)
     surname, given = hangul_normal(surname), hangul_normal(given)
     if family == "common":
-        spelled = _SURNAMES.get(surname) or (fold(_romanize_run(surname, "rr", "plain")),)
-        return spelled[0], tuple(_common_syllable(c) for c in given)
+        spelled = _SURNAMES.get(surname) or (fold(romanize_plain(surname, "rr")),)
+        return spelled[0], tuple(common_syllable(c) for c in given)
     if family == "dprk":
-        sur = _romanize_run(_SURNAME_DPRK.get(surname, surname), "dprk", "plain")
-        return sur, tuple(_romanize_run(c, "dprk", "plain") for c in given)
-    sur = "yi" if (family, surname) == ("mr", "이") else _romanize_run(surname, family, "plain")
-    sylls = [_romanize_run(c, family, "plain") for c in given]
+        sur = romanize_plain(_SURNAME_DPRK.get(surname, surname), "dprk")
+        return sur, tuple(romanize_plain(c, "dprk") for c in given)
+    sur = "yi" if (family, surname) == ("mr", "이") else romanize_plain(surname, family)
+    sylls = [romanize_plain(c, family) for c in given]
     if family == "mr" and len(given) > 1:  # re-cut the voiced whole at the syllable lengths
-        whole, cut = _romanize_run(given, "mr", "plain"), 0
+        whole, cut = romanize_plain(given, "mr"), 0
         for i, syl in enumerate(sylls):
             sylls[i] = whole[cut : cut + len(syl)]
             cut += len(syl)
@@ -637,7 +345,7 @@ def person_romanizations(hangul: str) -> set[str]:
             out.add(f"{sur} " + " ".join(s.capitalize() for s in sylls))
             out.add(f"{sur} " + "-".join(s.capitalize() for s in sylls))
     given = hangul_normal(split_name(hangul)[1])  # popular with DPRK vowels: Kim Yo-Jung
-    out.add(f"{custom} " + "-".join(_common_syllable(c, True).capitalize() for c in given))
+    out.add(f"{custom} " + "-".join(common_syllable(c, True).capitalize() for c in given))
     return out
 
 
@@ -679,10 +387,10 @@ def _hangul_stems(word: str, broad: bool) -> set[str]:
 def _hangul_word_alternatives(word: str, dprk_lead: bool = True) -> frozenset[str]:
     """Folded Hangul and romanizations of a Hangul word, also in its DPRK ㄹ spelling."""
     norm = hangul_normal(word)
-    out = {fold(norm)} | _word_romanizations(norm)
-    dprk = _dprk_lead_form(norm[:1]) if norm and dprk_lead else None
+    out = {fold(norm)} | word_romanizations(norm)
+    dprk = dprk_lead_form(norm[:1]) if norm and dprk_lead else None
     if dprk is not None:
-        out |= _word_romanizations(dprk + norm[1:])
+        out |= word_romanizations(dprk + norm[1:])
     return frozenset(out)
 
 
@@ -755,77 +463,18 @@ def _place_tokens(name: str) -> frozenset[str]:
 
 # ---------------------------------------------------------------- queries
 
-_INDEX_FINALS = (0, 1, 4, 8, 16, 17, 19, 21)  # none ㄱ ㄴ ㄹ ㅁ ㅂ ㅅ ㅇ: the finals of names
-_MAX_CANDIDATES = 48
-
-
-@lru_cache(maxsize=1)
-def _syllable_index() -> dict[str, tuple[str, ...]]:
-    """Folded spelling of one syllable -> the Hangul syllables it may stand for."""
-    index: dict[str, list[str]] = {}
-    for lead in range(19):
-        for vowel in range(21):
-            for tail in _INDEX_FINALS:
-                syl = _compose((lead, vowel, tail))
-                for form in _syllable_forms(syl, True) | _syllable_forms(syl, False):
-                    index.setdefault(form, []).append(syl)
-    return {k: tuple(v) for k, v in index.items()}
-
-
-def _segmentations(part: str, most: int) -> list[list[str]]:
-    """Ways to cut a folded Latin word into at most `most` romanized syllables."""
-    index = _syllable_index()
-    if not part:
-        return [[]]
-    out: list[list[str]] = []
-    for cut in range(1, min(len(part), 7) + 1):
-        head = part[:cut]
-        if head in index and most > 0:
-            out.extend([head, *rest] for rest in _segmentations(part[cut:], most - 1))
-    return out
-
-
-@lru_cache(maxsize=65536)
-def hangul_candidates(latin: str, max_syllables: int = 4) -> frozenset[str]:
-    """ROK Hangul spellings a romanized word may stand for ("Yo-jong" -> 여정, 요정, 여종, 요종).
-
-    Hyphens and spaces mark syllable or word boundaries. Spellings past a bound of
-    candidates are dropped (empty for a word too ambiguous or not Korean).
-    """
-    parts = [fold(p) for p in re.split(r"[\s\-]+", latin)]
-    parts = [p for p in parts if p]
-    if not parts or not all(p.isascii() and p.isalpha() for p in parts):
-        return frozenset()
-    index = _syllable_index()
-    options: list[list[list[str]]] = []
-    for part in parts:  # the fewest syllables is how a reader cuts "yeojeong": yeo|jeong
-        cuts = _segmentations(part, max_syllables)
-        fewest = min((len(c) for c in cuts), default=0)
-        options.append([c for c in cuts if len(c) == fewest])
-    out: set[str] = set()
-    for choice in product(*options):
-        sylls = [syl for seg in choice for syl in seg]
-        if not sylls or len(sylls) > max_syllables:
-            continue
-        for hangul in product(*(index[syl] for syl in sylls)):
-            out.add(hangul_normal("".join(hangul)))
-            if len(out) > _MAX_CANDIDATES:
-                return frozenset()
-    return frozenset(out)
-
-
 def _hangul_query_alternatives(word: str) -> set[str]:
     norm = hangul_normal(unicodedata.normalize("NFC", word))
     alts = set(_hangul_word_alternatives(norm))
     alts |= {fold(s) for s in _hangul_stems(norm, broad=False)}
     if len(norm) <= 3:
-        alts |= _given_forms(norm)
+        alts |= given_forms(norm)
     alts |= surname_variants(norm)
     surname, given = split_name(norm)
     if given and surname in _SURNAMES and 2 <= len(norm) <= 5:
         alts.add(name_hangul_normal(norm))
         sur_forms = _SURNAMES[surname]
-        for s, g in product(sur_forms, _given_forms(given)):
+        for s, g in product(sur_forms, given_forms(given)):
             alts.update((s + g, g + s))
     return alts - {""}
 
@@ -843,11 +492,10 @@ def _merge_name_syllables(words: list[str]) -> list[set[str]] | None:
     if len(words) < 3 or any(is_hangul(w) or "-" in w for w in words):
         return None
     folded = [fold(w) for w in words]
-    syllables = _syllable_index()
     readings = []
-    if _surname_hangul(words[0]) and folded[1] in syllables and folded[2] in syllables:
+    if _surname_hangul(words[0]) and all(map(is_romanized_syllable, folded[1:])):
         readings.append((0, folded[1] + folded[2]))
-    if _surname_hangul(words[2]) and folded[0] in syllables and folded[1] in syllables:
+    if _surname_hangul(words[2]) and all(map(is_romanized_syllable, folded[:2])):
         readings.append((2, folded[0] + folded[1]))
     if not readings:
         return None
