@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -317,3 +320,37 @@ def test_fold_is_idempotent_and_clean(text: str) -> None:
     assert fold(folded) == folded
     assert not any(c.isspace() or c in "-'’‘ʼ`´" for c in folded)
     assert all(term for term in query_terms(text))
+
+
+# ---------------------------------------------------------------- frozen outputs
+
+# person_name_keys and query_terms of ~2,000 synthetic names (Hangul, NFD Hangul, Latin in every
+# family and order, "Surname, Given"), frozen from the code before the names speed-up: any
+# change of an index key or query term shows here, name by name.
+_GOLDEN = Path(__file__).parent / "data" / "names_golden.json"
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_GOLDEN.read_text(encoding="utf-8"))
+    assert len(data["person_name_keys"]) > 2000
+    return data
+
+
+def test_person_name_keys_and_tokens_match_the_frozen_outputs(golden: dict[str, Any]) -> None:
+    wrong = []
+    for name, expected in golden["person_name_keys"].items():
+        keys = {kind: sorted(values) for kind, values in person_name_keys(name).items()}
+        tokens = set().union(*map(set, expected.values()))
+        if keys != expected or person_name_tokens(name) != tokens:
+            wrong.append(name)
+    assert not wrong, f"{len(wrong)} names index differently, e.g. {wrong[:5]}"
+
+
+def test_query_terms_match_the_frozen_outputs(golden: dict[str, Any]) -> None:
+    wrong = [
+        name
+        for name, expected in golden["query_terms"].items()
+        if [sorted(term) for term in query_terms(name)] != expected
+    ]
+    assert not wrong, f"{len(wrong)} names give other query terms, e.g. {wrong[:5]}"
