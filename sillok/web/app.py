@@ -1,0 +1,226 @@
+"""The web application: ``create_app(archive_folder, settings)`` builds it.
+
+Pages are rendered on the server (Jinja2, autoescaped) and work without JavaScript; the HTTP
+API under ``/api/`` serves the same data as JSON from the same service calls, with token
+authentication and errors shaped ``{"error": {"code": ..., "message": ...}}``. Every response
+carries a strict Content-Security-Policy (no inline script or style, nothing from elsewhere).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sillok import __version__
+from sillok.archive import Archive
+from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
+from sillok.statements import Statements
+from sillok.web import i18n
+from sillok.web.accounts import Accounts
+from sillok.web.context import Refused, Web, csrf_guard, is_api
+from sillok.web.sessions import LoginGuard, SessionStore
+from sillok.web.settings import WebSettings
+from sillok.web.views import CountCache
+
+log = logging.getLogger("sillok.web")
+
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "locked",
+}
+
+
+def _templates() -> Environment:
+    folder = Path(str(resources.files("sillok.web").joinpath("templates")))
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html", "svg", "xml"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def create_app(archive_folder: Path, settings: WebSettings | None = None) -> FastAPI:
+    """The application serving the archive in ``archive_folder``.
+
+    The archive is unlocked once, with ``settings.passphrase``; users log in with their own.
+
+    Raises:
+        ArchiveError: when the archive cannot be opened (a wrong passphrase included).
+    """
+    settings = settings or WebSettings()
+    folder = Path(archive_folder)
+    archive = Archive.open(folder, settings.passphrase, settings.archive)
+    web = Web(
+        folder=folder,
+        archive=archive,
+        settings=settings,
+        sessions=SessionStore(
+            settings.clock,
+            settings.session_idle_seconds,
+            settings.session_max_seconds,
+            settings.token_idle_seconds,
+        ),
+        guard=LoginGuard(settings.clock, settings.max_failed_logins, settings.lockout_seconds),
+        accounts=Accounts(folder, settings.archive.kdf),
+        templates=_templates(),
+        counts=CountCache(settings.clock),
+        statements=Statements(archive),
+    )
+    app = FastAPI(
+        title="Sillok",
+        version=__version__,
+        description="Document who did what to whom, when, where, according to whom.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(csrf_guard)],
+    )
+    app.state.web = web
+    _add_handlers(app)
+    _add_headers(app)
+    static = Path(str(resources.files("sillok.web").joinpath("static")))
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    from sillok.web.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_security_scheme(app)
+    return app
+
+
+def _add_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            # Pages hold what a role may see: no shared or browser cache may keep them.
+            response.headers.setdefault("cache-control", "no-store")
+        return response
+
+
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    if is_api(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    from sillok.web.context import current
+
+    try:
+        req = current(request)
+    except Refused:
+        # An unknown token on a page: answer in the default language, as nobody.
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    if status == 401 and request.method == "GET":
+        return req.redirect(f"/login?next={req.request.url.path}", status=303)
+    return req.render("error.html", status=status, status_code=status, code=code, message=message)
+
+
+def _add_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return _error(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, "not_found", str(exc))
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(request: Request, exc: InvalidInput) -> Response:
+        return _error(request, 422, "invalid_input", str(exc))
+
+    @app.exception_handler(ArchiveError)
+    async def archive_error(request: Request, exc: ArchiveError) -> Response:
+        log.error("archive error: %s", exc.__class__.__name__)
+        return _error(request, 503, "archive_unavailable", str(exc))
+
+    @app.exception_handler(SillokError)
+    async def sillok_error(request: Request, exc: SillokError) -> Response:
+        return _error(request, 400, "bad_request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        return _error(request, 422, "invalid_input", _describe(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return _error(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Never echo the exception: its text may hold a value the caller may not see.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal", "something went wrong on the server")
+
+
+def _describe(errors: Any) -> str:
+    parts = []
+    for error in list(errors)[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid input"
+
+
+def _add_security_scheme(app: FastAPI) -> None:
+    """Declare the bearer token in the OpenAPI document (tools then know how to log in)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["token"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from POST /api/tokens",
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["create_app", "WebSettings", "i18n"]

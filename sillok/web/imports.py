@@ -1,0 +1,138 @@
+"""Importing a flat acts file through the web: upload, see the validation report, then commit.
+
+The uploaded bytes are read into rows at once (through a private temporary file that is
+removed before the answer leaves, because the format reader takes a path) and the rows wait
+on the server, in the uploader's session, until they are committed or abandoned. Validation
+is the importer's own (:meth:`~sillok.ingest.Importer.parse_row`), so the preview and the
+import can never disagree about a row.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sillok import vocab
+from sillok.errors import InvalidInput
+from sillok.flatacts import read_rows
+from sillok.ingest import ImportReport, ParsedRow, RowError
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+FORMATS = ("csv", "jsonl", "xlsx")
+SHOWN_ERRORS = 200
+
+
+@dataclass
+class Preview:
+    """An uploaded file, validated and not yet written."""
+
+    id: str
+    name: str
+    rows: list[tuple[int, dict[str, str]]]
+    valid: list[int] = field(default_factory=list)  # indexes into rows
+    errors: list[RowError] = field(default_factory=list)
+    invalid_rows: int = 0
+    new_names: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The validation report as JSON."""
+        return {
+            "id": self.id,
+            "file": self.name,
+            "rows": len(self.rows),
+            "valid_rows": len(self.valid),
+            "invalid_rows": self.invalid_rows,
+            "errors": [e.__dict__ for e in self.errors[:SHOWN_ERRORS]],
+            "new_names": [{"kind": k, "name": n} for k, n in self.new_names],
+            "committed": False,
+        }
+
+
+def format_of_upload(filename: str, declared: str | None = None) -> str:
+    """The format of an upload, from an explicit choice or the file name's suffix."""
+    if declared:
+        if declared not in FORMATS:
+            raise InvalidInput(f"format: {declared!r} is not one of {', '.join(FORMATS)}")
+        return declared
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    found = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "xlsx": "xlsx"}
+    if suffix not in found:
+        raise InvalidInput(
+            f"{filename}: unknown file type {suffix or '(none)'!r} (expected .csv, .jsonl or .xlsx)"
+        )
+    return found[suffix]
+
+
+def read_upload(name: str, data: bytes, fmt: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of uploaded bytes; :class:`InvalidInput` for a file that cannot be read."""
+    if not data:
+        raise InvalidInput(f"{name}: the file is empty")
+    folder = tempfile.mkdtemp(prefix="sillok-upload-")
+    path = Path(folder) / f"upload.{fmt}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return list(read_rows(path))
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc).replace(path.name, name)) from None
+    finally:
+        path.unlink(missing_ok=True)
+        os.rmdir(folder)
+
+
+def preview(archive: Archive, name: str, rows: list[tuple[int, dict[str, str]]]) -> Preview:
+    """Validate every row as the importer would, and list the names it would add."""
+    importer = archive.ingest
+    result = Preview(secrets.token_urlsafe(16), name, rows)
+    seen: set[tuple[str, str]] = set()
+    for index, (number, raw) in enumerate(rows):
+        parsed = importer.parse_row(number, raw)
+        if isinstance(parsed, list):
+            result.invalid_rows += 1
+            if len(result.errors) < SHOWN_ERRORS:
+                result.errors.extend(parsed)
+            continue
+        result.valid.append(index)
+        for kind, new in _new_names(archive, parsed):
+            if (kind, new) not in seen:
+                seen.add((kind, new))
+                result.new_names.append((kind, new))
+    return result
+
+
+def _new_names(archive: Archive, row: ParsedRow) -> list[tuple[str, str]]:
+    raw = row.raw
+    found = []
+    for column in ("place", "victim_origin"):
+        if raw.get(column) and archive.places.resolve(raw[column]) is None:
+            found.append(("place", raw[column]))
+    facility = raw.get("facility")
+    if (
+        facility
+        and vocab.load("facility_types").lookup(facility) is None
+        and archive.places.resolve(facility, facility=True) is None
+    ):
+        found.append(("facility", facility))
+    for org in row.perpetrator_orgs:
+        if archive.organizations.resolve(org) is None:
+            found.append(("organization", org))
+    return found
+
+
+def commit(archive: Archive, pending: Preview) -> ImportReport:
+    """Write the valid rows of a preview (invalid ones are left out, as the report said)."""
+    rows = [pending.rows[i] for i in pending.valid]
+    if not rows:
+        raise InvalidInput(f"{pending.name}: no valid rows to import")
+    report = archive.ingest.run_rows(iter(rows), pending.name)
+    report.rows = len(pending.rows)
+    report.invalid_rows = pending.invalid_rows
+    report.errors = list(pending.errors)
+    return report

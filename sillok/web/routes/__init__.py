@@ -1,0 +1,24 @@
+"""The application's routers: each module holds a noun's pages and its API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sillok.web.routes import auth, entry, imports, public, records, search, statements
+
+ROUTERS: list[APIRouter] = [
+    public.pages,
+    public.api,
+    auth.pages,
+    auth.api,
+    records.pages,
+    records.api,
+    search.pages,
+    search.api,
+    entry.pages,
+    entry.api,
+    imports.pages,
+    imports.api,
+    statements.pages,
+    statements.api,
+]

@@ -1,0 +1,115 @@
+"""Testimony entry: the form (a source, its events, the acts in each) and its API twin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from sillok.errors import InvalidInput
+from sillok.ingest import SEXES, SHARING, SOURCE_TYPES
+from sillok.web.context import Req, current
+from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, acting_as, pickers
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["testimonies"])
+
+ReqDep = Annotated[Req, Depends(current)]
+
+
+def _render(req: Req, testimony: Testimony, status: int = 200) -> Response:
+    return req.render(
+        "entry.html",
+        status=status,
+        t=testimony,
+        errors=testimony.errors,
+        pickers=pickers(req.archive, req.lang),
+        source_types=list(SOURCE_TYPES),
+        sharing_levels=list(SHARING),
+        sexes=list(SEXES),
+        blank_event=EventEntry(acts=[{}]),
+    )
+
+
+@pages.get("/testimonies/new")
+def entry_form(req: ReqDep) -> Response:
+    """A blank testimony: one event with one act."""
+    req.require("write", "source")
+    return _render(req, Testimony.blank())
+
+
+@pages.post("/testimonies/new")
+async def entry_submit(request: Request, req: ReqDep) -> Response:
+    """Add a blank event or act (without JavaScript), or check and save the testimony."""
+    req.require("write", "source")
+    form = await request.form()
+    try:
+        testimony = Testimony.from_form(form)
+    except InvalidInput as exc:
+        blank = Testimony.blank()
+        blank.errors["form"] = str(exc)
+        return _render(req, blank, 422)
+    add = form.get("add")
+    if add == "event":
+        testimony.add_event()
+        return _render(req, testimony)
+    if isinstance(add, str) and add.startswith("act-") and add[4:].isdigit():
+        testimony.add_act(int(add[4:]))
+        return _render(req, testimony)
+    desk = TestimonyDesk(acting_as(req.archive, req.principal.actor))
+    try:
+        source_id, _report = await run_in_threadpool(desk.write, testimony)
+    except InvalidInput:
+        return _render(req, testimony, 422)
+    req.web.counts.clear()
+    return req.redirect(f"/records/source/{source_id}")
+
+
+_EXAMPLE = {
+    "source": {"source_type": "testimony", "source_date": "2015년 3월", "sharing": "internal"},
+    "events": [
+        {
+            "event_title": "요덕 수용소 구금",
+            "acts": [
+                {
+                    "act_type": "자의적 구금",
+                    "act_date": "2009년 3월",
+                    "place": "Yodok",
+                    "victim_name": "Kim Test",
+                    "victim_name_hangul": "김시험",
+                    "perpetrator_org": "보위부",
+                }
+            ],
+        }
+    ],
+}
+
+
+@api.post("/testimonies", status_code=201, summary="Enter a testimony (source, events, acts)")
+def api_testimony(
+    req: ReqDep, body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])]
+) -> Response:
+    """Validate and write a testimony; a bad value answers 422 naming each field."""
+    req.require("write", "source")
+    testimony = Testimony.from_json(body)
+    desk = TestimonyDesk(acting_as(req.archive, req.principal.actor))
+    try:
+        source_id, report = desk.write(testimony)
+    except InvalidInput as exc:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "invalid_input",
+                    "message": str(exc),
+                    "fields": testimony.errors,
+                }
+            },
+            status_code=422,
+        )
+    req.web.counts.clear()
+    return JSONResponse(
+        {"source_id": source_id, "source_ref": testimony.source["source_ref"], **report.to_json()},
+        status_code=201,
+    )

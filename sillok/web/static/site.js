@@ -1,0 +1,21 @@
+// Small conveniences; every page works without this file.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // "Add another act/event" buttons clone a hidden template instead of a round trip.
+  document.querySelectorAll("[data-clone]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      var template = document.getElementById(button.getAttribute("data-clone"));
+      var target = document.getElementById(button.getAttribute("data-into"));
+      if (!template || !target) { return; }
+      event.preventDefault();
+      var counter = button.getAttribute("data-counter");
+      var next = parseInt(target.getAttribute(counter) || "0", 10);
+      var placeholder = button.getAttribute("data-placeholder") || "__N__";
+      var html = template.innerHTML.split(placeholder).join(String(next));
+      target.insertAdjacentHTML("beforeend", html);
+      target.setAttribute(counter, String(next + 1));
+      var first = target.lastElementChild && target.lastElementChild.querySelector("input, select");
+      if (first) { first.focus(); }
+    });
+  });
+});

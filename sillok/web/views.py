@@ -1,0 +1,458 @@
+"""What a principal sees: records, history, search results with facets, dashboard counts.
+
+Pages and the API render the same data from these functions (one URL, two formats). Each
+takes the archive's services, asks :mod:`sillok.web.access` what the principal may see, and
+returns plain dictionaries and dataclasses: redacted fields are replaced before they leave
+this module, so no template or JSON encoder ever holds a value it must not show.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from sillok import vocab
+from sillok.errors import InvalidInput, NotFound
+from sillok.search import Hit
+from sillok.store import queries
+from sillok.store import records as store_records
+from sillok.web.access import (
+    DIRECTORY_KINDS,
+    REDACTED,
+    Principal,
+    may_see,
+    readable,
+    sharing_of,
+    shown,
+)
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
+_BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
+FACETS = ("act_type", "year", "province", "facility", "agency", "sharing")
+#: how many matches a search considers for its facets and pages
+SEARCH_WINDOW = 200
+
+
+def label(by: str, key: Any, archive: Archive, lang: str) -> str:
+    """The name of a grouping key (act type, province...) in the page's language."""
+    if key in (None, "unknown"):
+        return "?" if lang == "ko" else "unknown"
+    if by == "act_type" or by == "facility":
+        name = "act_types" if by == "act_type" else "facility_types"
+        term = vocab.load(name).lookup(str(key))
+        return term.label(lang) if term else str(key)
+    if by in ("province", "agency"):
+        directory = archive.places if by == "province" else archive.organizations
+        entry = directory.resolve(str(key))
+        if entry is None:
+            return str(key)
+        return (entry.name_ko if lang == "ko" else entry.name_en) or entry.label
+    if by == "year" and key == "uncertain":
+        return "여러 해에 걸침" if lang == "ko" else "spans several years"
+    return str(key)
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordView:
+    """One record as a principal may see it."""
+
+    kind: str
+    id: int
+    data: dict[str, Any]
+    links: dict[str, tuple[str, int]] = field(default_factory=dict)
+    lists: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
+    redacted: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (the same fields the page shows)."""
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "data": self.data,
+            "links": {k: {"kind": v[0], "id": v[1]} for k, v in self.links.items()},
+            "lists": {
+                k: [{"kind": kind, "id": rid, "title": title} for kind, rid, title in v]
+                for k, v in self.lists.items()
+            },
+            "redacted": self.redacted,
+        }
+
+
+_LINKS = {
+    "act": {
+        "event_id": "event",
+        "victim_id": "person",
+        "place_id": "place",
+        "facility_id": "place",
+    },
+    "person": {"origin_place_id": "place"},
+    "event": {"place_id": "place"},
+    "place": {"parent_id": "place"},
+}
+
+
+def visible_ids(archive: Archive, principal: Principal, kind: str, ids: Sequence[int]) -> list[int]:
+    """The ids among ``ids`` whose records the principal may see, in the same order."""
+    if kind in DIRECTORY_KINDS or not ids:
+        return list(ids)
+    with archive.store.reading() as conn:
+        rows = store_records.get_many(conn, kind, list(ids))
+    return [i for i in ids if i in rows and may_see(principal, sharing_of(kind, rows[i]._mapping))]
+
+
+def record_view(archive: Archive, principal: Principal, kind: str, record_id: int) -> RecordView:
+    """A record for a page or the API.
+
+    Raises:
+        NotFound: when the record does not exist *or* the principal may not see it: the two
+            are not told apart, so a refusal does not reveal that a record exists.
+    """
+    if kind not in RECORD_KINDS:
+        raise NotFound(f"unknown record kind {kind!r} (one of {', '.join(RECORD_KINDS)})")
+    data = archive.records.show(kind, record_id)
+    if not may_see(principal, sharing_of(kind, data)):
+        raise NotFound(f"there is no {kind} with id {record_id}")
+    view = RecordView(kind, record_id, shown(principal, kind, data))
+    view.redacted = sorted(k for k, v in view.data.items() if v == REDACTED and data.get(k) != v)
+    for column, target in _LINKS.get(kind, {}).items():
+        value = data.get(column)
+        if isinstance(value, int) and column not in view.redacted:
+            view.links[column] = (target, value)
+    if kind == "act" and "victim_id" in view.links and "victim" in view.redacted:
+        del view.links["victim_id"]  # the link would lead to the name the role may not read
+    lists: dict[str, tuple[str, list[int]]] = {}
+    if kind == "act":
+        lists["sources"] = ("source", list(data.get("sources") or []))
+    if kind in ("person", "event", "source"):
+        lists["acts"] = ("act", list(data.get("acts") or []))
+    for name, (target, ids) in lists.items():
+        ids = visible_ids(archive, principal, target, ids)
+        view.data[name] = ids
+        titles = _titles(archive, principal, [(target, i) for i in ids])
+        view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
+    return view
+
+
+def _titles(
+    archive: Archive, principal: Principal, hits: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], str]:
+    """One-line titles, each without the names or text the principal may not read in it."""
+    titles = archive.records.titles(hits)
+    rows = _rows_by_kind(archive, hits)
+    for kind, rid in hits:
+        row = rows.get(kind, {}).get(rid)
+        if row is None:
+            continue
+        level = sharing_of(kind, row._mapping)
+        if kind == "act" and row.victim_id and not readable(principal, level, "acts", "victim_id"):
+            parts = [archive.records.act_type_label(row.act_type)]
+            place = archive.places.get(row.facility_id or row.place_id)
+            if place:
+                parts.append(place.label)
+            if row.date_edtf:
+                parts.append(row.date_edtf)
+            titles[(kind, rid)] = " · ".join(parts)
+        elif kind == "person" and not readable(principal, level, "person_names", "name"):
+            titles[(kind, rid)] = f"Person #{rid} {REDACTED}"
+        elif kind in ("event", "source") and not readable(principal, level, f"{kind}s", "title"):
+            titles[(kind, rid)] = f"{kind.capitalize()} {row.ref or f'#{rid}'}"
+    return titles
+
+
+@dataclass
+class Version:
+    """One version of a record with what changed since the one before."""
+
+    number: int
+    by: str
+    at: str
+    data: dict[str, Any]
+    changed: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "version": self.number,
+            "by": self.by,
+            "at": self.at,
+            "changed": self.changed,
+            "data": self.data,
+        }
+
+
+def history_view(
+    archive: Archive, principal: Principal, kind: str, record_id: int
+) -> list[Version]:
+    """Every version of a record (newest last), each redacted, with the fields that changed."""
+    if kind not in (*RECORD_KINDS, "statement"):
+        raise NotFound(f"unknown record kind {kind!r}")
+    versions = archive.records.history(kind, record_id)
+    if kind != "statement" and not may_see(principal, sharing_of(kind, versions[-1])):
+        raise NotFound(f"there is no {kind} with id {record_id}")
+    result: list[Version] = []
+    previous: dict[str, Any] = {}
+    for raw in versions:
+        plain = {k: v for k, v in raw.items() if not k.startswith("_")}
+        seen = shown(principal, kind, plain)
+        changed = (
+            sorted(
+                k
+                for k in plain
+                if k not in _BOOKKEEPING and previous.get(k) != plain.get(k) and seen[k] != REDACTED
+            )
+            if previous
+            else []
+        )
+        redacted_changed = previous and any(
+            previous.get(k) != plain.get(k) and seen[k] == REDACTED for k in plain
+        )
+        if redacted_changed:
+            changed.append(REDACTED)
+        result.append(
+            Version(
+                number=int(plain.get("version", len(result) + 1)),
+                by=str(plain.get("updated_by", "")),
+                at=str(plain.get("updated_at", "")),
+                data={k: v for k, v in seen.items() if k not in _BOOKKEEPING},
+                changed=changed,
+            )
+        )
+        previous = plain
+    return result
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FacetValue:
+    """One value of a facet with how many matches have it."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    """Search hits a principal may see, one page of them, and facets over all of them."""
+
+    query: str
+    filters: dict[str, str]
+    hits: list[Hit]
+    total: int
+    offset: int
+    limit: int
+    facets: dict[str, list[FacetValue]]
+    error: str | None = None
+
+    def link(self, name: str | None = None, value: str | None = None, page: int = 1) -> str:
+        """The query string of this search with one facet set (or a page chosen)."""
+        params = {**self.filters, "q": self.query}
+        if name is not None:
+            params[name] = value or ""
+        if page > 1:
+            params["page"] = str(page)
+        return urlencode({k: v for k, v in params.items() if v})
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "query": self.query,
+            "filters": self.filters,
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "hits": [h.to_json() for h in self.hits],
+            "facets": {
+                name: [{"key": v.key, "label": v.label, "count": v.count} for v in values]
+                for name, values in self.facets.items()
+            },
+        }
+
+
+def search_view(
+    archive: Archive,
+    principal: Principal,
+    query: str,
+    filters: Mapping[str, str],
+    lang: str,
+    offset: int = 0,
+    limit: int = 20,
+) -> SearchResult:
+    """Search as the CLI does, keep what the principal may see, and count facets.
+
+    Raises:
+        InvalidInput: naming the filter whose value cannot be resolved.
+    """
+    filters = {k: v.strip() for k, v in filters.items() if k in FACETS and v and v.strip()}
+    year = filters.get("year")
+    if year is not None and not (year.isdigit() and len(year) == 4):
+        raise InvalidInput(f"year: {year!r} is not a year like 2009")
+    sharing = filters.get("sharing")
+    if sharing is not None and sharing not in ("confidential", "internal", "public"):
+        raise InvalidInput(f"sharing: {sharing!r} is not one of confidential, internal, public")
+    act_filter = archive.searcher.act_filter(
+        act_type=filters.get("act_type"),
+        date_from=year,
+        date_to=year,
+        place=filters.get("province"),
+        facility=filters.get("facility"),
+        agency=filters.get("agency"),
+    )
+    if sharing is not None or not act_filter.is_empty() or query.strip():
+        found = _search(archive, query, act_filter)
+    else:
+        found = []
+    rows = _rows_by_kind(archive, found)
+    hits = []
+    for kind, rid in found:
+        row = rows.get(kind, {}).get(rid)
+        if row is None:
+            continue
+        level = sharing_of(kind, row._mapping)
+        if not may_see(principal, level) or (sharing is not None and level != sharing):
+            continue
+        if query.strip() and not _index_readable(principal, kind, level):
+            continue
+        hits.append((kind, rid))
+    facets = _facets(archive, [rows["act"][rid] for kind, rid in hits if kind == "act"], lang)
+    page = hits[offset : offset + limit]
+    titles = _titles(archive, principal, page)
+    return SearchResult(
+        query=query,
+        filters=filters,
+        hits=[Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in page],
+        total=len(hits),
+        offset=offset,
+        limit=limit,
+        facets=facets,
+    )
+
+
+#: kind -> the fields its search document is made from, beyond those every role reads
+INDEXED_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "act": (("acts", "victim_id"), ("acts", "description")),
+    "event": (("events", "title"),),
+    "person": (("person_names", "name"),),
+    "source": (),
+}
+
+
+def _index_readable(principal: Principal, kind: str, level: str) -> bool:
+    """Whether the principal may read everything a record is indexed under.
+
+    A word can only match a record through its indexed text; if that text holds a field the
+    principal may not read (a victim's name, a confidential narrative), the match itself would
+    tell them what the field says. So a search with words returns only records whose indexed
+    fields the principal may read; filters without words still list every record it may see.
+    """
+    return all(readable(principal, level, t, c) for t, c in INDEXED_FIELDS.get(kind, ()))
+
+
+def _search(archive: Archive, query: str, act_filter: Any) -> list[tuple[str, int]]:
+    from sillok.search import order_hits, query_groups
+
+    if query.strip() and not query_groups(query):
+        return []
+    hits = archive.searcher.search(query, act_filter, limit=SEARCH_WINDOW)
+    return order_hits([(h.kind, h.id) for h in hits])
+
+
+def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[str, dict[int, Any]]:
+    by_kind: dict[str, list[int]] = {"act": []}
+    for kind, rid in found:
+        by_kind.setdefault(kind, []).append(rid)
+    with archive.store.reading() as conn:
+        return {kind: store_records.get_many(conn, kind, ids) for kind, ids in by_kind.items()}
+
+
+def _facets(archive: Archive, acts: Sequence[Any], lang: str) -> dict[str, list[FacetValue]]:
+    counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+    with archive.store.reading() as conn:
+        perps = queries.perpetrators_of_acts(conn, [a.id for a in acts])
+    for act in acts:
+        counters["act_type"][act.act_type] += 1
+        lower, upper = act.date_lower, act.date_upper
+        if lower is not None and upper is not None and lower.year == upper.year:
+            counters["year"][str(lower.year)] += 1
+        province = archive.places.province_of(act.facility_id or act.place_id)
+        if province is not None and province.vocab_key:
+            counters["province"][province.vocab_key] += 1
+        if act.facility_type:
+            counters["facility"][act.facility_type] += 1
+        for org_id in {o for o, _p, _r in perps.get(act.id, []) if o}:
+            org = archive.organizations.get(org_id)
+            if org is not None:
+                counters["agency"][org.vocab_key or org.label] += 1
+        counters["sharing"][act.sharing] += 1
+    facets: dict[str, list[FacetValue]] = {}
+    for name, counter in counters.items():
+        ordered = (
+            sorted(counter.items())
+            if name == "year"
+            else sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        facets[name] = [
+            FacetValue(key, key if name == "sharing" else label(name, key, archive, lang), n)
+            for key, n in ordered
+        ]
+    return facets
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+class CountCache:
+    """Dashboard counts, kept for a short while: grouping 100k acts four ways costs more than
+    a page should, and a count a minute old is as good as a fresh one on a dashboard."""
+
+    def __init__(self, clock: Callable[[], float], seconds: float = 60.0) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The cached counts, or fresh ones when they are older than the limit."""
+        with self._lock:
+            if self._value is not None and self.clock() - self._at < self.seconds:
+                return self._value
+        value = compute()
+        with self._lock:
+            self._value, self._at = value, self.clock()
+        return value
+
+    def clear(self) -> None:
+        """Forget the counts (after a write through the web)."""
+        with self._lock:
+            self._value = None
+
+
+def dashboard_counts(archive: Archive) -> dict[str, Any]:
+    """Archive totals and act counts by type, year, province and facility type."""
+    return {
+        "totals": archive.stats.archive_counts(),
+        "act_type": archive.stats.count("act_type"),
+        "year": archive.stats.count("year"),
+        "province": archive.stats.count("province"),
+        "facility": archive.stats.count("facility"),
+    }
+
+
+def relabel(
+    rows: Sequence[Mapping[str, Any]], by: str, key: str, archive: Archive, lang: str
+) -> list[dict[str, Any]]:
+    """Count rows with their labels in the page's language."""
+    return [{**r, "label": label(by, r[key], archive, lang)} for r in rows]
