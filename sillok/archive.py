@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from sillok.archive_log import ArchiveHooks, ArchiveLog
 from sillok.directory import Directory
 from sillok.errors import ArchiveError
 from sillok.keys import KeyFile, derive_key
@@ -31,7 +32,7 @@ from sillok.model import archive_meta, organizations, places
 from sillok.settings import Settings
 from sillok.store import Store, head_revision
 from sillok.store.dialects import dialect_for
-from sillok.store.records import now
+from sillok.store.records import HOOKS_OPTION, now
 
 if TYPE_CHECKING:
     from sillok.export import Exports
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from sillok.records import RecordBook
     from sillok.search import Searcher
     from sillok.stats import Stats
+    from sillok.verify import Verification
 
 ARCHIVE_FORMAT = 1
 ARCHIVE_FILE = "archive.json"
@@ -54,6 +56,15 @@ class Archive:
         self.store = store
         self.settings = settings
         self._data_key = data_key
+        self.log = ArchiveLog(
+            store.dialect,
+            self.key_for("ledger field salts"),
+            self.key_for("checkpoint signing key"),
+        )
+        self.hooks = ArchiveHooks(self.log)
+        # Every connection the store hands out carries the hooks, so every write through
+        # sillok.store.records is sealed and logged, whichever service makes it.
+        store.engine = store.engine.execution_options(**{HOOKS_OPTION: self.hooks})
 
     # --- opening and creating -------------------------------------------------------------
 
@@ -117,14 +128,17 @@ class Archive:
 
     def _seed(self) -> None:
         directories = (self.places, self.organizations)
+        archive_id = os.urandom(8).hex()
         with self.store.transaction() as conn:
             conn.execute(
                 insert(archive_meta),
                 [
                     {"key": "format", "value": str(ARCHIVE_FORMAT)},
                     {"key": "created_at", "value": now().isoformat()},
+                    {"key": "archive_id", "value": archive_id},
                 ],
             )
+            self.log.setup(conn, f"sillok/{archive_id}")
             for directory in directories:
                 directory.seed(conn, self.store.dialect, self.settings.actor)
 
@@ -193,6 +207,13 @@ class Archive:
         from sillok.stats import Stats
 
         return Stats(self)
+
+    @cached_property
+    def verification(self) -> Verification:
+        """Verifying the Merkle log and every stored row against it."""
+        from sillok.verify import Verification
+
+        return Verification(self)
 
     @cached_property
     def exports(self) -> Exports:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -256,3 +257,105 @@ RECORD_TABLES: dict[str, Table] = {
     "statement": statements,
     "attachment": attachments,
 }
+
+
+# --- integrity and confidentiality (issue 3) ---------------------------------------------------
+# The Merkle log, its signed tree heads, users, the audit trail, sealed-field keys and the chain
+# of custody of attachments. See docs/ledger.md and docs/security.md.
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    # seq is the leaf index (0-based). The canonical entry bytes are rebuilt from the other
+    # columns (one encoding, documented in docs/ledger.md), so the row cannot disagree with them.
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("tbl", String(40), nullable=False),
+    Column("row_id", BigInteger, nullable=False),
+    Column("row_sub", BigInteger),  # second key column of a link table (act_sources...)
+    Column("row_version", Integer),  # version of a versioned record
+    Column("op", String(8), nullable=False),  # insert, update, delete
+    Column("content", LargeBinary(32)),  # content commitment; NULL for a delete
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Index("ix_ledger_entries_row", "tbl", "row_id"),
+)
+
+ledger_state = Table(
+    "ledger_state",
+    metadata,
+    # One row (id 1): the log's compact range, so an append costs O(log n), not a full read.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("verifier_key", Text, nullable=False),
+    Column("signing_key", LargeBinary, nullable=False),  # AES-GCM sealed Ed25519 seed
+)
+
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("size", Id, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),  # C2SP signed note
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("record_kind", String(20)),
+    Column("record_id", BigInteger),
+    Column("detail", Text, nullable=False, default="{}"),  # JSON; never a protected value
+    Index("ix_audit_events_record", "record_kind", "record_id"),
+    Index("ix_audit_events_action", "action"),
+)
+
+seal_keys = Table(
+    "seal_keys",
+    metadata,
+    # Per-person (or archive-wide) field keys, wrapped under the seal master key. Deleting a
+    # wrapped key is crypto-shredding: every field sealed under it is gone for good.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(100), nullable=False, unique=True),  # person:12, archive
+    Column("wrapped", LargeBinary),  # NULL once shredded
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("shredded_at", DateTime(timezone=True)),
+)
+
+person_contacts = Table(
+    "person_contacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", Id, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # phone, email, address, messenger, other
+    Column("value", Text, nullable=False),  # always sealed
+    Index("ix_person_contacts_person", "person_id"),
+)
+
+attachment_custody = Table(
+    "attachment_custody",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("attachment_id", Id, ForeignKey("attachments.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(20), nullable=False),  # added, opened, verified
+    Column("origin", Text),  # where from: host and file name as given
+    Index("ix_attachment_custody_attachment", "attachment_id"),
+)

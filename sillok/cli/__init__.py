@@ -85,6 +85,7 @@ def main() -> None:
 
 # Commands register themselves on ``app`` when their modules are imported.
 from sillok.cli import commands as _commands  # noqa: E402,F401
+from sillok.cli import security as _security  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401
 from sillok.cli import web as _web  # noqa: E402,F401
 from sillok.cli import security as _security  # noqa: E402,F401

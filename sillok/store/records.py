@@ -2,6 +2,11 @@
 
 Every update first copies the whole current row into ``record_versions``; the row then
 carries ``version + 1``. Nothing here commits: callers hold the transaction.
+
+Every row written here passes through the archive's :class:`WriteHooks` (carried by the
+connection as the ``sillok_hooks`` execution option): they seal protected values before the
+insert and append each row to the Merkle log after it, in the same transaction. Doing it here,
+once, covers every way in; a connection without hooks cannot write records.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 
@@ -19,6 +24,35 @@ from sillok.store.dialects import Dialect
 
 _BOOKKEEPING = ("id", "version", "created_by", "created_at", "updated_by", "updated_at")
 _IN_CHUNK = 500  # bound parameters per IN list (SQLite's limit is far above this)
+HOOKS_OPTION = "sillok_hooks"
+
+
+class WriteHooks(Protocol):
+    """What the archive does around every write."""
+
+    def prepare(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Seal protected values in rows about to be written (in place; rows carry their ids)."""
+
+    def written(
+        self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], op: str
+    ) -> None:
+        """Log rows just inserted, updated (whole new rows) or deleted (their keys)."""
+
+    def unchanged(
+        self, conn: Connection, table: Table, current: Row[Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``changes`` without the sealed values that open to the same plaintext."""
+
+
+def hooks_of(conn: Connection) -> WriteHooks:
+    """The write hooks the connection carries; RuntimeError if it has none."""
+    hooks: WriteHooks | None = conn.get_execution_options().get(HOOKS_OPTION)
+    if hooks is None:
+        raise RuntimeError(
+            "this connection has no write hooks: write through an open Archive, "
+            "so that every change is sealed and logged"
+        )
+    return hooks
 
 
 def now() -> dt.datetime:
@@ -89,14 +123,12 @@ def insert_records(
     if not rows:
         return []
     table = table_of(kind)
+    hooks = hooks_of(conn)
     ids = dialect.allocate_ids(conn, table, len(rows))
     stamp = now()
-    # An executemany takes its columns from the first row: rows that set different columns
-    # go in separate statements, or the extra values would be silently dropped.
-    by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
     defaults = _defaults(table)
-    for rid, row in zip(ids, rows, strict=True):
-        full = {
+    full_rows = [
+        {
             **defaults,
             **row,
             "id": rid,
@@ -106,23 +138,59 @@ def insert_records(
             "updated_by": actor,
             "updated_at": stamp,
         }
+        for rid, row in zip(ids, rows, strict=True)
+    ]
+    hooks.prepare(conn, table, full_rows)
+    # An executemany takes its columns from the first row: rows that set different columns
+    # go in separate statements, or the extra values would be silently dropped.
+    by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for full in full_rows:
         by_columns.setdefault(frozenset(full), []).append(full)
     for group in by_columns.values():
         dialect.bulk_insert(conn, table, group)
+    hooks.written(conn, table, full_rows, "insert")
     return ids
 
 
 def insert_rows(
     conn: Connection, dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Insert rows of a link table (names, act sources, perpetrators), all with the same columns."""
-    dialect.bulk_insert(conn, table, rows)
+    """Insert rows of a link table (names, act sources, perpetrators), all with the same columns.
+
+    A table with a surrogate ``id`` gets its ids allocated here, so that sealed values can bind
+    the row id and the log can name the row.
+    """
+    if not rows:
+        return
+    hooks = hooks_of(conn)
+    full_rows = [dict(r) for r in rows]
+    if "id" in table.c and table.c.id.primary_key and "id" not in full_rows[0]:
+        ids = dialect.allocate_ids(conn, table, len(full_rows))
+        for row, rid in zip(full_rows, ids, strict=True):
+            row["id"] = rid
+    hooks.prepare(conn, table, full_rows)
+    dialect.bulk_insert(conn, table, full_rows)
+    hooks.written(conn, table, full_rows, "insert")
+
+
+def delete_rows(conn: Connection, table: Table, column: str, values: Sequence[Any]) -> int:
+    """Delete the link rows whose ``column`` is one of ``values``; each deletion is logged."""
+    hooks = hooks_of(conn)
+    keys = list(table.primary_key.columns)
+    deleted = 0
+    for chunk in _chunks(list(values)):
+        where = table.c[column].in_(chunk)
+        gone = [dict(r._mapping) for r in conn.execute(select(*keys).where(where))]
+        if gone:
+            conn.execute(delete(table).where(where))
+            hooks.written(conn, table, gone, "delete")
+            deleted += len(gone)
+    return deleted
 
 
 def delete_perpetrators(conn: Connection, act_ids: Sequence[int]) -> None:
     """Remove the perpetrators of acts (before writing their new version's)."""
-    for chunk in _chunks(list(act_ids)):
-        conn.execute(delete(act_perpetrators).where(act_perpetrators.c.act_id.in_(chunk)))
+    delete_rows(conn, act_perpetrators, "act_id", act_ids)
 
 
 def update_record(
@@ -134,6 +202,8 @@ def update_record(
     concurrent change is not silently overwritten.
     """
     table = table_of(kind)
+    hooks = hooks_of(conn)
+    stamp = now()
     conn.execute(
         insert(record_versions),
         {
@@ -142,17 +212,24 @@ def update_record(
             "version": current.version,
             "data": row_json(dict(current._mapping)),
             "changed_by": actor,
-            "changed_at": now(),
+            "changed_at": stamp,
         },
     )
     new_version = current.version + 1
+    old = dict(current._mapping)
+    new_row = {**old, **changes, "version": new_version, "updated_by": actor, "updated_at": stamp}
+    hooks.prepare(conn, table, [new_row])
+    # Sealing may touch columns the caller did not change (a record made confidential has its
+    # narrative sealed), so every column that now differs is written.
+    values = {k: v for k, v in new_row.items() if k != "id" and (k in changes or v != old[k])}
     result = conn.execute(
         update(table)
         .where(table.c.id == current.id, table.c.version == current.version)
-        .values(**changes, version=new_version, updated_by=actor, updated_at=now())
+        .values(**values)
     )
     if result.rowcount != 1:
         raise RuntimeError(f"{kind} {current.id} changed while it was being updated")
+    hooks.written(conn, table, [new_row], "update")
     return new_version
 
 
@@ -187,9 +264,13 @@ def upsert_by_ref(
     )
     result.ids.update(zip(new_refs, new_ids, strict=True))
     result.created.update(new_refs)
+    hooks = hooks_of(conn)
+    table = table_of(kind)
     for ref, row in existing.items():
         result.ids[ref] = row.id
         changes = changed_fields(row, values_by_ref[ref])
+        if changes:
+            changes = hooks.unchanged(conn, table, row, changes)
         if changes:
             update_record(conn, kind, row, changes, actor)
             result.updated.add(ref)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, or_, select
+from sqlalchemy import Connection, Row, func, or_, select
 
 from sillok.model import events, statement_events, statement_signatories, statements
 from sillok.store.dialects import Dialect
-from sillok.store.records import insert_rows
+from sillok.store.records import delete_rows, insert_rows
 
 
 def _published_order() -> list[Any]:
@@ -104,9 +104,7 @@ def set_signatories(
     conn: Connection, dialect: Dialect, statement_id: int, organization_ids: Sequence[int]
 ) -> None:
     """Replace a statement's signatories."""
-    conn.execute(
-        delete(statement_signatories).where(statement_signatories.c.statement_id == statement_id)
-    )
+    delete_rows(conn, statement_signatories, "statement_id", [statement_id])
     rows = [
         {"statement_id": statement_id, "organization_id": oid}
         for oid in dict.fromkeys(organization_ids)
@@ -131,7 +129,7 @@ def set_related_events(
     conn: Connection, dialect: Dialect, statement_id: int, event_ids: Sequence[int]
 ) -> None:
     """Replace the events a statement concerns."""
-    conn.execute(delete(statement_events).where(statement_events.c.statement_id == statement_id))
+    delete_rows(conn, statement_events, "statement_id", [statement_id])
     rows = [{"statement_id": statement_id, "event_id": eid} for eid in dict.fromkeys(event_ids)]
     if rows:
         insert_rows(conn, dialect, statement_events, rows)

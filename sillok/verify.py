@@ -1,0 +1,344 @@
+"""Verifying an archive: recompute the Merkle log and every stored row's commitment.
+
+``Verifier.run`` makes two passes and reports the first difference it finds (and a few more):
+
+1. **The log.** Every entry, in order: its index is the next one, its canonical bytes
+   (rebuilt from its columns) hash to its stored leaf hash, and the tree over all of them has
+   the root of every signed checkpoint at that checkpoint's size (each signature checked with
+   the archive's verifier key) and of the stored frontier. Editing, deleting, inserting or
+   reordering any entry changes a leaf or a position, and so a root.
+2. **The rows.** For every logged table, every row's content commitment is recomputed and
+   compared with the last log entry about that row; every superseded version kept in
+   ``record_versions`` is compared with the entry of that version; a row the log says exists
+   must exist, and a row the log never saw must not. Editing, deleting, inserting or
+   renumbering any row is caught here.
+
+It reads in bounded chunks (keyset pagination), so memory stays flat however large the log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from sillok.archive_log import (
+    LOGGED_TABLES,
+    SHAPES,
+    ArchiveLog,
+    Entry,
+    TableShape,
+    content_commitment,
+)
+from sillok.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger import CompactRange, leaf_hash
+from sillok.model import RECORD_TABLES, ledger_checkpoints, ledger_entries, ledger_state
+from sillok.model import record_versions as versions_table
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+CHUNK = 20_000
+MAX_PROBLEMS = 20
+_KIND_OF_TABLE = {t.name: kind for kind, t in RECORD_TABLES.items()}
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class VerifyReport:
+    """What a verification found."""
+
+    entries: int = 0
+    rows: int = 0
+    versions: int = 0
+    checkpoints: int = 0
+    attachments: int = 0
+    size: int = 0
+    root: str = ""
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    more_problems: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing differed."""
+        return not self.problems
+
+    @property
+    def first_problem(self) -> str | None:
+        """The first difference found, or None."""
+        return self.problems[0] if self.problems else None
+
+    def problem(self, text: str) -> None:
+        """Record a difference (the first few are kept in full)."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+        else:
+            self.more_problems += 1
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "rows": self.rows,
+            "versions": self.versions,
+            "checkpoints": self.checkpoints,
+            "attachments": self.attachments,
+            "size": self.size,
+            "root": self.root,
+            "seconds": round(self.seconds, 3),
+            "problems": self.problems,
+            "more_problems": self.more_problems,
+        }
+
+
+def _entries(conn: Connection, where: Any = None) -> Iterator[Entry]:
+    """Log entries in seq order, a chunk at a time."""
+    last = -1
+    while True:
+        stmt = select(ledger_entries).where(ledger_entries.c.seq > last)
+        if where is not None:
+            stmt = stmt.where(where)
+        batch = conn.execute(stmt.order_by(ledger_entries.c.seq).limit(CHUNK)).all()
+        if not batch:
+            return
+        for row in batch:
+            yield Entry.from_row(row)
+        last = batch[-1].seq
+
+
+def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None = None) -> None:
+    """Pass 1: every entry's leaf hash and position, every checkpoint, the frontier."""
+    state = conn.execute(select(ledger_state).where(ledger_state.c.id == 1)).first()
+    if state is None:
+        report.problem("the archive has no log state (ledger_state is empty)")
+        return
+    checkpoints = {
+        int(r.size): (bytes(r.root), r.note)
+        for r in conn.execute(select(ledger_checkpoints).order_by(ledger_checkpoints.c.size))
+    }
+    frontier = CompactRange()
+
+    def check_checkpoint(size: int) -> None:
+        root, note = checkpoints[size]
+        report.checkpoints += 1
+        if frontier.root() != root:
+            report.problem(
+                f"the log's first {size} entries do not have the root of the checkpoint "
+                f"signed at size {size}: an entry before it was changed, removed or moved"
+            )
+        try:
+            cp = open_checkpoint(note, [state.verifier_key], origin=state.origin)
+        except CheckpointError as exc:
+            report.problem(f"checkpoint at size {size}: {exc}")
+            return
+        if cp.size != size or cp.root != root:
+            report.problem(f"checkpoint at size {size}: the signed note is for another tree")
+
+    if 0 in checkpoints:
+        check_checkpoint(0)
+    expected = 0
+    for entry in _entries(conn):
+        if entry.seq != expected:
+            report.problem(
+                f"log entry {expected} is missing (the next one is numbered {entry.seq})"
+            )
+            expected = entry.seq
+        computed = leaf_hash(entry.canonical())
+        if computed != entry.leaf_hash:
+            report.problem(
+                f"log entry {entry.seq} ({entry.table} {entry.row_id}) does not hash to its "
+                "stored leaf hash: the entry was edited"
+            )
+        frontier.append(computed)
+        expected += 1
+        report.entries += 1
+        if expected in checkpoints:
+            check_checkpoint(expected)
+        if progress is not None and expected % 100_000 == 0:
+            progress("log", expected)
+    report.size = frontier.size
+    report.root = frontier.root().hex()
+    if frontier.size != state.size:
+        report.problem(
+            f"the log holds {frontier.size} entries but its state says {state.size}: "
+            "entries were removed or added"
+        )
+    elif bytes(state.frontier) != frontier.to_bytes():
+        report.problem("the log's stored frontier differs from the recomputed tree")
+    if state.size not in checkpoints:
+        report.problem(f"no signed checkpoint covers the log's size {state.size}")
+    stray = [s for s in checkpoints if s > frontier.size]
+    if stray:
+        report.problem(f"a checkpoint claims size {max(stray)}, beyond the log's {frontier.size}")
+
+
+def _key_range(conn: Connection, shape: TableShape) -> tuple[int, int] | None:
+    col = shape.table.c[shape.key[0]]
+    lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+    elo, ehi = conn.execute(
+        select(func.min(ledger_entries.c.row_id), func.max(ledger_entries.c.row_id)).where(
+            ledger_entries.c.tbl == shape.table.name
+        )
+    ).one()
+    values = [v for v in (lo, hi, elo, ehi) if v is not None]
+    return (int(min(values)), int(max(values))) if values else None
+
+
+def _describe(shape: TableShape, key: tuple[int, int | None]) -> str:
+    name = shape.table.name
+    return f"{name} {key[0]}" if key[1] is None else f"{name} {key[0]}/{key[1]}"
+
+
+def verify_rows(
+    conn: Connection, log: ArchiveLog, report: VerifyReport, progress: Progress | None = None
+) -> None:
+    """Pass 2: every row of every logged table, and every kept version, against the log."""
+    for table in LOGGED_TABLES:
+        shape = SHAPES[table.name]
+        span = _key_range(conn, shape)
+        if span is None:
+            continue
+        lo = span[0]
+        while lo <= span[1]:
+            hi = lo + CHUNK
+            _verify_chunk(conn, log, shape, lo, hi, report)
+            lo = hi
+        if progress is not None:
+            progress(table.name, report.rows)
+
+
+def _verify_chunk(
+    conn: Connection,
+    log: ArchiveLog,
+    shape: TableShape,
+    lo: int,
+    hi: int,
+    report: VerifyReport,
+) -> None:
+    name = shape.table.name
+    logged: dict[tuple[int, int | None], list[Entry]] = {}
+    where = and_(
+        ledger_entries.c.tbl == name, ledger_entries.c.row_id >= lo, ledger_entries.c.row_id < hi
+    )
+    for entry in _entries(conn, where):
+        logged.setdefault((entry.row_id, entry.row_sub), []).append(entry)
+    col = shape.table.c[shape.key[0]]
+    rows = conn.execute(select(shape.table).where(col >= lo, col < hi)).all()
+    kept: dict[int, dict[int, str]] = {}
+    if shape.versioned:
+        for r in conn.execute(
+            select(versions_table.c.record_id, versions_table.c.version, versions_table.c.data)
+            .where(
+                versions_table.c.record_kind == _KIND_OF_TABLE[name],
+                versions_table.c.record_id >= lo,
+                versions_table.c.record_id < hi,
+            )
+        ):
+            kept.setdefault(int(r.record_id), {})[int(r.version)] = r.data
+    for row in rows:
+        mapping = row._mapping
+        key = shape.key_of(mapping)
+        report.rows += 1
+        history = logged.pop(key, None)
+        if not history:
+            report.problem(f"{_describe(shape, key)} is not in the log: it was added behind it")
+            continue
+        last = history[-1]
+        version = int(mapping["version"]) if shape.versioned else None
+        content = _content(log, shape, mapping, version)
+        if last.op == "delete":
+            report.problem(
+                f"{_describe(shape, key)} exists, but the log recorded its deletion "
+                f"(entry {last.seq})"
+            )
+        elif last.version != version:
+            report.problem(
+                f"{_describe(shape, key)} is at version {version} but the log's last entry "
+                f"(entry {last.seq}) is version {last.version}"
+            )
+        elif last.content != content:
+            report.problem(
+                f"{_describe(shape, key)} differs from what the log recorded (entry {last.seq}): "
+                "the stored row was changed"
+            )
+        if shape.versioned:
+            _verify_versions(log, shape, key, history[:-1], kept.pop(key[0], {}), report)
+    for rid, stray in kept.items():
+        for version in stray:
+            report.problem(
+                f"{name} {rid} has a version {version} in its history but no current row"
+            )
+    for key, history in logged.items():
+        last = history[-1]
+        if last.op != "delete":
+            report.problem(
+                f"{_describe(shape, key)} is missing: the log recorded it (entry {last.seq}) "
+                "and no deletion"
+            )
+
+
+def _content(log: ArchiveLog, shape: TableShape, mapping: Any, version: int | None) -> bytes:
+    return content_commitment(log.committed(shape, mapping, version))
+
+
+def _verify_versions(
+    log: ArchiveLog,
+    shape: TableShape,
+    key: tuple[int, int | None],
+    earlier: list[Entry],
+    kept: dict[int, str],
+    report: VerifyReport,
+) -> None:
+    for entry in earlier:
+        assert entry.version is not None
+        data = kept.pop(entry.version, None)
+        report.versions += 1
+        if data is None:
+            report.problem(
+                f"{_describe(shape, key)} version {entry.version} is missing from its history "
+                f"(logged at entry {entry.seq})"
+            )
+            continue
+        try:
+            mapping = json.loads(data)
+        except ValueError:
+            report.problem(f"{_describe(shape, key)} version {entry.version}: history damaged")
+            continue
+        if _content(log, shape, mapping, entry.version) != entry.content:
+            report.problem(
+                f"{_describe(shape, key)} version {entry.version} in its history differs from "
+                f"what the log recorded (entry {entry.seq})"
+            )
+    for version in kept:
+        report.problem(
+            f"{_describe(shape, key)} has a version {version} in its history that the log "
+            "never recorded"
+        )
+
+
+class Verification:
+    """``archive.verification``: check the log and the rows."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def run(self, rows: bool = True, progress: Progress | None = None) -> VerifyReport:
+        """Verify the archive; ``rows=False`` checks only the log (much faster)."""
+        started = time.perf_counter()
+        report = VerifyReport()
+        with self.archive.store.reading() as conn:
+            if self.archive.store.dialect.name == "postgresql":
+                # One snapshot for both passes, so a concurrent writer is not a difference.
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            verify_log(conn, report, progress)
+            if rows:
+                verify_rows(conn, self.archive.log, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
