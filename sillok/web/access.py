@@ -24,6 +24,7 @@ REDACTED = policy.REDACTED
 DERIVED: dict[str, dict[str, tuple[str, str]]] = {
     "act": {
         "victim": ("acts", "victim_id"),
+        "victim_names": ("acts", "victim_id"),
         "event": ("events", "title"),
     },
     "person": {
@@ -31,6 +32,11 @@ DERIVED: dict[str, dict[str, tuple[str, str]]] = {
         "origin": ("persons", "origin_place_id"),
     },
 }
+#: shown keys that are not columns and hold nothing a role could be refused: vocabulary labels,
+#: place names, lists of linked ids (each linked record is checked on its own)
+SAFE_DERIVED = frozenset(
+    {"kind", "act_type_label", "legal_refs", "place", "facility", "sources", "acts", "within"}
+)
 #: kinds with no sharing level of their own: the directory of places and organizations
 DIRECTORY_KINDS = ("place", "organization")
 
@@ -91,8 +97,15 @@ def shown(principal: Principal, kind: str, data: Mapping[str, Any]) -> dict[str,
     level = sharing_of(kind, data)
     table = RECORD_TABLES[kind].name if kind in RECORD_TABLES else kind
     out = policy.redact_row(principal.policy_role, table, data, sharing=level)
-    for key, (source_table, column) in DERIVED.get(kind, {}).items():
-        if out.get(key) is not None and not readable(principal, level, source_table, column):
+    derived = DERIVED.get(kind, {})
+    columns = set(RECORD_TABLES[kind].c.keys()) if kind in RECORD_TABLES else set()
+    for key in data:
+        if key in columns or key in SAFE_DERIVED or key == "perpetrators" or out[key] is None:
+            continue
+        # A shown value the policy does not know (one a later version of the records service
+        # adds) is treated as an identity until it is listed: shown too little, never too much.
+        source_table, column = derived.get(key, ("person_names", "name"))
+        if not readable(principal, level, source_table, column):
             out[key] = REDACTED
     perpetrators = out.get("perpetrators")
     if isinstance(perpetrators, list) and not readable(principal, level, "person_names", "name"):

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sillok.statements import LANGUAGES, STATEMENT_KINDS, Statement
 from sillok.web import i18n
-from sillok.web.access import Principal, may, may_see
+from sillok.web.access import Principal, may, may_see, readable
 from sillok.web.context import Refused, Req, current
 
 pages = APIRouter(include_in_schema=False)
@@ -27,7 +27,11 @@ def _public_copy(statement: Statement, principal: Principal) -> Statement:
     """The statement with only the related events the principal may see."""
     from dataclasses import replace
 
-    events = tuple(e for e in statement.events if may_see(principal, e.sharing))
+    events = tuple(
+        e if readable(principal, e.sharing, "events", "title") else replace(e, title=f"#{e.id}")
+        for e in statement.events
+        if may_see(principal, e.sharing)
+    )
     return replace(statement, events=events)
 
 
