@@ -92,7 +92,10 @@ class Testimony:
                     acts.setdefault((index, number), {})[name] = _text(form.get(key))
         for (index, _number), values in sorted(acts.items()):
             events[index].acts.append(values)
-        testimony.events = [events[i] for i in sorted(events)]
+        testimony.events = [events[i] for i in sorted(events)] or [EventEntry()]
+        for event in testimony.events:
+            if not event.acts:
+                event.acts.append({})
         return testimony
 
     @classmethod
