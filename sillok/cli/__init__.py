@@ -85,7 +85,21 @@ def main() -> None:
 
 # Commands register themselves on ``app`` when their modules are imported.
 from sillok.cli import commands as _commands  # noqa: E402,F401
+from sillok.cli import estimate as _estimate  # noqa: E402
 from sillok.cli import security as _security  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401
 from sillok.cli import web as _web  # noqa: E402,F401
-from sillok.cli import security as _security  # noqa: E402,F401
+
+
+def _estimate_from_archive(
+    folder: Path, lists: str, where: list[str], by: str | None
+) -> Any:
+    """The overlap table(s) of an archive, for `sillok estimate ARCHIVE --lists FIELD`."""
+    from sillok.archive import Archive
+    from sillok.estimate.archive import overlap_tables
+
+    with Archive.open(folder, read_passphrase(None)) as archive:
+        return overlap_tables(archive, lists, where, by)
+
+
+_estimate.register(app, archive_loader=_estimate_from_archive)

@@ -237,3 +237,29 @@ def acts_of_source(conn: Connection, source_id: int, limit: int) -> list[Any]:
         .limit(limit)
     )
     return list(conn.execute(stmt).all())
+
+
+def act_list_rows(
+    conn: Connection, act_filter: ActFilter, size: int = 5000
+) -> Iterator[tuple[int, str, str, str, Any, Any, int | None]]:
+    """(victim id, source ref, source type, act type, date lower, date upper, place id) of
+    every act with a victim that passes the filter, once per attesting source, streamed."""
+    last = 0
+    while True:
+        stmt = (
+            select(
+                acts.c.id, acts.c.victim_id, sources.c.ref, sources.c.source_type,
+                acts.c.act_type, acts.c.date_lower, acts.c.date_upper, acts.c.place_id,
+            )
+            .join(act_sources, act_sources.c.act_id == acts.c.id)
+            .join(sources, sources.c.id == act_sources.c.source_id)
+            .where(acts.c.victim_id.is_not(None), acts.c.id > last, *act_filter.where())
+            .order_by(acts.c.id)
+            .limit(size)
+        )
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+        last = rows[-1][0]
