@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sillok.archive import Archive
-from sillok.keys import KeyFile, WrappedKey
 from sillok.policy import ROLES
 from sillok.statements import Statements
 from sillok.web import WebSettings, create_app
@@ -45,12 +44,10 @@ def password(role: str) -> str:
     return f"{role} passphrase 1"
 
 
-def add_users(folder: Path) -> None:
+def add_users(archive: Archive) -> None:
     """A user named after each role (``admin``, ``viewer``...), each with its own passphrase."""
-    keyfile = KeyFile.load(folder / "keys.json")
-    data_key = keyfile.unlock(PASSPHRASE)
-    extra = tuple(WrappedKey.seal(data_key, password(role), role, role, FAST.kdf) for role in ROLES)
-    KeyFile(keyfile.path, (*keyfile.wrapped, *extra)).save()
+    for role in ROLES:
+        archive.users.add(role, role, password(role))
 
 
 @dataclass
@@ -83,9 +80,9 @@ def build_site(folder: Path, database: str | None = None) -> Site:
         statements.publish(joint.id)
         draft = statements.write("Secret draft", "Not yet.", "en", date="2022-01-01")
         ids.update(old=old.id, joint=joint.id, draft=draft.id)
+        add_users(archive)
     finally:
         archive.close()
-    add_users(folder)
     clock = FakeClock()
     app = create_app(folder, WebSettings(passphrase=PASSPHRASE, archive=FAST, clock=clock))
     return Site(app, folder, clock, ids)

@@ -22,6 +22,8 @@ PUBLISHERS = {"admin", "coordinator"}
 IDENTITY_INTERNAL = {"admin", "documenter", "reviewer", "coordinator"}
 IDENTITY_CONFIDENTIAL = {"admin", "documenter", "reviewer"}
 NARRATIVE_CONFIDENTIAL = {"admin", "documenter", "reviewer"}
+#: roles holding the seal key: a confidential narrative is sealed, and only they open it
+SEAL_HOLDERS = {"admin", "documenter"}
 DETAIL_INTERNAL = {"admin", "documenter", "reviewer", "coordinator", "analyst"}
 
 
@@ -128,8 +130,14 @@ def _fields(site: Site) -> list[tuple[str, str, set[str]]]:  # noqa: F811
         (f"/records/act/{internal}", "요덕수용소에 수감되었다", EVERYONE),
         (f"/records/act/{confidential}", "Kim Yo-jong", IDENTITY_CONFIDENTIAL),
         (f"/records/act/{confidential}", "Pak Chol", IDENTITY_CONFIDENTIAL),
-        (f"/records/act/{confidential}", "Beaten during interrogation", NARRATIVE_CONFIDENTIAL),
-        (f"/records/act/{confidential}/history", "Beaten during", NARRATIVE_CONFIDENTIAL),
+        # sealed: shown to nobody until opened, and opened only with the seal key
+        (f"/records/act/{confidential}", "Beaten during interrogation", set()),
+        (
+            f"/records/act/{confidential}?reveal=1",
+            "Beaten during interrogation",
+            NARRATIVE_CONFIDENTIAL & SEAL_HOLDERS,
+        ),
+        (f"/records/act/{confidential}/history", "Beaten during", set()),
         (f"/records/act/{public}", "Ri Chol-su", EVERYONE),
         (f"/records/person/{victim}", "Kim Yo-jong", IDENTITY_INTERNAL),
         (f"/records/person/{victim}", "김여정", IDENTITY_INTERNAL),
@@ -201,3 +209,50 @@ def test_the_public_side_shows_only_what_is_published(
     staff = clients["viewer"].get(f"/news/{site.ids['joint']}").text
     assert "Public execution in Hyesan" in staff and "요덕 수용소 구금" in staff
     assert visitor.get("/api/statements?drafts=true").status_code == 401
+
+
+PROVERS = {"admin", "coordinator", "documenter", "reviewer"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_proof_download_verifies_without_the_archive(
+    site: Site,  # noqa: F811
+    clients: dict[str | None, TestClient],
+    role: str,
+) -> None:
+    from sillok.proofs import verify_bundle
+
+    client = clients[role]
+    url = f"/records/act/{site.ids['act_confidential']}/proof"
+    answer = client.get(url)
+    assert answer.status_code == (200 if role in PROVERS else 403), role
+    if role not in PROVERS:
+        assert f'href="{url}"' not in client.get(url.removesuffix("/proof")).text
+        return
+    assert answer.headers["content-disposition"].startswith("attachment; filename=")
+    bundle = answer.json()
+    check = verify_bundle(bundle)
+    assert check.record_id == site.ids["act_confidential"]  # type: ignore[union-attr]
+    assert "Beaten during interrogation" not in answer.text  # sealed values never leave
+    assert "description" in bundle["withheld"]
+    api = client.get(f"/api{url}?version=1")
+    assert api.status_code == 200 and api.json()["record"]["version"] == 1
+
+
+def test_opening_a_sealed_field_is_audited(site: Site) -> None:  # noqa: F811
+    documenter = login(site.app, "documenter")
+    act = site.ids["act_confidential"]
+    archive = site.app.state.web.archive
+    before = len(archive.audit.events(action="open_sealed", limit=1000))
+    closed = documenter.get(f"/records/act/{act}").text
+    reveal_button = f'href="/records/act/{act}?reveal=1" rel="nofollow"'
+    assert 'id="protected"' in closed and reveal_button in closed
+    opened = documenter.get(f"/records/act/{act}?reveal=1").text
+    assert "Beaten during interrogation" in opened
+    after = archive.audit.events(action="open_sealed", limit=1000)
+    assert len(after) == before + 1 and after[0]["actor"] == "documenter"
+    # a reviewer reads narratives but holds no seal key: asking to reveal changes nothing
+    reviewer = login(site.app, "reviewer")
+    page = reviewer.get(f"/records/act/{act}?reveal=1").text
+    assert "Beaten during interrogation" not in page
+    assert 'rel="nofollow"' not in page

@@ -10,6 +10,7 @@ from ``person_names``), and each of those is redacted exactly when its source co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,16 +23,13 @@ REDACTED = policy.REDACTED
 
 #: kind -> shown key -> (table, column) whose field class decides whether it is shown
 DERIVED: dict[str, dict[str, tuple[str, str]]] = {
-    "act": {
-        "victim": ("acts", "victim_id"),
-        "victim_names": ("acts", "victim_id"),
-        "event": ("events", "title"),
-    },
-    "person": {
-        "names": ("person_names", "name"),
-        "origin": ("persons", "origin_place_id"),
-    },
+    "act": {"event": ("events", "title")},
+    "person": {"origin": ("persons", "origin_place_id")},
 }
+#: shown keys the records service itself redacts (a pseudonym or a marker for a person the
+#: role may not identify, ``[protected]`` for a sealed name): left as it gives them
+DECIDED_BY_RECORDS = frozenset({"victim", "victim_names", "names", "informant", "informant_id"})
+_PSEUDONYM = re.compile(r"^[a-z_]+-[0-9a-f]{8}$")
 #: shown keys that are not columns and hold nothing a role could be refused: vocabulary labels,
 #: place names, lists of linked ids (each linked record is checked on its own)
 SAFE_DERIVED = frozenset(
@@ -100,7 +98,13 @@ def shown(principal: Principal, kind: str, data: Mapping[str, Any]) -> dict[str,
     derived = DERIVED.get(kind, {})
     columns = set(RECORD_TABLES[kind].c.keys()) if kind in RECORD_TABLES else set()
     for key in data:
-        if key in columns or key in SAFE_DERIVED or key == "perpetrators" or out[key] is None:
+        if (
+            key in columns
+            or key in SAFE_DERIVED
+            or key in DECIDED_BY_RECORDS
+            or key == "perpetrators"
+            or out[key] is None
+        ):
             continue
         # A shown value the policy does not know (one a later version of the records service
         # adds) is treated as an identity until it is listed: shown too little, never too much.
@@ -116,7 +120,16 @@ def shown(principal: Principal, kind: str, data: Mapping[str, Any]) -> dict[str,
     return out
 
 
-def redacted_fields(principal: Principal, kind: str, data: Mapping[str, Any]) -> list[str]:
-    """The fields of a record the principal is refused (to say so on the page)."""
-    seen = shown(principal, kind, data)
-    return sorted(k for k, v in seen.items() if v == REDACTED and data.get(k) != REDACTED)
+def _single(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def refused(value: Any) -> bool:
+    """Whether a shown value stands in for one the principal's role may not read."""
+    value = _single(value)
+    return isinstance(value, str) and (value == REDACTED or _PSEUDONYM.match(value) is not None)
+
+
+def sealed(value: Any) -> bool:
+    """Whether a shown value is a sealed one left closed (``[protected]``)."""
+    return _single(value) == policy.PROTECTED

@@ -26,10 +26,10 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
 from sillok.statements import Statements
 from sillok.web import i18n
-from sillok.web.accounts import Accounts
 from sillok.web.context import Refused, Web, csrf_guard, is_api
 from sillok.web.sessions import LoginGuard, SessionStore
 from sillok.web.settings import WebSettings
+from sillok.web.totp import TotpStore
 from sillok.web.views import CountCache
 
 log = logging.getLogger("sillok.web")
@@ -102,9 +102,9 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
             settings.token_idle_seconds,
         ),
         guard=LoginGuard(settings.clock, settings.max_failed_logins, settings.lockout_seconds),
-        accounts=Accounts(folder, settings.archive.kdf),
         templates=_templates(),
         counts=CountCache(settings.clock),
+        totp=TotpStore(folder),
         statements=Statements(archive),
     )
     app = FastAPI(
@@ -117,6 +117,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
         dependencies=[Depends(csrf_guard)],
     )
     app.state.web = web
+    app.router.on_shutdown.append(web.close)
     _add_handlers(app)
     _add_headers(app)
     static = Path(str(resources.files("sillok.web").joinpath("static")))

@@ -9,7 +9,7 @@ request that carries neither an API token nor its session's CSRF token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,9 +25,9 @@ from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
 if TYPE_CHECKING:
     from sillok.archive import Archive
     from sillok.statements import Statements
-    from sillok.web.accounts import Accounts
     from sillok.web.sessions import LoginGuard, SessionStore
     from sillok.web.settings import WebSettings
+    from sillok.web.totp import TotpStore
     from sillok.web.views import CountCache
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -54,12 +54,16 @@ class Web:
     settings: WebSettings
     sessions: SessionStore
     guard: LoginGuard
-    accounts: Accounts
     templates: Environment
     counts: CountCache
+    totp: TotpStore
+    #: published statements for the public side (read through the server's own archive)
     statements: Statements
-    #: pending imports by id (the parsed rows wait here between preview and commit)
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """End every session and close the server's archive."""
+        self.sessions.close_all()
+        self.archive.close()
 
 
 def is_api(request: Request) -> bool:
@@ -89,8 +93,19 @@ class Req:
 
     @property
     def archive(self) -> Archive:
-        """The open archive."""
+        """The archive as the principal opened it (their role and keys); the server's own
+        only for a visitor, who is shown nothing but published statements."""
+        if self.principal.authenticated and self.session and self.session.archive is not None:
+            archive: Archive = self.session.archive
+            return archive
         return self.web.archive
+
+    @property
+    def statements(self) -> Statements:
+        """Statements, written in the principal's name."""
+        from sillok.statements import Statements
+
+        return Statements(self.archive)
 
     def _(self, message: str, **values: object) -> str:
         """Translate a message into the request's language."""
@@ -178,7 +193,7 @@ def current(request: Request) -> Req:
         session = web.sessions.get(request.cookies.get(SESSION_COOKIE))
     principal = (
         Principal(session.username, session.role)
-        if session is not None and session.authenticated
+        if session is not None and session.authenticated and session.archive is not None
         else NOBODY
     )
     req = Req(request, web, session, principal, lang, i18n.translator(lang), token is not None)

@@ -36,6 +36,15 @@ class Session:
     kind: str = "browser"  # browser or token
     #: what a form step keeps between requests (a pending import), never sent to the client
     pending: dict[str, Any] = field(default_factory=dict)
+    #: the archive opened with the user's own passphrase (their role, their keys)
+    archive: Any = None
+
+    def end(self) -> None:
+        """Release what the session holds: its archive (and the keys in it)."""
+        archive, self.archive = self.archive, None
+        self.pending.clear()
+        if archive is not None:
+            archive.close()
 
     @property
     def authenticated(self) -> bool:
@@ -97,6 +106,7 @@ class SessionStore:
                 return None
             if self._expired(session, now):
                 del self._sessions[key]
+                session.end()
                 return None
             session.last_seen = now
             return session
@@ -104,15 +114,18 @@ class SessionStore:
     def revoke(self, session_id: str) -> None:
         """End one session."""
         with self._lock:
-            self._sessions.pop(_digest(session_id), None)
+            session = self._sessions.pop(_digest(session_id), None)
+        if session is not None:
+            session.end()
 
     def revoke_user(self, username: str) -> int:
         """End every session and token of a user (at a passphrase change); how many."""
         with self._lock:
             doomed = [k for k, s in self._sessions.items() if s.username == username]
-            for key in doomed:
-                del self._sessions[key]
-        return len(doomed)
+            ended = [self._sessions.pop(key) for key in doomed]
+        for session in ended:
+            session.end()
+        return len(ended)
 
     def _expired(self, session: Session, now: float) -> bool:
         idle = self.token_idle_seconds if session.kind == "token" else self.idle_seconds
@@ -120,7 +133,15 @@ class SessionStore:
 
     def _sweep(self, now: float) -> None:
         for key in [k for k, s in self._sessions.items() if self._expired(s, now)]:
-            del self._sessions[key]
+            self._sessions.pop(key).end()
+
+    def close_all(self) -> None:
+        """End every session (the server is stopping)."""
+        with self._lock:
+            ended = list(self._sessions.values())
+            self._sessions.clear()
+        for session in ended:
+            session.end()
 
     def __len__(self) -> int:
         return len(self._sessions)

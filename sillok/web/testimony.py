@@ -9,13 +9,11 @@ what was typed, never lost.
 
 from __future__ import annotations
 
-import copy
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
@@ -232,23 +230,6 @@ def _blank_event(event: EventEntry) -> bool:
 def _new_ref(prefix: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
-
-
-def acting_as(archive: Archive, actor: str) -> Archive:
-    """The archive as seen by one user: the same store and directories, changes in their name.
-
-    The core records ``archive.settings.actor`` as the author of changes; a web server serves
-    many users from one open archive, so each write uses a shallow view with its own settings.
-    Services cached on the archive (importer, searcher...) are dropped from the view so they
-    are made again for it; the place and organization directories are shared.
-    """
-    _ = (archive.places, archive.organizations)  # load them before sharing
-    view = copy.copy(archive)
-    view.settings = replace(archive.settings, actor=actor)
-    for name, member in vars(type(archive)).items():
-        if isinstance(member, cached_property) and name not in ("places", "organizations"):
-            view.__dict__.pop(name, None)
-    return view
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from sillok.web.access import (
     Principal,
     may_see,
     readable,
+    refused,
+    sealed,
     sharing_of,
     shown,
 )
@@ -72,6 +74,7 @@ class RecordView:
     links: dict[str, tuple[str, int]] = field(default_factory=dict)
     lists: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
     redacted: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (the same fields the page shows)."""
@@ -85,6 +88,7 @@ class RecordView:
                 for k, v in self.lists.items()
             },
             "redacted": self.redacted,
+            "protected": self.protected,
         }
 
 
@@ -110,8 +114,11 @@ def visible_ids(archive: Archive, principal: Principal, kind: str, ids: Sequence
     return [i for i in ids if i in rows and may_see(principal, sharing_of(kind, rows[i]._mapping))]
 
 
-def record_view(archive: Archive, principal: Principal, kind: str, record_id: int) -> RecordView:
-    """A record for a page or the API.
+def record_view(
+    archive: Archive, principal: Principal, kind: str, record_id: int, reveal: bool = False
+) -> RecordView:
+    """A record for a page or the API; with ``reveal``, sealed fields the role may open are
+    opened (and the archive audits each opening).
 
     Raises:
         NotFound: when the record does not exist *or* the principal may not see it: the two
@@ -119,11 +126,12 @@ def record_view(archive: Archive, principal: Principal, kind: str, record_id: in
     """
     if kind not in RECORD_KINDS:
         raise NotFound(f"unknown record kind {kind!r} (one of {', '.join(RECORD_KINDS)})")
-    data = archive.records.show(kind, record_id)
+    data = archive.records.show(kind, record_id, reveal=reveal)
     if not may_see(principal, sharing_of(kind, data)):
         raise NotFound(f"there is no {kind} with id {record_id}")
     view = RecordView(kind, record_id, shown(principal, kind, data))
-    view.redacted = sorted(k for k, v in view.data.items() if v == REDACTED and data.get(k) != v)
+    view.redacted = sorted(k for k, v in view.data.items() if refused(v))
+    view.protected = sorted(k for k, v in view.data.items() if sealed(v))
     for column, target in _LINKS.get(kind, {}).items():
         value = data.get(column)
         if isinstance(value, int) and column not in view.redacted:
@@ -146,27 +154,125 @@ def record_view(archive: Archive, principal: Principal, kind: str, record_id: in
 def _titles(
     archive: Archive, principal: Principal, hits: Sequence[tuple[str, int]]
 ) -> dict[tuple[str, int], str]:
-    """One-line titles, each without the names or text the principal may not read in it."""
-    titles = archive.records.titles(hits)
-    rows = _rows_by_kind(archive, hits)
-    for kind, rid in hits:
-        row = rows.get(kind, {}).get(rid)
-        if row is None:
-            continue
-        level = sharing_of(kind, row._mapping)
-        if kind == "act" and row.victim_id and not readable(principal, level, "acts", "victim_id"):
-            parts = [archive.records.act_type_label(row.act_type)]
-            place = archive.places.get(row.facility_id or row.place_id)
-            if place:
-                parts.append(place.label)
-            if row.date_edtf:
-                parts.append(row.date_edtf)
-            titles[(kind, rid)] = " · ".join(parts)
-        elif kind == "person" and not readable(principal, level, "person_names", "name"):
-            titles[(kind, rid)] = f"Person #{rid} {REDACTED}"
-        elif kind in ("event", "source") and not readable(principal, level, f"{kind}s", "title"):
-            titles[(kind, rid)] = f"{kind.capitalize()} {row.ref or f'#{rid}'}"
-    return titles
+    """One-line titles; the records service leaves out what the archive's role may not read
+    (the archive is the principal's own, opened with their passphrase)."""
+    del principal  # the archive already acts for them
+    return archive.records.titles(hits)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One line of a record page: a label key, what to show, where it links, if refused."""
+
+    key: str
+    value: Any
+    link: tuple[str, int] | None = None
+    redacted: bool = False
+
+
+#: kind -> (label key, shown key, link column) in the order a page shows them
+_DISPLAY: dict[str, list[tuple[str, str, str | None]]] = {
+    "act": [
+        ("act_type", "act_type_label", None),
+        ("date", "date_edtf", None),
+        ("victim", "victim", "victim_id"),
+        ("place", "place", "place_id"),
+        ("facility", "facility", "facility_id"),
+        ("facility_type", "facility_type", None),
+        ("perpetrators", "perpetrators", None),
+        ("event", "event", "event_id"),
+        ("description", "description", None),
+        ("legal_refs", "legal_refs", None),
+        ("sharing", "sharing", None),
+    ],
+    "source": [
+        ("source_type", "source_type", None),
+        ("date", "date_edtf", None),
+        ("informant_id", "informant_id", None),
+        ("language", "language", None),
+        ("title", "title", None),
+        ("narrative", "narrative", None),
+        ("reliability", "reliability", None),
+        ("sharing", "sharing", None),
+    ],
+    "event": [
+        ("title", "title", None),
+        ("date", "date_edtf", None),
+        ("place", "place_id", "place_id"),
+        ("description", "description", None),
+        ("sharing", "sharing", None),
+    ],
+    "person": [
+        ("names", "names", None),
+        ("sex", "sex", None),
+        ("birth_edtf", "birth_edtf", None),
+        ("origin", "origin", "origin_place_id"),
+        ("status", "status", None),
+        ("protected", "protected", None),
+    ],
+    "place": [
+        ("name_ko", "name_ko", None),
+        ("name_en", "name_en", None),
+        ("kind", "kind", None),
+        ("within", "within", "parent_id"),
+        ("facility_type", "facility_type", None),
+        ("aliases", "aliases", None),
+        ("unverified", "unverified", None),
+    ],
+    "organization": [
+        ("name_ko", "name_ko", None),
+        ("name_en", "name_en", None),
+        ("kind", "kind", None),
+        ("aliases", "aliases", None),
+        ("unverified", "unverified", None),
+    ],
+}
+
+
+def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]:
+    """The lines of a record page in reading order, with names and labels in ``lang``."""
+    data = view.data
+    shown_fields = []
+    for label_key, key, link_column in _DISPLAY.get(view.kind, []):
+        value = data.get(key)
+        if key == "act_type_label" and isinstance(value, Mapping):
+            value = value.get(lang) or value.get("en")
+        elif key == "facility_type" and value and value != REDACTED:
+            value = label("facility", value, archive, lang)
+        elif key == "perpetrators" and isinstance(value, list):
+            value = [
+                " · ".join(str(p[k]) for k in ("organization", "person") if p.get(k))
+                for p in value
+                if isinstance(p, Mapping)
+            ]
+        elif key == "names" and isinstance(value, list):
+            value = [n["name"] if isinstance(n, Mapping) else str(n) for n in value]
+        elif key == "aliases" and isinstance(value, str) and value.startswith("["):
+            import json
+
+            value = json.loads(value)
+        elif key == "place_id" and isinstance(value, int):
+            entry = archive.places.get(value)
+            value = entry.label if entry else value
+        link = view.links.get(link_column) if link_column else None
+        if link_column == "parent_id" and isinstance(data.get("parent_id"), int):
+            link = ("place", data["parent_id"])
+        shown_fields.append(Field(label_key, value, link, refused(value) or sealed(value)))
+    return shown_fields
+
+
+def heading(view: RecordView, lang: str) -> str:
+    """A one-line name for a record page."""
+    data = view.data
+    if view.kind == "act":
+        labels = data.get("act_type_label")
+        name = labels.get(lang) if isinstance(labels, Mapping) else data.get("act_type")
+        return " · ".join(str(p) for p in (name, data.get("date_edtf")) if p)
+    for key in ("title", "name_ko" if lang == "ko" else "name_en", "name_en", "ref"):
+        value = data.get(key)
+        if value and value != REDACTED:
+            return str(value)
+    return ""
 
 
 @dataclass
@@ -414,30 +520,31 @@ def _facets(archive: Archive, acts: Sequence[Any], lang: str) -> dict[str, list[
 
 
 class CountCache:
-    """Dashboard counts, kept for a short while: grouping 100k acts four ways costs more than
-    a page should, and a count a minute old is as good as a fresh one on a dashboard."""
+    """Dashboard counts, kept for a short while, one set per role: grouping 100k acts four
+    ways costs more than a page should, and a count a minute old is as good as a fresh one
+    on a dashboard. Kept per role so that counts never cross from one role to another."""
 
     def __init__(self, clock: Callable[[], float], seconds: float = 60.0) -> None:
         self.clock = clock
         self.seconds = seconds
-        self._value: dict[str, Any] | None = None
-        self._at = 0.0
+        self._values: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The cached counts, or fresh ones when they are older than the limit."""
+    def get(self, role: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The cached counts of a role, or fresh ones when they are older than the limit."""
         with self._lock:
-            if self._value is not None and self.clock() - self._at < self.seconds:
-                return self._value
+            found = self._values.get(role)
+            if found is not None and self.clock() - found[0] < self.seconds:
+                return found[1]
         value = compute()
         with self._lock:
-            self._value, self._at = value, self.clock()
+            self._values[role] = (self.clock(), value)
         return value
 
     def clear(self) -> None:
         """Forget the counts (after a write through the web)."""
         with self._lock:
-            self._value = None
+            self._values.clear()
 
 
 def dashboard_counts(archive: Archive) -> dict[str, Any]:

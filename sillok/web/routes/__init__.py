@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sillok.web.routes import auth, entry, imports, public, records, search, statements
+from sillok.web.routes import account, auth, entry, imports, public, records, search, statements
 
 ROUTERS: list[APIRouter] = [
     public.pages,
     public.api,
     auth.pages,
     auth.api,
+    account.pages,
     records.pages,
     records.api,
     search.pages,

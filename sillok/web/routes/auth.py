@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from sillok.web.accounts import Account
+from sillok.archive import Archive
 from sillok.web.context import Refused, Req, current, set_session_cookie
+from sillok.web.logins import open_for_user, second_factor_ok
 from sillok.web.sessions import SESSION_COOKIE
 
 pages = APIRouter(include_in_schema=False)
@@ -20,13 +21,14 @@ ReqDep = Annotated[Req, Depends(current)]
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    # A path on this site only: "//host" and "/\\host" are other sites to a browser.
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/dashboard"
 
 
-def _login(req: Req, username: str, passphrase: str, code: str | None) -> Account:
-    """Check a login, counting failures; :class:`Refused` (401 or 429) when it fails."""
+def _login(req: Req, username: str, passphrase: str, code: str | None) -> Archive:
+    """Open the archive as the user, counting failures; :class:`Refused` (401 or 429)."""
     left = req.web.guard.locked(username)
     if left:
         minutes = math.ceil(left / 60)
@@ -35,21 +37,22 @@ def _login(req: Req, username: str, passphrase: str, code: str | None) -> Accoun
             "locked",
             req._("Too many failed logins: try again in {minutes} minutes.", minutes=minutes),
         )
-    account = req.web.accounts.check(username, passphrase)
-    if account is not None and not req.web.accounts.second_factor_ok(account, code):
-        account = None
-    if account is None:
+    archive = open_for_user(req.web, username, passphrase)
+    if archive is not None and not second_factor_ok(req.web, archive, code):
+        archive.close()
+        archive = None
+    if archive is None:
         req.web.guard.failed(username)
         raise Refused(401, "unauthenticated", req._("The user name or passphrase is wrong."))
     req.web.guard.succeeded(username)
-    return account
+    return archive
 
 
 @pages.get("/login")
-def login_form(req: ReqDep, next: str | None = None) -> Response:
+def login_form(req: ReqDep, next: str | None = None, changed: bool = False) -> Response:
     """The login page."""
     req.ensure_session()
-    return req.render("login.html", next=_safe_next(next), error=None, username="")
+    return req.render("login.html", next=_safe_next(next), error=None, username="", changed=changed)
 
 
 @pages.post("/login")
@@ -62,7 +65,7 @@ def login(
 ) -> Response:
     """Check the passphrase; on success a new session replaces the old one."""
     try:
-        account = _login(req, username, passphrase, code)
+        archive = _login(req, username, passphrase, code)
     except Refused as refused:
         return req.render(
             "login.html",
@@ -73,7 +76,8 @@ def login(
         )
     if req.session is not None:
         req.web.sessions.revoke(req.session.id)  # a new id at login: no session fixation
-    req.session = req.web.sessions.create(account.username, account.role)
+    req.session = req.web.sessions.create(archive.user.name, archive.role)
+    req.session.archive = archive
     req.new_session = True
     return req.redirect(_safe_next(next))
 
@@ -110,11 +114,12 @@ class TokenAnswer(BaseModel):
 @api.post("/tokens", status_code=201, summary="Log in as a program: get an API token")
 def create_token(req: ReqDep, body: TokenRequest) -> TokenAnswer:
     """Exchange a user name and passphrase for a bearer token (same checks and lockout)."""
-    account = _login(req, body.username, body.passphrase, body.code)
-    session = req.web.sessions.create(account.username, account.role, kind="token")
+    archive = _login(req, body.username, body.passphrase, body.code)
+    session = req.web.sessions.create(archive.user.name, archive.role, kind="token")
+    session.archive = archive
     return TokenAnswer(
         token=session.id,
-        role=account.role,
+        role=archive.role,
         expires_after_idle_seconds=req.web.settings.token_idle_seconds,
     )
 

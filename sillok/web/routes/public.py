@@ -80,7 +80,7 @@ def switch_language(req: ReqDep, code: str, next: str = "/") -> Response:
     if code not in i18n.LANGUAGES:
         raise Refused(404, "not_found", f"unknown language {code!r}")
     # Only a path on this site: never an open redirect to somewhere else.
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    target = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         i18n.LANG_COOKIE, code, httponly=True, samesite="lax", max_age=365 * 24 * 3600
@@ -103,7 +103,7 @@ def api_statements(
     """A page of statements, newest first; ``drafts`` (staff only) includes unpublished ones."""
     if drafts:
         req.require("statement.write")
-    listing = req.web.statements.page(
+    listing = (req.statements if drafts else req.web.statements).page(
         published_only=not drafts, language=language, kind=kind, offset=offset, limit=limit
     )
     return {
@@ -118,7 +118,9 @@ def api_statements(
 def api_statement(req: ReqDep, statement_id: int) -> dict[str, Any]:
     """A published statement to anyone; an unpublished one only to staff."""
     staff = _staff(req)
-    item = req.web.statements.get(statement_id, published_only=not staff)
+    item = (req.statements if staff else req.web.statements).get(
+        statement_id, published_only=not staff
+    )
     body = _public_copy(item, req.principal).to_json()
     if item.published:
         around = req.web.statements.neighbours(statement_id)

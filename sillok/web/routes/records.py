@@ -5,14 +5,16 @@ with their revision history. One URL, two formats: ``/records/act/7`` is the pag
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
+from sillok.web.access import may
 from sillok.web.context import Req, current
-from sillok.web.views import history_view, record_view
+from sillok.web.views import display_fields, heading, history_view, record_view
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["records"])
@@ -33,11 +35,23 @@ class Kind(StrEnum):
 
 
 @pages.get("/records/{kind}/{record_id}")
-def record_page(req: ReqDep, kind: Kind, record_id: RecordId) -> Response:
-    """A record, with links to the records it refers to."""
+def record_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False) -> Response:
+    """A record, with links to the records it refers to; ``reveal`` opens its sealed fields
+    for a role that holds the seal key (each opening is audited by the archive)."""
     req.require("read", kind.value)
-    view = record_view(req.archive, req.principal, kind.value, record_id)
-    return req.render("record.html", view=view, kind=kind.value)
+    reveal = reveal and may(req.principal, "seal.open")
+    view = record_view(req.archive, req.principal, kind.value, record_id, reveal)
+    return req.render(
+        "record.html",
+        view=view,
+        kind=kind.value,
+        title=heading(view, req.lang),
+        fields=display_fields(view, req.archive, req.lang),
+        proof_url=f"/records/{kind.value}/{record_id}/proof"
+        if may(req.principal, "proof")
+        else None,
+        may_reveal=may(req.principal, "seal.open") and not reveal,
+    )
 
 
 @pages.get("/records/{kind}/{record_id}/history")
@@ -49,10 +63,13 @@ def history_page(req: ReqDep, kind: Kind, record_id: RecordId) -> Response:
 
 
 @api.get("/records/{kind}/{record_id}", summary="One record, redacted for the caller's role")
-def api_record(req: ReqDep, kind: Kind, record_id: RecordId) -> dict[str, Any]:
-    """The record as its page shows it."""
+def api_record(
+    req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False
+) -> dict[str, Any]:
+    """The record as its page shows it (``reveal``: sealed fields opened, audited)."""
     req.require("read", kind.value)
-    return record_view(req.archive, req.principal, kind.value, record_id).to_json()
+    reveal = reveal and may(req.principal, "seal.open")
+    return record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
 
 
 @api.get("/records/{kind}/{record_id}/history", summary="Every version of a record")
@@ -61,3 +78,40 @@ def api_history(req: ReqDep, kind: Kind, record_id: RecordId) -> dict[str, Any]:
     req.require("read", kind.value)
     versions = history_view(req.archive, req.principal, kind.value, record_id)
     return {"kind": kind.value, "id": record_id, "versions": [v.to_json() for v in versions]}
+
+
+def _proof(req: Req, kind: Kind, record_id: int, version: int | None) -> Response:
+    req.require("proof", kind.value)
+    bundle = req.archive.proofs.record(kind.value, record_id, version)
+    number = bundle["record"]["version"]
+    name = f"sillok-proof-{kind.value}-{record_id}-v{number}.json"
+    return Response(
+        json.dumps(bundle, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@pages.get("/records/{kind}/{record_id}/proof")
+def proof_download(
+    req: ReqDep,
+    kind: Kind,
+    record_id: RecordId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    """A proof bundle of a record version, for `sillok proof verify` (no archive needed)."""
+    return _proof(req, kind, record_id, version)
+
+
+@api.get(
+    "/records/{kind}/{record_id}/proof",
+    summary="A proof bundle: the record version, its inclusion proof, a signed checkpoint",
+)
+def api_proof(
+    req: ReqDep,
+    kind: Kind,
+    record_id: RecordId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    """The same bundle as the page's "download proof" button."""
+    return _proof(req, kind, record_id, version)

@@ -9,9 +9,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from sillok.errors import InvalidInput
-from sillok.web.charts import bar_chart, province_map, year_chart
+from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
 from sillok.web.context import Req, current
-from sillok.web.views import FACETS, SearchResult, dashboard_counts, relabel, search_view
+from sillok.web.views import (
+    FACETS,
+    SearchResult,
+    dashboard_counts,
+    label,
+    relabel,
+    search_view,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["search and counts"])
@@ -85,7 +92,7 @@ def api_search(
 
 
 def _counts(req: Req) -> dict[str, Any]:
-    return req.web.counts.get(lambda: dashboard_counts(req.archive))
+    return req.web.counts.get(req.principal.policy_role, lambda: dashboard_counts(req.archive))
 
 
 @pages.get("/dashboard")
@@ -107,7 +114,9 @@ def dashboard(req: ReqDep) -> Response:
             ("province", req._("Acts by province"), bar_chart(by_province, "province")),
             ("facility", req._("Acts by facility type"), bar_chart(by_facility, "facility_type")),
         ],
-        tilemap=province_map(by_province, {r["province"]: r["label"] for r in by_province}),
+        tilemap=province_map(
+            by_province, {code: label("province", code, archive, lang) for code in PROVINCE_TILES}
+        ),
     )
 
 

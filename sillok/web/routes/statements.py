@@ -79,7 +79,7 @@ def staff_list(req: ReqDep, page: int = 1) -> Response:
     req.require("statement.write")
     size = req.web.settings.page_size
     page = max(1, min(page, 10_000))
-    listing = req.web.statements.page(published_only=False, offset=(page - 1) * size, limit=size)
+    listing = req.statements.page(published_only=False, offset=(page - 1) * size, limit=size)
     return req.render("statements.html", listing=listing, page=page)
 
 
@@ -112,7 +112,7 @@ def create(
         signatories=signatories,
         events=events,
     )
-    service, actor = req.web.statements, req.principal.actor
+    service, actor = req.statements, req.principal.actor
     try:
         event_ids = _event_ids(events)
         item = service.write(title, body, language, kind, date or None, actor)
@@ -130,8 +130,8 @@ def create(
 def staff_item(req: ReqDep, statement_id: StatementId) -> Response:
     """A statement as staff see it: status, text, signatories, events, translations."""
     req.require("statement.write")
-    item = req.web.statements.get(statement_id)
-    translations = req.web.statements.translations(statement_id)
+    item = req.statements.get(statement_id)
+    translations = req.statements.translations(statement_id)
     return req.render("statement_staff.html", item=item, translations=translations)
 
 
@@ -139,7 +139,7 @@ def staff_item(req: ReqDep, statement_id: StatementId) -> Response:
 def edit_form(req: ReqDep, statement_id: StatementId) -> Response:
     """The statement's form, filled in."""
     req.require("statement.write")
-    item = req.web.statements.get(statement_id)
+    item = req.statements.get(statement_id)
     return _render_form(req, _values_of(item), {}, item, "edit")
 
 
@@ -156,7 +156,7 @@ def edit(
 ) -> Response:
     """Save a new version of the statement."""
     req.require("statement.write")
-    service, actor = req.web.statements, req.principal.actor
+    service, actor = req.statements, req.principal.actor
     item = service.get(statement_id)
     values = {
         **_values_of(item),
@@ -181,7 +181,7 @@ def edit(
 def translate_form(req: ReqDep, statement_id: StatementId) -> Response:
     """A form for a translation of the statement."""
     req.require("statement.write")
-    item = req.web.statements.get(statement_id)
+    item = req.statements.get(statement_id)
     other = "en" if item.language == "ko" else "ko"
     values = {"language": other, "kind": item.kind, "date": item.date or ""}
     return _render_form(req, values, {}, item, "translate")
@@ -197,11 +197,9 @@ def translate(
 ) -> Response:
     """Save a translation (unpublished, with the original's signatories and events)."""
     req.require("statement.write")
-    item = req.web.statements.get(statement_id)
+    item = req.statements.get(statement_id)
     try:
-        created = req.web.statements.translate(
-            statement_id, language, title, body, req.principal.actor
-        )
+        created = req.statements.translate(statement_id, language, title, body, req.principal.actor)
     except InvalidInput as exc:
         values = {"language": language, "title": title, "body": body, "kind": item.kind}
         return _render_form(req, values, _form_error(exc), item, "translate")
@@ -212,7 +210,7 @@ def translate(
 def publish(req: ReqDep, statement_id: StatementId) -> Response:
     """Publish: from now on anyone can read it."""
     req.require("statement.publish")
-    req.web.statements.publish(statement_id, req.principal.actor)
+    req.statements.publish(statement_id, req.principal.actor)
     return req.redirect(f"/statements/{statement_id}")
 
 
@@ -220,7 +218,7 @@ def publish(req: ReqDep, statement_id: StatementId) -> Response:
 def withdraw(req: ReqDep, statement_id: StatementId) -> Response:
     """Take a statement off the public side."""
     req.require("statement.publish")
-    req.web.statements.withdraw(statement_id, req.principal.actor)
+    req.statements.withdraw(statement_id, req.principal.actor)
     return req.redirect(f"/statements/{statement_id}")
 
 
@@ -270,7 +268,7 @@ class TranslationIn(BaseModel):
 def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
     """Write a statement with its signatories and related events."""
     req.require("statement.write")
-    service, actor = req.web.statements, req.principal.actor
+    service, actor = req.statements, req.principal.actor
     item = service.write(body.title, body.body, body.language, body.kind, body.date, actor)
     service.set_signatories(item.id, body.signatories, actor)
     service.set_events(item.id, body.events, actor)
@@ -281,7 +279,7 @@ def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
 def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) -> dict[str, Any]:
     """Change the text, date, kind, signatories or events of a statement."""
     req.require("statement.write")
-    service, actor = req.web.statements, req.principal.actor
+    service, actor = req.statements, req.principal.actor
     service.edit(
         statement_id, title=body.title, body=body.body, date=body.date, kind=body.kind, actor=actor
     )
@@ -296,7 +294,7 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
 def api_translate(req: ReqDep, statement_id: StatementId, body: TranslationIn) -> dict[str, Any]:
     """Add a translation of a statement."""
     req.require("statement.write")
-    created = req.web.statements.translate(
+    created = req.statements.translate(
         statement_id, body.language, body.title, body.body, req.principal.actor
     )
     return created.to_json()
@@ -306,14 +304,14 @@ def api_translate(req: ReqDep, statement_id: StatementId, body: TranslationIn) -
 def api_publish(req: ReqDep, statement_id: StatementId) -> dict[str, Any]:
     """Publish a statement."""
     req.require("statement.publish")
-    return req.web.statements.publish(statement_id, req.principal.actor).to_json()
+    return req.statements.publish(statement_id, req.principal.actor).to_json()
 
 
 @api.post("/statements/{statement_id}/withdraw", summary="Withdraw a published statement")
 def api_withdraw(req: ReqDep, statement_id: StatementId) -> dict[str, Any]:
     """Take a statement off the public side."""
     req.require("statement.publish")
-    return req.web.statements.withdraw(statement_id, req.principal.actor).to_json()
+    return req.statements.withdraw(statement_id, req.principal.actor).to_json()
 
 
 @api.get("/statements/{statement_id}/history", summary="Every version of a statement")

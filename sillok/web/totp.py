@@ -1,0 +1,135 @@
+"""A second factor for logging in: time-based one-time codes (TOTP, RFC 6238, ``pyotp``).
+
+A user who turns it on keeps a secret in an authenticator app; the server keeps the same
+secret in ``ARCHIVE/web-totp.json``, sealed with AES-256-GCM under a key derived from the
+archive's secret (so the file is useless without an unlocked archive) with the user name bound
+in as associated data (so a secret moved to another user fails to open). A code is accepted
+once: the time step of the last accepted code is remembered, so a code seen over a shoulder
+cannot be replayed within its window.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+TOTP_FILE = "web-totp.json"
+ISSUER = "Sillok"
+
+
+class TotpStore:
+    """The second factors of an archive's users."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / TOTP_FILE
+        self._lock = threading.Lock()
+        self._last_step: dict[str, int] = {}
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, data: dict[str, dict[str, str]]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def _cipher(archive: Archive) -> AESGCM:
+        return AESGCM(archive.key_for("web totp secrets"))
+
+    def enrolled(self, username: str) -> bool:
+        """Whether the user has turned the second factor on."""
+        return username in self._read()
+
+    def _secret(self, archive: Archive, username: str) -> str | None:
+        entry = self._read().get(username)
+        if entry is None:
+            return None
+        try:
+            plain = self._cipher(archive).decrypt(
+                base64.b64decode(entry["nonce"]),
+                base64.b64decode(entry["secret"]),
+                username.encode(),
+            )
+        except (InvalidTag, KeyError, ValueError):
+            return None
+        return plain.decode("ascii")
+
+    def verify(self, archive: Archive, code: str | None) -> bool:
+        """Whether ``code`` is the user's current code (True when they have no second factor).
+
+        A damaged or moved secret refuses the login rather than waving it through.
+        """
+        username = archive.user.name
+        if not self.enrolled(username):
+            return True
+        secret = self._secret(archive, username)
+        if secret is None or not code:
+            return False
+        return self._accept(username, secret, code)
+
+    def _accept(self, username: str, secret: str, code: str) -> bool:
+        totp = pyotp.TOTP(secret)
+        code = code.strip().replace(" ", "")
+        now = totp.timecode(dt.datetime.now())
+        with self._lock:
+            for step in (now - 1, now, now + 1):
+                if step <= self._last_step.get(username, -1):
+                    continue
+                if pyotp.utils.strings_equal(totp.generate_otp(step), code):
+                    self._last_step[username] = step
+                    return True
+        return False
+
+    @staticmethod
+    def new_secret() -> str:
+        """A fresh random secret (base32, 160 bits)."""
+        return pyotp.random_base32(32)
+
+    @staticmethod
+    def provisioning_uri(username: str, secret: str) -> str:
+        """The ``otpauth://`` address an authenticator app reads."""
+        return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+
+    def enroll(self, archive: Archive, secret: str, code: str) -> bool:
+        """Turn the second factor on once the user shows a code from their app."""
+        username = archive.user.name
+        if not self._accept(username, secret, code):
+            return False
+        nonce = os.urandom(12)
+        sealed = self._cipher(archive).encrypt(nonce, secret.encode("ascii"), username.encode())
+        with self._lock:
+            data = self._read()
+            data[username] = {
+                "nonce": base64.b64encode(nonce).decode(),
+                "secret": base64.b64encode(sealed).decode(),
+            }
+            self._write(data)
+        return True
+
+    def remove(self, username: str) -> None:
+        """Turn a user's second factor off."""
+        with self._lock:
+            data = self._read()
+            if data.pop(username, None) is not None:
+                self._write(data)

@@ -1,0 +1,198 @@
+"""The pages in a real browser: Playwright driving Debian's Chromium against a live server.
+
+Each step keeps a screenshot under test-output/screenshots/. The server listens on a loopback
+socket opened before it starts, so the browser's first request simply waits in the backlog
+(no polling, no sleeping).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import need
+from tests.test_web_app import Site, build_site, password
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Site]]:
+    """A uvicorn server on a free loopback port, serving a fresh site."""
+    import uvicorn
+
+    built = build_site(tmp_path_factory.mktemp("browser") / "archive")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(built.app, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}", built
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        built.app.state.web.archive.close()
+
+
+@pytest.fixture(scope="module")
+def browser(live: tuple[str, Site]) -> Iterator[Browser]:
+    """Chromium, headless."""
+    if not CHROMIUM.exists():
+        need("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page(browser: Browser, base: str, lang: str = "ko") -> Page:
+    context = browser.new_context(
+        base_url=base, locale="ko-KR" if lang == "ko" else "en-GB", accept_downloads=True
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def _login(page: Page, role: str) -> None:
+    page.goto("/login")
+    page.fill("#username", role)
+    page.fill("#passphrase", password(role))
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard$"))
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_documenter_enters_finds_and_reviews_a_testimony(
+    browser: Browser, live: tuple[str, Site]
+) -> None:
+    base, _site = live
+    page = _page(browser, base)
+    _login(page, "documenter")
+    _shot(page, "dashboard")
+    assert page.locator("svg[role=img]").count() >= 5
+
+    page.goto("/testimonies/new")
+    page.select_option("#source_type", "testimony")
+    page.fill("#source_date", "2017년 가을")
+    page.fill("#informant", "Witness Charlie")
+    page.fill("#event-0-event_title", "청진 구류장 구금")
+    page.fill("#act-0-0-act_type", "고문")
+    page.fill("#act-0-0-act_date", "2012년 겨울")
+    page.fill("#act-0-0-place", "청진")
+    page.fill("#act-0-0-victim_name", "Hong Test-nam")
+    page.fill("#act-0-0-victim_name_hangul", "홍시남")
+    page.fill("#act-0-0-perpetrator_org", "보위부")
+    page.click("button[value='act-0']")  # JavaScript adds act 2 without a round trip
+    page.fill("#act-0-1-act_type", "arbitrary detention")
+    page.fill("#act-0-1-act_date", "around 2012")
+    page.fill("#act-0-1-facility", "kuryujang")
+    page.fill("#act-0-1-victim_name_hangul", "홍시남")
+    _shot(page, "testimony-entry")
+    page.click("button[name=save]")
+    page.wait_for_url(re.compile(r".*/records/source/\d+$"))
+    _shot(page, "record-source")
+    acts = page.locator("a[href^='/records/act/']")
+    assert acts.count() == 2
+    assert "Witness Charlie" not in page.content()
+
+    for query, name in (("홍시남", "search-hangul"), ("Hong Si-nam", "search-latin")):
+        page.goto("/search")
+        page.fill("#q", query)
+        page.press("#q", "Enter")
+        page.wait_for_url(re.compile(r".*/search\?q=.*"))
+        _shot(page, name)
+        found = page.locator("ol.hits a[href^='/records/act/']")
+        assert found.count() >= 2, query
+
+    found.first.click()
+    page.wait_for_url(re.compile(r".*/records/act/\d+$"))
+    _shot(page, "record-act")
+    page.click("text=변경 이력")
+    page.wait_for_url(re.compile(r".*/history$"))
+    assert page.locator("ol.versions > li").count() >= 1
+    _shot(page, "record-history")
+
+
+def test_wrong_value_is_kept_and_named(browser: Browser, live: tuple[str, Site]) -> None:
+    base, _site = live
+    page = _page(browser, base, "en")
+    _login(page, "documenter")
+    page.goto("/testimonies/new")
+    page.fill("#act-0-0-act_type", "torture")
+    page.fill("#act-0-0-act_date", "the 13th of Smarch")
+    page.click("button[name=save]")
+    field = page.locator("#act-0-0-act_date")
+    assert field.input_value() == "the 13th of Smarch"
+    assert field.get_attribute("aria-invalid") == "true"
+    _shot(page, "testimony-entry-error")
+
+
+def test_coordinator_publishes_and_a_visitor_reads(
+    browser: Browser, live: tuple[str, Site]
+) -> None:
+    base, _site = live
+    page = _page(browser, base, "en")
+    _login(page, "coordinator")
+    page.goto("/statements/new")
+    page.select_option("#language", "en")
+    page.fill("#title", "Joint statement on enforced disappearances")
+    page.fill("#date", "2024-08-30")
+    page.fill("#body", "We, the undersigned organizations...\n\nWe call on...")
+    page.fill("#signatories", "Test Alliance for Rights\n시험인권모임")
+    _shot(page, "statement-form")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r".*/statements/\d+$"))
+    page.click("text=Publish")
+    page.wait_for_selector("text=Withdraw from the public side")
+    _shot(page, "statement-staff")
+
+    visitor = _page(browser, base, "en")
+    visitor.goto("/news")
+    _shot(visitor, "news-list")
+    visitor.click("text=Joint statement on enforced disappearances")
+    visitor.wait_for_url(re.compile(r".*/news/\d+$"))
+    assert visitor.locator("nav.breadcrumb").count() == 1
+    assert "2024-08-30" in visitor.content()
+    assert visitor.locator("ul.signatories li").count() == 2
+    assert visitor.locator("a[rel=prev]").count() == 1
+    _shot(visitor, "news-item")
+    visitor.click("a[lang=ko]")  # the language switch
+    assert visitor.locator("html").get_attribute("lang") == "ko"
+    _shot(visitor, "news-item-ko")
+
+
+def test_viewer_is_refused_a_protected_field(browser: Browser, live: tuple[str, Site]) -> None:
+    base, site = live
+    page = _page(browser, base, "en")
+    _login(page, "viewer")
+    page.goto(f"/records/act/{site.ids['act_confidential']}")
+    assert page.locator("#refused").count() == 1
+    content = page.content()
+    assert "[redacted]" in content
+    assert "Kim Yo-jong" not in content and "Beaten during interrogation" not in content
+    _shot(page, "viewer-refused")
+    page.goto("/testimonies/new")
+    assert "Not allowed" in page.content()
