@@ -37,7 +37,7 @@ def api_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         yield built
     finally:
-        built.app.state.web.archive.close()
+        built.app.state.web.close()
 
 
 @pytest.fixture(scope="module")

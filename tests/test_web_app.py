@@ -113,7 +113,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         yield built
     finally:
-        built.app.state.web.archive.close()
+        built.app.state.web.close()
 
 
 def login(app: FastAPI, role: str | None) -> TestClient:
@@ -322,3 +322,19 @@ def test_korean_catalog_translates_every_message() -> None:
     assert translator("ko")("{n} matches", n=3) == "3건"
     assert translator("en")("{n} matches", n=3) == "3 matches"
     assert translator("en")("act_type") == "Act type"
+
+
+def test_the_site_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    built = build_site(tmp_path / "archive", database=pg_url)
+    try:
+        client = login(built.app, "documenter")
+        found = client.get("/api/search", params={"q": "요덕"}).json()
+        assert built.ids["act_internal"] in {h["id"] for h in found["hits"]}
+        page = client.get(f"/records/act/{built.ids['act_internal']}")
+        assert page.status_code == 200 and "Kim Yo-jong" in page.text
+        assert client.get("/dashboard").status_code == 200
+        visitor = login(built.app, None)
+        assert "Joint statement on Yodok" in visitor.get("/news?language=en").text
+        assert visitor.get(f"/news/{built.ids['draft']}").status_code == 404
+    finally:
+        built.app.state.web.close()

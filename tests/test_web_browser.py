@@ -7,6 +7,7 @@ socket opened before it starts, so the browser's first request simply waits in t
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from sillok.proofs import verify_bundle
 from tests.conftest import need
 from tests.test_web_app import Site, build_site, password
 
@@ -44,7 +46,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Site]]
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        built.app.state.web.archive.close()
+        built.app.state.web.close()
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +136,14 @@ def test_documenter_enters_finds_and_reviews_a_testimony(
     page.wait_for_url(re.compile(r".*/history$"))
     assert page.locator("ol.versions > li").count() >= 1
     _shot(page, "record-history")
+
+    page.go_back()
+    with page.expect_download() as download:
+        page.click("text=증명 내려받기")  # "download proof"
+    saved = SCREENSHOTS.parent / "proof.json"
+    download.value.save_as(saved)
+    check = verify_bundle(json.loads(saved.read_text(encoding="utf-8")))
+    assert check.kind == "act"  # type: ignore[union-attr]
 
 
 def test_wrong_value_is_kept_and_named(browser: Browser, live: tuple[str, Site]) -> None:

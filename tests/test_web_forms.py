@@ -4,7 +4,9 @@ and API tokens."""
 from __future__ import annotations
 
 import re
+import time
 
+import pyotp
 from fastapi.testclient import TestClient
 
 from tests.datasets import YODOK, row
@@ -242,3 +244,84 @@ def test_api_tokens_and_json_twins(site: Site) -> None:  # noqa: F811
     assert committed.status_code == 201 and committed.json()["created"]["act"] == 1
     assert api.delete("/api/tokens/current", headers=headers).status_code == 204
     assert api.get("/api/me", headers=headers).status_code == 401
+
+
+def test_a_passphrase_change_ends_every_session_of_the_user(site: Site) -> None:  # noqa: F811
+    first, second = login(site.app, "analyst"), login(site.app, "analyst")
+    token = csrf_of(first, "/account")
+    mismatch = first.post(
+        "/account/passphrase",
+        data={
+            "csrf_token": token,
+            "current_passphrase": password("analyst"),
+            "new_passphrase": "a new long passphrase",
+            "repeat": "something else entirely",
+        },
+    )
+    assert mismatch.status_code == 422
+    wrong = first.post(
+        "/account/passphrase",
+        data={
+            "csrf_token": token,
+            "current_passphrase": "not it at all",
+            "new_passphrase": "a new long passphrase",
+            "repeat": "a new long passphrase",
+        },
+    )
+    assert wrong.status_code == 422
+    changed = first.post(
+        "/account/passphrase",
+        data={
+            "csrf_token": token,
+            "current_passphrase": password("analyst"),
+            "new_passphrase": "a new long passphrase",
+            "repeat": "a new long passphrase",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == "/login?changed=1"
+    for client in (first, second):
+        assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    fresh = TestClient(site.app)
+    token = csrf_of(fresh, "/login")
+    old = fresh.post(
+        "/login",
+        data={"username": "analyst", "passphrase": password("analyst"), "csrf_token": token},
+    )
+    assert old.status_code == 401
+    new = fresh.post(
+        "/login",
+        data={"username": "analyst", "passphrase": "a new long passphrase", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert new.status_code == 303
+
+
+def test_a_second_factor_is_asked_once_turned_on(site: Site) -> None:  # noqa: F811
+    client = login(site.app, "reviewer")
+    token = csrf_of(client, "/account")
+    started = client.post("/account/totp/start", data={"csrf_token": token})
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', started.text)
+    assert secret
+    refused = client.post("/account/totp/confirm", data={"csrf_token": token, "code": "000000"})
+    assert refused.status_code == 422
+    totp = pyotp.TOTP(secret[1])
+    on = client.post("/account/totp/confirm", data={"csrf_token": token, "code": totp.now()})
+    assert on.status_code == 200 and "totp-secret" not in on.text
+    assert secret[1] not in (site.folder / "web-totp.json").read_text()  # sealed on disk
+
+    visitor = TestClient(site.app)
+    token = csrf_of(visitor, "/login")
+    form = {"username": "reviewer", "passphrase": password("reviewer"), "csrf_token": token}
+    assert visitor.post("/login", data=form).status_code == 401  # no code
+    assert visitor.post("/login", data={**form, "code": "123456"}).status_code == 401
+    previous = totp.at(time.time() - 30)
+    answer = visitor.post("/login", data={**form, "code": previous}, follow_redirects=False)
+    # the code just used to turn it on, or the one before it, is not accepted again
+    assert answer.status_code == 401
+    future = totp.at(time.time() + 30)
+    good = visitor.post("/login", data={**form, "code": future}, follow_redirects=False)
+    assert good.status_code == 303
+    token = csrf_of(visitor, "/account")
+    visitor.post("/account/totp/remove", data={"csrf_token": token})
+    assert login(site.app, "reviewer").get("/dashboard").status_code == 200
