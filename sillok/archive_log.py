@@ -190,8 +190,9 @@ def _jcs(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def field_salt(salt_key: bytes, table: str, key: tuple[int, int | None], version: int | None,
-               column: str) -> bytes:
+def field_salt(
+    salt_key: bytes, table: str, key: tuple[int, int | None], version: int | None, column: str
+) -> bytes:
     """The secret salt of one redactable field of one row version.
 
     ``HMAC-SHA256(salt key, "table/id/sub/version")`` is the row's secret; the field's salt is
@@ -201,8 +202,9 @@ def field_salt(salt_key: bytes, table: str, key: tuple[int, int | None], version
     return hashlib.sha256(secret + column.encode()).digest()
 
 
-def _row_secret(salt_key: bytes, table: str, key: tuple[int, int | None],
-                version: int | None) -> bytes:
+def _row_secret(
+    salt_key: bytes, table: str, key: tuple[int, int | None], version: int | None
+) -> bytes:
     sub = "" if key[1] is None else str(key[1])
     ver = "" if version is None else str(version)
     return hmac.digest(salt_key, f"{table}/{key[0]}/{sub}/{ver}".encode(), "sha256")
@@ -341,9 +343,9 @@ class ArchiveLog:
 
     def __init__(self, dialect: Dialect, salt_key: bytes, signing_seal_key: bytes) -> None:
         """Args:
-            dialect: the store's dialect (for driver-level bulk inserts).
-            salt_key: secret for the salts of redactable fields.
-            signing_seal_key: AES-256-GCM key under which the Ed25519 seed is stored.
+        dialect: the store's dialect (for driver-level bulk inserts).
+        salt_key: secret for the salts of redactable fields.
+        signing_seal_key: AES-256-GCM key under which the Ed25519 seed is stored.
         """
         self._dialect = dialect
         self._salt_key = salt_key
@@ -404,11 +406,17 @@ class ArchiveLog:
         self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], op: str
     ) -> None:
         """Append one entry per row (rows carry every column; deletes need only the key)."""
-        if not rows:
-            return
+        batch = self.entries_for(table, rows, op)
+        if batch:
+            self.append(conn, batch)
+
+    def entries_for(
+        self, table: Table, rows: Sequence[Mapping[str, Any]], op: str
+    ) -> list[tuple[str, int, int | None, int | None, str, bytes | None]]:
+        """The entries (table, row id, sub, version, op, content) of rows, not yet appended."""
         shape = SHAPES.get(table.name)
-        if shape is None:
-            return
+        if shape is None or not rows:
+            return []
         batch = []
         for row in rows:
             key = shape.key_of(row)
@@ -419,7 +427,7 @@ class ArchiveLog:
                 committed = committed_object(shape, self._salt_key, shape.values(row), key, version)
                 content = content_commitment(committed)
             batch.append((table.name, key[0], key[1], version, op, content))
-        self.append(conn, batch)
+        return batch
 
     def append(
         self,
@@ -456,6 +464,34 @@ class ArchiveLog:
         )
         self._signer = self._load_signer(state)
         self._sign(conn, frontier, state.origin)
+
+    def backfill(self, conn: Connection) -> int:
+        """Log every row of an archive made before the log existed (oldest versions first)."""
+        from sillok.model import RECORD_TABLES, record_versions
+
+        kinds = {t.name: k for k, t in RECORD_TABLES.items()}
+        batch: list[tuple[str, int, int | None, int | None, str, bytes | None]] = []
+        for table in LOGGED_TABLES:
+            shape = SHAPES[table.name]
+            order = [table.c[k] for k in shape.key]
+            rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(*order))]
+            if not shape.versioned:
+                batch += self.entries_for(table, rows, "insert")
+                continue
+            kept: dict[int, list[dict[str, Any]]] = {}
+            for r in conn.execute(
+                select(record_versions)
+                .where(record_versions.c.record_kind == kinds[table.name])
+                .order_by(record_versions.c.record_id, record_versions.c.version)
+            ):
+                kept.setdefault(int(r.record_id), []).append(json.loads(r.data))
+            for row in rows:
+                for version in [*kept.get(int(row["id"]), []), row]:
+                    op = "insert" if int(version["version"]) == 1 else "update"
+                    batch += self.entries_for(table, [version], op)
+        for start in range(0, len(batch), 10_000):
+            self.append(conn, batch[start : start + 10_000])
+        return len(batch)
 
     def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:
         from sillok.store.records import now
@@ -520,8 +556,9 @@ class ArchiveLog:
         key = shape.key_of(row)
         return committed_object(shape, self._salt_key, shape.values(row), key, version)
 
-    def salt(self, table: str, key: tuple[int, int | None], version: int | None,
-             column: str) -> bytes:
+    def salt(
+        self, table: str, key: tuple[int, int | None], version: int | None, column: str
+    ) -> bytes:
         """The salt of one redactable field (disclosed in a proof bundle that shows the field)."""
         return field_salt(self._salt_key, table, key, version, column)
 
@@ -547,9 +584,15 @@ __all__ = [
 class ArchiveHooks:
     """The archive's :class:`~sillok.store.records.WriteHooks`: seal, then log, every row."""
 
-    def __init__(self, log: ArchiveLog, sealer: Sealing | None = None) -> None:
+    def __init__(
+        self,
+        log: ArchiveLog,
+        sealer: Sealing | None = None,
+        on_write: Callable[[Connection, str, str, list[int]], None] | None = None,
+    ) -> None:
         self.log = log
         self.sealer = sealer
+        self.on_write = on_write
 
     def prepare(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """Seal the values the sealing rules name."""
@@ -559,8 +602,12 @@ class ArchiveHooks:
     def written(
         self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], op: str
     ) -> None:
-        """Append the rows to the log."""
+        """Append the rows to the log, and note the write in the audit trail."""
         self.log.record_rows(conn, table, rows, op)
+        if self.on_write is not None and table.name != "audit_events" and rows:
+            key = SHAPES[table.name].key[0] if table.name in SHAPES else None
+            ids = [int(r[key]) for r in rows] if key else []
+            self.on_write(conn, table.name, op, ids)
 
     def unchanged(
         self, conn: Connection, table: Table, current: Any, changes: dict[str, Any]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
 from sillok.flatacts import write_rows
+from sillok.policy import PROTECTED, REDACTED, Access, access, may, may_see
+from sillok.seal import is_sealed
 from sillok.store import queries
 from sillok.store import records as store_records
 
@@ -34,16 +36,28 @@ class Exports:
     def write(self, out: IO[str], fmt: str, include_protected: bool = False) -> int:
         """Write every act as one row; returns the number of rows.
 
-        Informants are protected: they are left out unless ``include_protected`` is set (a
-        full backup for the archive's own holder, never a publication).
+        Every field passes through the access policy for the archive's user. Informants and
+        other sealed values are left out (``[protected]``) unless ``include_protected`` is set
+        by a role allowed to (a full copy for the archive's own holder, never a
+        publication); each value opened for it is audited, and so is the export.
         """
         if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"--format: {fmt!r} is not one of json, csv")
-        return write_rows(out, self.rows(include_protected), EXPORT_FORMATS[fmt])
+        role = self.archive.role
+        if include_protected and not may(role, "export.protected"):
+            raise InvalidInput(f"the {role} role may not export protected fields")
+        count = write_rows(out, self.rows(include_protected), EXPORT_FORMATS[fmt])
+        self.archive.audit.record(
+            "export",
+            detail={"rows": count, "format": fmt, "include_protected": include_protected},
+        )
+        return count
 
     def rows(self, include_protected: bool = False) -> Iterator[dict[str, str]]:
-        """Every act as a flat row, in id order, with flat memory use."""
+        """Every act the role may see as a flat row, in id order, with flat memory use."""
         places, orgs = self.archive.places, self.archive.organizations
+        role = self.archive.role
+        reveal = include_protected and may(role, "export.protected")
         with self.archive.store.reading() as conn:
             for batch in queries.act_batches(conn, BATCH):
                 ids = [a.id for a in batch]
@@ -61,6 +75,8 @@ class Exports:
                 people = store_records.get_many(conn, "person", person_ids)
                 names = queries.names_of_persons(conn, person_ids)
                 for act in batch:
+                    if not may_see(role, act.sharing):
+                        continue
                     for source_id in source_ids.get(act.id, []):
                         source = sources[source_id]
                         victim = people.get(act.victim_id) if act.victim_id else None
@@ -68,11 +84,11 @@ class Exports:
                         first = vnames[0][0] if vnames else ""
                         hangul = next((n for n, s, _k in vnames[1:] if s == "Hang"), "")
                         informant = ""
-                        if include_protected and source.informant_id:
-                            informant = names.get(source.informant_id, [("", "", "")])[0][0]
+                        if reveal and source.informant_id:
+                            informant = self._name(conn, source.informant_id, True)
                         event = events.get(act.event_id) if act.event_id else None
                         act_perps = perps.get(act.id, [])
-                        yield {
+                        row = {
                             "source_ref": source.ref,
                             "source_type": source.source_type,
                             "source_date": source.date_edtf or "",
@@ -101,6 +117,55 @@ class Exports:
                             "description": act.description or "",
                             "sharing": act.sharing,
                         }
+                        yield self._shown(conn, row, act, victim, event, reveal)
+
+    def _name(self, conn: Any, person_id: int, reveal: bool) -> str:
+        """A protected person's first name, opened (and audited) when revealed."""
+        opened = self.archive.records._names(conn, person_id, reveal)
+        return opened[0][0] if opened else PROTECTED
+
+    def _shown(
+        self,
+        conn: Any,
+        row: dict[str, str],
+        act: Any,
+        victim: Any,
+        event: Any,
+        reveal: bool,
+    ) -> dict[str, str]:
+        """The row with what the role may not read redacted and sealed values protected."""
+        role = self.archive.role
+
+        def hidden(table: str, column: str, sharing: str | None = act.sharing) -> bool:
+            return access(role, sharing, table, column) is Access.REDACT
+
+        if victim is not None:
+            if hidden("acts", "victim_id"):
+                for column in ("victim_ref", "victim_name", "victim_name_hangul"):
+                    row[column] = REDACTED if row[column] else ""
+            elif victim.protected:
+                row["victim_name"] = self._name(conn, victim.id, reveal)
+                row["victim_name_hangul"] = ""
+            elif hidden("person_names", "name"):
+                for column in ("victim_name", "victim_name_hangul"):
+                    row[column] = REDACTED if row[column] else ""
+            for column, field in (
+                ("victim_sex", "sex"),
+                ("victim_birth", "birth_edtf"),
+                ("victim_origin", "origin_place_id"),
+            ):
+                if row[column] and hidden("persons", field):
+                    row[column] = REDACTED
+        if event is not None and row["event_title"] and hidden("events", "title", event.sharing):
+            row["event_title"] = REDACTED
+        if row["description"]:
+            if hidden("acts", "description"):
+                row["description"] = REDACTED
+            elif is_sealed(act.description):
+                row["description"] = self.archive.disclosure.open(
+                    conn, "acts", "description", act.id, act.description, reveal
+                )
+        return row
 
 
 def _victim_ref(ref: str | None) -> str:

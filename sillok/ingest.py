@@ -516,6 +516,10 @@ class Importer:
         known = queries.names_of_persons(conn, existing_ids)
         rows = []
         for ref, names in names_of.items():
+            if ref.startswith("informant:") and ref not in persons.created:
+                # An informant's ref is a keyed hash of their name, so a known informant has
+                # this name already; it is sealed, so it cannot be compared below.
+                continue
             pid = persons.ids[ref]
             seen = {n for n, _s, _k in known.get(pid, [])}
             for name in dict.fromkeys(names):
@@ -605,7 +609,11 @@ class Importer:
         def act_tokens(ref: str) -> set[str]:
             row = act_row[ref]
             values = act_values[ref]
-            tokens = text_tokens(row.raw.get("description"))
+            # A confidential description is sealed (sillok.seal): its words stay out of the
+            # index, where anyone holding the database key could read them.
+            tokens = (
+                text_tokens(row.raw.get("description")) if row.sharing != "confidential" else set()
+            )
             tokens.add(virtual_token("type", row.act_type))
             if values["victim_id"] is not None:
                 tokens.add(virtual_token("person", values["victim_id"]))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sillok import vocab
 from sillok.errors import NotFound
 from sillok.model import RECORD_TABLES
+from sillok.policy import PROTECTED, REDACTED, Access, access, may_see
 from sillok.store import queries
 from sillok.store import records as store_records
 
@@ -55,8 +56,51 @@ class RecordBook:
             return f"{latin} ({hangul})"
         return hangul or latin or "[unnamed]"
 
+    def _victim_label(
+        self,
+        conn: Any,
+        act: Any,
+        names: Sequence[tuple[str, str, str]],
+        victim: Any,
+        reveal: bool = False,
+    ) -> str:
+        """The victim of an act as the role may see it: a name, a pseudonym or a marker."""
+        role = self.archive.role
+        if access(role, act.sharing, "acts", "victim_id") is Access.REDACT:
+            return self.archive.disclosure.pseudonym("persons", act.victim_id)
+        if victim is not None and victim.protected:
+            return self._protected_name(conn, act.victim_id, reveal)
+        if access(role, act.sharing, "person_names", "name") is Access.REDACT:
+            return self.archive.disclosure.pseudonym("persons", act.victim_id)
+        return self.person_name(names, False)
+
+    def _protected_name(self, conn: Any, person_id: int, reveal: bool) -> str:
+        """A protected person's name: opened (and audited) only when asked and allowed."""
+        if not reveal:
+            return PROTECTED
+        opened = self._names(conn, person_id, reveal=True)
+        return self.person_name(opened, False) if opened else PROTECTED
+
+    def _names(self, conn: Any, person_id: int, reveal: bool) -> list[tuple[str, str, str]]:
+        """A person's names, sealed ones opened when revealed (each opening audited)."""
+        from sillok.model import person_names
+
+        rows = conn.execute(
+            person_names.select()
+            .where(person_names.c.person_id == person_id)
+            .order_by(person_names.c.id)
+        ).all()
+        disclosure = self.archive.disclosure
+        opened = []
+        for r in rows:
+            name = disclosure.open(conn, "person_names", "name", r.id, r.name, reveal)
+            if name == PROTECTED:
+                return []
+            opened.append((name, r.script, r.kind))
+        return opened
+
     def titles(self, hits: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        """A one-line title for each (kind, id)."""
+        """A one-line title for each (kind, id), with only what the role may read."""
         by_kind: dict[str, list[int]] = {}
         for kind, rid in hits:
             by_kind.setdefault(kind, []).append(rid)
@@ -67,10 +111,18 @@ class RecordBook:
                 if kind == "act":
                     victims = [r.victim_id for r in rows.values() if r.victim_id]
                     names = queries.names_of_persons(conn, victims)
+                    people = store_records.get_many(conn, "person", victims)
                     for rid, row in rows.items():
                         parts = [self.act_type_label(row.act_type)]
                         if row.victim_id:
-                            parts.append(self.person_name(names.get(row.victim_id, []), False))
+                            parts.append(
+                                self._victim_label(
+                                    conn,
+                                    row,
+                                    names.get(row.victim_id, []),
+                                    people.get(row.victim_id),
+                                )
+                            )
                         place = self.archive.places.get(row.facility_id or row.place_id)
                         if place:
                             parts.append(place.label)
@@ -79,31 +131,62 @@ class RecordBook:
                         titles[(kind, rid)] = " · ".join(parts)
                 elif kind == "person":
                     names = queries.names_of_persons(conn, list(rows))
+                    hidden = (
+                        access(self.archive.role, None, "person_names", "name") is Access.REDACT
+                    )
                     for rid, row in rows.items():
-                        titles[(kind, rid)] = self.person_name(names.get(rid, []), row.protected)
+                        titles[(kind, rid)] = (
+                            self.archive.disclosure.pseudonym("persons", rid)
+                            if hidden and not row.protected
+                            else self.person_name(names.get(rid, []), row.protected)
+                        )
                 else:
+                    table = RECORD_TABLES[kind].name
                     for rid, row in rows.items():
-                        label = getattr(row, "title", None) or row.ref or f"#{rid}"
+                        sharing = getattr(row, "sharing", None)
+                        label = getattr(row, "title", None)
+                        if label and access(
+                            self.archive.role, sharing, table, "title"
+                        ) is Access.REDACT:
+                            label = None
+                        label = label or row.ref or f"#{rid}"
                         titles[(kind, rid)] = f"{kind.capitalize()} {label}"
         return titles
 
-    def show(self, kind: str, record_id: int) -> dict[str, Any]:
-        """One record in full, with the records it refers to resolved to names."""
+    def show(self, kind: str, record_id: int, reveal: bool = False) -> dict[str, Any]:
+        """One record in full, with the records it refers to resolved to names.
+
+        Every field passes through the access policy for the archive's user: what the role
+        may not read is redacted, sealed values show as ``[protected]``; with ``reveal`` a
+        role that holds the seal key sees them opened, and each opening is audited.
+        """
         kind = _kind(kind)
         with self.archive.store.reading() as conn:
             row = store_records.get(conn, kind, record_id)
-            if row is None:
+            if row is None or not may_see(self.archive.role, getattr(row, "sharing", None)):
                 raise NotFound(f"there is no {kind} with id {record_id}")
             data: dict[str, Any] = {
                 "kind": kind,
-                **{k: store_records._jsonable(v) for k, v in row._mapping.items()},
+                **self.archive.disclosure.row(
+                    conn,
+                    RECORD_TABLES[kind].name,
+                    {k: store_records._jsonable(v) for k, v in row._mapping.items()},
+                    reveal=reveal,
+                ),
             }
             if kind == "act":
-                self._show_act(conn, row, data)
+                self._show_act(conn, row, data, reveal)
             elif kind == "person":
                 names = queries.names_of_persons(conn, [record_id]).get(record_id, [])
                 if row.protected:
-                    data["names"] = ["[protected]"]
+                    opened = self._names(conn, record_id, reveal) if reveal else []
+                    data["names"] = (
+                        [{"name": n, "script": s, "kind": k} for n, s, k in opened]
+                        if opened
+                        else [PROTECTED]
+                    )
+                elif access(self.archive.role, None, "person_names", "name") is Access.REDACT:
+                    data["names"] = [REDACTED]
                 else:
                     data["names"] = [{"name": n, "script": s, "kind": k} for n, s, k in names]
                 origin = self.archive.places.get(row.origin_place_id)
@@ -116,13 +199,20 @@ class RecordBook:
                     a.id for a in queries.acts_of(conn, "event_id", record_id, SHOW_LIMIT)
                 ]
             elif kind == "source":
-                data["informant_id"] = "[protected]" if row.informant_id else None
+                data["informant_id"] = PROTECTED if row.informant_id else None
+                if (
+                    row.informant_id
+                    and reveal
+                    and access(self.archive.role, row.sharing, "sources", "informant_id")
+                    is not Access.REDACT
+                ):
+                    data["informant"] = self._protected_name(conn, row.informant_id, True)
                 data["acts"] = [a.id for a in queries.acts_of_source(conn, record_id, SHOW_LIMIT)]
             elif kind == "place":
                 data["within"] = [e.label for e in self.archive.places.ancestors(record_id)[1:]]
             return data
 
-    def _show_act(self, conn: Any, row: Any, data: dict[str, Any]) -> None:
+    def _show_act(self, conn: Any, row: Any, data: dict[str, Any], reveal: bool = False) -> None:
         data["act_type_label"] = {
             "en": self.act_type_label(row.act_type, "en"),
             "ko": self.act_type_label(row.act_type, "ko"),
@@ -132,9 +222,10 @@ class RecordBook:
         if row.victim_id:
             names = queries.names_of_persons(conn, [row.victim_id]).get(row.victim_id, [])
             victim = store_records.get(conn, "person", row.victim_id)
-            protected = bool(victim and victim.protected)
-            data["victim"] = self.person_name(names, protected)
-            data["victim_names"] = ["[protected]"] if protected else [n for n, _s, _k in names]
+            label = self._victim_label(conn, row, names, victim, reveal)
+            data["victim"] = label
+            readable = not (victim and victim.protected) and label == self.person_name(names, False)
+            data["victim_names"] = [n for n, _s, _k in names] if readable else [label]
         for column in ("place_id", "facility_id"):
             entry = self.archive.places.get(getattr(row, column))
             data[column.removesuffix("_id")] = (
@@ -160,8 +251,14 @@ class RecordBook:
     def history(self, kind: str, record_id: int) -> list[dict[str, Any]]:
         """Every version of a record, oldest first."""
         kind = _kind(kind)
+        table = RECORD_TABLES[kind].name
         with self.archive.store.reading() as conn:
             versions = store_records.history(conn, kind, record_id)
-        if not versions:
-            raise NotFound(f"there is no {kind} with id {record_id}")
-        return versions
+            if not versions or not may_see(self.archive.role, versions[-1].get("sharing")):
+                raise NotFound(f"there is no {kind} with id {record_id}")
+            shown = []
+            for version in versions:
+                extra = {k: v for k, v in version.items() if k.startswith("_")}
+                plain = {k: v for k, v in version.items() if not k.startswith("_")}
+                shown.append({**self.archive.disclosure.row(conn, table, plain), **extra})
+        return shown

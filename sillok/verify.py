@@ -234,8 +234,9 @@ def _verify_chunk(
     kept: dict[int, dict[int, str]] = {}
     if shape.versioned:
         for r in conn.execute(
-            select(versions_table.c.record_id, versions_table.c.version, versions_table.c.data)
-            .where(
+            select(
+                versions_table.c.record_id, versions_table.c.version, versions_table.c.data
+            ).where(
                 versions_table.c.record_kind == _KIND_OF_TABLE[name],
                 versions_table.c.record_id >= lo,
                 versions_table.c.record_id < hi,

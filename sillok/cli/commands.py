@@ -21,8 +21,10 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 def open_archive(folder: Path, passphrase_file: Path | None) -> Archive:
-    """Unlock an archive with the passphrase from wherever it comes."""
-    return Archive.open(folder, read_passphrase(passphrase_file))
+    """Unlock an archive with the passphrase from wherever it comes, as ``sillok --user``."""
+    from sillok.cli.security import current_user
+
+    return Archive.open(folder, read_passphrase(passphrase_file), user=current_user())
 
 
 def print_json(data: Any) -> None:

@@ -41,3 +41,261 @@ def verify(
             err_console.print(f"  and {report.more_problems} more differences")
     if not report.ok:
         raise typer.Exit(1)
+
+
+# --- who is acting ------------------------------------------------------------------------
+
+_session: dict[str, str | None] = {"user": None}
+
+
+def current_user() -> str | None:
+    """The user named with ``sillok --user NAME`` (or SILLOK_USER) for this invocation."""
+    return _session["user"]
+
+
+@app.callback()
+def _root(
+    user: str = typer.Option(
+        None,
+        "--user",
+        envvar="SILLOK_USER",
+        help="Open archives as this user (default: the administrator made at init).",
+    ),
+) -> None:
+    """Sillok: document human rights violations."""
+    _session["user"] = user
+
+
+def _read_new_passphrase(path: Path | None) -> str:
+    """A new user's passphrase: from a file, SILLOK_NEW_PASSPHRASE, or a prompt twice."""
+    import os
+    import sys
+
+    from sillok.errors import SillokError
+
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SillokError(
+                f"--new-passphrase-file: cannot read {path} ({exc.strerror})"
+            ) from None
+    env = os.environ.get("SILLOK_NEW_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise SillokError(
+            "no new passphrase: use --new-passphrase-file or SILLOK_NEW_PASSPHRASE "
+            "when not at a terminal"
+        )
+    value: str = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+NewPassphraseFile = typer.Option(
+    None,
+    "--new-passphrase-file",
+    help="Read the new passphrase from this file (else SILLOK_NEW_PASSPHRASE, else a prompt).",
+    dir_okay=False,
+)
+
+
+# --- proofs -------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly_errors
+def proof(
+    target: str = typer.Argument(
+        ..., help="The archive folder, or the word 'verify' to check a bundle."
+    ),
+    bundle: Path = typer.Argument(None, help="With 'verify': the bundle file to check."),
+    record: str = typer.Option(None, "--record", help="KIND:ID of the record, e.g. act:12."),
+    version: int = typer.Option(None, "--version", min=1, help="The version (default: current)."),
+    consistency: int = typer.Option(
+        None, "--consistency", min=1, help="Prove the log at this size is a prefix of now."
+    ),
+    output: Path = typer.Option(None, "--output", "-o", dir_okay=False, help="Write here."),
+    key: list[str] = typer.Option(
+        None, "--key", help="With 'verify': a trusted verifier key (repeatable)."
+    ),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Write a proof bundle of a record version, or check one (`proof verify BUNDLE.json`).
+
+    `sillok proof ARCHIVE --record act:12 --output b.json` writes the record (as your role may
+    see it), its inclusion proof and a signed checkpoint; `sillok proof verify b.json` checks it
+    with no archive and no passphrase.
+    """
+    import json
+
+    from sillok.errors import InvalidInput
+    from sillok.proofs import BundleCheck, parse_record, verify_bundle
+
+    if target == "verify" and bundle is not None:
+        try:
+            data = json.loads(bundle.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidInput(f"{bundle}: cannot read it ({exc.strerror})") from None
+        except ValueError:
+            raise InvalidInput(f"{bundle} is not JSON") from None
+        result = verify_bundle(data, list(key) if key else None)
+        if as_json:
+            print_json(result.__dict__ if isinstance(result, BundleCheck) else result)
+        elif isinstance(result, BundleCheck):
+            console.print(f"VERIFIED: {result.summary()}")
+            if not key:
+                console.print(
+                    "The bundle's own key was used: compare it with the key the archive's "
+                    f"keeper publishes: {data.get('verifier_key')}"
+                )
+        else:
+            console.print(
+                f"VERIFIED: the log {result['origin']} at size {result['old_size']} is a "
+                f"prefix of the log at size {result['new_size']}."
+            )
+        return
+    if (record is None) == (consistency is None):
+        raise InvalidInput("give --record KIND:ID or --consistency SIZE (one of them)")
+    with open_archive(Path(target), passphrase_file) as opened:
+        if record is not None:
+            kind, rid = parse_record(record)
+            made = opened.proofs.record(kind, rid, version)
+        else:
+            made = opened.proofs.consistency(consistency)
+    text = json.dumps(made, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        print_json(made)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {output}. Check it anywhere with: sillok proof verify {output}")
+
+
+# --- users --------------------------------------------------------------------------------
+
+user_app = typer.Typer(help="Users of an archive and their roles.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+@friendly_errors
+def user_add(
+    archive: Path = ArchiveArg,
+    name: str = typer.Argument(..., help="The new user's name."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, coordinator, documenter, reviewer, analyst or viewer."
+    ),
+    new_passphrase_file: Path = NewPassphraseFile,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Add a user with a role and their own passphrase (administrators only)."""
+    with open_archive(archive, passphrase_file) as opened:
+        opened.users.add(name, role, _read_new_passphrase(new_passphrase_file))
+    console.print(f"Added {name} ({role}).")
+
+
+@user_app.command("remove")
+@friendly_errors
+def user_remove(
+    archive: Path = ArchiveArg,
+    name: str = typer.Argument(..., help="The user to remove."),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Remove a user: their copy of the keys is deleted (then consider `sillok keys rotate`)."""
+    with open_archive(archive, passphrase_file) as opened:
+        opened.users.remove(name)
+    console.print(f"Removed {name}. Run `sillok keys rotate` if they may have kept a copy.")
+
+
+@user_app.command("list")
+@friendly_errors
+def user_list(
+    archive: Path = ArchiveArg, as_json: bool = JsonOpt, passphrase_file: Path = PassphraseFile
+) -> None:
+    """List users with their roles."""
+    from rich.table import Table
+
+    with open_archive(archive, passphrase_file) as opened:
+        listed = opened.users.list()
+    if as_json:
+        print_json(listed)
+        return
+    table = Table("user", "role", "active", "seal key", "added by", "added at")
+    for u in listed:
+        table.add_row(
+            u["name"],
+            u["role"],
+            "yes" if u["active"] else "no",
+            "yes" if u["seal_key"] else "no",
+            u["created_by"],
+            u["created_at"] or "",
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+@friendly_errors
+def user_passwd(
+    archive: Path = ArchiveArg,
+    name: str = typer.Argument(None, help="Whose passphrase (default: your own)."),
+    new_passphrase_file: Path = NewPassphraseFile,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Change your passphrase, or (as an administrator) another user's."""
+    from sillok.cli import read_passphrase
+
+    old = read_passphrase(passphrase_file)
+    from sillok.archive import Archive
+
+    with Archive.open(archive, old, user=current_user()) as opened:
+        who = name or opened.user.name
+        opened.users.passwd(who, _read_new_passphrase(new_passphrase_file), old)
+    console.print(f"Changed the passphrase of {who}.")
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly_errors
+def audit(
+    archive: Path = ArchiveArg,
+    action: str = typer.Option(None, "--action", help="Only this action (login, export...)."),
+    record: str = typer.Option(None, "--record", help="Only events about KIND:ID."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10000, help="The most events to list."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """List the audit trail, newest first: writes, sealed-field openings, exports, logins."""
+    from rich.table import Table
+
+    from sillok.proofs import parse_record
+
+    kind, rid = parse_record(record) if record else (None, None)
+    with open_archive(archive, passphrase_file) as opened:
+        if not _may(opened.role, "audit.read"):
+            from sillok.errors import InvalidInput
+
+            raise InvalidInput(f"the {opened.role} role may not read the audit trail")
+        events = opened.audit.events(action=action, record_kind=kind, record_id=rid, limit=limit)
+    if as_json:
+        print_json(events)
+        return
+    table = Table("id", "at", "actor", "action", "record", "detail")
+    for e in events:
+        table.add_row(
+            str(e["id"]),
+            e["at"] or "",
+            e["actor"],
+            e["action"],
+            e["record"] or "",
+            ", ".join(f"{k}={v}" for k, v in e["detail"].items()),
+        )
+    console.print(table)
+
+
+def _may(role: str, action: str) -> bool:
+    from sillok.policy import may
+
+    return may(role, action)

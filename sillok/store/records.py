@@ -188,6 +188,20 @@ def delete_rows(conn: Connection, table: Table, column: str, values: Sequence[An
     return deleted
 
 
+def update_row(conn: Connection, table: Table, row_id: int, changes: Mapping[str, Any]) -> None:
+    """Change a row of a table without versions (users, contacts); logged as an update."""
+    hooks = hooks_of(conn)
+    current = conn.execute(select(table).where(table.c.id == row_id)).first()
+    if current is None:
+        raise RuntimeError(f"{table.name} {row_id} does not exist")
+    new_row = {**dict(current._mapping), **changes}
+    hooks.prepare(conn, table, [new_row])
+    conn.execute(
+        update(table).where(table.c.id == row_id).values(**{k: new_row[k] for k in changes})
+    )
+    hooks.written(conn, table, [new_row], "update")
+
+
 def delete_perpetrators(conn: Connection, act_ids: Sequence[int]) -> None:
     """Remove the perpetrators of acts (before writing their new version's)."""
     delete_rows(conn, act_perpetrators, "act_id", act_ids)

@@ -1,0 +1,162 @@
+"""Users, roles and passphrases: adding, removing, changing, logging in, tampering."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sillok.archive import KEYS_FILE, Archive
+from sillok.audit import FAILED_LOGINS_FILE
+from sillok.cli import app
+from sillok.errors import ArchiveError, InvalidInput, NotFound, WrongPassphrase
+from sillok.keys import KeyFile
+from tests.conftest import FAST, PASSPHRASE
+
+runner = CliRunner()
+
+
+def test_add_open_list_remove(archive: Archive) -> None:
+    folder = archive.folder
+    archive.users.add("jiwoo", "viewer", "viewer passphrase")
+    archive.users.add("minsu", "documenter", "documenter passphrase")
+    listed = {u["name"]: u for u in archive.users.list()}
+    assert listed["jiwoo"]["role"] == "viewer" and not listed["jiwoo"]["seal_key"]
+    assert listed["minsu"]["seal_key"] and listed["owner"]["role"] == "admin"
+    with Archive.open(folder, "viewer passphrase", settings=FAST, user="jiwoo") as viewer:
+        assert (viewer.user.name, viewer.role) == ("jiwoo", "viewer")
+        assert viewer.keys.seal is None and not viewer.sealer.can_open
+        with pytest.raises(InvalidInput, match="viewer role may not"):
+            viewer.users.add("someone", "admin", "another passphrase")
+    with Archive.open(folder, "documenter passphrase", settings=FAST, user="minsu") as doc:
+        assert doc.keys.seal == archive.keys.seal
+    archive.users.remove("jiwoo")
+    assert KeyFile.load(folder / KEYS_FILE).holder("jiwoo") is None
+    with pytest.raises(WrongPassphrase):
+        Archive.open(folder, "viewer passphrase", settings=FAST, user="jiwoo")
+    assert {u["name"]: u["active"] for u in archive.users.list()}["jiwoo"] is False
+    actions = [e["action"] for e in archive.audit.events()]
+    assert {"user_add", "user_remove", "login"} <= set(actions)
+    # the failed login waits in the folder until the next successful one
+    assert '"user": "jiwoo"' in (folder / FAILED_LOGINS_FILE).read_text()
+
+
+def test_bad_users_are_refused_by_name(archive: Archive) -> None:
+    with pytest.raises(InvalidInput, match="'bad name'"):
+        archive.users.add("bad name", "viewer", "long enough passphrase")
+    with pytest.raises(InvalidInput, match="'boss'"):
+        archive.users.add("alice", "boss", "long enough passphrase")
+    with pytest.raises(InvalidInput, match="at least 8"):
+        archive.users.add("alice", "viewer", "short")
+    archive.users.add("alice", "viewer", "long enough passphrase")
+    with pytest.raises(InvalidInput, match="already exists"):
+        archive.users.add("alice", "analyst", "long enough passphrase")
+    with pytest.raises(InvalidInput, match="last admin"):
+        archive.users.remove("owner")
+    with pytest.raises(NotFound, match="'nobody'"):
+        archive.users.remove("nobody")
+
+
+def test_passphrases_change(sqlcipher_archive: Archive) -> None:
+    archive, folder = sqlcipher_archive, sqlcipher_archive.folder
+    archive.users.add("alice", "analyst", "alice passphrase 1")
+    archive.users.passwd("alice", "alice passphrase 2")  # an admin resets it
+    with pytest.raises(WrongPassphrase):
+        Archive.open(folder, "alice passphrase 1", settings=FAST, user="alice")
+    with Archive.open(folder, "alice passphrase 2", settings=FAST, user="alice") as alice:
+        with pytest.raises(WrongPassphrase):
+            alice.users.passwd("alice", "alice passphrase 3", "not the passphrase")
+        alice.users.passwd("alice", "alice passphrase 3", "alice passphrase 2")
+        with pytest.raises(InvalidInput, match="may not"):
+            alice.users.passwd("owner", "stolen passphrase")
+    Archive.open(folder, "alice passphrase 3", settings=FAST, user="alice").close()
+
+
+def test_a_role_changed_in_keys_json_does_not_count(sqlcipher_archive: Archive) -> None:
+    archive, folder = sqlcipher_archive, sqlcipher_archive.folder
+    archive.users.add("eve", "viewer", "eve passphrase!")
+    path = folder / KEYS_FILE
+    data = json.loads(path.read_text())
+    for entry in data["wrapped"]:
+        if entry["holder"] == "eve":
+            entry["role"] = "admin"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ArchiveError, match="altered"):
+        Archive.open(folder, "eve passphrase!", settings=FAST, user="eve")
+
+
+def test_failed_logins_reach_the_audit_trail(sqlcipher_archive: Archive) -> None:
+    folder = sqlcipher_archive.folder
+    sqlcipher_archive.close()
+    for _ in range(2):
+        with pytest.raises(WrongPassphrase, match="does not unlock"):
+            Archive.open(folder, "guess", settings=FAST)
+    assert len((folder / FAILED_LOGINS_FILE).read_text().splitlines()) == 2
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as again:
+        failed = again.audit.events(action="login_failed")
+        assert len(failed) == 2 and failed[0]["detail"]["user"] == ""
+        assert "guess" not in json.dumps(again.audit.events())
+    assert not (folder / FAILED_LOGINS_FILE).exists()
+
+
+def test_an_archive_from_before_users_is_upgraded(sqlcipher_archive: Archive) -> None:
+    """A key file whose copy seals the data key directly (format 1) still opens."""
+    from argon2.low_level import Type, hash_secret_raw
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    archive, folder = sqlcipher_archive, sqlcipher_archive.folder
+    data_key = archive.keys.database
+    assert archive.keys.archive == data_key
+    archive.close()
+    salt, nonce = os.urandom(16), os.urandom(12)
+    kek = hash_secret_raw(PASSPHRASE.encode(), salt, 1, 8 * 1024, 1, 32, Type.ID)
+    entry = {
+        "holder": "owner",
+        "role": "admin",
+        "salt": base64.b64encode(salt).decode(),
+        "kdf": {"time_cost": 1, "memory_cost_kib": 8 * 1024, "parallelism": 1},
+        "nonce": base64.b64encode(nonce).decode(),
+        "ciphertext": base64.b64encode(
+            AESGCM(kek).encrypt(nonce, data_key, b"sillok data key v1")
+        ).decode(),
+    }
+    (folder / KEYS_FILE).write_text(json.dumps({"format": 1, "wrapped": [entry]}))
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as opened:
+        assert opened.keys.database == data_key and opened.keys.seal is not None
+    upgraded = KeyFile.load(folder / KEYS_FILE).holder("owner")
+    assert upgraded is not None and upgraded.version == 2
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as again:
+        assert again.verification.run().ok
+
+
+def test_the_user_commands(tmp_path: Path) -> None:
+    with Archive.create(tmp_path / "arch", PASSPHRASE, settings=FAST):
+        pass
+    folder = str(tmp_path / "arch")
+    env = {"SILLOK_PASSPHRASE": PASSPHRASE, "SILLOK_NEW_PASSPHRASE": "reviewer passphrase"}
+    result = runner.invoke(app, ["user", "add", folder, "rhee", "--role", "reviewer"], env=env)
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["user", "list", folder, "--json"], env=env)
+    assert {u["name"]: u["role"] for u in json.loads(result.stdout)} == {
+        "owner": "admin",
+        "rhee": "reviewer",
+    }
+    as_rhee = {"SILLOK_PASSPHRASE": "reviewer passphrase"}
+    result = runner.invoke(app, ["--user", "rhee", "user", "list", folder], env=as_rhee)
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(
+        app, ["--user", "rhee", "user", "remove", folder, "owner"], env=as_rhee
+    )
+    assert result.exit_code == 2 and "reviewer role may not" in result.stderr
+    result = runner.invoke(app, ["--user", "rhee", "audit", folder], env=as_rhee)
+    assert result.exit_code == 2 and "may not read the audit trail" in result.stderr
+    result = runner.invoke(app, ["audit", folder, "--action", "user_add", "--json"], env=env)
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["detail"]["user"] == "rhee"
+    result = runner.invoke(app, ["user", "remove", folder, "rhee"], env=env)
+    assert result.exit_code == 0 and "keys rotate" in result.stdout
+    result = runner.invoke(app, ["--user", "rhee", "user", "list", folder], env=as_rhee)
+    assert result.exit_code == 2 and "does not unlock" in result.stderr
