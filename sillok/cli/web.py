@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import typer
 
 from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
 from sillok.cli.commands import ArchiveArg, ProgressBar
+from sillok.errors import SillokError
 
 DEMO_SIZE = 2000
 
@@ -50,10 +52,29 @@ def serve(
         if created:
             console.print(f"Created a demo archive of {DEMO_SIZE} synthetic acts in {archive}.")
     web_app = create_app(archive, WebSettings(passphrase=passphrase, secure_cookies=secure_cookies))
-    users = ", ".join(web_app.state.web.accounts.names())
-    console.print(f"Sillok is serving {archive} at http://{host}:{port}/ (Ctrl-C stops it).")
+    # Bind before saying where: once the address is printed, connections to it wait in the
+    # socket's backlog instead of being refused.
+    try:
+        sock = socket.create_server((host, port), backlog=128)
+    except OSError as exc:
+        web_app.state.web.close()
+        raise SillokError(
+            f"--host/--port: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+    users = ", ".join(u["name"] for u in web_app.state.web.archive.users.list() if u["active"])
+    console.print(
+        f"Sillok is serving {archive} at http://{host}:{port}/ (Ctrl-C stops it).", soft_wrap=True
+    )
     if demo:
-        console.print(f"Demo login: user [bold]owner[/bold], passphrase [bold]{passphrase}[/bold]")
+        console.print(
+            f"Demo login: user [bold]owner[/bold], passphrase [bold]{passphrase}[/bold]",
+            soft_wrap=True,
+        )
     else:
-        console.print(f"Users: {users}")
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
+        console.print(f"Users: {users}", soft_wrap=True)
+    config = uvicorn.Config(web_app, log_level="warning", access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        web_app.state.web.close()

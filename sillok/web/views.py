@@ -39,7 +39,7 @@ RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 FACETS = ("act_type", "year", "province", "facility", "agency", "sharing")
 #: how many matches a search considers for its facets and pages
-SEARCH_WINDOW = 200
+SEARCH_WINDOW = 100
 
 
 def label(by: str, key: Any, archive: Archive, lang: str) -> str:

@@ -1,0 +1,215 @@
+"""Load benchmark of the web application: many concurrent clients on loopback.
+
+Starts ``sillok serve`` on a demo archive (made first if the folder holds none), logs in, then
+runs N concurrent clients for a while against the search page, a record page and the
+dashboard, and prints JSON: requests per second, p50/p95/p99 latency per route, errors.
+
+    .venv/bin/python bench/bench_web.py --archive /tmp/bench-archive --size 100000 \
+        --clients 50 --seconds 30
+
+The server runs in its own process, so the load generator does not share its interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PASSPHRASE = os.environ.get("SILLOK_PASSPHRASE", "bench-passphrase")
+SILLOK = [sys.executable, "-c", "from sillok.cli import main; main()"]
+QUERIES = (
+    "요덕",
+    "Yodok",
+    "김",
+    "Hoeryong",
+    "회령",
+    "고문",
+    "torture",
+    "kwanliso",
+    "여정",
+    "Chongjin",
+)
+FILTERS = ({"province": "KP-09"}, {"act_type": "torture"}, {"year": "1998"}, {})
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_archive(folder: Path, size: int) -> None:
+    """Make the demo archive if the folder holds none."""
+    if folder.exists() and any(folder.iterdir()):
+        return
+    env = {**os.environ, "SILLOK_PASSPHRASE": PASSPHRASE}
+    subprocess.run([*SILLOK, "demo", str(folder), "--size", str(size)], check=True, env=env)
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """``sillok serve`` in its own process; returns once it answers."""
+    env = {**os.environ, "SILLOK_PASSPHRASE": PASSPHRASE}
+    process = subprocess.Popen(
+        [*SILLOK, "serve", str(folder), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)  # a benchmark waiting for a server to start, not a test
+        if process.poll() is not None:
+            raise SystemExit(f"the server stopped with code {process.returncode}")
+    process.kill()
+    raise SystemExit("the server did not start within 120 s")
+
+
+def log_in(base: str, user: str) -> httpx.Cookies:
+    """A logged-in session's cookies."""
+    with httpx.Client(base_url=base) as client:
+        page = client.get("/login")
+        token = CSRF.search(page.text)
+        assert token, "no CSRF token on the login page"
+        answer = client.post(
+            "/login",
+            data={"username": user, "passphrase": PASSPHRASE, "csrf_token": token[1]},
+        )
+        if answer.status_code not in (200, 303):
+            raise SystemExit(f"login failed: {answer.status_code}")
+        return client.cookies
+
+
+def pick(route: str, rng: random.Random, max_act: int) -> str:
+    """One URL of a route."""
+    if route == "search":
+        params = {"q": rng.choice(QUERIES), **rng.choice(FILTERS)}
+        return "/search?" + "&".join(f"{k}={v}" for k, v in params.items())
+    if route == "record":
+        return f"/records/act/{rng.randint(1, max_act)}"
+    return "/dashboard"
+
+
+async def client_loop(
+    base: str,
+    cookies: httpx.Cookies,
+    stop_at: float,
+    seed: int,
+    max_act: int,
+    results: dict[str, list[float]],
+    errors: dict[str, int],
+) -> None:
+    """One client: requests one after another until the time is up."""
+    rng = random.Random(seed)
+    routes = ("search", "record", "dashboard")
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(
+        base_url=base, cookies=cookies, limits=limits, timeout=60
+    ) as client:
+        turn = seed
+        while time.monotonic() < stop_at:
+            route = routes[turn % len(routes)]
+            turn += 1
+            url = pick(route, rng, max_act)
+            started = time.perf_counter()
+            try:
+                answer = await client.get(url)
+                ok = answer.status_code in (200, 404)  # a deleted id is a fair answer
+            except httpx.HTTPError:
+                ok = False
+            elapsed = time.perf_counter() - started
+            if ok:
+                results[route].append(elapsed)
+            else:
+                errors[route] += 1
+
+
+def summary(samples: list[float], seconds: float) -> dict[str, Any]:
+    """Count, requests per second and percentiles in milliseconds."""
+    if not samples:
+        return {"count": 0}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {
+        "count": len(ordered),
+        "rps": round(len(ordered) / seconds, 1),
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
+    }
+
+
+async def run(base: str, clients: int, seconds: float, max_act: int) -> dict[str, Any]:
+    """Warm up, then run the clients and gather the figures."""
+    sessions = [log_in(base, "owner") for _ in range(min(clients, 5))]
+    async with httpx.AsyncClient(base_url=base, cookies=sessions[0], timeout=120) as warm:
+        await warm.get("/dashboard")  # the first count of 100k acts is not what is measured
+    results: dict[str, list[float]] = {"search": [], "record": [], "dashboard": []}
+    errors = {route: 0 for route in results}
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            client_loop(
+                base, sessions[i % len(sessions)], started + seconds, i, max_act, results, errors
+            )
+            for i in range(clients)
+        )
+    )
+    elapsed = time.monotonic() - started
+    total = sum(len(v) for v in results.values())
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": total,
+        "rps": round(total / elapsed, 1),
+        "errors": errors,
+        "routes": {route: summary(samples, elapsed) for route, samples in results.items()},
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", type=Path, default=Path("bench-web-archive"))
+    parser.add_argument("--size", type=int, default=100_000, help="acts in a new demo archive")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    ensure_archive(args.archive, args.size)
+    port = free_port()
+    server = start_server(args.archive, port)
+    try:
+        figures = asyncio.run(
+            run(f"http://127.0.0.1:{port}", args.clients, args.seconds, args.size)
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures["archive_acts"] = args.size
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
