@@ -42,7 +42,12 @@ QUERIES = (
     "여정",
     "Chongjin",
 )
-FILTERS = ({"province": "KP-09"}, {"act_type": "torture"}, {"year": "1998"}, {})
+FILTERS: tuple[dict[str, str], ...] = (
+    {"province": "KP-09"},
+    {"act_type": "torture"},
+    {"year": "1998"},
+    {},
+)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
