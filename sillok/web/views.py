@@ -24,6 +24,7 @@ from sillok.web.access import (
     DIRECTORY_KINDS,
     REDACTED,
     Principal,
+    may,
     may_see,
     readable,
     refused,
@@ -416,10 +417,10 @@ def search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
+    titles: dict[tuple[str, int], str] = {}
+    found: list[tuple[str, int]] = []
     if sharing is not None or not act_filter.is_empty() or query.strip():
-        found = _search(archive, query, act_filter)
-    else:
-        found = []
+        found, titles = _search(archive, query, act_filter)
     rows = _rows_by_kind(archive, found)
     hits = []
     for kind, rid in found:
@@ -434,7 +435,6 @@ def search_view(
         hits.append((kind, rid))
     facets = _facets(archive, [rows["act"][rid] for kind, rid in hits if kind == "act"], lang)
     page = hits[offset : offset + limit]
-    titles = _titles(archive, principal, page)
     return SearchResult(
         query=query,
         filters=filters,
@@ -463,16 +463,23 @@ def _index_readable(principal: Principal, kind: str, level: str) -> bool:
     tell them what the field says. So a search with words returns only records whose indexed
     fields the principal may read; filters without words still list every record it may see.
     """
+    if kind == "act" and level == "confidential" and not may(principal, "seal.open"):
+        # A confidential act's description is sealed: only a holder of the seal key reads it,
+        # however the role's field classes read.
+        return False
     return all(readable(principal, level, t, c) for t, c in INDEXED_FIELDS.get(kind, ()))
 
 
-def _search(archive: Archive, query: str, act_filter: Any) -> list[tuple[str, int]]:
+def _search(
+    archive: Archive, query: str, act_filter: Any
+) -> tuple[list[tuple[str, int]], dict[tuple[str, int], str]]:
+    """(kind, id) of the matches in order, and their titles (the archive's role applied)."""
     from sillok.search import order_hits, query_groups
 
     if query.strip() and not query_groups(query):
-        return []
+        return [], {}
     hits = archive.searcher.search(query, act_filter, limit=SEARCH_WINDOW)
-    return order_hits([(h.kind, h.id) for h in hits])
+    return order_hits([(h.kind, h.id) for h in hits]), {(h.kind, h.id): h.title for h in hits}
 
 
 def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[str, dict[int, Any]]:
