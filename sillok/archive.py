@@ -40,6 +40,7 @@ from sillok.store.records import HOOKS_OPTION, insert_rows, now
 from sillok.users import User, Users, open_store
 
 if TYPE_CHECKING:
+    from sillok.backup import Backups
     from sillok.export import Exports
     from sillok.ingest import Importer
     from sillok.proofs import Proofs
@@ -80,6 +81,10 @@ class Archive:
             store.dialect, self.keys.seal if may_open_sealed(self.user.role) else None
         )
         self.hooks = ArchiveHooks(self.log, self.sealer, self._audit_write)
+        # Set when a key rotation was interrupted (see Users.rotate_keys).
+        self.pending_keys: ArchiveKeys | None = None
+        self.previous_keys: ArchiveKeys | None = None
+        self.opened_with_pending = False
         # Every connection the store hands out carries the hooks, so every write through
         # sillok.store.records is sealed and logged, whichever service makes it.
         store.engine = store.engine.execution_options(**{HOOKS_OPTION: self.hooks})
@@ -145,6 +150,11 @@ class Archive:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArchiveError(f"{folder}: no such archive")
+        from sillok.wipe import wiped_at
+
+        when = wiped_at(folder)
+        if when is not None:
+            raise ArchiveError(f"{folder}: this archive was wiped at {when}; it cannot be opened")
         info = _read_json(folder / ARCHIVE_FILE)
         if info.get("format") != ARCHIVE_FORMAT:
             raise ArchiveError(f"{folder}: archive format {info.get('format')!r} is not supported")
@@ -157,18 +167,30 @@ class Archive:
         location = str(info.get("store", ""))
         if location.startswith("sqlcipher:") and not (folder / location[10:]).is_file():
             raise ArchiveError(f"{folder}: the database file {location[10:]} is missing")
-        store, keys = open_store(dialect_for(location, folder), keys, pending)
+        store, opened = open_store(dialect_for(location, folder), keys, pending)
         try:
             if store.schema_revision() != head_revision():
                 store.migrate()
             archive = cls(
-                folder, store, keys, settings or Settings(), User(wrapped.holder, wrapped.role)
+                folder, store, opened, settings or Settings(), User(wrapped.holder, wrapped.role)
             )
+            if pending is not None:
+                archive._resume_with(keys, pending, opened is pending)
             archive._login(passphrase, wrapped, keyfile)
         except BaseException:
             store.close()
             raise
         return archive
+
+    def _resume_with(self, current: ArchiveKeys, pending: ArchiveKeys, with_pending: bool) -> None:
+        """An interrupted key rotation: field keys may be wrapped under either master key."""
+        self.pending_keys = pending
+        self.opened_with_pending = with_pending
+        self.previous_keys = current if with_pending else None
+        other = current if with_pending else pending
+        if self.sealer.can_open and other.seal is not None:
+            self.sealer = Sealer(self.store.dialect, self.keys.seal, older=[other.seal])
+            self.hooks.sealer = self.sealer
 
     def _login(self, passphrase: str, wrapped: WrappedKey, keyfile: KeyFile) -> None:
         """Bring an older archive up to date, check the user, audit the login."""
@@ -348,6 +370,13 @@ class Archive:
     def protection(self) -> Protection:
         """Protecting persons, their sealed contacts, crypto-shredding."""
         return Protection(self)
+
+    @cached_property
+    def backups(self) -> Backups:
+        """Backups and replicas."""
+        from sillok.backup import Backups
+
+        return Backups(self)
 
     @cached_property
     def audit(self) -> AuditTrail:

@@ -235,3 +235,76 @@ class Users:
             "login" if user else "login_failed", detail={"user": name[:100]}, actor=name[:100]
         )
         return user
+
+    # -- rotating the keys --
+
+    def rotate_keys(self) -> dict[str, Any]:
+        """Replace the database key and the seal master key; every copy gets the new keys.
+
+        The steps are ordered so that a crash anywhere leaves an archive that opens:
+
+        1. every user's copy gets the new keys as *pending* (``keys.json`` written atomically);
+        2. the field keys are re-wrapped under the new seal master key, in one transaction
+           (until step 4 the sealer accepts either master key);
+        3. the SQLCipher database is re-keyed (``PRAGMA rekey``, one transaction in the WAL:
+           before its commit the old key opens it, after it the new one);
+        4. the pending keys become the current ones.
+
+        Opening tries the current database key and then the pending one, and running the
+        rotation again finishes an interrupted one.
+        """
+        import os
+
+        self._require("keys")
+        archive = self.archive
+        keys = archive.keys
+        if keys.seal is None:
+            raise InvalidInput("rotating the keys needs a copy that holds the seal key")
+        keyfile = KeyFile.load(self._keyfile_path)
+        old_kind = [w.holder for w in keyfile.wrapped if w.version != 2]
+        if old_kind:
+            raise InvalidInput(
+                f"these users must log in once before a rotation: {', '.join(old_kind)}"
+            )
+        # An interrupted rotation is finished with the keys it started.
+        new = archive.pending_keys or ArchiveKeys(os.urandom(32), keys.archive, os.urandom(32))
+        if archive.pending_keys is not None and archive.opened_with_pending:
+            keys = archive.previous_keys or keys
+        # 1. pending copies for everyone
+        keyfile = KeyFile(
+            keyfile.path,
+            tuple(
+                w.with_keys(keys_for_role(keys, w.role), keys_for_role(new, w.role))
+                for w in keyfile.wrapped
+            ),
+        )
+        keyfile.save()
+        # 2. field keys under the new seal master key
+        assert new.seal is not None
+        with archive.store.transaction() as conn:
+            rewrapped = archive.sealer.rewrap(conn, new.seal)
+        # 3. the database file under the new key
+        new_db_key = derive_key(new.database, "database")
+        if archive.store.dialect.name == "sqlcipher":
+            raw = archive.store.engine.raw_connection()
+            try:
+                raw.driver_connection.execute(  # type: ignore[union-attr]
+                    f"PRAGMA rekey = \"x'{new_db_key.hex()}'\""
+                )
+            finally:
+                raw.close()
+        store = Store(archive.store.dialect, new_db_key)
+        store.check()
+        # 4. the new keys are the current ones
+        KeyFile(
+            keyfile.path,
+            tuple(w.with_keys(keys_for_role(new, w.role)) for w in keyfile.wrapped),
+        ).save()
+        from sillok.store.records import HOOKS_OPTION
+
+        store.engine = store.engine.execution_options(**{HOOKS_OPTION: archive.hooks})
+        archive.store.close()
+        archive.store = store
+        archive.keys = new
+        archive.audit.record("keys_rotate", detail={"field_keys": rewrapped})
+        return {"users": len(keyfile.wrapped), "field_keys": rewrapped}

@@ -148,9 +148,7 @@ def test_the_user_commands(tmp_path: Path) -> None:
     as_rhee = {"SILLOK_PASSPHRASE": "reviewer passphrase"}
     result = runner.invoke(app, ["--user", "rhee", "user", "list", folder], env=as_rhee)
     assert result.exit_code == 0, result.stderr
-    result = runner.invoke(
-        app, ["--user", "rhee", "user", "remove", folder, "owner"], env=as_rhee
-    )
+    result = runner.invoke(app, ["--user", "rhee", "user", "remove", folder, "owner"], env=as_rhee)
     assert result.exit_code == 2 and "reviewer role may not" in result.stderr
     result = runner.invoke(app, ["--user", "rhee", "audit", folder], env=as_rhee)
     assert result.exit_code == 2 and "may not read the audit trail" in result.stderr
@@ -160,3 +158,45 @@ def test_the_user_commands(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "keys rotate" in result.stdout
     result = runner.invoke(app, ["--user", "rhee", "user", "list", folder], env=as_rhee)
     assert result.exit_code == 2 and "does not unlock" in result.stderr
+
+
+def test_rotating_the_keys(sqlcipher_archive: Archive, tmp_path: Path) -> None:
+    from sillok.keys import derive_key
+    from sillok.store import Store
+    from sillok.store.dialects import SqlCipherDialect
+    from tests.datasets import YODOK, write_csv
+
+    archive, folder = sqlcipher_archive, sqlcipher_archive.folder
+    archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+    archive.users.add("kang", "documenter", "documenter passphrase")
+    archive.users.add("lee", "analyst", "analyst passphrase")
+    old_key = derive_key(archive.keys.database, "database")
+    old_seal = archive.keys.seal
+    done = archive.users.rotate_keys()
+    assert done == {"users": 3, "field_keys": 2}  # the informant's and the archive-wide key
+    assert archive.keys.seal != old_seal and archive.keys.archive != archive.keys.database
+    archive.ingest.run(write_csv(tmp_path / "b.csv", [dict(YODOK[0], informant="Witness Beta")]))
+    archive.close()
+    # a copy of the old key (a removed user's) no longer opens the database
+    stale = Store(SqlCipherDialect(folder / "archive.db"), old_key)
+    with pytest.raises(ArchiveError, match="cannot be read"):
+        stale.check()
+    stale.close()
+    for user, passphrase in (("kang", "documenter passphrase"), ("lee", "analyst passphrase")):
+        with Archive.open(folder, passphrase, settings=FAST, user=user) as opened:
+            assert opened.verification.run().ok
+    with Archive.open(folder, "documenter passphrase", settings=FAST, user="kang") as kang:
+        from sqlalchemy import select
+
+        from sillok.model import persons
+
+        with kang.store.reading() as conn:
+            ids = conn.execute(
+                select(persons.c.id).where(persons.c.ref.like("informant:%"))
+            ).scalars()
+            informants = sorted(ids)
+        names = {
+            kang.records.show("person", pid, reveal=True)["names"][0]["name"] for pid in informants
+        }
+    # sealed before the rotation and after it, both open with the new keys
+    assert names == {"Witness Alpha", "Witness Beta"}

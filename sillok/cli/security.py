@@ -299,3 +299,130 @@ def _may(role: str, action: str) -> bool:
     from sillok.policy import may
 
     return may(role, action)
+
+
+# --- keys, backups, replicas, wipe ----------------------------------------------------------
+
+keys_app = typer.Typer(help="The archive's keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+@friendly_errors
+def keys_rotate(archive: Path = ArchiveArg, passphrase_file: Path = PassphraseFile) -> None:
+    """Re-key the database and re-wrap the sealed fields' keys (administrators).
+
+    Every user keeps their passphrase; a copy of the old keys (a removed user's) no longer
+    opens the database. Interrupted, it leaves an archive that opens; run it again to finish.
+    """
+    with open_archive(archive, passphrase_file) as opened:
+        done = opened.users.rotate_keys()
+    console.print(
+        f"Rotated the keys: {done['users']} users, {done['field_keys']} field keys re-wrapped."
+    )
+
+
+@app.command()
+@friendly_errors
+def backup(
+    archive: Path = ArchiveArg,
+    dest: Path = typer.Argument(..., help="A new or empty folder for the copy.", file_okay=False),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Write an encrypted, self-verifying copy (database, keys, attachments, manifest)."""
+    with open_archive(archive, passphrase_file) as opened:
+        manifest = opened.backups.backup(dest)
+    console.print(
+        f"Backed up to {dest}: tree size {manifest['tree_size']}, root {manifest['root']}, "
+        f"{len(manifest['files'])} files."
+    )
+
+
+@app.command()
+@friendly_errors
+def restore(
+    backup_folder: Path = typer.Argument(..., help="A backup (or a replica) folder."),
+    target: Path = typer.Argument(..., help="A new folder for the restored archive."),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Restore a backup into a new folder; checks files, row counts and the Merkle root."""
+    from sillok.backup import restore as restore_backup
+    from sillok.cli import read_passphrase
+
+    done = restore_backup(backup_folder, target, read_passphrase(passphrase_file), current_user())
+    console.print(
+        f"Restored {target}: verified, tree size {done['tree_size']}, root {done['root']}."
+    )
+
+
+@app.command()
+@friendly_errors
+def replicate(
+    archive: Path = ArchiveArg,
+    dests: list[Path] = typer.Argument(..., help="Replica folders (made on first use)."),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Update replicas; each refuses a state that does not extend the one it accepted."""
+    from sillok.backup import FolderReplica
+
+    with open_archive(archive, passphrase_file) as opened:
+        done = opened.backups.replicate([FolderReplica(d) for d in dests])
+    for item in done:
+        console.print(f"{item['replica']}: {item['from_size']} -> {item['to_size']} entries")
+
+
+@app.command()
+@friendly_errors
+def wipe(
+    archive: Path = ArchiveArg,
+    yes: bool = typer.Option(False, "--yes", help="Do it (there is no undo)."),
+) -> None:
+    """Panic button: destroy every key copy and the database header. No passphrase, no undo."""
+    from sillok.errors import InvalidInput
+    from sillok.wipe import wipe as wipe_archive
+
+    if not yes:
+        raise InvalidInput("wipe destroys the archive for good: add --yes to do it")
+    report = wipe_archive(archive)
+    console.print(
+        f"WIPED {archive} in {report.seconds:.2f} s: {', '.join(report.destroyed)}. "
+        "It cannot be opened again; copies elsewhere (backups, replicas) are untouched."
+    )
+
+
+# --- protected persons --------------------------------------------------------------------
+
+
+@app.command()
+@friendly_errors
+def protect(
+    archive: Path = ArchiveArg,
+    person_id: int = typer.Argument(..., help="The person's id."),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Mark a person protected: their names are sealed under their own key, out of search."""
+    with open_archive(archive, passphrase_file) as opened:
+        opened.protection.protect(person_id)
+    console.print(f"Person {person_id} is protected.")
+
+
+@app.command()
+@friendly_errors
+def shred(
+    archive: Path = ArchiveArg,
+    person_id: int = typer.Argument(..., help="The protected person's id."),
+    yes: bool = typer.Option(False, "--yes", help="Do it (there is no undo)."),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Crypto-shred a protected person: destroy their key, so their sealed identity is gone."""
+    from sillok.errors import InvalidInput
+
+    if not yes:
+        raise InvalidInput("shred erases the person's identity for good: add --yes to do it")
+    with open_archive(archive, passphrase_file) as opened:
+        done = opened.protection.shred(person_id)
+    console.print(
+        f"Shredded the key of person {person_id}."
+        if done
+        else f"Person {person_id} had no key of their own: nothing to shred."
+    )

@@ -1,0 +1,410 @@
+"""Backups, restores and replicas: copies that check themselves.
+
+``sillok backup ARCHIVE DEST`` copies the SQLCipher database with SQLite's online backup API (a
+consistent snapshot, still encrypted under the same key), the key file and the attachment
+store into DEST, and writes ``manifest.json``: the SHA-256 of every file, the row count of
+every logged table, and the log's signed checkpoint at the moment of the copy. Anyone can
+check the files against the manifest and the checkpoint's signature without a passphrase
+(:func:`check_manifest`); ``sillok restore`` copies a backup into a new folder, opens it,
+runs the full verification and checks the row counts and the Merkle root against the manifest.
+
+A replica (``sillok replicate ARCHIVE DEST...``) is a backup that remembers the checkpoint it
+last accepted. It accepts a new state only with a consistency proof that the new log extends
+the one it accepted, signed by the same key, so a rewritten history is refused by every
+replica. :class:`FolderReplica` keeps replicas in folders; another store (a remote server, an
+object store) implements the same three methods of :class:`Replica`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import func, select
+
+from sillok.archive_log import LOGGED_TABLES
+from sillok.checkpoint import CheckpointError, open_checkpoint
+from sillok.errors import ArchiveError, SillokError
+from sillok.ledger import ProofError, consistency_proof, verify_consistency
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+
+MANIFEST = "manifest.json"
+BACKUP_FORMAT = "sillok-backup/1"
+REPLICA_STATE = "replica.json"
+#: tables whose rows a restore must find exactly (users and the trail grow at every login)
+COUNTED = tuple(t.name for t in LOGGED_TABLES if t.name not in ("audit_events", "users"))
+_CHUNK = 1 << 20
+
+
+class BackupError(SillokError):
+    """A backup or replica is missing, damaged, or refuses the new state; the message says why."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in (MANIFEST, REPLICA_STATE):
+            yield path
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in [*_files(folder), folder, *[p for p in folder.rglob("*") if p.is_dir()]]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A backup's manifest; :class:`BackupError` if missing or not JSON."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError(f"{folder} is not a Sillok backup ({MANIFEST} missing)") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BackupError(f"{folder / MANIFEST} is damaged") from None
+    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
+        raise BackupError(f"{folder / MANIFEST} is not a {BACKUP_FORMAT} manifest")
+    return data
+
+
+def check_manifest(folder: Path) -> dict[str, Any]:
+    """Check a backup's files and signed checkpoint against its manifest (no passphrase).
+
+    Raises:
+        BackupError: a file is missing, extra or changed, or the checkpoint does not verify.
+    """
+    manifest = read_manifest(folder)
+    listed: dict[str, str] = manifest.get("files", {})
+    present = {p.relative_to(folder).as_posix(): p for p in _files(folder)}
+    for name in sorted(set(listed) | set(present)):
+        if name not in present:
+            raise BackupError(f"{folder}: {name} is missing from the backup")
+        if name not in listed:
+            raise BackupError(f"{folder}: {name} is not in the backup's manifest")
+        if _sha256(present[name]) != listed[name]:
+            raise BackupError(f"{folder}: {name} does not match its manifest (damaged or altered)")
+    try:
+        checkpoint = open_checkpoint(manifest["checkpoint"], [manifest["verifier_key"]])
+    except (CheckpointError, KeyError) as exc:
+        raise BackupError(f"{folder}: the backup's checkpoint does not verify ({exc})") from None
+    if checkpoint.size != manifest.get("tree_size") or checkpoint.root.hex() != manifest.get(
+        "root"
+    ):
+        raise BackupError(f"{folder}: the manifest's tree size or root is not the checkpoint's")
+    return manifest
+
+
+@dataclass(frozen=True)
+class LogState:
+    """A signed state of the log: what a replica accepts."""
+
+    size: int
+    root: str
+    checkpoint: str
+    verifier_key: str
+    origin: str
+
+
+class Replica(Protocol):
+    """Where a replica lives. A folder here; a remote store implements the same."""
+
+    name: str
+
+    def accepted(self) -> LogState | None:
+        """The state the replica last accepted, or None for a new replica."""
+
+    def staging(self) -> Path:
+        """An empty local folder to build the next copy in (a remote replica uploads it)."""
+
+    def store(self, snapshot: Path, state: LogState) -> None:
+        """Replace the replica's copy with ``snapshot`` and remember ``state``."""
+
+
+class FolderReplica:
+    """A replica in a local (or mounted) folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.name = str(folder)
+
+    def accepted(self) -> LogState | None:
+        """The accepted state, from ``replica.json``."""
+        path = self.folder / REPLICA_STATE
+        if not path.exists():
+            if self.folder.exists() and any(self.folder.iterdir()):
+                raise BackupError(f"{self.folder} is not empty and is not a Sillok replica")
+            return None
+        try:
+            return LogState(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError):
+            raise BackupError(f"{path} is damaged") from None
+
+    def store(self, snapshot: Path, state: LogState) -> None:
+        """Swap in the new copy (the old one stays whole until the new one is complete)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        current = self.folder / "copy"
+        old = self.folder / "copy.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if current.exists():
+            os.replace(current, old)
+        os.replace(snapshot, current)
+        _write_json(self.folder / REPLICA_STATE, state.__dict__)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def staging(self) -> Path:
+        """A folder beside the replica for the next copy."""
+        path = self.folder.with_name(self.folder.name + ".incoming")
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+
+class Backups:
+    """``archive.backups``: backup, restore, replicate."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def _require(self) -> None:
+        from sillok.errors import InvalidInput
+        from sillok.policy import may
+
+        if not may(self.archive.role, "backup"):
+            raise InvalidInput(f"the {self.archive.role} role may not make backups")
+
+    def backup(self, dest: Path) -> dict[str, Any]:
+        """Write a self-verifying copy of the archive into ``dest`` (new or empty)."""
+        self._require()
+        dest = Path(dest)
+        if dest.exists() and any(dest.iterdir()):
+            raise BackupError(f"{dest} is not empty: a backup needs a folder of its own")
+        manifest = self._copy(dest)
+        self.archive.audit.record(
+            "backup", detail={"tree_size": manifest["tree_size"], "dest": dest.name}
+        )
+        return manifest
+
+    def _copy(self, dest: Path) -> dict[str, Any]:
+        from sillok.archive import ARCHIVE_FILE, DB_FILE, KEYS_FILE
+
+        archive = self.archive
+        if archive.store.dialect.name != "sqlcipher":
+            raise BackupError(
+                "this archive keeps its data in PostgreSQL: back the server up with pg_dump "
+                "(the log and its checkpoints are in the dump); sillok backup copies the "
+                "embedded SQLCipher store"
+            )
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            self._online_backup(dest / DB_FILE)
+            for name in (ARCHIVE_FILE, KEYS_FILE):
+                shutil.copy2(archive.folder / name, dest / name)
+            blobs = archive.folder / "attachments"
+            if blobs.is_dir():
+                shutil.copytree(blobs, dest / "attachments")
+            manifest = self._manifest(dest)
+            _write_json(dest / MANIFEST, manifest)
+            _fsync_tree(dest)
+        except OSError as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise BackupError(f"{dest}: the backup could not be written ({exc.strerror})") from None
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        return manifest
+
+    def _online_backup(self, target: Path) -> None:
+        import sqlcipher3
+
+        from sillok.keys import derive_key
+
+        key = derive_key(self.archive.keys.database, "database").hex()
+        raw = self.archive.store.engine.raw_connection()
+        try:
+            copy = sqlcipher3.connect(str(target))
+            try:
+                copy.execute(f"PRAGMA key = \"x'{key}'\"")
+                raw.driver_connection.backup(copy)  # type: ignore[union-attr]
+                copy.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                copy.close()
+        finally:
+            raw.close()
+
+    def _manifest(self, dest: Path) -> dict[str, Any]:
+        """The manifest, read from the copy itself (so it describes exactly what was copied)."""
+        from sillok.archive_log import ArchiveLog
+        from sillok.keys import derive_key
+        from sillok.store import Store
+        from sillok.store.dialects import SqlCipherDialect
+
+        store = Store(
+            SqlCipherDialect(dest / "archive.db"),
+            derive_key(self.archive.keys.database, "database"),
+        )
+        try:
+            with store.reading() as conn:
+                head = ArchiveLog(store.dialect, b"", b"").head(conn)
+                counts = {
+                    t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+                    for t in LOGGED_TABLES
+                }
+        finally:
+            store.close()
+        return {
+            "format": BACKUP_FORMAT,
+            "made_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "origin": head.origin,
+            "tree_size": head.size,
+            "root": head.root.hex(),
+            "checkpoint": head.checkpoint,
+            "verifier_key": head.verifier_key,
+            "row_counts": counts,
+            "files": {p.relative_to(dest).as_posix(): _sha256(p) for p in _files(dest)},
+        }
+
+    # -- replicas --
+
+    def replicate(self, replicas: Sequence[Replica]) -> list[dict[str, Any]]:
+        """Bring each replica up to the archive's current state, if it is an extension.
+
+        Raises:
+            BackupError: a replica refuses (naming it and why); replicas before it were
+                updated, those after it were not tried.
+        """
+        self._require()
+        results = []
+        for replica in replicas:
+            accepted = replica.accepted()
+            staging = replica.staging()
+            manifest = self._copy(staging)
+            state = LogState(
+                manifest["tree_size"],
+                manifest["root"],
+                manifest["checkpoint"],
+                manifest["verifier_key"],
+                manifest["origin"],
+            )
+            try:
+                if accepted is not None:
+                    self._check_extension(replica.name, accepted, state)
+            except BackupError:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            replica.store(staging, state)
+            self.archive.audit.record(
+                "replicate",
+                detail={"replica": Path(replica.name).name, "tree_size": state.size},
+            )
+            results.append(
+                {
+                    "replica": replica.name,
+                    "from_size": accepted.size if accepted else 0,
+                    "to_size": state.size,
+                }
+            )
+        return results
+
+    def _check_extension(self, name: str, accepted: LogState, state: LogState) -> None:
+        if state.verifier_key != accepted.verifier_key or state.origin != accepted.origin:
+            raise BackupError(
+                f"{name}: the archive's log is signed by another key or has another origin "
+                "than the one this replica accepted"
+            )
+        try:
+            old = open_checkpoint(accepted.checkpoint, [accepted.verifier_key], accepted.origin)
+            new = open_checkpoint(state.checkpoint, [accepted.verifier_key], accepted.origin)
+        except CheckpointError as exc:
+            raise BackupError(f"{name}: a checkpoint does not verify ({exc})") from None
+        if new.size < old.size:
+            raise BackupError(
+                f"{name}: the archive's log has {new.size} entries, fewer than the {old.size} "
+                "this replica accepted: history was removed"
+            )
+        if old.size == 0:
+            return
+        with self.archive.store.reading() as conn:
+            leaves = self.archive.log.leaf_hashes(conn, new.size)
+        try:
+            proof = consistency_proof(old.size, leaves)
+            verify_consistency(old.size, new.size, old.root, new.root, proof)
+        except (ProofError, ValueError):
+            raise BackupError(
+                f"{name}: the archive's log is not an extension of the log this replica "
+                f"accepted at size {old.size}: its history was rewritten; nothing was copied"
+            ) from None
+
+
+def restore(backup: Path, target: Path, passphrase: str, user: str | None = None) -> dict[str, Any]:
+    """Copy a backup (or a replica's copy) into a new folder and prove it whole.
+
+    Checks the files against the manifest, opens the copy, runs the full verification, and
+    compares the row counts and the Merkle root at the backup's tree size with the manifest.
+    On any failure the new folder is removed.
+    """
+    from sillok.archive import Archive
+
+    backup, target = Path(backup), Path(target)
+    if (backup / "copy" / MANIFEST).exists():
+        backup = backup / "copy"
+    manifest = check_manifest(backup)
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target} is not empty: restore into a new folder")
+    try:
+        shutil.copytree(backup, target, dirs_exist_ok=True)
+        (target / MANIFEST).unlink()
+        os.chmod(target, 0o700)
+        with Archive.open(target, passphrase, user=user) as restored:
+            report = restored.verification.run()
+            if not report.ok:
+                raise BackupError(f"the restored archive does not verify: {report.first_problem}")
+            with restored.store.reading() as conn:
+                note = restored.log.checkpoint(conn, manifest["tree_size"])
+                leaves = restored.log.leaf_hashes(conn, manifest["tree_size"])
+                counts = {
+                    t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+                    for t in LOGGED_TABLES
+                }
+            from sillok.ledger import root_hash
+
+            if note is None or root_hash(leaves).hex() != manifest["root"]:
+                raise BackupError("the restored log's root differs from the backup's manifest")
+            for name in COUNTED:
+                if counts[name] != manifest["row_counts"].get(name):
+                    raise BackupError(
+                        f"the restored archive has {counts[name]} rows in {name}, the backup "
+                        f"had {manifest['row_counts'].get(name)}"
+                    )
+            restored.audit.record("restore", detail={"tree_size": manifest["tree_size"]})
+    except (SillokError, OSError) as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, ArchiveError | BackupError):
+            raise
+        raise BackupError(f"restore failed: {exc}") from None
+    return {"tree_size": manifest["tree_size"], "root": manifest["root"], "rows": counts}
