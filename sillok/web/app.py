@@ -9,7 +9,6 @@ carries a strict Content-Security-Policy (no inline script or style, nothing fro
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sillok import __version__
 from sillok.archive import Archive
@@ -119,7 +119,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     app.state.web = web
     app.router.on_shutdown.append(web.close)
     _add_handlers(app)
-    _add_headers(app)
+    app.add_middleware(SecurityHeaders)
     static = Path(str(resources.files("sillok.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
     from sillok.web.routes import ROUTERS
@@ -130,18 +130,31 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     return app
 
 
-def _add_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            # Pages hold what a role may see: no shared or browser cache may keep them.
-            response.headers.setdefault("cache-control", "no-store")
-        return response
+class SecurityHeaders:
+    """Pure ASGI middleware: the security headers on every response, and ``no-store`` on all
+    but static files (pages hold what a role may see: no shared or browser cache may keep
+    them). Plain ASGI rather than ``BaseHTTPMiddleware``, which costs a task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _v in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                if not static and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _error(request: Request, status: int, code: str, message: str) -> Response:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 FACETS = ("act_type", "year", "province", "facility", "agency", "sharing")
+#: how many linked records a record page lists (the API and search reach the rest)
+LIST_LIMIT = 50
 #: how many matches a search considers for its facets and pages
 SEARCH_WINDOW = 100
 
@@ -145,7 +147,7 @@ def record_view(
     if kind in ("person", "event", "source"):
         lists["acts"] = ("act", list(data.get("acts") or []))
     for name, (target, ids) in lists.items():
-        ids = visible_ids(archive, principal, target, ids)
+        ids = visible_ids(archive, principal, target, ids)[:LIST_LIMIT]
         view.data[name] = ids
         titles = _titles(archive, principal, [(target, i) for i in ids])
         view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
