@@ -338,3 +338,12 @@ def test_the_site_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         assert visitor.get(f"/news/{built.ids['draft']}").status_code == 404
     finally:
         built.app.state.web.close()
+
+
+def test_the_language_switch_keeps_the_whole_address(site: Site) -> None:
+    client = login(site.app, "admin")
+    page = client.get("/search?q=Yodok&province=KP-08").text
+    link = re.search(r'href="(/lang/en\?next=[^"]+)"', page)
+    assert link
+    answer = client.get(link[1].replace("&amp;", "&"), follow_redirects=False)
+    assert answer.headers["location"] == "/search?q=Yodok&province=KP-08"

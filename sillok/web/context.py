@@ -141,7 +141,7 @@ class Req:
             here=quote(
                 self.request.url.path
                 + (f"?{self.request.url.query}" if self.request.url.query else ""),
-                safe="/?=&",
+                safe="/",
             ),
             **context,
         )
