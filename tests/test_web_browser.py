@@ -187,6 +187,7 @@ def test_coordinator_publishes_and_a_visitor_reads(
     assert visitor.locator("nav.breadcrumb").count() == 1
     assert "2024-08-30" in visitor.content()
     assert visitor.locator("ul.signatories li").count() == 2
+    assert visitor.locator("article .body p").count() == 2  # paragraphs survive the form
     assert visitor.locator("a[rel=prev]").count() == 1
     _shot(visitor, "news-item")
     visitor.click("a[lang=ko]")  # the language switch
