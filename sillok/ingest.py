@@ -172,6 +172,7 @@ class Importer:
         self.archive = archive
         self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
+        self._victim_key = archive.key_for("victim ref")
         # Load the directories now, not inside the import's write transaction.
         _ = (archive.places, archive.organizations)
 
@@ -497,7 +498,12 @@ class Importer:
         if raw.get("victim_ref"):
             return f"victim:{raw['victim_ref']}"
         name = raw.get("victim_name_hangul") or raw.get("victim_name")
-        return f"victim@{raw['source_ref']}:{name}" if name else None
+        if not name:
+            return None
+        # A keyed hash, not the name: a victim may later be protected, and a ref is never
+        # sealed.
+        digest = hmac.new(self._victim_key, name.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"victim@{raw['source_ref']}:{digest}"
 
     def _guess_facility_type(self, name: str) -> str | None:
         for word in name.replace("-", " ").split():

@@ -69,6 +69,16 @@ def _seal_with(key_id: int, key: bytes, table: str, column: str, row_id: int, va
     return f"{PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
 
+def _truncate_wal(store: Any) -> None:
+    """Copy the write-ahead log into the database and empty it (SQLCipher store only), so
+    old page images holding erased values leave the files."""
+    raw = store.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
 def person_subject(person_id: int) -> str:
     """The key subject of one person."""
     return f"person:{int(person_id)}"
@@ -394,7 +404,11 @@ class Protection:
 
         self._require("write")
         store = self.archive.store
+        sqlite = store.dialect.name == "sqlcipher"
         with store.transaction() as conn:
+            if sqlite:
+                # The plaintext names are deleted below: overwrite the freed bytes.
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
             person = get(conn, "person", person_id)
             if person is None:
                 from sillok.errors import NotFound
@@ -417,6 +431,12 @@ class Protection:
                     [{k: v for k, v in r.items() if k != "id"} for r in plain],
                 )
             store.dialect.unindex_documents(conn, [doc_id("person", person_id)])
+            if sqlite:
+                # A contentless FTS5 delete only marks the tokens; merging the segments
+                # drops them from the file.
+                conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+        if sqlite:
+            _truncate_wal(store)
 
     def add_contact(self, person_id: int, kind: str, value: str) -> int:
         """Keep a contact (phone, email, address...) of a person, always sealed."""
@@ -465,6 +485,5 @@ class Protection:
             if done:
                 self.archive.audit.record("shred", "person", person_id, {}, conn=conn)
         if done and sqlite:
-            with store.engine.connect() as plain:
-                plain.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            _truncate_wal(store)
         return done
