@@ -40,6 +40,7 @@ from sillok.store.records import HOOKS_OPTION, insert_rows, now
 from sillok.users import User, Users, open_store
 
 if TYPE_CHECKING:
+    from sillok.attachments import Attachments
     from sillok.backup import Backups
     from sillok.export import Exports
     from sillok.ingest import Importer
@@ -370,6 +371,13 @@ class Archive:
     def protection(self) -> Protection:
         """Protecting persons, their sealed contacts, crypto-shredding."""
         return Protection(self)
+
+    @cached_property
+    def attachments(self) -> Attachments:
+        """Evidence files: sealed, streamed, with chain of custody."""
+        from sillok.attachments import Attachments
+
+        return Attachments(self)
 
     @cached_property
     def backups(self) -> Backups:

@@ -36,7 +36,13 @@ from sillok.archive_log import (
 )
 from sillok.checkpoint import CheckpointError, open_checkpoint
 from sillok.ledger import CompactRange, leaf_hash
-from sillok.model import RECORD_TABLES, ledger_checkpoints, ledger_entries, ledger_state
+from sillok.model import (
+    RECORD_TABLES,
+    attachments,
+    ledger_checkpoints,
+    ledger_entries,
+    ledger_state,
+)
 from sillok.model import record_versions as versions_table
 
 if TYPE_CHECKING:
@@ -341,5 +347,29 @@ class Verification:
             verify_log(conn, report, progress)
             if rows:
                 verify_rows(conn, self.archive.log, report, progress)
+                self._attachments(conn, report)
         report.seconds = time.perf_counter() - started
+        self.archive.audit.record(
+            "verify", detail={"ok": report.ok, "entries": report.entries, "rows": report.rows}
+        )
         return report
+
+    def _attachments(self, conn: Connection, report: VerifyReport) -> None:
+        """Re-hash every stored attachment against its recorded SHA-256."""
+        store = self.archive.attachments
+        last = 0
+        while True:
+            batch = conn.execute(
+                select(attachments)
+                .where(attachments.c.id > last)
+                .order_by(attachments.c.id)
+                .limit(1000)
+            ).all()
+            if not batch:
+                return
+            for row in batch:
+                report.attachments += 1
+                problem = store.rehash(row)
+                if problem:
+                    report.problem(problem)
+            last = batch[-1].id
