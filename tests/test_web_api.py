@@ -73,6 +73,10 @@ def test_the_document_describes_the_api(api_schema: schemathesis.BaseSchema) -> 
     assert all(p.startswith("/api/") for p in paths)  # pages are not in it
     security = api_schema.raw_schema["components"]["securitySchemes"]
     assert security["token"]["scheme"] == "bearer"
+    for path, operations in api_schema.raw_schema["paths"].items():
+        for method, operation in operations.items():
+            needs_token = operation["security"] == [{"token": []}]
+            assert needs_token == ((method.upper(), path) not in PUBLIC), (method, path)
     assert len(_operations(api_schema)) >= 18
 
 

@@ -55,6 +55,14 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+#: the API operations anyone may call: published statements, and logging in
+PUBLIC_OPERATIONS = frozenset(
+    {
+        ("GET", "/api/statements"),
+        ("GET", "/api/statements/{statement_id}"),
+        ("POST", "/api/tokens"),
+    }
+)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -231,6 +239,10 @@ def _add_security_scheme(app: FastAPI) -> None:
             "scheme": "bearer",
             "description": "A token from POST /api/tokens",
         }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                public = (method.upper(), path) in PUBLIC_OPERATIONS
+                operation["security"] = [] if public else [{"token": []}]
         app.openapi_schema = schema
         return schema
 
