@@ -184,10 +184,13 @@ def _shape(table: Table) -> TableShape:
 SHAPES: dict[str, TableShape] = {t.name: _shape(t) for t in LOGGED_TABLES}
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _jcs(value: Any) -> bytes:
     # RFC 8785 for the values the log holds (ASCII keys, strings, integers, booleans, null):
     # Python's encoder escapes exactly the characters RFC 8785 escapes, the same way.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def field_salt(

@@ -157,3 +157,20 @@ def test_the_log_survives_reopening(archive: Archive, tmp_path: Path) -> None:
         assert size is not None and head.size == count and count > size
         assert head.root == root_hash(leaves)
         assert again.verification.run().ok
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12),
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**53 - 1), 2**53 - 1)
+        | st.text().map(lambda t: __import__("unicodedata").normalize("NFC", t))
+        | st.fixed_dictionaries({"c": st.text(alphabet="0123456789abcdef", max_size=64)}),
+    )
+)
+def test_commitments_hash_the_rfc8785_form(obj: dict[str, Any]) -> None:
+    """The committed object is encoded exactly as canonical_entry (RFC 8785) encodes it."""
+    from sillok.archive_log import _jcs
+
+    assert _jcs(obj) == canonical_entry(obj)
