@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sillok.backup import Backups
     from sillok.export import Exports
     from sillok.ingest import Importer
+    from sillok.links import Links
     from sillok.proofs import Proofs
     from sillok.records import RecordBook
     from sillok.search import Searcher
@@ -354,6 +355,13 @@ class Archive:
         from sillok.search import Searcher
 
         return Searcher(self)
+
+    @cached_property
+    def links(self) -> Links:
+        """Record linkage: candidate pairs, review decisions, resolved identities."""
+        from sillok.links import Links
+
+        return Links(self)
 
     @cached_property
     def stats(self) -> Stats:

@@ -247,6 +247,21 @@ record_versions = Table(
 )
 
 #: record kind (as users type it) -> its table
+links = Table(
+    "links",
+    metadata,
+    *_record_columns(),
+    Column("record_kind", String(20), nullable=False),  # person (events: later)
+    Column("left_id", Id, nullable=False),
+    Column("right_id", Id, nullable=False),
+    # match probability in parts per million: the Merkle log encodes no floats
+    Column("probability_ppm", Integer, nullable=False),
+    Column("evidence", Text, nullable=False, default="[]"),  # JSON: which fields moved the score
+    Column("status", String(20), nullable=False, default="pending"),  # pending accepted rejected
+    UniqueConstraint("record_kind", "left_id", "right_id", name="uq_links_pair"),
+    Index("ix_links_status", "record_kind", "status"),
+)
+
 RECORD_TABLES: dict[str, Table] = {
     "source": sources,
     "event": events,
@@ -256,6 +271,7 @@ RECORD_TABLES: dict[str, Table] = {
     "organization": organizations,
     "statement": statements,
     "attachment": attachments,
+    "link": links,
 }
 
 

@@ -5,6 +5,7 @@ first ``-``, so ``NKDB-S-001`` belongs to ``NKDB``: the convention for pooling s
 files) or ``source_type`` (testimony, interview, document...). The units are persons: the
 victims of acts. Until record linkage has resolved identities, each victim record is one unit,
 and the estimate says so: the same person reported under two refs is then counted twice.
+Once reviewers have accepted links (``sillok review``), each resolved identity is one unit.
 """
 
 from __future__ import annotations
@@ -60,16 +61,18 @@ def overlap_tables(
         date_to=filters.get("to"), place=filters.get("place"), facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
+    identity = archive.links.clusters()
     units: dict[tuple[int, str], set[str]] = {}
     with archive.store.reading() as conn:
         for victim, ref, source_type, act_type, lower, upper, place in queries.act_list_rows(
             conn, act_filter
         ):
             stratum = _stratum(archive, by, act_type, lower, upper, place) if by else ""
-            units.setdefault((victim, stratum), set()).add(_list_name(lists, ref, source_type))
+            unit = identity.get(victim, victim)
+            units.setdefault((unit, stratum), set()).add(_list_name(lists, ref, source_type))
     if not units:
         raise InvalidInput("no victims match: nothing to count")
-    notes = (NOT_LINKED,)
+    notes = (NOT_LINKED,) if not identity else ()
     if by is None:
         return table_from_memberships(units.values(), notes=notes)
     return strata_from_memberships(_by_stratum(units), notes=notes)

@@ -263,3 +263,37 @@ def act_list_rows(
         for row in rows:
             yield row[1], row[2], row[3], row[4], row[5], row[6], row[7]
         last = rows[-1][0]
+
+
+def persons_for_linkage(conn: Connection) -> list[tuple[int, str | None, str | None, int | None,
+                                                         bool]]:
+    """(id, sex, birth EDTF, origin place id, protected) of every person who is a victim."""
+    victims = select(acts.c.victim_id).where(acts.c.victim_id.is_not(None)).distinct()
+    stmt = select(
+        persons.c.id, persons.c.sex, persons.c.birth_edtf, persons.c.origin_place_id,
+        persons.c.protected,
+    ).where(persons.c.id.in_(victims)).order_by(persons.c.id)
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def link_pairs(conn: Connection, kind: str) -> dict[tuple[int, int], Any]:
+    """Every link of a record kind, by (left id, right id)."""
+    from sillok.model import links
+
+    rows = conn.execute(select(links).where(links.c.record_kind == kind))
+    return {(r.left_id, r.right_id): r for r in rows}
+
+
+def links_with_status(conn: Connection, kind: str, status: str, limit: int | None = None
+                      ) -> list[Any]:
+    """Links of a kind in one status, the most probable first."""
+    from sillok.model import links
+
+    stmt = (
+        select(links)
+        .where(links.c.record_kind == kind, links.c.status == status)
+        .order_by(links.c.probability_ppm.desc(), links.c.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt).all())

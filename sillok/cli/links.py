@@ -1,0 +1,90 @@
+"""`sillok link` (find candidate pairs) and `sillok review` (decide them)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from sillok.cli import PassphraseFile, app, console, friendly_errors
+from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive
+from sillok.links import Candidate
+
+
+@app.command()
+@friendly_errors
+def link(
+    archive: Path = ArchiveArg,
+    kind: str = typer.Argument("persons", help="What to link: persons."),
+    threshold: float = typer.Option(
+        None, "--threshold", min=0.01, max=0.99,
+        help="Queue pairs from this match probability (default: the review floor, 0.5).",
+    ),
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Find records that may be the same person (Splink, no labels needed) and queue them."""
+    from sillok.linkage.model import LinkageSettings
+
+    settings = LinkageSettings(review_floor=threshold, threshold=max(threshold, 0.9)) if (
+        threshold) else LinkageSettings()
+    with open_archive(archive, passphrase_file) as opened:
+        run = opened.links.find(kind, settings, progress=lambda step: console.print(f"  {step}"))
+    console.print(f"Compared {run.records} persons: {run.candidates} candidate pairs, "
+                  f"{run.new} new in the review queue.")
+    for warning in run.warnings:
+        console.print(f"  warning: {warning}")
+
+
+def _show(candidate: Candidate) -> None:
+    table = Table("field", "evidence", "weight", title=(
+        f"link {candidate.id}: {candidate.left}  ~  {candidate.right}  "
+        f"(p = {candidate.probability:.3f}, {candidate.status})"))
+    for item in candidate.evidence:
+        table.add_row(str(item.get("field")), str(item.get("level")), f"{item.get('weight'):+.1f}")
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def review(
+    archive: Path = ArchiveArg,
+    accept: list[int] = typer.Option(None, "--accept", help="Accept these links."),
+    reject: list[int] = typer.Option(None, "--reject", help="Reject these links."),
+    undo: list[int] = typer.Option(None, "--undo", help="Undo a decision (back to the queue)."),
+    status: str = typer.Option("pending", "--status",
+                               help="List links in this status: pending, accepted, rejected."),
+    as_json: bool = JsonOpt,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Review candidate pairs: accept, reject or skip each; decisions are versioned records.
+
+    With --accept/--reject/--undo, decide those links. Otherwise list the queue, and at a
+    terminal ask about each pair in turn (a accept, r reject, s skip, q quit).
+    """
+    with open_archive(archive, passphrase_file) as opened:
+        decided = [(i, "accept") for i in accept or []] + [(i, "reject") for i in reject or []]
+        decided += [(i, "undo") for i in undo or []]
+        for link_id, verdict in decided:
+            console.print(f"link {link_id}: {opened.links.decide(link_id, verdict)}")
+        if decided:
+            return
+        queue = opened.links.queue(status)
+        if as_json:
+            sys.stdout.write(json.dumps([c.to_json() for c in queue], ensure_ascii=False) + "\n")
+            return
+        if not queue:
+            console.print(f"No {status} links.")
+            return
+        for candidate in queue:
+            _show(candidate)
+            if not sys.stdin.isatty() or status != "pending":
+                continue
+            answer = typer.prompt("[a]ccept, [r]eject, [s]kip, [q]uit", default="s")
+            if answer.startswith("q"):
+                break
+            if answer[:1] in ("a", "r"):
+                verdict = "accept" if answer.startswith("a") else "reject"
+                console.print(f"  {opened.links.decide(candidate.id, verdict)}")

@@ -1,0 +1,162 @@
+"""Links, not merges: "same person" assertions between records, found by record linkage and
+decided by a reviewer.
+
+``archive.links.find()`` trains a Splink model on the archive's victims (no labels needed),
+scores candidate pairs and puts the new ones in the review queue with the evidence that moved
+each score. A reviewer accepts, rejects or skips each pair; a decision is a new version of the
+link record (history and Merkle log like any other record), and undoing one is another. The
+resolved identities are the connected components of accepted links; the person records
+themselves are never merged or changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sillok.errors import InvalidInput, NotFound
+from sillok.model import links as links_table
+from sillok.store import queries
+from sillok.store import records as store_records
+
+if TYPE_CHECKING:
+    from sillok.archive import Archive
+    from sillok.linkage.model import LinkageSettings
+
+LINK_KINDS = ("persons",)
+VERDICTS = {"accept": "accepted", "reject": "rejected", "undo": "pending"}
+
+
+@dataclass(frozen=True)
+class LinkRun:
+    """What a linkage run found."""
+
+    records: int
+    candidates: int
+    new: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One pair in the review queue, as a reviewer sees it."""
+
+    id: int
+    left_id: int
+    right_id: int
+    probability: float
+    status: str
+    left: str
+    right: str
+    evidence: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return dict(self.__dict__)
+
+
+class Links:
+    """The archive's links between persons."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def records_frame(self) -> pd.DataFrame:
+        """The victims as the linkage schema reads them (protected persons left out)."""
+        with self.archive.store.reading() as conn:
+            people = queries.persons_for_linkage(conn)
+            names = queries.names_of_persons(conn, [p[0] for p in people if not p[4]])
+        rows = []
+        for pid, sex, birth, origin_id, protected in people:
+            if protected or pid not in names:
+                continue
+            latin = next((n for n, s, _k in names[pid] if s == "Latn"), None)
+            hangul = next((n for n, s, _k in names[pid] if s == "Hang"), None)
+            origin = self.archive.places.province_of(origin_id)
+            rows.append({
+                "id": str(pid), "name": latin or hangul, "name_hangul": hangul if latin else None,
+                "birth": birth, "sex": sex if sex in ("male", "female") else None,
+                "origin": origin.vocab_key if origin else None,
+            })
+        return pd.DataFrame(rows, columns=["id", "name", "name_hangul", "birth", "sex", "origin"])
+
+    def find(self, kind: str = "persons", settings: LinkageSettings | None = None,
+             progress: Callable[[str], None] | None = None) -> LinkRun:
+        """Train, score, and queue the pairs not seen before (at or above the review floor)."""
+        if kind not in LINK_KINDS:
+            raise InvalidInput(f"linking {kind!r} is not supported yet (only persons)")
+        from sillok.linkage.model import LinkageModel
+        from sillok.linkage.schema import PERSONS
+
+        frame = self.records_frame()
+        if len(frame) < 2:
+            return LinkRun(len(frame), 0, 0, ("fewer than two persons to compare",))
+        model = LinkageModel(PERSONS, settings).fit(frame, progress)
+        pairs = model.predict(progress=progress)
+        with self.archive.store.transaction() as conn:
+            known = queries.link_pairs(conn, "person")
+            values: dict[str, dict[str, Any]] = {}
+            for pair in pairs.to_dict("records"):
+                left, right = sorted((int(pair["left_id"]), int(pair["right_id"])))
+                if (left, right) in known:
+                    continue
+                evidence = [e.__dict__ for e in model.explain(pair)]
+                values[f"link:person:{left}:{right}"] = {
+                    "record_kind": "person", "left_id": left, "right_id": right,
+                    "probability_ppm": round(float(pair["match_probability"]) * 1_000_000),
+                    "evidence": json.dumps(evidence, ensure_ascii=False), "status": "pending",
+                }
+            result = store_records.upsert_by_ref(
+                conn, self.archive.store.dialect, "link", values, self.archive.settings.actor
+            )
+        return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings))
+
+    def queue(self, status: str = "pending", limit: int | None = None) -> list[Candidate]:
+        """Links in a status (pending: the review queue), the most probable first."""
+        with self.archive.store.reading() as conn:
+            rows = queries.links_with_status(conn, "person", status, limit)
+        titles = self.archive.records.titles(
+            [("person", r.left_id) for r in rows] + [("person", r.right_id) for r in rows]
+        )
+        return [
+            Candidate(
+                r.id, r.left_id, r.right_id, r.probability_ppm / 1_000_000, r.status,
+                titles.get(("person", r.left_id), "?"), titles.get(("person", r.right_id), "?"),
+                json.loads(r.evidence),
+            )
+            for r in rows
+        ]
+
+    def decide(self, link_id: int, verdict: str) -> str:
+        """Accept, reject or undo (back to pending) one link; returns its new status."""
+        if verdict not in VERDICTS:
+            raise InvalidInput(f"unknown verdict {verdict!r} (accept, reject, undo)")
+        with self.archive.store.transaction() as conn:
+            row = store_records.get(conn, "link", link_id)
+            if row is None:
+                raise NotFound(f"there is no link with id {link_id}")
+            status = VERDICTS[verdict]
+            if row.status != status:
+                store_records.update_record(
+                    conn, "link", row, {"status": status}, self.archive.settings.actor
+                )
+        return status
+
+    def clusters(self) -> dict[int, int]:
+        """Person id -> resolved identity (one member's id), for persons with accepted links."""
+        from sillok.linkage.clusters import cluster_ids
+
+        with self.archive.store.reading() as conn:
+            accepted = queries.links_with_status(conn, "person", "accepted")
+        members = {r.left_id for r in accepted} | {r.right_id for r in accepted}
+        found = cluster_ids(
+            [str(m) for m in members], [(str(r.left_id), str(r.right_id)) for r in accepted]
+        )
+        return {int(k): int(v) for k, v in found.items()}
+
+
+__all__ = ["Candidate", "LinkRun", "Links", "links_table"]
