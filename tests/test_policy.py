@@ -164,3 +164,15 @@ def test_protected_export_needs_the_right_role(archive: Archive, tmp_path: Path)
     assert archive.audit.events(action="export")[0]["detail"]["include_protected"] is True
     with _as(archive, "documenter") as documenter, pytest.raises(InvalidInput, match="may not"):
         documenter.exports.write(io.StringIO(), "json", include_protected=True)
+
+
+def test_the_security_doc_names_every_role_and_action() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "security.md").read_text("utf-8")
+    for role in ROLES:
+        assert f"| {role} |" in doc, role
+    for action in policy.ACTIONS:
+        assert f"`{action}`" in doc, action
+    for role, seal in (("admin", "yes"), ("documenter", "yes"), ("reviewer", "no")):
+        line = next(x for x in doc.splitlines() if x.startswith(f"| {role} |"))
+        assert line.endswith(f"| {seal} |")
+        assert policy.may_open_sealed(role) == (seal == "yes")
