@@ -86,6 +86,7 @@ def main() -> None:
 # Commands register themselves on ``app`` when their modules are imported.
 from sillok.cli import commands as _commands  # noqa: E402,F401
 from sillok.cli import estimate as _estimate  # noqa: E402
+from sillok.cli import linkage as _linkage  # noqa: E402
 from sillok.cli import links as _links  # noqa: E402,F401
 from sillok.cli import security as _security  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401
@@ -104,3 +105,4 @@ def _estimate_from_archive(
 
 
 _estimate.register(app, archive_loader=_estimate_from_archive)
+_linkage.register(app)

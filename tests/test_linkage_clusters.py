@@ -1,0 +1,138 @@
+"""Identities from accepted links: components, undo, decisions, conflicts; pairwise scores."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sillok.linkage.clusters import Decision, IdentityGraph, cluster_ids
+from sillok.linkage.evaluate import (
+    cluster_scores,
+    pairs_from_clusters,
+    pairs_from_list,
+    pairwise_scores,
+)
+
+
+def test_links_join_records_transitively_and_the_smallest_id_names_the_cluster() -> None:
+    graph = IdentityGraph.from_links([("b", "c"), ("c", "a")], records=["a", "b", "c", "d"])
+    assert graph.clusters() == {"a": "a", "b": "a", "c": "a", "d": "d"}
+    assert graph.same_identity("a", "b")
+    assert graph.identities() == [{"a", "b", "c"}]
+
+
+def test_undoing_a_link_splits_the_identity_again() -> None:
+    graph = IdentityGraph.from_links([("a", "b"), ("b", "c")])
+    graph.unlink("b", "c")
+    assert graph.clusters() == {"a": "a", "b": "a", "c": "c"}
+    assert not graph.same_identity("a", "c")
+
+
+def test_undo_keeps_an_identity_held_together_by_another_path() -> None:
+    graph = IdentityGraph.from_links([("a", "b"), ("b", "c"), ("a", "c")])
+    graph.unlink("a", "c")
+    assert graph.same_identity("a", "c")
+
+
+def test_undoing_a_link_that_does_not_exist_is_an_error() -> None:
+    graph = IdentityGraph.from_links([("a", "b")])
+    with pytest.raises(KeyError, match="'a'.*'c'"):
+        graph.unlink("a", "c")
+
+
+def test_a_record_cannot_be_linked_to_itself() -> None:
+    with pytest.raises(ValueError, match="itself"):
+        IdentityGraph().link("a", "a")
+    with pytest.raises(ValueError, match="itself"):
+        Decision("a", "a", "accept")
+
+
+def test_unknown_verdict_is_refused() -> None:
+    with pytest.raises(ValueError, match="'merge'"):
+        Decision("a", "b", "merge")  # type: ignore[arg-type]
+
+
+def test_decisions_replay_in_order_and_the_last_one_wins() -> None:
+    decisions = [
+        Decision("r1", "r2", "accept"),
+        Decision("r2", "r3", "accept"),
+        Decision("r3", "r4", "skip"),
+        Decision("r2", "r3", "undo"),
+        Decision("r4", "r5", "reject"),
+        Decision("r5", "r4", "accept"),
+    ]
+    graph = IdentityGraph.from_decisions(decisions, records=["r1", "r2", "r3", "r4", "r5"])
+    assert graph.clusters() == {"r1": "r1", "r2": "r1", "r3": "r3", "r4": "r4", "r5": "r4"}
+    assert graph.conflicts() == []
+
+
+def test_a_rejected_pair_joined_through_others_is_a_conflict() -> None:
+    graph = IdentityGraph.from_decisions(
+        [
+            Decision("a", "c", "reject"),
+            Decision("a", "b", "accept"),
+            Decision("b", "c", "accept"),
+        ]
+    )
+    assert graph.conflicts() == [("a", "c")]
+    graph.apply(Decision("b", "c", "undo"))
+    assert graph.conflicts() == []
+
+
+def test_links_are_listed_once() -> None:
+    graph = IdentityGraph.from_links([("b", "a"), ("a", "b"), ("c", "b")])
+    assert sorted(graph.links()) == [("a", "b"), ("b", "c")]
+
+
+def test_cluster_ids_refuses_links_to_unknown_records() -> None:
+    with pytest.raises(KeyError, match="'z'"):
+        cluster_ids(["a", "b"], [("a", "z")])
+
+
+edges = st.lists(
+    st.tuples(st.integers(0, 14), st.integers(0, 14)).filter(lambda e: e[0] != e[1]),
+    max_size=25,
+)
+
+
+@given(edges)
+def test_sparse_clustering_agrees_with_the_graph(links: list[tuple[int, int]]) -> None:
+    records = list(range(15))
+    graph = IdentityGraph.from_links(links, records=records)
+    expected = {str(k): v for k, v in graph.clusters().items()}
+    assert cluster_ids(records, links) == expected
+
+
+@given(edges, st.data())
+def test_link_then_undo_restores_the_clusters(
+    links: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    graph = IdentityGraph.from_links(links, records=range(15))
+    before = graph.clusters()
+    a = data.draw(st.integers(0, 14))
+    b = data.draw(st.integers(0, 14).filter(lambda x: x != a))
+    if graph.is_linked(a, b):
+        return
+    graph.link(a, b)
+    graph.unlink(a, b)
+    assert graph.clusters() == before
+
+
+def test_pairwise_scores() -> None:
+    truth = pairs_from_clusters({"a": 1, "b": 1, "c": 1, "d": 2})
+    assert truth == {("a", "b"), ("a", "c"), ("b", "c")}
+    predicted = pairs_from_list([("b", "a"), ("c", "d"), ("a", "a")])
+    scores = pairwise_scores(predicted, truth)
+    assert (scores.true_positives, scores.false_positives, scores.false_negatives) == (1, 1, 2)
+    assert scores.precision == 0.5
+    assert scores.recall == pytest.approx(1 / 3)
+    assert scores.f1 == pytest.approx(0.4)
+    assert scores.as_dict()["f1"] == 0.4
+
+
+def test_scores_of_nothing_predicted_and_nothing_true() -> None:
+    empty = pairwise_scores(set(), set())
+    assert (empty.precision, empty.recall) == (1.0, 1.0)
+    assert pairwise_scores(set(), {("a", "b")}).f1 == 0.0
+    assert cluster_scores({"a": "x", "b": "x"}, {"a": 1, "b": 1}).f1 == 1.0
