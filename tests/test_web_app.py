@@ -347,3 +347,19 @@ def test_the_language_switch_keeps_the_whole_address(site: Site) -> None:
     assert link
     answer = client.get(link[1].replace("&amp;", "&"), follow_redirects=False)
     assert answer.headers["location"] == "/search?q=Yodok&province=KP-08"
+
+
+def test_field_names_are_words_not_identifiers(site: Site) -> None:
+    client = login(site.app, "viewer")
+    client.cookies.set("sillok_lang", "en")
+    for kind in ("act_confidential", "act_public", "source", "victim", "event_internal"):
+        path = {"act_confidential": "act", "act_public": "act", "victim": "person"}.get(
+            kind, kind.split("_")[0]
+        )
+        page = client.get(f"/records/{path}/{site.ids[kind]}").text
+        labels = re.findall(r"<dt>([^<]*)</dt>", page) + re.findall(
+            r'<p class="refused"[^>]*>.*?</p>', page, re.S
+        )
+        assert labels, kind
+        for label in labels:
+            assert not re.search(r"<code>\w*_\w*</code>|^\w+_\w+$", label), (kind, label)

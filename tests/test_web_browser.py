@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
 
 from sillok.proofs import verify_bundle
 from tests.conftest import need
@@ -115,6 +115,17 @@ def test_documenter_enters_finds_and_reviews_a_testimony(
     _shot(page, "testimony-entry")
     page.click("button[name=save]")
     page.wait_for_url(re.compile(r".*/records/source/\d+$"))
+    scan: FilePayload = {
+        "name": "scan.png",
+        "mimeType": "image/png",
+        "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 999,
+    }
+    page.set_input_files(
+        "#evidence-file",
+        files=[scan],
+    )
+    page.click("#attachments-section button[type=submit]")
+    page.wait_for_selector("table.attachments a[download]")
     _shot(page, "record-source")
     acts = page.locator("a[href^='/records/act/']")
     assert acts.count() == 2

@@ -152,6 +152,11 @@ RUNTIME_MESSAGES = (
     "body",
     "date",
     "[redacted]",
+    "victim_names",
+    "informant",
+    "added",
+    "opened",
+    "rehashed",
 )
 
 

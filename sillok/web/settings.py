@@ -25,6 +25,7 @@ class WebSettings:
         secure_cookies: mark cookies Secure even when the request itself came over plain HTTP
             (behind a TLS-terminating proxy); they are Secure anyway on an https request.
         max_upload_bytes: the largest import file accepted.
+        max_evidence_bytes: the largest evidence file accepted (streamed, never in memory).
         page_size: items per page in lists.
         clock: seconds, monotonic; a test passes its own to move time without sleeping.
     """
@@ -38,5 +39,6 @@ class WebSettings:
     lockout_seconds: int = 15 * 60
     secure_cookies: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
+    max_evidence_bytes: int = 8 * 1024 * 1024 * 1024
     page_size: int = 20
     clock: Callable[[], float] = time.monotonic

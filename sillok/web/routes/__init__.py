@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sillok.web.routes import account, auth, entry, imports, public, records, search, statements
+from sillok.web.routes import (
+    account,
+    auth,
+    entry,
+    evidence,
+    imports,
+    public,
+    records,
+    search,
+    statements,
+)
 
 ROUTERS: list[APIRouter] = [
     public.pages,
@@ -14,6 +24,8 @@ ROUTERS: list[APIRouter] = [
     account.pages,
     records.pages,
     records.api,
+    evidence.pages,
+    evidence.api,
     search.pages,
     search.api,
     entry.pages,

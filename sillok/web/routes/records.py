@@ -51,6 +51,7 @@ def record_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = Fal
         if may(req.principal, "proof")
         else None,
         may_reveal=may(req.principal, "seal.open") and not reveal,
+        attachments=req.archive.attachments.list(kind.value, record_id),
         refused_labels=list(dict.fromkeys(req._(f) for f in view.redacted)),
         sealed_labels=list(dict.fromkeys(req._(f) for f in view.protected)),
     )

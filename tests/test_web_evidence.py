@@ -1,0 +1,85 @@
+"""Evidence files through the web: streamed upload, byte-for-byte download, custody, roles."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from tests.test_web_app import Site, csrf_of, login, site  # noqa: F401  (fixture)
+
+
+def _work_files(site: Site) -> list[str]:  # noqa: F811
+    folder = site.folder / ".web-transfer"
+    return [str(p) for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_upload_on_the_page_and_download_byte_for_byte(site: Site) -> None:  # noqa: F811
+    documenter = login(site.app, "documenter")
+    source = site.ids["source"]
+    content = os.urandom(3 * 1024 * 1024 + 17)  # more than one sealed chunk
+    answer = documenter.post(
+        f"/records/source/{source}/attachments",
+        data={"csrf_token": csrf_of(documenter)},
+        files={"file": ("면담 녹음 1.ogg", content, "audio/ogg")},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    page = documenter.get(f"/records/source/{source}").text
+    digest = hashlib.sha256(content).hexdigest()
+    assert digest in page and "면담 녹음 1.ogg" in page
+    listed = documenter.get(f"/api/records/source/{source}/attachments").json()["attachments"]
+    attachment = next(a for a in listed if a["sha256"] == digest)
+    assert attachment["size"] == len(content)
+    assert "blob_name" not in attachment
+    got = documenter.get(f"/attachments/{attachment['id']}")
+    assert got.status_code == 200 and got.content == content
+    assert "attachment" in got.headers["content-disposition"]
+    custody = documenter.get(f"/api/records/source/{source}/attachments").json()["attachments"]
+    actions = [c["action"] for c in next(a for a in custody if a["sha256"] == digest)["custody"]]
+    assert actions == ["added", "opened"]
+    assert _work_files(site) == []  # nothing left in the clear
+    # the sealed store holds no plaintext
+    stored = b"".join(
+        p.read_bytes() for p in (site.folder / "attachments").iterdir() if p.is_file()
+    )
+    assert content[:4096] not in stored
+
+
+def test_api_upload_is_streamed_and_roles_apply(site: Site) -> None:  # noqa: F811
+    act = site.ids["act_internal"]
+    documenter = login(site.app, "documenter")
+    content = b"%PDF-1.4 scanned document\n" + os.urandom(200_000)
+    answer = documenter.post(
+        f"/api/records/act/{act}/attachments?filename=scan.pdf",
+        content=content,
+        headers={"X-CSRF-Token": csrf_of(documenter)},
+    )
+    assert answer.status_code == 201, answer.text
+    added = answer.json()
+    assert added["sha256"] == hashlib.sha256(content).hexdigest()
+    assert added["media_type"] == "application/pdf"
+    viewer = login(site.app, "viewer")
+    assert viewer.get(f"/api/attachments/{added['id']}").status_code == 403
+    refused = viewer.post(
+        f"/api/records/act/{act}/attachments?filename=x.txt",
+        content=b"x",
+        headers={"X-CSRF-Token": csrf_of(viewer)},
+    )
+    assert refused.status_code == 403
+    reviewer = login(site.app, "reviewer")
+    assert reviewer.get(f"/api/attachments/{added['id']}").content == content
+    visitor = login(site.app, None)
+    assert visitor.get(f"/api/attachments/{added['id']}").status_code == 401
+    empty = documenter.post(
+        f"/api/records/act/{act}/attachments?filename=e.txt",
+        content=b"",
+        headers={"X-CSRF-Token": csrf_of(documenter)},
+    )
+    assert empty.status_code == 422
+    missing = documenter.post(
+        "/api/records/act/999999/attachments?filename=e.txt",
+        content=b"data",
+        headers={"X-CSRF-Token": csrf_of(documenter)},
+    )
+    assert missing.status_code == 404
+    assert _work_files(site) == []
