@@ -32,6 +32,7 @@ from sillok.web.access import (
     sharing_of,
     shown,
 )
+from sillok.web.dates import human_date
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -254,6 +255,9 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
             import json
 
             value = json.loads(value)
+        elif key in ("date_edtf", "birth_edtf") and isinstance(value, str):
+            reading = human_date(value, lang)
+            value = f"{reading} ({value})" if reading and reading != value else value
         elif key == "place_id" and isinstance(value, int):
             entry = archive.places.get(value)
             value = entry.label if entry else value
