@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+# A tour of the demo archive on the command line, then the web interface on it.
 run: $(STAMP)
 	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok tour $(ARCHIVE)
+	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok serve $(ARCHIVE) --demo
 
 # Debian's Chromium (driven by Playwright in the browser tests) and Nanum fonts for Hangul.
 browsers:

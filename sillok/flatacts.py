@@ -124,20 +124,24 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Row]]:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
-    header_checked = False
+    try:
+        yield from _jsonl_rows(path)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path.name}: not UTF-8 text") from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
     with open(path, encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except json.JSONDecodeError as exc:
                 raise InvalidInput(f"{path.name} row {number}: not JSON ({exc})") from None
             if not isinstance(obj, dict):
                 raise InvalidInput(f"{path.name} row {number}: expected a JSON object")
             names = check_header(obj.keys(), f"{path.name} row {number}")
-            if not header_checked:
-                header_checked = True
             row = {n: _clean(obj[n]) for n in names}
             for name, value in obj.items():
                 if isinstance(value, dict | list):

@@ -211,3 +211,15 @@ def test_any_text_round_trips(
     sqlcipher_archive.ingest.run(path)
     out = next(r for r in export_rows(sqlcipher_archive) if r["source_ref"] == ref)
     assert (out["description"], out["event_title"], out["victim_name"]) == tuple(nfc)
+
+
+def test_non_utf8_files_are_refused_cleanly(archive: Archive, tmp_path: Path) -> None:
+    for name in ("latin1.csv", "latin1.jsonl"):
+        path = tmp_path / name
+        if name.endswith(".csv"):
+            path.write_bytes("source_ref,act_type\nS-1,torture\nS-2,caf\xe9\n".encode("latin-1"))
+        else:
+            path.write_bytes('{"source_ref": "S-1", "act_type": "caf\xe9"}\n'.encode("latin-1"))
+        with pytest.raises(ImportFailed.__mro__[1], match="not UTF-8"):
+            archive.ingest.run(path)
+    assert archive.stats.archive_counts()["acts"] == 0
