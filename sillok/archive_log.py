@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    delete,
     insert,
     select,
     update,
@@ -64,6 +66,7 @@ from sillok.policy import redactable
 from sillok.store.dialects import Dialect
 
 ENTRY_FORMAT = 1
+_SIGNED_IN = "sillok_checkpoint_signed_in"  # conn.info: (transaction, size) last signed
 COMMITMENT_FORMAT = 1
 OPS = ("insert", "update", "delete")
 
@@ -502,10 +505,20 @@ class ArchiveLog:
         assert self._signer is not None
         root = frontier.root()
         note = self._signer.sign(Checkpoint(origin, frontier.size, root))
+        # One checkpoint per transaction: a later append in the same transaction replaces the
+        # one signed before it, which nobody outside the transaction ever saw.
+        transaction = conn.get_transaction()
+        earlier = conn.info.get(_SIGNED_IN)
+        if earlier is not None and transaction is not None and earlier[0]() is transaction:
+            conn.execute(
+                delete(ledger_checkpoints).where(ledger_checkpoints.c.size == earlier[1])
+            )
         conn.execute(
             insert(ledger_checkpoints),
             {"size": frontier.size, "root": root, "note": note, "signed_at": now()},
         )
+        if transaction is not None:
+            conn.info[_SIGNED_IN] = (weakref.ref(transaction), frontier.size)
 
     # -- reading --
 

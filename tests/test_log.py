@@ -174,3 +174,18 @@ def test_commitments_hash_the_rfc8785_form(obj: dict[str, Any]) -> None:
     from sillok.archive_log import _jcs
 
     assert _jcs(obj) == canonical_entry(obj)
+
+
+def test_one_checkpoint_per_transaction(archive: Archive, tmp_path: Path) -> None:
+    from sillok.model import ledger_checkpoints
+
+    def checkpoints() -> list[int]:
+        with archive.store.reading() as conn:
+            return [int(s) for s in conn.execute(select(ledger_checkpoints.c.size)).scalars()]
+
+    before = checkpoints()
+    archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))  # one transaction, many appends
+    after = checkpoints()
+    assert len(after) == len(before) + 1
+    with archive.store.reading() as conn:
+        assert max(after) == archive.log.head(conn).size
