@@ -104,8 +104,8 @@ def _as_datetime(value: Any) -> str | None:
         raise TypeError(f"not a datetime: {type(value).__name__}")
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
+    # isoformat: YYYY-MM-DDTHH:MM:SS, and .ffffff only when there are microseconds
+    return f"{value.isoformat()}Z"
 
 
 def _as_date(value: Any) -> str | None:

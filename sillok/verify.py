@@ -18,13 +18,14 @@ It reads in bounded chunks (keyset pagination), so memory stays flat however lar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, text
 
 from sillok.archive_log import (
     LOGGED_TABLES,
@@ -33,9 +34,10 @@ from sillok.archive_log import (
     Entry,
     TableShape,
     content_commitment,
+    entry_bytes,
 )
 from sillok.checkpoint import CheckpointError, open_checkpoint
-from sillok.ledger import CompactRange, leaf_hash
+from sillok.ledger import CompactRange
 from sillok.model import (
     RECORD_TABLES,
     attachments,
@@ -104,19 +106,23 @@ class VerifyReport:
         }
 
 
-def _entries(conn: Connection, where: Any = None) -> Iterator[Entry]:
-    """Log entries in seq order, a chunk at a time."""
+_ENTRY_COLUMNS = ("seq", "tbl", "row_id", "row_sub", "row_version", "op", "content", "leaf_hash")
+
+
+def _raw_entries(conn: Connection) -> Iterator[tuple[Any, ...]]:
+    """Every log entry as a plain tuple, in seq order, a chunk at a time."""
+    query = text(
+        "SELECT seq, tbl, row_id, row_sub, row_version, op, content, leaf_hash "
+        "FROM ledger_entries WHERE seq > :last ORDER BY seq LIMIT :n"
+    )
     last = -1
     while True:
-        stmt = select(ledger_entries).where(ledger_entries.c.seq > last)
-        if where is not None:
-            stmt = stmt.where(where)
-        batch = conn.execute(stmt.order_by(ledger_entries.c.seq).limit(CHUNK)).all()
+        batch = conn.execute(query, {"last": last, "n": CHUNK}).all()
         if not batch:
             return
-        for row in batch:
-            yield Entry.from_row(row)
-        last = batch[-1].seq
+        for r in batch:
+            yield tuple(r)
+        last = batch[-1][0]
 
 
 def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None = None) -> None:
@@ -150,17 +156,23 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
     if 0 in checkpoints:
         check_checkpoint(0)
     expected = 0
-    for entry in _entries(conn):
-        if entry.seq != expected:
-            report.problem(
-                f"log entry {expected} is missing (the next one is numbered {entry.seq})"
+    sha256 = hashlib.sha256
+    # Raw rows (no ORM processing): this loop runs once per entry of the whole log.
+    for seq, tbl, rid, sub, ver, op, content, stored in _raw_entries(conn):
+        if seq != expected:
+            report.problem(f"log entry {expected} is missing (the next one is numbered {seq})")
+            expected = seq
+        try:
+            canonical = entry_bytes(
+                tbl, rid, sub, ver, op, None if content is None else bytes(content)
             )
-            expected = entry.seq
-        computed = leaf_hash(entry.canonical())
-        if computed != entry.leaf_hash:
+        except ValueError:
+            canonical = b""
+        computed = sha256(b"\x00" + canonical).digest()
+        if computed != bytes(stored):
             report.problem(
-                f"log entry {entry.seq} ({entry.table} {entry.row_id}) does not hash to its "
-                "stored leaf hash: the entry was edited"
+                f"log entry {seq} ({tbl} {rid}) does not hash to its stored leaf hash: "
+                "the entry was edited"
             )
         frontier.append(computed)
         expected += 1
@@ -233,10 +245,21 @@ def _verify_chunk(
     where = and_(
         ledger_entries.c.tbl == name, ledger_entries.c.row_id >= lo, ledger_entries.c.row_id < hi
     )
-    for entry in _entries(conn, where):
-        logged.setdefault((entry.row_id, entry.row_sub), []).append(entry)
+    query = (
+        select(*[ledger_entries.c[c] for c in _ENTRY_COLUMNS])
+        .where(where)
+        .order_by(ledger_entries.c.seq)
+    )
+    for seq, tbl, rid, sub, ver, op, content, leaf in conn.execute(query):
+        logged.setdefault((rid, sub), []).append(
+            Entry(seq, tbl, rid, sub, ver, op, None if content is None else bytes(content), leaf)
+        )
     col = shape.table.c[shape.key[0]]
-    rows = conn.execute(select(shape.table).where(col >= lo, col < hi)).all()
+    names = [c.name for c in shape.table.columns]
+    rows = [
+        dict(zip(names, r, strict=True))
+        for r in conn.execute(select(shape.table).where(col >= lo, col < hi))
+    ]
     kept: dict[int, dict[int, str]] = {}
     if shape.versioned:
         for r in conn.execute(
@@ -249,8 +272,7 @@ def _verify_chunk(
             )
         ):
             kept.setdefault(int(r.record_id), {})[int(r.version)] = r.data
-    for row in rows:
-        mapping = row._mapping
+    for mapping in rows:
         key = shape.key_of(mapping)
         report.rows += 1
         history = logged.pop(key, None)
