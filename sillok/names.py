@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
-from itertools import product
+from itertools import chain, product
 from types import MappingProxyType
+from typing import NamedTuple
 
 from sillok.romanization import (
     APOSTROPHES,
@@ -31,6 +33,7 @@ from sillok.romanization import (
     fold,
     given_forms,
     hangul_candidates,
+    hangul_candidates_of_parts,
     hangul_normal,
     is_hangul,
     is_romanized_syllable,
@@ -62,13 +65,15 @@ __all__ = [
 ]
 
 _ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
-_WORD_SPLIT = re.compile(r"[^\w\-" + APOSTROPHES + r"]+")
+# A run of word characters, hyphens and apostrophes with a letter or digit in it.
+_WORD = re.compile(f"[\\w\\-{APOSTROPHES}]*[^\\W_{APOSTROPHES}][\\w\\-{APOSTROPHES}]*")
 
 
 def _raw_words(text: str) -> list[str]:
     """Words of a text, keeping hyphenated and apostrophized words whole."""
-    text = unicodedata.normalize("NFKC", text)
-    return [w for w in _WORD_SPLIT.split(text) if w.strip("-" + APOSTROPHES + "_")]
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(text)
 
 
 def fold_words(text: str) -> list[str]:
@@ -100,6 +105,7 @@ _SURNAME_DATA = """
 """
 _STRONG_COMPOUNDS = frozenset({"남궁", "황보", "제갈", "선우", "독고", "사공"})
 _WEAK_COMPOUNDS = frozenset({"서문", "동방"})  # also a surname + given start: need 4 syllables
+_COMPOUND_SECONDS = frozenset(c[1] for c in _STRONG_COMPOUNDS | _WEAK_COMPOUNDS)
 
 
 _SurnameTable = tuple[
@@ -135,9 +141,10 @@ def _surname_table() -> _SurnameTable:
 _SURNAMES, _SURNAMES_BY_LATIN, _SURNAME_RANK, _SURNAME_DPRK = _surname_table()
 
 
+@lru_cache(maxsize=65536)
 def _surname_hangul(word: str) -> tuple[str, ...]:
     """ROK Hangul surnames a word (any script, any spelling) may stand for; () if none."""
-    if is_hangul(word):
+    if not word.isascii() and is_hangul(word):
         norm = hangul_normal(unicodedata.normalize("NFC", word).strip())
         return (norm,) if norm in _SURNAMES else ()
     return _SURNAMES_BY_LATIN.get(fold(word), ())
@@ -167,21 +174,21 @@ def split_name(hangul: str) -> tuple[str, str]:
         ValueError: when the name holds no Hangul syllable.
     """
     if _ALL_SYLLABLES_RE.fullmatch(hangul):
-        parts = [hangul]  # the common case, already NFC and in one piece
+        name = hangul  # the common case, already NFC and in one piece
     else:
         text = unicodedata.normalize("NFC", hangul)
         parts = ["".join(c for c in p if is_syllable(c)) for p in text.split()]
-    parts = [p for p in parts if p]
-    if not parts:
-        raise ValueError(f"not a Hangul name: {hangul!r}")
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    name = "".join(parts)
-    head = hangul_normal(name[:2])
-    if (head in _STRONG_COMPOUNDS and len(name) >= 3) or (
-        head in _WEAK_COMPOUNDS and len(name) >= 4
-    ):
-        return name[:2], name[2:]
+        parts = [p for p in parts if p]
+        if not parts:
+            raise ValueError(f"not a Hangul name: {hangul!r}")
+        if len(parts) == 2:
+            return parts[0], parts[1]
+        name = "".join(parts)
+    # hangul_normal leaves the second syllable alone: most names need no look at the first.
+    if len(name) >= 3 and name[1] in _COMPOUND_SECONDS:
+        head = hangul_normal(name[:2])
+        if head in _STRONG_COMPOUNDS or (head in _WEAK_COMPOUNDS and len(name) >= 4):
+            return name[:2], name[2:]
     return name[:1], name[1:]
 
 
@@ -200,6 +207,10 @@ def name_hangul_normal(hangul: str) -> str:
 
 # ---------------------------------------------------------------- person names
 
+# Keys are put together from parts cached per surname, per given name and per Latin word: an
+# import sees most full names once, but their parts again and again.
+
+
 @lru_cache(maxsize=65536)
 def person_name_keys(name: str) -> Mapping[str, frozenset[str]]:
     """Folded index keys of a person name in any script, by kind.
@@ -209,51 +220,85 @@ def person_name_keys(name: str) -> Mapping[str, frozenset[str]]:
     syllables: they let "Kim Yo Jong" written syllable by syllable match). Two different persons
     such as Kim Jong-un and Kim Jong-il share no "whole" or "given" key.
     """
-    keys = _hangul_person_keys(name) if is_hangul(name) else _latin_person_keys(name)
-    return MappingProxyType(keys)  # cached: read-only
+    if is_hangul(name):
+        whole, surname, given = _hangul_person(name)
+        keys = {"whole": whole, "surname": surname.keys, "given": given.keys,
+                "syllable": given.syllables}
+    else:
+        keys = _latin_person_keys(name)
+    return MappingProxyType({kind: frozenset(values) for kind, values in keys.items()})
+
+
+def person_name_tokens(name: str) -> set[str]:
+    """Folded tokens to index a person name given in any script (the union of its keys)."""
+    # Not through person_name_keys' cache: an import sees each name about once.
+    if not name.isascii() and (_ALL_SYLLABLES_RE.search(name) or is_hangul(name)):
+        tokens, surname, given = _hangul_person(name)
+        tokens.update(surname.keys, given.tokens)
+        return tokens
+    words, at = _latin_words(name)
+    if at is None:
+        return set().union(*_latin_person_keys(name).values())
+    sur, giv = _latin_surname(words[at]), _latin_given(_given_parts(words, at))
+    tokens = {sur.folded + giv.folded, giv.folded + sur.folded}
+    tokens.update(sur.tokens, giv.tokens)
+    return tokens
+
+
+class _NamePart(NamedTuple):
+    """A surname or given name: folded or ROK Hangul text, spellings, keys and tokens."""
+
+    folded: str  # the Latin part folded, or the Hangul part in ROK spelling
+    spellings: tuple[str, ...]  # Hangul: the main folded spellings, used in "whole" keys
+    keys: frozenset[str]  # its "surname" or "given" keys
+    syllables: frozenset[str]  # its "syllable" keys (Latin: all parts between hyphens)
+    tokens: frozenset[str]  # keys and syllables together
+
+
+def _hangul_person(name: str) -> tuple[set[str], _NamePart, _NamePart]:
+    """("whole" keys, surname, given name) of a Hangul person name."""
+    surname, given = split_name(name)
+    sur, giv = _hangul_surname(surname), _hangul_given(given)
+    whole = {s + g for s in sur.spellings for g in giv.spellings}
+    whole.update([g + s for s in sur.spellings for g in giv.spellings])
+    whole.add(sur.folded + giv.folded)
+    return whole, sur, giv
 
 
 @lru_cache(maxsize=4096)
-def _surname_main(surname: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """(all folded spellings, the main ones: popular, RR, MR, DPRK) of a ROK Hangul surname."""
+def _hangul_surname(surname: str) -> _NamePart:
+    """A Hangul surname; spellings: the main ones (popular, RR, MR, DPRK)."""
+    surname = hangul_normal(surname)
     systems = {"".join(syllable_initial_spellings(c)[k] for c in surname) for k in range(3)}
     spelled = _SURNAMES.get(surname) or tuple(sorted(systems))
-    return spelled, frozenset(systems | set(spelled[:1]))
+    keys = frozenset((*spelled, surname))
+    return _NamePart(surname, tuple(systems | set(spelled[:1])), keys, frozenset(), keys)
 
 
-def _hangul_person_keys(name: str) -> dict[str, frozenset[str]]:
-    surname, given = split_name(name)
-    surname, given = hangul_normal(surname), hangul_normal(given)
-    sur_latin, sur_main = _surname_main(surname)
-    whole = {surname + given}
+@lru_cache(maxsize=65536)
+def _hangul_given(given: str) -> _NamePart:
+    """A Hangul given name; spellings: one per family (RR, MR, DPRK, popular)."""
+    given = hangul_normal(given)
+    if not given:
+        return _NamePart("", (), frozenset(), frozenset(), frozenset())
     syllables: set[str] = set()
-    if given:
-        for g in family_given_forms(given):
-            for s in sur_main:
-                whole.add(s + g)
-                whole.add(g + s)
-        if len(given) > 1:
-            for i, c in enumerate(given):
-                syllables |= syllable_forms(c, i == 0)
-                syllables |= syllable_forms(c, False)
-        given_keys = given_forms(given) | {given}
-    else:
-        given_keys = frozenset()
-    return {
-        "whole": frozenset(whole),
-        "surname": frozenset((*sur_latin, surname)),
-        "given": frozenset(given_keys),
-        "syllable": frozenset(syllables),
-    }
+    if len(given) > 1:
+        for i, c in enumerate(given):
+            syllables |= syllable_forms(c, i == 0)
+            syllables |= syllable_forms(c, False)
+    keys = given_forms(given) | {given}
+    return _NamePart(given, tuple(family_given_forms(given)), keys, frozenset(syllables),
+                     keys | syllables)
 
 
 def _latin_surname_index(words: list[str]) -> int | None:
     """Which of a Latin name's words is the surname: first or last, else None."""
     if len(words) < 2:
         return 0 if words and _surname_hangul(words[0]) else None
-    caps = [i for i, w in enumerate(words) if w.isupper() and len(w) > 1]
-    if len(caps) == 1 and len(words) > 1 and caps[0] in (0, len(words) - 1):
-        return caps[0]
+    if True in map(str.isupper, words):  # rare: spare the others the list
+        caps = [i for i, w in enumerate(words) if w.isupper() and len(w) > 1]
+        if len(caps) == 1 and caps[0] in (0, len(words) - 1):
+            return caps[0]
     first, last = _surname_hangul(words[0]), _surname_hangul(words[-1])
     if "-" in words[0] and last:
         return len(words) - 1
@@ -265,34 +310,63 @@ def _latin_surname_index(words: list[str]) -> int | None:
     return None
 
 
-def _latin_person_keys(name: str) -> dict[str, frozenset[str]]:
-    text = name.split(",")
-    if len(text) == 2 and text[0].strip() and text[1].strip():  # "Lee, Sol-ju"
-        raw = _raw_words(text[0]) + _raw_words(text[1])
-        at: int | None = 0
-    else:
-        raw = _raw_words(name)
-        at = _latin_surname_index(raw) if raw else None
-    words = [fold(w) for w in raw]
-    syllables = {fold(p) for w in raw for p in w.split("-")} - {""}
+def _latin_words(name: str) -> tuple[list[str], int | None]:
+    """The words of a Latin person name and which one is the surname (None: no word is)."""
+    if "," in name:
+        text = name.split(",")
+        if len(text) == 2 and text[0].strip() and text[1].strip():  # "Lee, Sol-ju"
+            return _raw_words(text[0]) + _raw_words(text[1]), 0
+    words = _raw_words(name)
+    return words, (_latin_surname_index(words) if words else None)
+
+
+def _latin_person_keys(name: str) -> dict[str, AbstractSet[str]]:
+    words, at = _latin_words(name)
+    syllables = set().union(*map(_latin_parts, words))
     if at is None:
-        joined = "".join(words)
-        return {"whole": frozenset({joined, "".join(reversed(words))} - {""}),
-                "surname": frozenset(), "given": frozenset(), "syllable": frozenset(syllables)}
-    surname = words[at]
-    given = "".join(words[:at] + words[at + 1 :])
-    given_hangul = hangul_candidates(" ".join(raw[:at] + raw[at + 1 :]), 3)
+        folded = [fold(w) for w in words]
+        joined = "".join(folded)
+        return {"whole": {joined, "".join(reversed(folded))} - {""},
+                "surname": frozenset(), "given": frozenset(), "syllable": syllables}
+    sur, giv = _latin_surname(words[at]), _latin_given(_given_parts(words, at))
+    syllables.discard(sur.folded)
     return {
-        "whole": frozenset({surname + given, given + surname}),
-        "surname": frozenset({surname} | surname_variants(raw[at])),
-        "given": frozenset({given} - {""}) | given_hangul,
-        "syllable": frozenset(syllables - {surname}),
+        "whole": {sur.folded + giv.folded, giv.folded + sur.folded},
+        "surname": sur.keys,
+        "given": giv.keys,
+        "syllable": syllables,
     }
 
 
-def person_name_tokens(name: str) -> set[str]:
-    """Folded tokens to index a person name given in any script (the union of its keys)."""
-    return set().union(*person_name_keys(name).values())
+@lru_cache(maxsize=65536)
+def _latin_parts(word: str) -> tuple[str, ...]:
+    """The folded parts of a Latin word between hyphens ("Yo-jong" -> yo, jong)."""
+    return tuple(p for p in map(fold, word.split("-")) if p)
+
+
+def _given_parts(words: list[str], at: int) -> tuple[str, ...]:
+    """The folded parts of a Latin name's words but the surname (words[at])."""
+    if len(words) == 2:
+        return _latin_parts(words[1 - at])
+    return tuple(chain.from_iterable(map(_latin_parts, (*words[:at], *words[at + 1 :]))))
+
+
+@lru_cache(maxsize=4096)
+def _latin_surname(word: str) -> _NamePart:
+    """A Latin surname word; keys: its spellings and Hangul."""
+    folded, pieces = fold(word), frozenset(_latin_parts(word))
+    keys = _surname_variants(word) | {folded}
+    return _NamePart(folded, (), keys, pieces, keys | pieces)
+
+
+@lru_cache(maxsize=65536)
+def _latin_given(parts: tuple[str, ...]) -> _NamePart:
+    """A Latin given name from its folded parts (words, or syllables between hyphens); keys:
+    the parts joined, and the Hangul they may stand for."""
+    # Joined parts are the folded words joined: fold drops the hyphens between them.
+    folded = "".join(parts)
+    keys = hangul_candidates_of_parts(parts, 3) | ({folded} if folded else set())
+    return _NamePart(folded, (), keys, frozenset(parts), keys.union(parts))
 
 
 _FAMILIES = ("rr", "mr", "dprk", "common")

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from itertools import product
+from math import prod
 
 _BASE, _LAST = 0xAC00, 0xD7A3
 SYSTEMS = ("rr", "mr", "dprk")
@@ -58,6 +59,7 @@ _L_RIEUL, _L_NIEUN, _L_MIEUM, _L_IEUNG = 5, 2, 6, 11
 APOSTROPHES = "'’‘ʼ`´ʻ′"
 _SYLLABLE_RE = re.compile("[\uac00-\ud7a3]")
 _JAMO_RE = re.compile("[\u1100-\u11ff]")
+_ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
 
 
 def is_syllable(ch: str) -> bool:
@@ -128,6 +130,10 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in base if c.isalnum() and not unicodedata.combining(c)).casefold()
 
 
+# ASCII other than letters and digits: all `_fold_char` drops from ASCII text.
+_ASCII_NOT_ALNUM = bytes(i for i in range(128) if not chr(i).isalnum())
+
+
 @lru_cache(maxsize=262144)
 def fold(text: str) -> str:
     """The folded key: lower case, no diacritics, apostrophes, hyphens, spaces or punctuation.
@@ -135,18 +141,29 @@ def fold(text: str) -> str:
     ǒ (U+01D2) and ŏ (U+014F) both fold to o, ŭ/ǔ to u; Hangul goes through `hangul_normal`.
     NFC and NFD input fold alike.
     """
+    if text.isascii():  # most romanized names: the same result, at C speed
+        return text.lower().encode().translate(None, _ASCII_NOT_ALNUM).decode()
     text = unicodedata.normalize("NFKC", text)
     if is_hangul(text):
         text = hangul_normal(text)
     return "".join(_fold_char(c) for c in text)
 
 
+# The letter tables folded ("ŏ" -> "o", "ch'" -> "ch"): a syllable's folded spelling is then the
+# folded initial + vowel + final, with no fold() of new text.
+_L_FOLDED = {system: [fold(x) for x in table] for system, table in _L_ROMAN.items()}
+_V_FOLDED = {system: [fold(x) for x in table] for system, table in _V_ROMAN.items()}
+
+
 # ---------------------------------------------------------------- romanization of words
 
 
-def _romanize_syllables(lvts: list[tuple[int, int, int]], system: str, mode: str) -> str:
+def _romanize_syllables(
+    lvts: list[tuple[int, int, int]], system: str, mode: str, folded: bool = False
+) -> str:
     """Romanize a run of syllables. mode: "word" (sound changes), "plain" (none), "plain-l"
-    (none, but ㄹ after a consonant written l, as in the common spelling "kwanliso")."""
+    (none, but ㄹ after a consonant written l, as in the common spelling "kwanliso"); folded:
+    spelled with the folded letters, as `fold` would leave it."""
     leads = [lvt[0] for lvt in lvts]
     finals = [_T_SOUND[lvt[2]] for lvt in lvts]
     if mode == "word":
@@ -173,7 +190,8 @@ def _romanize_syllables(lvts: list[tuple[int, int, int]], system: str, mode: str
                     finals[i] = _NASAL.get(sound, sound)
             elif tail == 27 and nxt in _ASPIRATED:
                 finals[i], leads[i + 1] = "", _ASPIRATED[nxt]
-    lead_tab, vowel_tab = _L_ROMAN[system], _V_ROMAN[system]
+    lead_tab = (_L_FOLDED if folded else _L_ROMAN)[system]
+    vowel_tab = (_V_FOLDED if folded else _V_ROMAN)[system]
     out = []
     for i, (lead, lvt) in enumerate(zip(leads, lvts, strict=True)):
         prev = finals[i - 1] if i else None
@@ -192,9 +210,9 @@ def _romanize_syllables(lvts: list[tuple[int, int, int]], system: str, mode: str
 
 
 @lru_cache(maxsize=65536)
-def _romanize_run(run: str, system: str, mode: str) -> str:
+def _romanize_run(run: str, system: str, mode: str, folded: bool = False) -> str:
     lvts = [lvt for lvt in (_syl(c) for c in run) if lvt is not None]
-    return _romanize_syllables(lvts, system, mode)
+    return _romanize_syllables(lvts, system, mode, folded)
 
 
 def _romanize_text(text: str, system: str, mode: str) -> str:
@@ -243,9 +261,13 @@ def word_romanizations(word: str) -> frozenset[str]:
     """Folded RR/MR/DPRK romanizations of a Hangul word, with and without sound changes."""
     forms = set()
     for src in {word, hangul_normal(word)}:
+        whole = _ALL_SYLLABLES_RE.fullmatch(src) is not None  # no text around to keep
         for system in SYSTEMS:
             for mode in ("word", "plain", "plain-l"):
-                forms.add(fold(_romanize_text(src, system, mode)))
+                if whole:
+                    forms.add(_romanize_run(src, system, mode, True))
+                else:
+                    forms.add(fold(_romanize_text(src, system, mode)))
     forms.discard("")
     return frozenset(forms)
 
@@ -276,28 +298,38 @@ def syllable_forms(syl: str, first: bool) -> frozenset[str]:
     lvt = _syl(syl)
     if lvt is None:
         return frozenset({fold(syl)} - {""})
-    lead, vowel, tail = lvt
+    return frozenset(_syllable_forms(syl, *lvt, first=first, later=not first))
+
+
+def _syllable_forms(syl: str, lead: int, vowel: int, tail: int, first: bool, later: bool
+                    ) -> set[str]:
+    """`syllable_forms` of a syllable and its jamo, with the forms only a first syllable has,
+    or only a later one, or (for the syllable index) both."""
     final = _T_SOUND[tail]
-    forms = {fold(_L_ROMAN[s][lead] + _V_ROMAN[s][vowel] + final) for s in SYSTEMS}
-    if not first and lead in _VOICED:
-        forms.add(_VOICED[lead] + fold(_V_ROMAN["mr"][vowel]) + final)
-    if not first and lead == _L_RIEUL:  # after a final ㄹ: Twŏl-la
+    forms = {
+        _L_FOLDED["rr"][lead] + _V_FOLDED["rr"][vowel] + final,
+        _L_FOLDED["mr"][lead] + _V_FOLDED["mr"][vowel] + final,
+        _L_FOLDED["dprk"][lead] + _V_FOLDED["dprk"][vowel] + final,
+        _common_syllable(lead, vowel, final, False),
+        _common_syllable(lead, vowel, final, True),
+    }
+    if later and lead in _VOICED:
+        forms.add(_VOICED[lead] + _V_FOLDED["mr"][vowel] + final)
+    if later and lead == _L_RIEUL:  # after a final ㄹ: Twŏl-la
         forms.add("l" + _V_RR[vowel] + final)
-        forms.add("l" + fold(_V_ROMAN["mr"][vowel]) + final)
+        forms.add("l" + _V_FOLDED["mr"][vowel] + final)
     leads = _COMMON_LEAD.get(lead, (_L_RR[lead],))
     if lead == 9 and vowel in (16, 20):
         leads = ("s", "sh")
     vowels = _COMMON_VOWEL.get(vowel, (_V_RR[vowel],))
     if vowel == 20 and not tail:
         vowels = ("i", "ee")
-    forms.update(a + b + final for a in leads for b in vowels)
-    forms.add(common_syllable(syl))
-    forms.add(common_syllable(syl, dprk_vowels=True))
+    forms.update([a + b + final for a in leads for b in vowels])
     if first:
         dprk = dprk_lead_form(syl)
         if dprk is not None:
             forms.update(fold(_romanize_run(dprk, s, "plain")) for s in ("mr", "dprk"))
-    return frozenset(forms)
+    return forms
 
 
 def common_syllable(syl: str, dprk_vowels: bool = False) -> str:
@@ -305,9 +337,16 @@ def common_syllable(syl: str, dprk_vowels: bool = False) -> str:
     lvt = _syl(syl)
     if lvt is None:
         return fold(syl)
-    lead, vowel, tail = lvt
-    final = _T_SOUND[tail]
-    onset = {0: "k", 9: "sh" if vowel in (16, 20) else "s"}.get(lead, _L_RR[lead])
+    return _common_syllable(lvt[0], lvt[1], _T_SOUND[lvt[2]], dprk_vowels)
+
+
+def _common_syllable(lead: int, vowel: int, final: str, dprk_vowels: bool) -> str:
+    if lead == 0:
+        onset = "k"
+    elif lead == 9:
+        onset = "sh" if vowel in (16, 20) else "s"
+    else:
+        onset = _L_RR[lead]
     nucleus = _V_DPRK[vowel] if dprk_vowels else _V_RR[vowel]
     if vowel == 4 and final:
         nucleus = "u"
@@ -331,11 +370,11 @@ def _syllable_spellings(syl: str) -> tuple[int, str, tuple[str, ...], tuple[str,
     lead, vowel, tail = _syl(syl) or (_L_IEUNG, 20, 0)
     final = _T_SOUND[tail]
     initial = tuple(
-        fold(_L_ROMAN[s][lead] + _V_ROMAN[s][vowel] + final) for s in SYSTEMS
+        _L_FOLDED[s][lead] + _V_FOLDED[s][vowel] + final for s in SYSTEMS
     ) + (common_syllable(syl),)
     if lead not in _VOICED:
         return lead, final, initial, initial
-    voiced_part = _VOICED[lead] + fold(_V_ROMAN["mr"][vowel]) + final
+    voiced_part = _VOICED[lead] + _V_FOLDED["mr"][vowel] + final
     return lead, final, initial, (initial[0], voiced_part, voiced_part, initial[3])
 
 
@@ -389,7 +428,7 @@ def _syllable_index() -> dict[str, tuple[str, ...]]:
         for vowel in range(21):
             for tail in _INDEX_FINALS:
                 syl = _compose((lead, vowel, tail))
-                for form in syllable_forms(syl, True) | syllable_forms(syl, False):
+                for form in _syllable_forms(syl, lead, vowel, tail, first=True, later=True):
                     index.setdefault(form, []).append(syl)
     return {k: tuple(v) for k, v in index.items()}
 
@@ -399,17 +438,64 @@ def is_romanized_syllable(latin: str) -> bool:
     return latin in _syllable_index()
 
 
-def _segmentations(part: str, most: int) -> list[list[str]]:
-    """Ways to cut a folded Latin word into at most `most` romanized syllables."""
+@lru_cache(maxsize=16384)
+def _fewest_cuts(part: str) -> tuple[tuple[str, ...], ...]:
+    """Every cut of a folded Latin word into the fewest romanized syllables (the way a reader
+    cuts "yeojeong": yeo|jeong); () when it cannot be cut."""
     index = _syllable_index()
-    if not part:
-        return [[]]
-    out: list[list[str]] = []
-    for cut in range(1, min(len(part), 7) + 1):
-        head = part[:cut]
-        if head in index and most > 0:
-            out.extend([head, *rest] for rest in _segmentations(part[cut:], most - 1))
-    return out
+    size = len(part)
+    if size <= 7 and part in index:  # most parts are one or two syllables: spare them the search
+        return ((part,),)
+    two = tuple(
+        (part[:j], part[j:]) for j in range(max(1, size - 7), min(size, 8))
+        if part[:j] in index and part[j:] in index
+    )
+    if two:
+        return two
+    fewest: list[int | None] = [None] * size + [0]  # fewest syllables spelling part[i:]
+    for i in range(size - 1, -1, -1):
+        best = None
+        for j in range(i + 1, min(size, i + 7) + 1):
+            n = fewest[j]
+            if n is not None and (best is None or n < best) and part[i:j] in index:
+                best = n
+        fewest[i] = None if best is None else best + 1
+
+    def cuts(i: int) -> list[tuple[str, ...]]:
+        if i == size:
+            return [()]
+        out: list[tuple[str, ...]] = []
+        for j in range(i + 1, min(size, i + 7) + 1):
+            n = fewest[j]
+            if n is not None and n + 1 == fewest[i] and part[i:j] in index:
+                out.extend((part[i:j], *rest) for rest in cuts(j))
+        return out
+
+    return tuple(cuts(0)) if fewest[0] is not None else ()
+
+
+@lru_cache(maxsize=16384)
+def _part_hangul(part: str, first: bool) -> tuple[int, frozenset[str]]:
+    """(syllables, Hangul spellings) of one folded Latin part cut the fewest ways, with the
+    initial-sound rule on the first syllable when the part starts the word; (0, empty) when it
+    cannot be cut or has more spellings than `_MAX_CANDIDATES`."""
+    index = _syllable_index()
+    cuts = _fewest_cuts(part)
+    out: set[str] = set()
+    for cut in cuts:
+        choices = [index[syl] for syl in cut]
+        if first:  # as hangul_normal does at the start of a word
+            choices[0] = tuple(dict.fromkeys(map(_initial_rule, choices[0])))
+        # One cut's spellings are distinct (a syllable a place): count them before listing.
+        if prod(map(len, choices)) > _MAX_CANDIDATES:
+            return 0, frozenset()
+        out.update(map("".join, product(*choices)))
+        if len(out) > _MAX_CANDIDATES:
+            return 0, frozenset()
+    return (len(cuts[0]) if out else 0), frozenset(out)
+
+
+_PART_SPLIT = re.compile(r"[\s\-]+")
 
 
 @lru_cache(maxsize=65536)
@@ -419,24 +505,24 @@ def hangul_candidates(latin: str, max_syllables: int = 4) -> frozenset[str]:
     Hyphens and spaces mark syllable or word boundaries. Spellings past a bound of
     candidates are dropped (empty for a word too ambiguous or not Korean).
     """
-    parts = [fold(p) for p in re.split(r"[\s\-]+", latin)]
-    parts = [p for p in parts if p]
-    if not parts or not all(p.isascii() and p.isalpha() for p in parts):
-        return frozenset()
-    index = _syllable_index()
-    options: list[list[list[str]]] = []
-    for part in parts:  # the fewest syllables is how a reader cuts "yeojeong": yeo|jeong
-        cuts = _segmentations(part, max_syllables)
-        fewest = min((len(c) for c in cuts), default=0)
-        options.append([c for c in cuts if len(c) == fewest])
-    out: set[str] = set()
-    for choice in product(*options):
-        sylls = [syl for seg in choice for syl in seg]
-        if not sylls or len(sylls) > max_syllables:
-            continue
-        for hangul in product(*(index[syl] for syl in sylls)):
-            out.add(hangul_normal("".join(hangul)))
-            if len(out) > _MAX_CANDIDATES:
-                return frozenset()
-    return frozenset(out)
+    parts = (fold(p) for p in _PART_SPLIT.split(latin))
+    return hangul_candidates_of_parts(tuple(p for p in parts if p), max_syllables)
 
+
+@lru_cache(maxsize=65536)
+def hangul_candidates_of_parts(parts: tuple[str, ...], max_syllables: int = 4) -> frozenset[str]:
+    """`hangul_candidates` of a word already cut at hyphens and spaces, each part folded
+    (("yo", "jong") -> 여정, 요정, 여종, 요종)."""
+    joined = "".join(parts)
+    if not parts or "" in parts or not (joined.isascii() and joined.isalpha()):
+        return frozenset()
+    spellings, syllables, count = [], 0, 1
+    for i, part in enumerate(parts):
+        size, forms = _part_hangul(part, i == 0)
+        spellings.append(forms)
+        syllables += size
+        count *= len(forms)
+    # Each part's spellings have one length, so the joined spellings are all distinct.
+    if not count or count > _MAX_CANDIDATES or syllables > max_syllables:
+        return frozenset()
+    return frozenset(map("".join, product(*spellings)))

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from sillok.cli.linkage import register
+from sillok.linkage.model import DEFAULT_THRESHOLD
 from sillok.linkage.plainfile import InputError, read_persons
 from sillok.synthetic.persons import generate_persons, generate_reports
 
@@ -79,7 +80,7 @@ def test_dedupe_writes_a_cluster_for_every_record_in_input_order(
     summary = json.loads(stdout)
     assert summary["records"] == len(ids)
     assert summary["clusters"] == len(set(cluster.values()))
-    assert summary["engine"] == "duckdb" and summary["threshold"] == 0.9
+    assert summary["engine"] == "duckdb" and summary["threshold"] == DEFAULT_THRESHOLD
     assert 0 < summary["clusters"] < len(ids)
 
 

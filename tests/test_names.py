@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sillok.names import (
+    _raw_words,
     fold,
     fold_words,
     hangul_normal,
@@ -354,3 +356,59 @@ def test_query_terms_match_the_frozen_outputs(golden: dict[str, Any]) -> None:
         if [sorted(term) for term in query_terms(name)] != expected
     ]
     assert not wrong, f"{len(wrong)} names give other query terms, e.g. {wrong[:5]}"
+
+
+# ---------------------------------------------------------------- tokens and keys agree
+
+_LATIN_SURNAMES = ["Kim", "KIM", "Lee", "Yi", "Ri", "Park", "Pak", "Choe", "Nam-gung", "Hwangbo",
+                   "O", "Jegal", "Xu", "Kimm"]
+_GIVEN_SYLLABLES = ["yo", "jong", "sol", "ju", "ch'ŏl", "su", "Young", "hee", "un", "il",
+                    "nam", "gyong", "ok", "a", "ri", "ryong"]
+
+
+def _latin_name(surname: str, given: list[str], joiner: str, order: int, upper: bool) -> str:
+    given_name = joiner.join(given).capitalize()
+    if upper:
+        given_name = given_name.upper()
+    return [f"{surname} {given_name}", f"{given_name} {surname}", f"{surname}, {given_name}",
+            given_name][order]
+
+
+latin_names = st.builds(
+    _latin_name,
+    st.sampled_from(_LATIN_SURNAMES),
+    st.lists(st.sampled_from(_GIVEN_SYLLABLES), min_size=1, max_size=3),
+    st.sampled_from(["", "-", " ", " - ", "ʼ"]),
+    st.integers(0, 3),
+    st.booleans(),
+)
+any_names = st.one_of(
+    latin_names,
+    hangul_names,
+    hangul_names.map(lambda n: f"{n[0]} {n[1:]}"),
+    hangul_names.map(lambda n: unicodedata.normalize("NFD", n)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_names)
+def test_person_name_tokens_are_the_union_of_its_keys(name: str) -> None:
+    # Tokens take a shorter road than the keys (no cache, no per-kind sets): same result.
+    keys = person_name_keys(name)
+    assert person_name_tokens(name) == set().union(*keys.values())
+    assert set(keys) == {"whole", "surname", "given", "syllable"}
+
+
+def _reference_words(text: str) -> list[str]:
+    """Words as split before the speed-up: split at anything but word characters, hyphens and
+    apostrophes, drop what holds no letter or digit."""
+    text = unicodedata.normalize("NFKC", text)
+    apostrophes = "'’‘ʼ`´ʻ′"
+    parts = re.split(r"[^\w\-" + apostrophes + r"]+", text)
+    return [w for w in parts if w.strip("-" + apostrophes + "_")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aB1_-'’ʼʻ` ,.é가\u0301\tＡ"), max_size=20))
+def test_words_split_as_before(text: str) -> None:
+    assert _raw_words(text) == _reference_words(text)

@@ -36,6 +36,13 @@ NAME_M_PRIORS: dict[str, float] = {
 }
 
 
+# Kim, Lee and Park are the surnames of nearly half of all Koreans: two reports that share
+# one of them and the given name say much less than two that share a rarer surname, so the
+# "same name" levels are split and Splink learns a chance-agreement rate (u) for each half.
+COMMON_SURNAMES: tuple[str, ...] = ("김", "이", "박")
+COMMON_SURNAME_SHARE = 0.45  # of Koreans (ROK census 2015: 21.5 + 14.7 + 8.4 per cent)
+
+
 def _level(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label)
 
@@ -52,12 +59,12 @@ def person_name_comparison(
     surname misspelt > family and given names swapped > same surname, different given name >
     same given name, different surname > different.
 
+    The two "same name" levels are each split by whether the surname is one of the three
+    most common (``COMMON_SURNAMES``).
+
     Args:
         field: column prefix.
         typo_similarity: Jaro-Winkler similarity from which a spelling counts as a typo.
-
-    The two "same name" levels are adjusted for how common the name is (term frequency of
-    the canonical name key): two reports of a rare name say more than two of Kim Young-soo.
     """
     p = field
     surname_same = (
@@ -67,6 +74,7 @@ def person_name_comparison(
     hangul_agrees = f"({p}_hg_l IS NULL OR {p}_hg_r IS NULL OR {p}_hg_l = {p}_hg_r)"
     given_same = f"{p}_gk_l = {p}_gk_r AND {hangul_agrees}"
     may_be_typo = f"NOT ({p}_strict_l AND {p}_strict_r)"
+    common = f"{p}_sn_l IN ({', '.join(repr(s) for s in COMMON_SURNAMES)})"
     m = NAME_M_PRIORS
     return cl.CustomComparison(
         output_column_name=p,
@@ -76,11 +84,19 @@ def person_name_comparison(
                 f"{p}_gk_l IS NULL OR {p}_gk_r IS NULL OR {p}_sn_l IS NULL OR {p}_sn_r IS NULL",
                 "name missing",
             ).configure(is_null_level=True),
+            _level(f"{p}_full_l = {p}_full_r AND {common}", "same spelling, common surname")
+            .configure(m_probability=m["same spelling"] * COMMON_SURNAME_SHARE),
             _level(f"{p}_full_l = {p}_full_r", "same spelling").configure(
-                m_probability=m["same spelling"]
+                m_probability=m["same spelling"] * (1 - COMMON_SURNAME_SHARE)
             ),
+            _level(
+                f"{p}_key_l = {p}_key_r AND {hangul_agrees} AND {common}",
+                "same name, other spelling, common surname",
+            ).configure(m_probability=m["same name, other spelling"] * COMMON_SURNAME_SHARE),
             _level(f"{p}_key_l = {p}_key_r AND {hangul_agrees}", "same name, other spelling")
-            .configure(m_probability=m["same name, other spelling"]),
+            .configure(
+                m_probability=m["same name, other spelling"] * (1 - COMMON_SURNAME_SHARE)
+            ),
             _level(f"{surname_same} AND {given_same}", "same name, surname read another way")
             .configure(m_probability=m["same name, surname read another way"]),
             cll.And(

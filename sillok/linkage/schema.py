@@ -138,37 +138,37 @@ PERSONS = Schema(
 def default_blocking_rules(schema: Schema, large: bool = False) -> list[str]:
     """Candidate pairs: same name key; swapped name order; the same surname, start of the
     given name and birth year (a misspelt given name); the same given name and birth year (a
-    misspelt surname); the same exact birth day; the same identifier.
+    misspelt surname); the same exact birth day; the same identifier; the same code (such as
+    a postcode; not in large files).
 
     Each rule is an equality join, so blocks stay small: surname and birth year alone would
     not (Kim is a fifth of all Koreans: a million records would give 800 million pairs).
-    With ``large``, the name key alone is replaced by name key and birth year, and name key
-    and province: in a very large file a shared name with nothing else to back it cannot
-    reach a linking probability anyway, and such blocks hold most of the pairs.
+    With ``large``, every name rule also needs the same birth year or the same province: in
+    a very large file a shared name with nothing else to back it cannot reach a linking
+    probability anyway, and such blocks hold most of the pairs (docs/linkage.md).
     """
     rules: list[str] = []
     name = schema.field_of_kind("person_name", "person_name_parts")
     date = schema.field_of_kind("date")
     place = schema.field_of_kind("place")
+    year = f" AND l.{date.name}_year = r.{date.name}_year" if date is not None else ""
+    province = f" AND l.{place.name}_prov = r.{place.name}_prov" if place is not None else ""
     if name is not None:
         n = name.name
-        if large and (date is not None or place is not None):
-            if date is not None:
-                rules.append(f"l.{n}_key = r.{n}_key AND l.{date.name}_year = r.{date.name}_year")
-            if place is not None:
-                rules.append(f"l.{n}_key = r.{n}_key AND l.{place.name}_prov = r.{place.name}_prov")
+        if large and (year or province):
+            rules.extend(f"l.{n}_key = r.{n}_key{extra}" for extra in (year, province) if extra)
         else:
             rules.append(f"l.{n}_key = r.{n}_key")
         rules.append(f"l.{n}_ss = r.{n}_gk AND l.{n}_gk = r.{n}_ss")
-        if date is not None:
-            d = date.name
+        if year:
+            tighter = province if large else ""
             rules.append(
                 f"l.{n}_sn = r.{n}_sn AND substr(l.{n}_gk, 1, 2) = substr(r.{n}_gk, 1, 2)"
-                f" AND l.{d}_year = r.{d}_year"
+                f"{year}{tighter}"
             )
-            rules.append(f"l.{n}_gk = r.{n}_gk AND l.{d}_year = r.{d}_year")
+            rules.append(f"l.{n}_gk = r.{n}_gk{year}{tighter}")
     for spec in schema.fields:
-        if spec.kind == "identifier":
+        if spec.kind == "identifier" or (spec.kind == "code" and not large):
             rules.append(f"l.{spec.name} = r.{spec.name}")
         elif spec.kind == "date":
             rules.append(
