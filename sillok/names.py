@@ -46,22 +46,10 @@ from sillok.romanization import (
 )
 
 __all__ = [
-    "dprk_spelling",
-    "fold",
-    "fold_words",
-    "hangul_candidates",
-    "hangul_normal",
-    "is_hangul",
-    "name_hangul_normal",
-    "person_name_keys",
-    "person_name_tokens",
-    "person_romanizations",
-    "place_name_tokens",
-    "query_terms",
-    "romanize",
-    "romanize_name_parts",
-    "split_name",
-    "surname_variants",
+    "dprk_spelling", "fold", "fold_words", "hangul_candidates", "hangul_normal", "is_hangul",
+    "name_hangul_normal", "person_name_keys", "person_name_tokens", "person_romanizations",
+    "place_name_tokens", "query_terms", "romanize", "romanize_name_parts", "split_name",
+    "surname_variants"
 ]
 
 _ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
