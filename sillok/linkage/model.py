@@ -24,6 +24,9 @@ from sillok.linkage.training import Progress, TrainingLog, copy_parameters, trai
 # Evidence in docs/linkage.md: on the Korean synthetic development sets (seed 1; 1,000, 3,000
 # and 10,000 persons) the clusters' F1 is highest at 0.8, or within 0.2 points of it.
 DEFAULT_THRESHOLD = 0.8
+# A code field (postcode) joins the blocking rules when it pairs each record with at most
+# this many others on average: a postcode does, a state or a house number does not.
+SELECTIVE_PAIRS_PER_RECORD = 20
 # Pairs between this and the threshold are worth a reviewer's look but are not linked.
 DEFAULT_REVIEW_FLOOR = 0.5
 
@@ -193,7 +196,12 @@ class LinkageModel:
         rules = self.schema.blocking()
         pairs = count_candidate_pairs(prepared, rules)
         if pairs <= self.settings.max_candidate_pairs:
-            return rules
+            records = sum(len(df) for df in prepared)
+            return rules + [
+                rule
+                for rule in self.schema.selective_blocking()
+                if count_candidate_pairs(prepared, [rule]) <= SELECTIVE_PAIRS_PER_RECORD * records
+            ]
         tight = self.schema.blocking(large=True)
         if warn:
             self.log.warnings.append(

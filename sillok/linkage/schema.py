@@ -104,6 +104,14 @@ class Schema:
             return list(self.large_blocking_rules) or default_blocking_rules(self, large=True)
         return list(self.blocking_rules) or default_blocking_rules(self)
 
+    def selective_blocking(self) -> list[str]:
+        """Rules worth adding only where they are selective: the same value of a code field
+        (a postcode, not a state). The model keeps each one that makes few pairs per record.
+        Empty when ``blocking_rules`` is given."""
+        if self.blocking_rules:
+            return []
+        return [f"l.{f.name} = r.{f.name}" for f in self.fields if f.kind == "code"]
+
     def training(self) -> list[str]:
         """The blocking rules for expectation maximisation."""
         return list(self.training_rules) or default_training_rules(self)
@@ -138,8 +146,8 @@ PERSONS = Schema(
 def default_blocking_rules(schema: Schema, large: bool = False) -> list[str]:
     """Candidate pairs: same name key; swapped name order; the same surname, start of the
     given name and birth year (a misspelt given name); the same given name and birth year (a
-    misspelt surname); the same exact birth day; the same identifier; the same code (such as
-    a postcode; not in large files).
+    misspelt surname); the same exact birth day; the same identifier. Codes such as a
+    postcode come from ``Schema.selective_blocking``.
 
     Each rule is an equality join, so blocks stay small: surname and birth year alone would
     not (Kim is a fifth of all Koreans: a million records would give 800 million pairs).
@@ -168,7 +176,7 @@ def default_blocking_rules(schema: Schema, large: bool = False) -> list[str]:
             )
             rules.append(f"l.{n}_gk = r.{n}_gk{year}{tighter}")
     for spec in schema.fields:
-        if spec.kind == "identifier" or (spec.kind == "code" and not large):
+        if spec.kind == "identifier":
             rules.append(f"l.{spec.name} = r.{spec.name}")
         elif spec.kind == "date":
             rules.append(
