@@ -50,24 +50,30 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def read_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
-    """The passphrase from a file, SILLOK_PASSPHRASE or a prompt (in that order)."""
-    if passphrase_file is not None:
+def read_secret(
+    path: Path | None, option: str, env_var: str, label: str, confirm: bool = False
+) -> str:
+    """A passphrase from ``option``'s file, then ``env_var``, then a prompt (in that order)."""
+    if path is not None:
         try:
-            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise SillokError(
-                f"--passphrase-file: cannot read {passphrase_file} ({exc.strerror})"
-            ) from None
-    env = os.environ.get("SILLOK_PASSPHRASE")
+            raise SillokError(f"{option}: cannot read {path} ({exc.strerror})") from None
+    env = os.environ.get(env_var)
     if env:
         return env
     if not sys.stdin.isatty():
         raise SillokError(
-            "no passphrase: use --passphrase-file or SILLOK_PASSPHRASE when not at a terminal"
+            f"no {label.lower()}: use {option} or {env_var} when not at a terminal"
         )
-    value: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    value: str = typer.prompt(label, hide_input=True, confirmation_prompt=confirm)
     return value
+
+
+def read_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
+    """The passphrase from a file, SILLOK_PASSPHRASE or a prompt (in that order)."""
+    return read_secret(passphrase_file, "--passphrase-file", "SILLOK_PASSPHRASE", "Passphrase",
+                       confirm)
 
 
 PassphraseFile = typer.Option(

@@ -68,28 +68,10 @@ def _root(
 
 def _read_new_passphrase(path: Path | None) -> str:
     """A new user's passphrase: from a file, SILLOK_NEW_PASSPHRASE, or a prompt twice."""
-    import os
-    import sys
+    from sillok.cli import read_secret
 
-    from sillok.errors import SillokError
-
-    if path is not None:
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise SillokError(
-                f"--new-passphrase-file: cannot read {path} ({exc.strerror})"
-            ) from None
-    env = os.environ.get("SILLOK_NEW_PASSPHRASE")
-    if env:
-        return env
-    if not sys.stdin.isatty():
-        raise SillokError(
-            "no new passphrase: use --new-passphrase-file or SILLOK_NEW_PASSPHRASE "
-            "when not at a terminal"
-        )
-    value: str = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
-    return value
+    return read_secret(path, "--new-passphrase-file", "SILLOK_NEW_PASSPHRASE", "New passphrase",
+                       confirm=True)
 
 
 NewPassphraseFile = typer.Option(
