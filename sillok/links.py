@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from sillok.archive import Archive
     from sillok.linkage.model import LinkageSettings
 
-LINK_KINDS = ("persons",)
+#: what users type -> the record kind stored on a link
+LINK_KINDS = {"persons": "person"}
 VERDICTS = {"accept": "accepted", "reject": "rejected", "undo": "pending"}
 
 
@@ -46,6 +47,7 @@ class Candidate:
     """One pair in the review queue, as a reviewer sees it."""
 
     id: int
+    kind: str
     left_id: int
     right_id: int
     probability: float
@@ -88,7 +90,7 @@ class Links:
              progress: Callable[[str], None] | None = None) -> LinkRun:
         """Train, score, and queue the pairs not seen before (at or above the review floor)."""
         if kind not in LINK_KINDS:
-            raise InvalidInput(f"linking {kind!r} is not supported yet (only persons)")
+            raise InvalidInput(f"cannot link {kind!r}; expected one of {', '.join(LINK_KINDS)}")
         from sillok.linkage.model import LinkageModel
         from sillok.linkage.schema import PERSONS
 
@@ -115,17 +117,20 @@ class Links:
             )
         return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings))
 
-    def queue(self, status: str = "pending", limit: int | None = None) -> list[Candidate]:
+    def queue(self, status: str = "pending", limit: int | None = None,
+              kind: str = "persons") -> list[Candidate]:
         """Links in a status (pending: the review queue), the most probable first."""
+        record_kind = _record_kind(kind)
         with self.archive.store.reading() as conn:
-            rows = queries.links_with_status(conn, "person", status, limit)
+            rows = queries.links_with_status(conn, record_kind, status, limit)
         titles = self.archive.records.titles(
-            [("person", r.left_id) for r in rows] + [("person", r.right_id) for r in rows]
+            [(record_kind, r.left_id) for r in rows] + [(record_kind, r.right_id) for r in rows]
         )
         return [
             Candidate(
-                r.id, r.left_id, r.right_id, r.probability_ppm / 1_000_000, r.status,
-                titles.get(("person", r.left_id), "?"), titles.get(("person", r.right_id), "?"),
+                r.id, kind, r.left_id, r.right_id, r.probability_ppm / 1_000_000, r.status,
+                titles.get((record_kind, r.left_id), "?"),
+                titles.get((record_kind, r.right_id), "?"),
                 json.loads(r.evidence),
             )
             for r in rows
@@ -146,17 +151,23 @@ class Links:
                 )
         return status
 
-    def clusters(self) -> dict[int, int]:
-        """Person id -> resolved identity (one member's id), for persons with accepted links."""
+    def clusters(self, kind: str = "persons") -> dict[int, int]:
+        """Record id -> resolved identity (one member's id), for records with accepted links."""
         from sillok.linkage.clusters import cluster_ids
 
         with self.archive.store.reading() as conn:
-            accepted = queries.links_with_status(conn, "person", "accepted")
+            accepted = queries.links_with_status(conn, _record_kind(kind), "accepted")
         members = {r.left_id for r in accepted} | {r.right_id for r in accepted}
         found = cluster_ids(
             [str(m) for m in members], [(str(r.left_id), str(r.right_id)) for r in accepted]
         )
         return {int(k): int(v) for k, v in found.items()}
+
+
+def _record_kind(kind: str) -> str:
+    if kind not in LINK_KINDS:
+        raise InvalidInput(f"unknown link kind {kind!r}; expected one of {', '.join(LINK_KINDS)}")
+    return LINK_KINDS[kind]
 
 
 __all__ = ["Candidate", "LinkRun", "Links", "links_table"]

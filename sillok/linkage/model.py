@@ -211,6 +211,13 @@ class LinkageModel:
         return tight
 
     @property
+    def linker(self) -> Any:
+        """The trained Splink linker (for label-based evaluation and tuning)."""
+        if self._linker is None:
+            raise RuntimeError("fit the model first")
+        return self._linker
+
+    @property
     def blocking_rules(self) -> list[str]:
         """The blocking rules this model scores with (chosen by ``fit``)."""
         return list(self._blocking)
