@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sillok.linkage.clusters import Decision, IdentityGraph, cluster_ids
+from sillok.linkage.clusters import Decision, IdentityGraph, average_linkage_ids, cluster_ids
 from sillok.linkage.evaluate import (
     cluster_scores,
     pairs_from_clusters,
@@ -136,3 +136,65 @@ def test_scores_of_nothing_predicted_and_nothing_true() -> None:
     assert (empty.precision, empty.recall) == (1.0, 1.0)
     assert pairwise_scores(set(), {("a", "b")}).f1 == 0.0
     assert cluster_scores({"a": "x", "b": "x"}, {"a": 1, "b": 1}).f1 == 1.0
+
+
+# --- average linkage -----------------------------------------------------------------------
+
+
+def test_two_records_are_joined_exactly_when_their_pair_reaches_the_threshold() -> None:
+    assert average_linkage_ids(["a", "b"], [("a", "b", 0.5)], 0.5) == {"a": "a", "b": "a"}
+    assert average_linkage_ids(["a", "b"], [("a", "b", 0.49)], 0.5) == {"a": "a", "b": "b"}
+
+
+def test_one_strong_pair_does_not_chain_two_groups() -> None:
+    # Two reports each of two namesakes; one cross pair looks alike (fields missing).
+    scored = [("a1", "a2", 0.99), ("b1", "b2", 0.99), ("a2", "b1", 0.6)]
+    records = ["a1", "a2", "b1", "b2"]
+    assert set(cluster_ids(records, [(a, b) for a, b, _p in scored]).values()) == {"a1"}
+    clusters = average_linkage_ids(records, scored, 0.5)
+    assert clusters == {"a1": "a1", "a2": "a1", "b1": "b1", "b2": "b1"}
+
+
+def test_groups_alike_on_average_are_joined() -> None:
+    scored = [("a", "b", 0.95), ("c", "d", 0.95), ("a", "c", 0.7), ("a", "d", 0.6),
+              ("b", "c", 0.5), ("b", "d", 0.4)]
+    clusters = average_linkage_ids(["a", "b", "c", "d", "e"], scored, 0.5)
+    assert clusters == {"a": "a", "b": "a", "c": "a", "d": "a", "e": "e"}
+    # mean between {a,b} and {c,d} is 0.55: not enough at 0.6
+    assert set(average_linkage_ids(["a", "b", "c", "d"], scored, 0.6).values()) == {"a", "c"}
+
+
+def test_average_linkage_refuses_pairs_of_unknown_records() -> None:
+    with pytest.raises(KeyError, match="'z'"):
+        average_linkage_ids(["a", "b"], [("a", "z", 0.9)], 0.5)
+
+
+scored_pairs = st.dictionaries(
+    st.tuples(st.integers(0, 11), st.integers(0, 11)).filter(lambda e: e[0] < e[1]),
+    st.floats(0.01, 1.0),
+    max_size=30,
+)
+
+
+@given(scored_pairs, st.floats(0.05, 0.95))
+def test_average_linkage_refines_the_components_above_the_threshold(
+    scored: dict[tuple[int, int], float], threshold: float
+) -> None:
+    records = list(range(12))
+    triples = [(a, b, p) for (a, b), p in scored.items()]
+    clusters = average_linkage_ids(records, triples, threshold)
+    components = cluster_ids(records, [(a, b) for a, b, p in triples if p >= threshold])
+    # every cluster lies inside one component: groups join only through a pair at the
+    # threshold (a mean can reach it only if one of its pairs does)
+    for record, cluster in clusters.items():
+        assert components[record] == components[cluster]
+    assert average_linkage_ids(records, list(reversed(triples)), threshold) == clusters
+
+
+@given(st.integers(2, 6), st.floats(0.5, 1.0))
+def test_a_group_whose_every_pair_reaches_the_threshold_is_one_cluster(
+    size: int, probability: float
+) -> None:
+    records = [f"r{i}" for i in range(size)]
+    triples = [(a, b, probability) for i, a in enumerate(records) for b in records[i + 1:]]
+    assert set(average_linkage_ids(records, triples, 0.5).values()) == {"r0"}

@@ -14,7 +14,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sillok.errors import SillokError
 from sillok.linkage.engines import ENGINES, EngineUnavailable
-from sillok.linkage.model import DEFAULT_THRESHOLD, LinkageSettings, dedupe
+from sillok.linkage.model import (
+    DEFAULT_REVIEW_FLOOR,
+    DEFAULT_THRESHOLD,
+    LinkageSettings,
+    dedupe,
+)
 from sillok.linkage.plainfile import read_persons, write_clusters
 from sillok.linkage.schema import PERSONS
 
@@ -26,9 +31,9 @@ _PERSONS_HELP = (
     "Input columns: id, name (any script or romanization), and optionally name_hangul, "
     "birth (any date form, e.g. 1965, about 1960, 1960년경, 1958-1961), sex (male, female, "
     "남, 여) and origin (a place: county, province or ISO code such as KP-09). Output: a CSV "
-    "with id and cluster_id (the smallest id of each group of the same person). Records are "
-    "linked when their match probability reaches --threshold; no archive or passphrase is "
-    "needed."
+    "with id and cluster_id (the smallest id of each group of the same person). Two groups "
+    "of records are joined while the mean match probability between them reaches --threshold "
+    "(average linkage); no archive or passphrase is needed."
 )
 
 
@@ -52,7 +57,7 @@ def _run_dedupe(
         raise _ExitWithMessage(f"--threshold: {threshold} is not between 0 and 1")
     records = read_persons(input_path)
     settings = LinkageSettings(
-        threshold=threshold, review_floor=min(threshold, 0.5), engine=engine
+        threshold=threshold, review_floor=min(threshold, DEFAULT_REVIEW_FLOOR), engine=engine
     )
     ids = records["id"].tolist()
     with Progress(
@@ -91,7 +96,7 @@ def _run_dedupe(
         console.print(
             f"{summary['records']:,} records -> {summary['clusters']:,} persons "
             f"({summary['clusters_with_several_records']:,} reported more than once; "
-            f"{linked:,} pairs linked at match probability >= {threshold}); "
+            f"{linked:,} pairs at match probability >= {threshold}); "
             f"wrote {output_path} in {summary['seconds']} s"
         )
         for warning in result.warnings:
@@ -118,7 +123,7 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(
                 "--threshold",
-                help=f"Match probability from which two records are linked "
+                help=f"Mean match probability from which two groups of records are joined "
                 f"(default {DEFAULT_THRESHOLD}; see docs/linkage.md for the evidence).",
             ),
         ] = DEFAULT_THRESHOLD,

@@ -9,6 +9,7 @@ whichever engine scored them.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict, deque
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -200,3 +201,73 @@ def cluster_ids(
         if label not in smallest or name < smallest[label]:
             smallest[label] = name
     return {name: smallest[label] for name, label in zip(names, labels.tolist(), strict=True)}
+
+
+def average_linkage_ids(
+    records: Sequence[Hashable],
+    scored: Iterable[tuple[Hashable, Hashable, float]],
+    threshold: float,
+) -> dict[str, str]:
+    """Record id (as text) -> cluster id, grouping records whose groups are alike on average.
+
+    Connected components of the pairs above a threshold chain namesakes: one pair of reports
+    of two different "Kim Young-soo"s joins their whole groups. Here two groups are joined
+    only while the mean match probability over *all* pairs between them is at or above the
+    threshold (average linkage, merged best first); a pair that was not scored counts as
+    probability 0. Two single records are joined exactly when their pair reaches the
+    threshold, so the threshold keeps its meaning. On the Korean development data this
+    raises the clusters' pairwise F1 by 4 to 7 points over connected components
+    (docs/linkage.md).
+
+    Deterministic: ties are broken by the groups' ids, and a cluster id is the smallest member
+    id as text.
+
+    Raises:
+        KeyError: for a pair naming a record that is not in ``records``.
+    """
+    names = [str(r) for r in records]
+    known = set(names)
+    # group id -> {neighbour group id: sum of match probabilities between the two groups}
+    sums: dict[str, dict[str, float]] = {}
+    for a, b, probability in scored:
+        left, right = str(a), str(b)
+        for name in (left, right):
+            if name not in known:
+                raise KeyError(f"pair names an unknown record: {name!r}")
+        if left == right:
+            continue
+        sums.setdefault(left, {})
+        sums.setdefault(right, {})
+        sums[left][right] = sums[left].get(right, 0.0) + float(probability)
+        sums[right][left] = sums[right].get(left, 0.0) + float(probability)
+    members: dict[str, list[str]] = {name: [name] for name in sums}
+    heap = [(-total, a, b) for a, row in sums.items() for b, total in row.items() if a < b]
+    heapq.heapify(heap)
+    while heap:
+        negative, a, b = heapq.heappop(heap)
+        if a not in members or b not in members or b not in sums[a]:
+            continue  # a group merged away since this entry was pushed
+        mean = sums[a][b] / (len(members[a]) * len(members[b]))
+        if mean != -negative:
+            continue  # a stale entry: the pair was re-pushed with its current mean
+        if mean < threshold:
+            break
+        keep, gone = (a, b) if a < b else (b, a)
+        for other in sums.pop(gone):
+            if other == keep:
+                continue
+            row = sums[other]
+            row[keep] = row.get(keep, 0.0) + row.pop(gone)
+            sums[keep][other] = row[keep]
+        del sums[keep][gone]
+        members[keep].extend(members.pop(gone))
+        size = len(members[keep])
+        for other, total in sums[keep].items():
+            low, high = (keep, other) if keep < other else (other, keep)
+            heapq.heappush(heap, (-total / (size * len(members[other])), low, high))
+    cluster_of = {name: name for name in names}
+    for group in members.values():
+        smallest = min(group)
+        for name in group:
+            cluster_of[name] = smallest
+    return cluster_of
