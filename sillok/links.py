@@ -1,12 +1,13 @@
-"""Links, not merges: "same person" assertions between records, found by record linkage and
-decided by a reviewer.
+"""Links, not merges: "same person" and "same event" assertions between records, found by
+record linkage and decided by a reviewer.
 
-``archive.links.find()`` trains a Splink model on the archive's victims (no labels needed),
-scores candidate pairs and puts the new ones in the review queue with the evidence that moved
-each score. A reviewer accepts, rejects or skips each pair; a decision is a new version of the
-link record (history and Merkle log like any other record), and undoing one is another. The
-resolved identities are the connected components of accepted links; the person records
-themselves are never merged or changed.
+``archive.links.find(kind)`` trains a Splink model on the archive's victims or events (no labels
+needed), scores candidate pairs and puts the new ones in the review queue with the evidence that
+moved each score. A reviewer accepts, rejects or skips each pair; a decision is a new version of
+the link record (history and Merkle log like any other record), and undoing one is another. The
+resolved identities are the connected components of accepted links; the records themselves are
+never merged or changed. Decisions already made are labels: each run is evaluated against them
+and, once there are enough accepted pairs, tuned on them (``sillok.linkage.labels``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from sillok.store import records as store_records
 if TYPE_CHECKING:
     from sillok.archive import Archive
     from sillok.linkage.model import LinkageSettings
+    from sillok.linkage.schema import Schema
 
 #: what users type -> the record kind stored on a link
-LINK_KINDS = {"persons": "person"}
+LINK_KINDS = {"persons": "person", "events": "event"}
 VERDICTS = {"accept": "accepted", "reject": "rejected", "undo": "pending"}
 
 
@@ -40,6 +42,10 @@ class LinkRun:
     candidates: int
     new: int
     warnings: tuple[str, ...]
+    #: pairwise scores at the threshold against reviewed links (``labels.evaluate``)
+    evaluation: dict[str, Any] | None = None
+    #: whether reviewed links tuned the model, in words (``labels.tune``)
+    tuning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,17 @@ class Candidate:
 
 
 class Links:
-    """The archive's links between persons."""
+    """The archive's links between persons and between events."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
 
-    def records_frame(self) -> pd.DataFrame:
-        """The victims as the linkage schema reads them (protected persons left out)."""
+    def records_frame(self, kind: str = "persons") -> pd.DataFrame:
+        """The records of a kind as its linkage schema reads them."""
+        return self._events_frame() if _record_kind(kind) == "event" else self._persons_frame()
+
+    def _persons_frame(self) -> pd.DataFrame:
+        """The victims (protected persons left out)."""
         with self.archive.store.reading() as conn:
             people = queries.persons_for_linkage(conn)
             names = queries.names_of_persons(conn, [p[0] for p in people if not p[4]])
@@ -86,36 +96,86 @@ class Links:
             })
         return pd.DataFrame(rows, columns=["id", "name", "name_hangul", "birth", "sex", "origin"])
 
+    def _events_frame(self) -> pd.DataFrame:
+        """The events, like persons without what is sensitive: confidential events and acts
+        are left out, protected victims too, and a sealed title counts as no title."""
+        from sillok.linkage.events import events_frame
+        from sillok.seal import is_sealed
+
+        with self.archive.store.reading() as conn:
+            rows = queries.events_for_linkage(conn)
+            acts = queries.acts_for_event_linkage(conn)
+        persons = self.clusters("persons")
+        return events_frame(
+            [(i, None if is_sealed(t) else t, d, p) for i, t, d, p in rows],
+            acts,
+            place_key=self._place_key,
+            victim_key=lambda pid: str(persons.get(pid, pid)),
+        )
+
+    def _place_key(self, place_id: int) -> str | None:
+        """A place as the place comparison reads it: the gazetteer key of its county or
+        city, else of its province, else its name (a place an import added)."""
+        directory = self.archive.places
+        for entry in directory.ancestors(place_id):
+            if entry.vocab_key and entry.kind in ("city", "county"):
+                return entry.vocab_key
+        province = directory.province_of(place_id)
+        if province is not None:
+            return province.vocab_key
+        found = directory.get(place_id)
+        return (found.name_ko or found.name_en) if found else None
+
     def find(self, kind: str = "persons", settings: LinkageSettings | None = None,
              progress: Callable[[str], None] | None = None) -> LinkRun:
-        """Train, score, and queue the pairs not seen before (at or above the review floor)."""
+        """Train, score, and queue the pairs not seen before (at or above the review floor).
+
+        Reviewed links of the kind are labels: with at least ``labels.MIN_TUNING_MATCHES``
+        accepted ones they re-estimate the model's m values before scoring, and the scores
+        are evaluated against all of them (``LinkRun.evaluation``).
+        """
         if kind not in LINK_KINDS:
             raise InvalidInput(f"cannot link {kind!r}; expected one of {', '.join(LINK_KINDS)}")
+        from sillok.linkage import labels as reviewed
         from sillok.linkage.model import LinkageModel
-        from sillok.linkage.schema import PERSONS
 
-        frame = self.records_frame()
+        record_kind = LINK_KINDS[kind]
+        frame = self.records_frame(kind)
         if len(frame) < 2:
-            return LinkRun(len(frame), 0, 0, ("fewer than two persons to compare",))
-        model = LinkageModel(PERSONS, settings).fit(frame, progress)
+            return LinkRun(len(frame), 0, 0, (f"fewer than two {kind} to compare",))
+        model = LinkageModel(_schema(kind), settings).fit(frame, progress)
+        labels = self._labels(record_kind, set(frame["id"]))
+        tuning = reviewed.tune(model, labels)
         pairs = model.predict(progress=progress)
+        evaluation = reviewed.evaluate(model, labels, pairs)
         with self.archive.store.transaction() as conn:
-            known = queries.link_pairs(conn, "person")
+            known = queries.link_pairs(conn, record_kind)
             values: dict[str, dict[str, Any]] = {}
             for pair in pairs.to_dict("records"):
                 left, right = sorted((int(pair["left_id"]), int(pair["right_id"])))
                 if (left, right) in known:
                     continue
                 evidence = [e.__dict__ for e in model.explain(pair)]
-                values[f"link:person:{left}:{right}"] = {
-                    "record_kind": "person", "left_id": left, "right_id": right,
+                values[f"link:{record_kind}:{left}:{right}"] = {
+                    "record_kind": record_kind, "left_id": left, "right_id": right,
                     "probability_ppm": round(float(pair["match_probability"]) * 1_000_000),
                     "evidence": json.dumps(evidence, ensure_ascii=False), "status": "pending",
                 }
             result = store_records.upsert_by_ref(
                 conn, self.archive.store.dialect, "link", values, self.archive.settings.actor
             )
-        return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings))
+        return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings),
+                       evaluation, tuning.note if labels else None)
+
+    def _labels(self, record_kind: str, ids: set[str]) -> list[tuple[str, str, bool]]:
+        """Accepted and rejected links between records of the frame, as labels."""
+        with self.archive.store.reading() as conn:
+            known = queries.link_pairs(conn, record_kind)
+        return [
+            (str(left), str(right), row.status == "accepted")
+            for (left, right), row in known.items()
+            if row.status in ("accepted", "rejected") and {str(left), str(right)} <= ids
+        ]
 
     def queue(self, status: str = "pending", limit: int | None = None,
               kind: str = "persons") -> list[Candidate]:
@@ -162,6 +222,13 @@ class Links:
             [str(m) for m in members], [(str(r.left_id), str(r.right_id)) for r in accepted]
         )
         return {int(k): int(v) for k, v in found.items()}
+
+
+def _schema(kind: str) -> Schema:
+    from sillok.linkage.events import EVENTS
+    from sillok.linkage.schema import PERSONS
+
+    return EVENTS if kind == "events" else PERSONS
 
 
 def _record_kind(kind: str) -> str:

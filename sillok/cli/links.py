@@ -18,22 +18,33 @@ from sillok.links import Candidate
 @friendly_errors
 def link(
     archive: Path = ArchiveArg,
-    kind: str = typer.Argument("persons", help="What to link: persons."),
+    kind: str = typer.Argument("persons", help="What to link: persons or events."),
     threshold: float = typer.Option(
         None, "--threshold", min=0.01, max=0.99,
         help="Queue pairs from this match probability (default: the review floor, 0.5).",
     ),
     passphrase_file: Path = PassphraseFile,
 ) -> None:
-    """Find records that may be the same person (Splink, no labels needed) and queue them."""
+    """Find records that may be the same person or event (Splink, no labels needed) and
+    queue them. Links already accepted or rejected evaluate the run and, from ten accepted,
+    tune it."""
     from sillok.linkage.model import LinkageSettings
 
     settings = LinkageSettings(review_floor=threshold, threshold=max(threshold, 0.9)) if (
         threshold) else LinkageSettings()
     with open_archive(archive, passphrase_file) as opened:
         run = opened.links.find(kind, settings, progress=lambda step: console.print(f"  {step}"))
-    console.print(f"Compared {run.records} persons: {run.candidates} candidate pairs, "
+    console.print(f"Compared {run.records} {kind}: {run.candidates} candidate pairs, "
                   f"{run.new} new in the review queue.")
+    if run.tuning:
+        console.print(f"  {run.tuning}")
+    if run.evaluation:
+        e = run.evaluation
+        console.print(
+            f"Against {e['accepted'] + e['rejected']} reviewed links ({e['accepted']} accepted, "
+            f"{e['rejected']} rejected) at p >= {e['threshold']}: precision "
+            f"{e['precision']:.3f}, recall {e['recall']:.3f}, F1 {e['f1']:.3f}."
+        )
     for warning in run.warnings:
         console.print(f"  warning: {warning}")
 
@@ -56,6 +67,7 @@ def review(
     undo: list[int] = typer.Option(None, "--undo", help="Undo a decision (back to the queue)."),
     status: str = typer.Option("pending", "--status",
                                help="List links in this status: pending, accepted, rejected."),
+    kind: str = typer.Option("persons", "--kind", help="Which links to list: persons or events."),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
@@ -71,7 +83,7 @@ def review(
             console.print(f"link {link_id}: {opened.links.decide(link_id, verdict)}")
         if decided:
             return
-        queue = opened.links.queue(status)
+        queue = opened.links.queue(status, kind=kind)
         if as_json:
             sys.stdout.write(json.dumps([c.to_json() for c in queue], ensure_ascii=False) + "\n")
             return

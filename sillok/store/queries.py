@@ -297,3 +297,33 @@ def links_with_status(conn: Connection, kind: str, status: str, limit: int | Non
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(conn.execute(stmt).all())
+
+
+def events_for_linkage(conn: Connection) -> list[tuple[int, str | None, str | None, int | None]]:
+    """(id, title, date EDTF, place id) of every event not shared at the confidential level."""
+    stmt = (
+        select(events.c.id, events.c.title, events.c.date_edtf, events.c.place_id)
+        .where(events.c.sharing != "confidential")
+        .order_by(events.c.id)
+    )
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def acts_for_event_linkage(
+    conn: Connection,
+) -> list[tuple[int, str, str | None, int | None, int | None, int | None]]:
+    """(event id, act type, date EDTF, place id, facility id, victim id) of every act of an
+    event, leaving out confidential acts; the victim id is None for a protected person."""
+    from sqlalchemy import case
+
+    victim = case((persons.c.protected.is_(True), None), else_=acts.c.victim_id)
+    stmt = (
+        select(
+            acts.c.event_id, acts.c.act_type, acts.c.date_edtf, acts.c.place_id,
+            acts.c.facility_id, victim,
+        )
+        .select_from(acts.outerjoin(persons, persons.c.id == acts.c.victim_id))
+        .where(acts.c.event_id.is_not(None), acts.c.sharing != "confidential")
+        .order_by(acts.c.event_id, acts.c.id)
+    )
+    return [tuple(r) for r in conn.execute(stmt)]
