@@ -10,6 +10,7 @@ from sillok.web.routes import (
     entry,
     evidence,
     imports,
+    links,
     public,
     records,
     search,
@@ -34,4 +35,6 @@ ROUTERS: list[APIRouter] = [
     imports.api,
     statements.pages,
     statements.api,
+    links.pages,
+    links.api,
 ]

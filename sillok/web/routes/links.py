@@ -1,0 +1,232 @@
+"""Reviewing record linkage, page and API: the queue of candidate pairs (the most probable
+first), each with the evidence that moved its score; accept, reject, skip, undo.
+
+Finding pairs (``sillok link``) stays on the command line; here a reviewer only decides. A
+decision is :meth:`sillok.links.Links.decide`: a new version of the link record, in the Merkle
+log like any other. Titles come from the records service of the principal's own archive (as on
+every page), and an evidence line about a field the principal's role may not read is redacted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from sillok.links import LINK_KINDS, Candidate
+from sillok.model import RECORD_TABLES
+from sillok.web.access import REDACTED, Principal, may, readable
+from sillok.web.context import Req, current
+from sillok.web.views import visible_ids
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["links"])
+
+ReqDep = Annotated[Req, Depends(current)]
+LinkId = Annotated[int, Path(ge=1, le=2**40 - 1)]
+STATUSES = ("pending", "accepted", "rejected")
+DEFAULT_KIND = next(iter(LINK_KINDS))
+#: patterns built from the library's own lists, so a kind added there is offered here
+KIND_PATTERN = f"^({'|'.join(LINK_KINDS)})$"
+STATUS_PATTERN = f"^({'|'.join(STATUSES)})$"
+KindQuery = Annotated[str, Query(pattern=KIND_PATTERN)]
+StatusQuery = Annotated[str, Query(pattern=STATUS_PATTERN)]
+#: evidence field -> (table, column) whose field class decides who may read the comparison;
+#: a field not listed is judged as the column of that name in the record's own table
+EVIDENCE_COLUMNS = {
+    "person": {
+        "name": ("person_names", "name"),
+        "birth": ("persons", "birth_edtf"),
+        "sex": ("persons", "sex"),
+        "origin": ("persons", "origin_place_id"),
+    },
+}
+#: bits of evidence that fill half the bar (stronger evidence is drawn at full length)
+BAR_BITS = 12.0
+BAR_HALF = 60
+
+
+class Verdict(StrEnum):
+    """What a reviewer decides about a pair."""
+
+    accept = "accept"
+    reject = "reject"
+    undo = "undo"
+
+
+def _(message: str) -> str:
+    """Marks a message for extraction; the page translates it when it shows it."""
+    return message
+
+
+#: the statuses, and the linkage model's field names and comparison levels: values shown
+#: through ``_`` at run time, listed so that extraction finds them and the catalogs hold them
+RUNTIME_MESSAGES = (
+    _("pending"), _("accepted"), _("rejected"),
+    _("name"), _("birth"),
+    _("name missing"), _("same spelling, common surname"), _("same spelling"),
+    _("same name, other spelling, common surname"), _("same name, other spelling"),
+    _("same name, surname read another way"), _("given name misspelt"),
+    _("surname misspelt"), _("family and given names swapped"),
+    _("same surname, different given name"), _("same given name, different surname"),
+    _("different names"), _("date missing"), _("same day"), _("same month"), _("date typo"),
+    _("same year"), _("overlapping ranges"), _("within a year"), _("within five years"),
+    _("dates far apart"), _("place missing"), _("same county or city"), _("same province"),
+    _("different places"), _("sex unknown"), _("same sex"), _("different sex"),
+)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One line of a pair's evidence as a page draws it."""
+
+    field: str
+    level: str
+    weight: float | None
+    side: str
+    x: int
+    width: int
+
+    @property
+    def signed(self) -> str:
+        """The weight with its sign, in bits (log2 Bayes factor)."""
+        return REDACTED if self.weight is None else f"{self.weight:+.1f}"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A candidate pair with its evidence redacted for the principal."""
+
+    candidate: Candidate
+    record_kind: str
+    evidence: list[Weight]
+
+    @property
+    def percent(self) -> str:
+        """The match probability, rounded down (a near-certain pair never shows 100%)."""
+        return f"{math.floor(self.candidate.probability * 10_000) / 100:.2f}%"
+
+    def to_json(self) -> dict[str, Any]:
+        """The candidate as the API answers it, its evidence redacted like the page's."""
+        shown = [{"field": w.field, "level": w.level, "weight": w.weight} for w in self.evidence]
+        return {**self.candidate.to_json(), "record_kind": self.record_kind, "evidence": shown}
+
+
+def _weight(principal: Principal, record_kind: str, item: dict[str, Any]) -> Weight:
+    name = str(item.get("field"))
+    table = RECORD_TABLES[record_kind].name if record_kind in RECORD_TABLES else record_kind
+    source = EVIDENCE_COLUMNS.get(record_kind, {}).get(name, (table, name))
+    # the sharing level the records service titles with (records.titles): the same answer
+    if not readable(principal, "internal", *source):
+        return Weight(name, REDACTED, None, "none", BAR_HALF, 0)
+    weight = float(item.get("weight") or 0.0)
+    width = round(min(abs(weight), BAR_BITS) / BAR_BITS * BAR_HALF)
+    side = "for" if weight > 0 else "against" if weight < 0 else "none"
+    return Weight(
+        name, str(item.get("level")), weight, side, BAR_HALF if weight >= 0 else BAR_HALF - width,
+        width,
+    )
+
+
+def _pairs(req: Req, kind: str, status: str, offset: int, limit: int) -> tuple[list[Pair], bool]:
+    """A window of the queue the principal may see, and whether more follow it."""
+    record_kind = LINK_KINDS[kind]
+    found = req.archive.links.queue(status, limit=offset + limit + 1, kind=kind)
+    window = found[offset : offset + limit]
+    ids = sorted({c.left_id for c in window} | {c.right_id for c in window})
+    seen = set(visible_ids(req.archive, req.principal, record_kind, ids))
+    pairs = [
+        Pair(c, record_kind, [_weight(req.principal, record_kind, e) for e in c.evidence])
+        for c in window
+        if c.left_id in seen and c.right_id in seen
+    ]
+    return pairs, len(found) > offset + limit
+
+
+def _address(kind: str, status: str, page: int, anchor: int | None = None) -> str:
+    query = urlencode({"kind": kind, "status": status, "page": page})
+    return f"/links?{query}" + (f"#link-{anchor}" if anchor else "")
+
+
+@pages.get("/links")
+def review_page(
+    req: ReqDep,
+    kind: KindQuery = DEFAULT_KIND,
+    status: StatusQuery = "pending",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> Response:
+    """The review queue (or the accepted or rejected links), one page of pairs."""
+    req.require("read", LINK_KINDS[kind])
+    size = req.web.settings.page_size
+    pairs, more = _pairs(req, kind, status, (page - 1) * size, size)
+    return req.render(
+        "links.html",
+        pairs=pairs,
+        kind=kind,
+        tab=status,
+        page=page,
+        more=more,
+        kinds=list(LINK_KINDS),
+        statuses=STATUSES,
+        may_decide=may(req.principal, "review"),
+        address=_address,
+    )
+
+
+@pages.post("/links/{link_id}")
+def decide(
+    req: ReqDep,
+    link_id: LinkId,
+    verdict: Annotated[Verdict, Form()],
+    kind: Annotated[str, Form(pattern=KIND_PATTERN)] = DEFAULT_KIND,
+    status: Annotated[str, Form(pattern=STATUS_PATTERN)] = "pending",
+    page: Annotated[int, Form(ge=1, le=1000)] = 1,
+    then: Annotated[int | None, Form(ge=1, le=2**40 - 1)] = None,
+) -> Response:
+    """Accept, reject or undo one link, then back to the list (at the pair ``then``)."""
+    req.require("review")
+    req.archive.links.decide(link_id, verdict.value)
+    return req.redirect(_address(kind, status, page, then))
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+class Decision(BaseModel):
+    """A reviewer's decision on a link."""
+
+    verdict: Verdict
+
+
+@api.get("/links", summary="Candidate pairs in a status, the most probable first")
+def api_queue(
+    req: ReqDep,
+    kind: KindQuery = DEFAULT_KIND,
+    status: StatusQuery = "pending",
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """The pairs with their titles, probability and evidence, as the page shows them."""
+    req.require("read", LINK_KINDS[kind])
+    pairs, more = _pairs(req, kind, status, offset, limit)
+    return {
+        "kind": kind,
+        "status": status,
+        "offset": offset,
+        "limit": limit,
+        "more": more,
+        "links": [p.to_json() for p in pairs],
+    }
+
+
+@api.post("/links/{link_id}", summary="Accept, reject or undo a link (a new version of it)")
+def api_decide(req: ReqDep, link_id: LinkId, body: Decision) -> dict[str, Any]:
+    """Decide one link; answers its new status (``undo`` puts it back in the queue)."""
+    req.require("review")
+    return {"id": link_id, "status": req.archive.links.decide(link_id, body.verdict.value)}
