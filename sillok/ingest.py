@@ -20,6 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -157,6 +158,21 @@ def _split_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(";") if v.strip()]
 
 
+# An import meets the same dates, descriptions and names many times over: the pure functions
+# that cost most are memoised, each for a bounded number of distinct values.
+_parse_date = lru_cache(maxsize=8192)(parse_date)
+
+
+@lru_cache(maxsize=20_000)
+def _text_tokens(text: str | None) -> frozenset[str]:
+    return frozenset(text_tokens(text))
+
+
+@lru_cache(maxsize=20_000)
+def _names_document(names: tuple[str, ...]) -> str:
+    return document(name_tokens(names))
+
+
 def _date_columns(prefix: str, value: UncertainDate | None) -> dict[str, Any]:
     return {
         f"{prefix}_edtf": value.edtf if value else None,
@@ -190,7 +206,7 @@ class Importer:
             if not value:
                 return None
             try:
-                return parse_date(value)
+                return _parse_date(value)
             except DateError as exc:
                 bad(column, str(exc))
                 return None
@@ -391,7 +407,7 @@ class Importer:
         for row in batch:
             raw = row.raw
             if raw.get("informant"):
-                digest = hmac.new(name_key, raw["informant"].encode(), hashlib.sha256).hexdigest()
+                digest = hmac.digest(name_key, raw["informant"].encode(), "sha256").hex()
                 ref = f"informant:{digest[:32]}"
                 informant_ref[row.number] = ref
                 person_values[ref] = {"protected": True, "status": "unknown"}
@@ -502,7 +518,7 @@ class Importer:
             return None
         # A keyed hash, not the name: a victim may later be protected, and a ref is never
         # sealed.
-        digest = hmac.new(self._victim_key, name.encode(), hashlib.sha256).hexdigest()[:32]
+        digest = hmac.digest(self._victim_key, name.encode(), "sha256").hex()[:32]
         return f"victim@{raw['source_ref']}:{digest}"
 
     def _guess_facility_type(self, name: str) -> str | None:
@@ -603,22 +619,24 @@ class Importer:
         docs: list[tuple[int, str]] = []
         stale: list[int] = []
 
-        def add(kind: str, result: UpsertResult, refs: Iterable[str], tokens_of: Any) -> None:
+        def add(kind: str, result: UpsertResult, refs: Iterable[str], document_of: Any) -> None:
             changed = result.created | result.updated
             for ref in refs:
                 if ref in changed:
                     did = doc_id(kind, result.ids[ref])
                     if ref in result.updated:
                         stale.append(did)
-                    docs.append((did, document(tokens_of(ref))))
+                    docs.append((did, document_of(ref)))
 
-        def act_tokens(ref: str) -> set[str]:
+        def act_document(ref: str) -> str:
             row = act_row[ref]
             values = act_values[ref]
             # A confidential description is sealed (sillok.seal): its words stay out of the
             # index, where anyone holding the database key could read them.
             tokens = (
-                text_tokens(row.raw.get("description")) if row.sharing != "confidential" else set()
+                set(_text_tokens(row.raw.get("description")))
+                if row.sharing != "confidential"
+                else set()
             )
             tokens.add(virtual_token("type", row.act_type))
             if values["victim_id"] is not None:
@@ -628,26 +646,26 @@ class Importer:
                     tokens.add(virtual_token("place", entry.id))
             for org in orgs_of[row.number]:
                 tokens.add(virtual_token("organization", org.id))
-            return tokens
+            return document(tokens)
 
-        add("act", acts, act_row, act_tokens)
+        add("act", acts, act_row, act_document)
         add(
             "person",
             persons,
             [r for r in person_names_of if r not in protected],
-            lambda ref: name_tokens(person_names_of[ref]),
+            lambda ref: _names_document(tuple(person_names_of[ref])),
         )
         add(
             "source",
             sources,
             {r.raw["source_ref"] for r in act_row.values()},
-            lambda ref: text_tokens(ref),
+            lambda ref: document(text_tokens(ref)),
         )
         add(
             "event",
             events,
             event_values,
-            lambda ref: text_tokens(ref) | text_tokens(event_values[ref]["title"]),
+            lambda ref: document(text_tokens(ref) | _text_tokens(event_values[ref]["title"])),
         )
         archive.store.dialect.unindex_documents(conn, stale)
         archive.store.dialect.index_documents(conn, docs)

@@ -380,9 +380,27 @@ class CompactRange:
         self._size += 1
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append many leaf hashes in order."""
-        for h in leaf_hashes:
-            self.append(h)
+        """Append many leaf hashes in order (as :meth:`append` one by one, with less overhead).
+
+        Raises:
+            ValueError: a leaf hash is not 32 bytes; the leaves before it are appended.
+        """
+        hashes, size, sha256, prefix = self._hashes, self._size, hashlib.sha256, _NODE_PREFIX
+        try:
+            for leaf in leaf_hashes:
+                if len(leaf) != HASH_SIZE:
+                    raise ValueError(f"leaf hash must be {HASH_SIZE} bytes, got {len(leaf)}")
+                if size == _MAX_TREE_SIZE:
+                    raise ValueError("the tree is full (2**64-1 leaves)")
+                merged = bytes(leaf)
+                carry = size
+                while carry & 1:
+                    merged = sha256(prefix + hashes.pop() + merged).digest()
+                    carry >>= 1
+                hashes.append(merged)
+                size += 1
+        finally:
+            self._size = size
 
     def root(self) -> bytes:
         """Return the root hash of the tree so far (the empty-tree root when size is 0)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -185,11 +186,29 @@ class SqlCipherDialect:
             f"VALUES ({', '.join('?' * len(columns))})"
         )
         dated = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Date | DateTime)]
-        values = [[r[c] for c in columns] for r in rows]
-        for i in dated:
-            for row in values:
-                row[i] = _sqlite_value(row[i])
-        conn.exec_driver_sql(sql, [tuple(v) for v in values])
+        values = _row_tuples(rows, columns)
+        if dated:
+            # A batch repeats its dates (one timestamp for every row): convert each once. The
+            # key holds the time zone, as equal instants in two zones are written differently.
+            seen: dict[tuple[Any, Any], Any] = {}
+            lists = [list(v) for v in values]
+            for i in dated:
+                for row in lists:
+                    value = row[i]
+                    if value is not None:
+                        key = (value, getattr(value, "tzinfo", None))
+                        if key not in seen:
+                            seen[key] = _sqlite_value(value)
+                        row[i] = seen[key]
+            values = [tuple(v) for v in lists]
+        conn.exec_driver_sql(sql, values)
+
+
+def _row_tuples(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows' values in column order (itemgetter: one C call per row)."""
+    if len(columns) == 1:
+        return [(r[columns[0]],) for r in rows]
+    return list(map(itemgetter(*columns), rows))
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -280,7 +299,7 @@ class PostgresDialect:
                 f"INSERT INTO {table.name} ({', '.join(columns)}) "
                 f"VALUES ({', '.join(['%s'] * len(columns))})"
             )
-            conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
+            conn.exec_driver_sql(sql, _row_tuples(rows, columns))
 
 
 def _ts_alternative(alt: Alternative) -> str:
