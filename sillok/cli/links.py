@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sillok.cli import PassphraseFile, app, console, friendly_errors
 from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive
+from sillok.linkage.model import DEFAULT_REVIEW_FLOOR, DEFAULT_THRESHOLD, LinkageSettings
 from sillok.links import Candidate
 
 
@@ -21,17 +22,17 @@ def link(
     kind: str = typer.Argument("persons", help="What to link: persons or events."),
     threshold: float = typer.Option(
         None, "--threshold", min=0.01, max=0.99,
-        help="Queue pairs from this match probability (default: the review floor, 0.5).",
+        help="Queue pairs from this match probability (default: the review floor, "
+        f"{DEFAULT_REVIEW_FLOOR}).",
     ),
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Find records that may be the same person or event (Splink, no labels needed) and
     queue them. Links already accepted or rejected evaluate the run and, from ten accepted,
     tune it."""
-    from sillok.linkage.model import LinkageSettings
-
-    settings = LinkageSettings(review_floor=threshold, threshold=max(threshold, 0.9)) if (
-        threshold) else LinkageSettings()
+    settings = LinkageSettings(
+        review_floor=threshold, threshold=max(threshold, DEFAULT_THRESHOLD)
+    ) if threshold else LinkageSettings()
     with open_archive(archive, passphrase_file) as opened:
         run = opened.links.find(kind, settings, progress=lambda step: console.print(f"  {step}"))
     console.print(f"Compared {run.records} {kind}: {run.candidates} candidate pairs, "

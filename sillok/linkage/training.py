@@ -90,8 +90,9 @@ def train(
             training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs
             )
-        except SplinkException as exc:
-            # Too few pairs under this rule (small files): the prior m values stand.
+        except (SplinkException, ValueError) as exc:
+            # Too few pairs under this rule (small files), or an m value driven to nothing
+            # (Splink refuses it with a ValueError): the prior m values stand.
             log.warnings.append(f"training rule {i + 1} skipped: {str(exc).splitlines()[0]}")
         log.done(f"em_{i + 1}", started)
     floor_m(linker, settings.min_m)
