@@ -146,7 +146,12 @@ class SqlCipherDialect:
     def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None:
         """Add new documents (unindex a changed document first)."""
         if docs:
-            conn.exec_driver_sql("INSERT INTO search_fts(rowid, tokens) VALUES (?, ?)", list(docs))
+            # In rowid order: FTS5 writes out its pending terms whenever a rowid is lower than
+            # the one before, and an import's batch mixes kinds (acts, persons, sources...),
+            # whose ids interleave. Sorted, a batch is indexed in about half the time.
+            conn.exec_driver_sql(
+                "INSERT INTO search_fts(rowid, tokens) VALUES (?, ?)", sorted(docs)
+            )
 
     def unindex_documents(self, conn: Connection, ids: Sequence[int]) -> None:
         """Remove documents."""
