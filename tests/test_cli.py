@@ -137,3 +137,18 @@ def test_every_command_has_help_and_is_documented() -> None:
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.help, name
         assert f"sillok {name}" in docs, f"sillok {name} is not in docs/cli.md"
+
+
+def test_tour_creates_a_demo_archive_and_queues_linked_persons(tmp_path: Path) -> None:
+    code, out, err = run("tour", str(tmp_path / "demo"), "--size", "150")
+    assert code == 0, err
+    assert "Created a demo archive of 150 synthetic acts" in out
+    assert "Record linkage" in out and "pairs in the review queue" in out
+    with Archive.open(tmp_path / "demo", PASSPHRASE) as arch:
+        queued = arch.links.queue()
+    assert queued, "the tour should leave pairs to review"
+    assert f"link {queued[0].id}:" in out  # the most probable pair is shown with its evidence
+    # a second tour shows the queue again and does not link twice
+    code, again, err = run("tour", str(tmp_path / "demo"))
+    assert code == 0, err
+    assert "Record linkage" not in again and f"link {queued[0].id}:" in again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -213,5 +214,28 @@ def test_worked_examples_in_the_docs_are_real_output(tmp_path: Path) -> None:
         assert code == 0, output
         lines = [line.rstrip() for line in output.splitlines()]
         for line in expected:
-            if "Chart written" not in line:
+            if "Chart written" in line:
+                continue
+            if "bootstrap" in line:
+                # numpy does not promise the same random stream for its distributions across
+                # versions (only for RandomState): bootstrap ends may move a little
+                assert _close_to_one_of(line.rstrip(), lines), line
+            else:
                 assert line.rstrip() in lines, line
+
+
+def _close_to_one_of(expected: str, lines: list[str], tolerance: float = 0.01) -> bool:
+    """Whether a line has the same words as one of ``lines`` and numbers within 1%."""
+    number = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+    def numbers(text: str) -> list[float]:
+        return [float(n.replace(",", "")) for n in number.findall(text)]
+
+    want = numbers(expected)
+    for line in lines:
+        if number.sub("#", line) != number.sub("#", expected):
+            continue
+        got = numbers(line)
+        if all(abs(g - w) <= tolerance * max(abs(w), 1.0) for g, w in zip(got, want, strict=True)):
+            return True
+    return False

@@ -50,7 +50,8 @@ def link(
         console.print(f"  warning: {warning}")
 
 
-def _show(candidate: Candidate) -> None:
+def show_candidate(candidate: Candidate) -> None:
+    """One pair in the queue with the evidence for its score."""
     table = Table("field", "evidence", "weight", title=(
         f"link {candidate.id}: {candidate.left}  ~  {candidate.right}  "
         f"(p = {candidate.probability:.3f}, {candidate.status})"))
@@ -92,7 +93,7 @@ def review(
             console.print(f"No {status} links.")
             return
         for candidate in queue:
-            _show(candidate)
+            show_candidate(candidate)
             if not sys.stdin.isatty() or status != "pending":
                 continue
             answer = typer.prompt("[a]ccept, [r]eject, [s]kip, [q]uit", default="s")

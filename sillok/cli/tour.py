@@ -41,7 +41,8 @@ def tour(
     size: int = typer.Option(2000, "--size", min=1, help="Acts in a new demo archive."),
     passphrase_file: Path = PassphraseFile,
 ) -> None:
-    """A short tour: counts, a search in Korean and in Latin letters, one record in full.
+    """A short tour: counts, a search in Korean and in Latin letters, one record in full, and
+    the persons that record linkage finds reported more than once.
 
     Creates a demo archive first if the folder holds none.
     """
@@ -75,6 +76,21 @@ def tour(
                 if value not in (None, "", [], "[]"):
                     table.add_row(key, str(value))
             console.print(table)
+        _linkage(opened)
+
+
+def _linkage(archive: Archive, shown: int = 3) -> None:
+    """Link the victims once (a new demo archive) and show the most probable pairs."""
+    from sillok.cli.links import show_candidate
+
+    if not archive.links.queue(limit=1) and not archive.links.queue("accepted", limit=1):
+        run = archive.links.find("persons")
+        console.print(
+            f"[bold]Record linkage[/bold]: compared {run.records} victims, "
+            f"{run.new} pairs in the review queue (sillok review ARCHIVE)."
+        )
+    for candidate in archive.links.queue(limit=shown):
+        show_candidate(candidate)
 
 
 def _given_name(archive: Archive) -> str:

@@ -24,8 +24,9 @@ LIST_FIELDS = ("collection", "source_type")
 STRATA = ("year", "province", "act_type")
 WHERE_KEYS = ("act_type", "place", "facility", "agency", "from", "to")
 NOT_LINKED = (
-    "record linkage has not been run: each victim record counts as one person, so a person "
-    "reported under two refs is counted twice"
+    "no links between victim records have been accepted (sillok link, then sillok review): "
+    "each victim record counts as one person, so a person reported under two refs is counted "
+    "twice"
 )
 
 
