@@ -325,3 +325,11 @@ def test_a_second_factor_is_asked_once_turned_on(site: Site) -> None:  # noqa: F
     token = csrf_of(visitor, "/account")
     visitor.post("/account/totp/remove", data={"csrf_token": token})
     assert login(site.app, "reviewer").get("/dashboard").status_code == 200
+
+
+def test_the_entry_form_asks_every_column_of_the_flat_acts_format() -> None:
+    from sillok.flatacts import COLUMNS
+    from sillok.web.testimony import ACT_FIELDS, EVENT_FIELDS, SOURCE_FIELDS
+
+    assert set(SOURCE_FIELDS) | set(EVENT_FIELDS) | set(ACT_FIELDS) == set(COLUMNS)
+    assert "sharing" in ACT_FIELDS and "act_type" in ACT_FIELDS

@@ -25,24 +25,12 @@ from sillok.store import records as store_records
 if TYPE_CHECKING:
     from sillok.archive import Archive
 
-SOURCE_FIELDS = ("source_ref", "source_type", "source_date", "informant", "sharing")
+_SOURCE_ONLY = ("source_ref", "source_type", "source_date", "informant")
+SOURCE_FIELDS = (*_SOURCE_ONLY, "sharing")
 EVENT_FIELDS = ("event_ref", "event_title")
-ACT_FIELDS = (
-    "act_type",
-    "act_date",
-    "place",
-    "facility",
-    "victim_ref",
-    "victim_name",
-    "victim_name_hangul",
-    "victim_sex",
-    "victim_birth",
-    "victim_origin",
-    "perpetrator_org",
-    "perpetrator_name",
-    "description",
-    "sharing",
-)
+# Every other column of the flat acts format is asked per act (sharing too: an act may be
+# more confidential than its source).
+ACT_FIELDS = tuple(c for c in COLUMNS if c not in _SOURCE_ONLY + EVENT_FIELDS)
 MAX_EVENTS = 50
 MAX_ACTS = 200
 MAX_VALUE = 20_000
