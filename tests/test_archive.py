@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 from sqlalchemy import text
 
 from sillok.archive import DB_FILE, KEYS_FILE, Archive
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.store import head_revision
+from sillok.store import POOL_SIZE, head_revision
 from tests.conftest import FAST, PASSPHRASE
 
 
@@ -95,3 +97,68 @@ def test_postgresql_archive_keeps_its_data_on_the_server(pg_url: str, tmp_path: 
     assert not (tmp_path / "a" / DB_FILE).exists()
     with Archive.open(tmp_path / "a", PASSPHRASE) as again:
         assert again.stats.archive_counts()["organizations"] >= 5
+
+
+# --- the SQLCipher connection pool ------------------------------------------------------------
+
+
+def test_every_pooled_connection_is_keyed_and_configured(sqlcipher_archive: Archive) -> None:
+    store = sqlcipher_archive.store
+    held = [store.engine.connect() for _ in range(POOL_SIZE + 3)]  # the overflow ones too
+    try:
+        for conn in held:
+            assert conn.execute(text("SELECT count(*) FROM archive_meta")).scalar_one() >= 3
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        opened = [c.connection.dbapi_connection for c in held]
+        assert len({id(c) for c in opened}) == len(held)
+    finally:
+        for conn in held:
+            conn.close()
+    for _ in range(POOL_SIZE * 2):
+        with store.reading() as conn:  # one kept open, not a new one
+            assert any(conn.connection.dbapi_connection is c for c in opened)
+
+
+def test_pooled_readers_in_threads_see_every_committed_write(sqlcipher_archive: Archive) -> None:
+    store = sqlcipher_archive.store
+
+    def read(_n: int) -> str | None:
+        with store.reading() as conn:
+            value: str | None = conn.execute(
+                text("SELECT value FROM archive_meta WHERE key = 'probe'")
+            ).scalar()
+            return value
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(read, range(64))) == {None}
+        with store.transaction() as conn:
+            conn.execute(text("INSERT INTO archive_meta (key, value) VALUES ('probe', 'seen')"))
+        # No pooled connection keeps an old snapshot: each read starts a new transaction.
+        assert set(pool.map(read, range(64))) == {"seen"}
+
+
+def test_close_closes_pooled_connections_and_those_in_use(sqlcipher_archive: Archive) -> None:
+    store = sqlcipher_archive.store
+    with store.reading() as conn:
+        idle = conn.connection.dbapi_connection
+    in_use = store.engine.connect()
+    busy = in_use.connection.dbapi_connection
+    store.close()
+    in_use.close()
+    for dbapi in (idle, busy):
+        assert dbapi is not None
+        with pytest.raises(sqlcipher3.ProgrammingError, match="closed"):
+            dbapi.cursor()
+
+
+def test_a_wiped_archive_is_not_read_through_open_connections(sqlcipher_archive: Archive) -> None:
+    from sillok.wipe import wipe
+
+    store = sqlcipher_archive.store
+    with store.reading() as conn:
+        assert conn.execute(text("SELECT count(*) FROM archive_meta")).scalar_one() >= 3
+    wipe(sqlcipher_archive.folder)  # as another process would, with the server running
+    with pytest.raises(ArchiveError, match="wiped"), store.reading() as conn:
+        conn.execute(text("SELECT count(*) FROM archive_meta"))
+

@@ -205,6 +205,7 @@ def _inject(archive: Archive, pragma: str) -> Callable[[object, object], None]:
         dbapi_conn.execute(pragma)  # type: ignore[attr-defined]
 
     event.listen(archive.store.engine, "connect", fault)
+    archive.store.engine.dispose()  # the pool's open connections were made before the fault
     return fault
 
 
@@ -239,6 +240,7 @@ def test_a_fault_gives_a_clean_error_and_no_partial_record(
     with pytest.raises(ArchiveError, match=message):
         archive.ingest.run(write_csv(tmp_path / "b.csv", many))
     event.remove(archive.store.engine, "connect", injected)
+    archive.store.engine.dispose()  # and none made with it stays in the pool
     assert _counts(archive) == before
     report = archive.verification.run()
     assert report.ok, report.problems

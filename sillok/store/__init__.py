@@ -10,24 +10,42 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import NullPool, QueuePool
 
 from sillok.errors import ArchiveError
 from sillok.store.dialects import Dialect
+from sillok.wipe import WIPED_FILE
+
+#: connections an SQLCipher store keeps open between requests, and how many more it may open
+#: at once (each extra one is closed when returned)
+POOL_SIZE = 4
+POOL_OVERFLOW = 16
 
 
 class Store:
-    """An open store."""
+    """An open store.
+
+    An SQLCipher store keeps a few keyed connections open (a :class:`QueuePool`): opening one
+    costs a key check and the schema read, several milliseconds, which a web page paid for
+    every query before. A connection is used by one thread at a time (the pool hands it out
+    and takes it back), every new one is keyed and configured by the dialect's connect hooks,
+    none is handed out once the archive's folder says it was wiped, and :meth:`close`
+    closes them all, including those returned after it.
+    """
 
     def __init__(self, dialect: Dialect, key: bytes | None) -> None:
         self.dialect = dialect
-        self.engine = dialect.create_engine(key)
+        self.closed = False
+        self.engine = self._pooled(dialect.create_engine(key))
 
     def check(self) -> None:
         """Make sure the store opens and is readable; :class:`ArchiveError` otherwise."""
@@ -66,8 +84,46 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def close(self) -> None:
-        """Release connections."""
+        """Close every connection: those in the pool now, those in use when they return."""
+        self.closed = True
         self.engine.dispose()
+
+    def _pooled(self, engine: Engine) -> Engine:
+        """The engine with a pool of connections in place of one connection per use.
+
+        The dialect makes an SQLCipher engine without a pool; the pool replacing it takes over
+        its connect hooks (the key first, then the PRAGMAs), as ``Pool.recreate`` does.
+        """
+        old = engine.pool
+        if not isinstance(old, NullPool):
+            return engine  # PostgreSQL: the driver's own pool already
+        engine.pool = QueuePool(
+            old._creator,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            timeout=30,
+            reset_on_return="rollback",
+            _dispatch=old.dispatch,
+            dialect=old._dialect,
+        )
+        path = getattr(self.dialect, "path", None)
+        wiped = Path(path).parent / WIPED_FILE if path is not None else None
+
+        @event.listens_for(engine.pool, "checkout")
+        def _checkout(_dbapi: Any, _record: Any, _proxy: Any) -> None:
+            # A wipe (from another process) overwrote the file: a connection opened before it
+            # must not go on reading the pages it holds. Raising here closes this one.
+            if wiped is not None and wiped.exists():
+                raise ArchiveError("the archive was wiped: it cannot be read any more")
+
+        @event.listens_for(engine.pool, "checkin")
+        def _checkin(_dbapi: Any, record: Any) -> None:
+            # A connection in use when the store was closed is closed on its return, not
+            # kept in a pool with the key in its memory.
+            if self.closed:
+                record.invalidate()
+
+        return engine
 
 
 def head_revision() -> str | None:
