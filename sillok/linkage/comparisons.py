@@ -43,7 +43,8 @@ COMMON_SURNAMES: tuple[str, ...] = ("김", "이", "박")
 COMMON_SURNAME_SHARE = 0.45  # of Koreans (ROK census 2015: 21.5 + 14.7 + 8.4 per cent)
 
 
-def _level(sql: str, label: str) -> cll.CustomLevel:
+def level(sql: str, label: str) -> cll.CustomLevel:
+    """A level given by SQL over the ``_l``/``_r`` feature columns, with its label."""
     return cll.CustomLevel(sql, label_for_charts=label)
 
 
@@ -80,30 +81,30 @@ def person_name_comparison(
         output_column_name=p,
         comparison_description="person name (Korean-aware)",
         comparison_levels=[
-            _level(
+            level(
                 f"{p}_gk_l IS NULL OR {p}_gk_r IS NULL OR {p}_sn_l IS NULL OR {p}_sn_r IS NULL",
                 "name missing",
             ).configure(is_null_level=True),
-            _level(f"{p}_full_l = {p}_full_r AND {common}", "same spelling, common surname")
+            level(f"{p}_full_l = {p}_full_r AND {common}", "same spelling, common surname")
             .configure(m_probability=m["same spelling"] * COMMON_SURNAME_SHARE),
-            _level(f"{p}_full_l = {p}_full_r", "same spelling").configure(
+            level(f"{p}_full_l = {p}_full_r", "same spelling").configure(
                 m_probability=m["same spelling"] * (1 - COMMON_SURNAME_SHARE)
             ),
-            _level(
+            level(
                 f"{p}_key_l = {p}_key_r AND {hangul_agrees} AND {common}",
                 "same name, other spelling, common surname",
             ).configure(m_probability=m["same name, other spelling"] * COMMON_SURNAME_SHARE),
-            _level(f"{p}_key_l = {p}_key_r AND {hangul_agrees}", "same name, other spelling")
+            level(f"{p}_key_l = {p}_key_r AND {hangul_agrees}", "same name, other spelling")
             .configure(
                 m_probability=m["same name, other spelling"] * (1 - COMMON_SURNAME_SHARE)
             ),
-            _level(f"{surname_same} AND {given_same}", "same name, surname read another way")
+            level(f"{surname_same} AND {given_same}", "same name, surname read another way")
             .configure(m_probability=m["same name, surname read another way"]),
             cll.And(
-                _level(surname_same, "surname agrees"),
+                level(surname_same, "surname agrees"),
                 cll.Or(
                     cll.And(
-                        _level(may_be_typo, "not both well-formed Korean"),
+                        level(may_be_typo, "not both well-formed Korean"),
                         cll.JaroWinklerLevel(f"{p}_gf", typo_similarity),
                     ),
                     # Two letters swapped: a slip of the pen, not another name, even when
@@ -117,19 +118,19 @@ def person_name_comparison(
                 label_for_charts="given name misspelt", m_probability=m["given name misspelt"]
             ),
             cll.And(
-                _level(given_same, "given name agrees"),
+                level(given_same, "given name agrees"),
                 cll.Or(
                     cll.JaroWinklerLevel(f"{p}_ss", typo_similarity),
                     cll.DamerauLevenshteinLevel(f"{p}_ss", 1),
                 ),
             ).configure(label_for_charts="surname misspelt", m_probability=m["surname misspelt"]),
-            _level(
+            level(
                 f"{p}_ss_l = {p}_gk_r AND {p}_gk_l = {p}_ss_r", "family and given names swapped"
             ).configure(m_probability=m["family and given names swapped"]),
-            _level(surname_same, "same surname, different given name").configure(
+            level(surname_same, "same surname, different given name").configure(
                 m_probability=m["same surname, different given name"]
             ),
-            _level(given_same, "same given name, different surname").configure(
+            level(given_same, "same given name, different surname").configure(
                 m_probability=m["same given name, different surname"]
             ),
             cll.ElseLevel().configure(
@@ -139,7 +140,7 @@ def person_name_comparison(
     )
 
 
-def date_comparison(field: str) -> ComparisonCreator:
+def date_comparison(field: str, *, vague_m: float | None = None) -> ComparisonCreator:
     """An uncertain date compared by the overlap of its ranges.
 
     Levels: same exact day > overlapping, both within a month > one-character typo in a
@@ -149,27 +150,46 @@ def date_comparison(field: str) -> ComparisonCreator:
     The last two levels keep fixed small m values: expectation maximisation cannot tell a
     match whose dates lie years apart from a namesake (when the name is most of the
     evidence) and learns far too much of both.
+
+    Args:
+        field: column prefix.
+        vague_m: for dates that reports give at very different precision (an event: one
+            witness gives the day, another the year), the fixed m of "same year, one date
+            vaguer" (and a quarter of it for "overlapping vague dates"), and no typo level.
+            Expectation maximisation, learning from the many precise pairs, would otherwise
+            take every vague report for a non-match. None: all trained (birth dates).
     """
     p = field
     gap = f"(greatest({p}_lo_l, {p}_lo_r) - least({p}_hi_l, {p}_hi_r))"
     width_l, width_r = f"({p}_hi_l - {p}_lo_l)", f"({p}_hi_r - {p}_lo_r)"
+    same_year = level(f"{gap} <= 0 AND {width_l} <= 366 AND {width_r} <= 366", "same year")
+    overlapping = level(f"{gap} <= 0", "overlapping ranges")
+    typo = [
+        cll.And(
+            level(f"{width_l} = 0 AND {width_r} = 0", "both exact days"),
+            cll.LevenshteinLevel(f"{p}_edtf", 2),
+        ).configure(label_for_charts="date typo")
+    ]
+    if vague_m is not None:
+        same_year.configure(label_for_charts="same year, one date vaguer",
+                            m_probability=vague_m, fix_m_probability=True)
+        overlapping.configure(label_for_charts="overlapping vague dates",
+                              m_probability=vague_m / 4, fix_m_probability=True)
+        typo = []
     return cl.CustomComparison(
         output_column_name=p,
         comparison_description="uncertain date (range overlap)",
         comparison_levels=[
-            _level(f"{p}_lo_l IS NULL OR {p}_lo_r IS NULL", "date missing").configure(
+            level(f"{p}_lo_l IS NULL OR {p}_lo_r IS NULL", "date missing").configure(
                 is_null_level=True
             ),
-            _level(f"{p}_edtf_l = {p}_edtf_r AND {width_l} = 0", "same day"),
-            _level(f"{gap} <= 0 AND {width_l} <= 31 AND {width_r} <= 31", "same month"),
-            cll.And(
-                _level(f"{width_l} = 0 AND {width_r} = 0", "both exact days"),
-                cll.LevenshteinLevel(f"{p}_edtf", 2),
-            ).configure(label_for_charts="date typo"),
-            _level(f"{gap} <= 0 AND {width_l} <= 366 AND {width_r} <= 366", "same year"),
-            _level(f"{gap} <= 0", "overlapping ranges"),
-            _level(f"{gap} <= 366", "within a year"),
-            _level(f"{gap} <= 1827", "within five years").configure(
+            level(f"{p}_edtf_l = {p}_edtf_r AND {width_l} = 0", "same day"),
+            level(f"{gap} <= 0 AND {width_l} <= 31 AND {width_r} <= 31", "same month"),
+            *typo,
+            same_year,
+            overlapping,
+            level(f"{gap} <= 366", "within a year"),
+            level(f"{gap} <= 1827", "within five years").configure(
                 m_probability=0.01, fix_m_probability=True
             ),
             cll.ElseLevel().configure(
@@ -179,21 +199,39 @@ def date_comparison(field: str) -> ComparisonCreator:
     )
 
 
-def place_comparison(field: str) -> ComparisonCreator:
-    """A place by the hierarchy: same county or city > same province > different."""
+def place_comparison(field: str, *, vague_m: float | None = None) -> ComparisonCreator:
+    """A place by the hierarchy: same county or city > same province > different.
+
+    Args:
+        field: column prefix.
+        vague_m: for places that reports give at different levels (an event: one witness
+            names the town, another the province), split "same province" into "one place
+            vaguer" (this fixed m, as for vague dates) and "different places" (trained).
+    """
     p = field
     provinces_agree = f"({p}_prov_l = {p}_prov_r OR {p}_prov_l IS NULL OR {p}_prov_r IS NULL)"
+    vaguer = []
+    same_province = "same province"
+    if vague_m is not None:
+        vaguer = [
+            level(
+                f"{p}_prov_l = {p}_prov_r AND ({p}_local_l IS NULL OR {p}_local_r IS NULL)",
+                "same province, one place vaguer",
+            ).configure(m_probability=vague_m, fix_m_probability=True)
+        ]
+        same_province = "same province, different places"
     return cl.CustomComparison(
         output_column_name=p,
         comparison_description="place (hierarchy)",
         comparison_levels=[
-            _level(
+            level(
                 f"({p}_prov_l IS NULL AND {p}_local_l IS NULL)"
                 f" OR ({p}_prov_r IS NULL AND {p}_local_r IS NULL)",
                 "place missing",
             ).configure(is_null_level=True),
-            _level(f"{p}_local_l = {p}_local_r AND {provinces_agree}", "same county or city"),
-            _level(f"{p}_prov_l = {p}_prov_r", "same province"),
+            level(f"{p}_local_l = {p}_local_r AND {provinces_agree}", "same county or city"),
+            *vaguer,
+            level(f"{p}_prov_l = {p}_prov_r", same_province),
             cll.ElseLevel().configure(label_for_charts="different places"),
         ],
     )
@@ -206,7 +244,7 @@ def sex_comparison(field: str = "sex") -> ComparisonCreator:
         comparison_description="sex",
         comparison_levels=[
             cll.NullLevel(field).configure(label_for_charts="sex unknown"),
-            _level(f"{field}_l = {field}_r", "same sex"),
+            level(f"{field}_l = {field}_r", "same sex"),
             cll.ElseLevel().configure(label_for_charts="different sex"),
         ],
     )

@@ -23,7 +23,14 @@ from datetime import date
 import pandas as pd
 
 from sillok.dates import DateError
-from sillok.linkage.comparisons import ComparisonCreator, cl, cll
+from sillok.linkage.comparisons import (
+    ComparisonCreator,
+    cl,
+    cll,
+    date_comparison,
+    level,
+    place_comparison,
+)
 from sillok.linkage.features import date_features, place_features
 from sillok.linkage.schema import FieldSpec, Schema
 
@@ -32,7 +39,7 @@ from sillok.linkage.schema import FieldSpec, Schema
 # act types or victims than this is compared on its first ones only.
 SET_SLOTS = 6
 # How often one report of an event gives a vaguer date (a year) or place (a province) than
-# another of the same event: a guess for testimonies, kept fixed (see event_date_comparison).
+# another of the same event: a guess for testimonies, kept fixed (see date_comparison).
 VAGUE_DATE_M = 0.2
 VAGUE_PLACE_M = 0.2
 
@@ -57,79 +64,6 @@ class SetSpec:
     def columns(self) -> tuple[str, ...]:
         """The input columns of the field."""
         return (self.name, *(f"{self.name}_{i}" for i in range(1, SET_SLOTS + 1)))
-
-
-def _level(sql: str, label: str) -> cll.CustomLevel:
-    return cll.CustomLevel(sql, label_for_charts=label)
-
-
-def event_date_comparison(field: str) -> ComparisonCreator:
-    """An event date by the overlap of uncertain ranges, over the ``date`` kind's columns.
-
-    Levels: same day > same month > same year, one date vaguer (a year against a day) >
-    overlapping vague ranges > within a year > within five years > further apart. Unlike a
-    birth date, one event is often reported precisely by one witness and by its year by
-    another: the levels where one date is vaguer but agrees keep fixed m values, which
-    expectation maximisation would otherwise push to the floor (it learns from the many
-    precise pairs and takes the vague ones for non-matches).
-    """
-    p = field
-    gap = f"(greatest({p}_lo_l, {p}_lo_r) - least({p}_hi_l, {p}_hi_r))"
-    width_l, width_r = f"({p}_hi_l - {p}_lo_l)", f"({p}_hi_r - {p}_lo_r)"
-    return cl.CustomComparison(
-        output_column_name=p,
-        comparison_description="event date (range overlap)",
-        comparison_levels=[
-            _level(f"{p}_lo_l IS NULL OR {p}_lo_r IS NULL", "date missing").configure(
-                is_null_level=True
-            ),
-            _level(f"{p}_edtf_l = {p}_edtf_r AND {width_l} = 0", "same day"),
-            _level(f"{gap} <= 0 AND {width_l} <= 31 AND {width_r} <= 31", "same month"),
-            _level(f"{gap} <= 0 AND {width_l} <= 366 AND {width_r} <= 366",
-                   "same year, one date vaguer").configure(
-                m_probability=VAGUE_DATE_M, fix_m_probability=True
-            ),
-            _level(f"{gap} <= 0", "overlapping vague dates").configure(
-                m_probability=VAGUE_DATE_M / 4, fix_m_probability=True
-            ),
-            _level(f"{gap} <= 366", "within a year"),
-            _level(f"{gap} <= 1827", "within five years").configure(
-                m_probability=0.01, fix_m_probability=True
-            ),
-            cll.ElseLevel().configure(
-                label_for_charts="dates far apart", m_probability=0.003, fix_m_probability=True
-            ),
-        ],
-    )
-
-
-def event_place_comparison(field: str) -> ComparisonCreator:
-    """An event place by the hierarchy, over the ``place`` kind's columns: same county or
-    city > same province, one naming only the province (fixed m, as for vague dates) > same
-    province, different counties > different."""
-    p = field
-    return cl.CustomComparison(
-        output_column_name=p,
-        comparison_description="event place (hierarchy)",
-        comparison_levels=[
-            _level(
-                f"({p}_prov_l IS NULL AND {p}_local_l IS NULL)"
-                f" OR ({p}_prov_r IS NULL AND {p}_local_r IS NULL)",
-                "place missing",
-            ).configure(is_null_level=True),
-            _level(
-                f"{p}_local_l = {p}_local_r AND ({p}_prov_l = {p}_prov_r"
-                f" OR {p}_prov_l IS NULL OR {p}_prov_r IS NULL)",
-                "same county or city",
-            ),
-            _level(
-                f"{p}_prov_l = {p}_prov_r AND ({p}_local_l IS NULL OR {p}_local_r IS NULL)",
-                "same province, one place vaguer",
-            ).configure(m_probability=VAGUE_PLACE_M, fix_m_probability=True),
-            _level(f"{p}_prov_l = {p}_prov_r", "same province, different places"),
-            cll.ElseLevel().configure(label_for_charts="different places"),
-        ],
-    )
 
 
 def event_title_comparison(field: str) -> ComparisonCreator:
@@ -166,11 +100,11 @@ def set_comparison(spec: SetSpec) -> ComparisonCreator:
         output_column_name=p,
         comparison_description=f"{spec.what}s (sets)",
         comparison_levels=[
-            _level(f"{p}_l IS NULL OR {p}_r IS NULL", f"{spec.what} unknown")
+            level(f"{p}_l IS NULL OR {p}_r IS NULL", f"{spec.what} unknown")
             .configure(is_null_level=True),
-            _level(f"{p}_l = {p}_r", f"same {spec.what}s")
+            level(f"{p}_l = {p}_r", f"same {spec.what}s")
             .configure(m_probability=spec.m_same),
-            _level(f"({shared})", f"{spec.what}s in common")
+            level(f"({shared})", f"{spec.what}s in common")
             .configure(m_probability=spec.m_shared),
             cll.ElseLevel().configure(
                 label_for_charts=f"no {spec.what} in common", m_probability=m_else
@@ -193,9 +127,9 @@ class EventSchema(Schema):
     def comparisons(self) -> list[ComparisonCreator]:
         """The comparisons of the plain fields (event versions for date, place and title),
         then of the set fields."""
-        own = {
-            "date": event_date_comparison,
-            "place": event_place_comparison,
+        own: dict[str, Callable[[str], ComparisonCreator]] = {
+            "date": lambda name: date_comparison(name, vague_m=VAGUE_DATE_M),
+            "place": lambda name: place_comparison(name, vague_m=VAGUE_PLACE_M),
             "text": event_title_comparison,
         }
         plain = [
