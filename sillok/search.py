@@ -234,6 +234,15 @@ class Searcher:
         self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
     ) -> list[Hit]:
         """Records matching a query (any script) and, when given, an act filter."""
+        found = self.find(query, act_filter, limit)
+        titles = self.archive.records.titles(found)
+        return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in found]
+
+    def find(
+        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+    ) -> list[tuple[str, int]]:
+        """(kind, id) of the records :meth:`search` finds, in its order, without titles: a
+        page that shows 20 of 100 matches makes titles for those 20 only."""
         act_filter = act_filter or ActFilter()
         limit = limit or self.archive.settings.search_limit
         groups = query_groups(query) if query.strip() else []
@@ -253,9 +262,7 @@ class Searcher:
                         break
             else:
                 found = [("act", i) for i in queries.filter_acts(conn, act_filter, limit)]
-        ordered = order_hits(found)
-        titles = self.archive.records.titles(ordered)
-        return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in ordered]
+        return order_hits(found)
 
 
 def _orgs(archive: Archive, agency: str | None) -> frozenset[int] | None:

@@ -161,4 +161,3 @@ def test_a_wiped_archive_is_not_read_through_open_connections(sqlcipher_archive:
     wipe(sqlcipher_archive.folder)  # as another process would, with the server running
     with pytest.raises(ArchiveError, match="wiped"), store.reading() as conn:
         conn.execute(text("SELECT count(*) FROM archive_meta"))
-

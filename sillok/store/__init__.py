@@ -17,11 +17,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from sillok.errors import ArchiveError
+from sillok.model import ledger_state
 from sillok.store.dialects import Dialect
 from sillok.wipe import WIPED_FILE
 
@@ -82,6 +83,16 @@ class Store:
         """The Alembic revision the store is at."""
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+
+    def state_mark(self) -> tuple[int, bytes]:
+        """A value that changes with every write of a record, from any process: the size and
+        frontier of the archive's log, which every such write extends. Caches of what is
+        computed from the records keep a value only as long as the mark is the same."""
+        with self.reading() as conn:
+            row = conn.execute(
+                select(ledger_state.c.size, ledger_state.c.frontier).where(ledger_state.c.id == 1)
+            ).first()
+        return (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
 
     def close(self) -> None:
         """Close every connection: those in the pool now, those in use when they return."""

@@ -26,11 +26,11 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
 from sillok.statements import Statements
 from sillok.web import i18n
+from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, is_api
 from sillok.web.sessions import LoginGuard, SessionStore
 from sillok.web.settings import WebSettings
 from sillok.web.totp import TotpStore
-from sillok.web.views import CountCache
 
 log = logging.getLogger("sillok.web")
 
@@ -111,7 +111,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
         ),
         guard=LoginGuard(settings.clock, settings.max_failed_logins, settings.lockout_seconds),
         templates=_templates(),
-        counts=CountCache(settings.clock),
+        cache=ArchiveCache(),
         totp=TotpStore(folder),
         statements=Statements(archive),
     )

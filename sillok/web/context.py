@@ -25,10 +25,10 @@ from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
 if TYPE_CHECKING:
     from sillok.archive import Archive
     from sillok.statements import Statements
+    from sillok.web.caches import ArchiveCache
     from sillok.web.sessions import LoginGuard, SessionStore
     from sillok.web.settings import WebSettings
     from sillok.web.totp import TotpStore
-    from sillok.web.views import CountCache
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
@@ -55,7 +55,8 @@ class Web:
     sessions: SessionStore
     guard: LoginGuard
     templates: Environment
-    counts: CountCache
+    #: what pages compute from the records, until the next write (see sillok.web.caches)
+    cache: ArchiveCache
     totp: TotpStore
     #: published statements for the public side (read through the server's own archive)
     statements: Statements

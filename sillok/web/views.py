@@ -8,9 +8,8 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from sillok.web.dates import human_date
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
+    from sillok.web.caches import ArchiveCache
 
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
@@ -402,8 +402,12 @@ def search_view(
     lang: str,
     offset: int = 0,
     limit: int = 20,
+    cache: ArchiveCache | None = None,
 ) -> SearchResult:
     """Search as the CLI does, keep what the principal may see, and count facets.
+
+    With a ``cache``, the ids a query and filter match are kept until the archive changes:
+    they do not depend on the principal (every match is checked against its role below).
 
     Raises:
         InvalidInput: naming the filter whose value cannot be resolved.
@@ -423,10 +427,9 @@ def search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
-    titles: dict[tuple[str, int], str] = {}
-    found: list[tuple[str, int]] = []
+    found: Sequence[tuple[str, int]] = []
     if sharing is not None or not act_filter.is_empty() or query.strip():
-        found, titles = _search(archive, query, act_filter)
+        found = _search(archive, query, act_filter, cache)
     rows = _rows_by_kind(archive, found)
     hits = []
     for kind, rid in found:
@@ -441,6 +444,7 @@ def search_view(
         hits.append((kind, rid))
     facets = _facets(archive, [rows["act"][rid] for kind, rid in hits if kind == "act"], lang)
     page = hits[offset : offset + limit]
+    titles = _titles(archive, principal, page)
     return SearchResult(
         query=query,
         filters=filters,
@@ -477,15 +481,20 @@ def _index_readable(principal: Principal, kind: str, level: str) -> bool:
 
 
 def _search(
-    archive: Archive, query: str, act_filter: Any
-) -> tuple[list[tuple[str, int]], dict[tuple[str, int], str]]:
-    """(kind, id) of the matches in order, and their titles (the archive's role applied)."""
-    from sillok.search import order_hits, query_groups
+    archive: Archive, query: str, act_filter: Any, cache: ArchiveCache | None
+) -> Sequence[tuple[str, int]]:
+    """(kind, id) of the matches in order (titles are made for the page shown only)."""
+    from sillok.search import query_groups
 
     if query.strip() and not query_groups(query):
-        return [], {}
-    hits = archive.searcher.search(query, act_filter, limit=SEARCH_WINDOW)
-    return order_hits([(h.kind, h.id) for h in hits]), {(h.kind, h.id): h.title for h in hits}
+        return []
+
+    def find() -> tuple[tuple[str, int], ...]:
+        return tuple(archive.searcher.find(query, act_filter, limit=SEARCH_WINDOW))
+
+    if cache is None:
+        return find()
+    return cache.get(archive.store.state_mark(), ("matches", query, act_filter), find)
 
 
 def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[str, dict[int, Any]]:
@@ -530,34 +539,6 @@ def _facets(archive: Archive, acts: Sequence[Any], lang: str) -> dict[str, list[
 
 
 # --- dashboard ------------------------------------------------------------------------------
-
-
-class CountCache:
-    """Dashboard counts, kept for a short while, one set per role: grouping 100k acts four
-    ways costs more than a page should, and a count a minute old is as good as a fresh one
-    on a dashboard. Kept per role so that counts never cross from one role to another."""
-
-    def __init__(self, clock: Callable[[], float], seconds: float = 60.0) -> None:
-        self.clock = clock
-        self.seconds = seconds
-        self._values: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, role: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The cached counts of a role, or fresh ones when they are older than the limit."""
-        with self._lock:
-            found = self._values.get(role)
-            if found is not None and self.clock() - found[0] < self.seconds:
-                return found[1]
-        value = compute()
-        with self._lock:
-            self._values[role] = (self.clock(), value)
-        return value
-
-    def clear(self) -> None:
-        """Forget the counts (after a write through the web)."""
-        with self._lock:
-            self._values.clear()
 
 
 def dashboard_counts(archive: Archive) -> dict[str, Any]:

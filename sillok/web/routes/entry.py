@@ -63,7 +63,7 @@ async def entry_submit(request: Request, req: ReqDep) -> Response:
         source_id, _report = await run_in_threadpool(desk.write, testimony)
     except InvalidInput:
         return _render(req, testimony, 422)
-    req.web.counts.clear()
+    req.web.cache.clear()
     return req.redirect(f"/records/source/{source_id}")
 
 
@@ -108,7 +108,7 @@ def api_testimony(
             },
             status_code=422,
         )
-    req.web.counts.clear()
+    req.web.cache.clear()
     return JSONResponse(
         {"source_id": source_id, "source_ref": testimony.source["source_ref"], **report.to_json()},
         status_code=201,

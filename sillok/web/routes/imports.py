@@ -68,7 +68,7 @@ async def import_commit(req: ReqDep, import_id: Annotated[str, Form(max_length=6
     report = await run_in_threadpool(commit, archive, pending)
     assert req.session is not None
     req.session.pending.pop(PENDING, None)
-    req.web.counts.clear()
+    req.web.cache.clear()
     return req.render("import.html", preview=None, report=report, error=None)
 
 
@@ -124,7 +124,7 @@ async def api_import(
             status_code=422,
         )
     report = await run_in_threadpool(commit, req.archive, checked)
-    req.web.counts.clear()
+    req.web.cache.clear()
     return JSONResponse(report.to_json(), status_code=201)
 
 
@@ -136,5 +136,5 @@ def api_import_commit(req: ReqDep, import_id: str) -> dict[str, Any]:
     report = commit(req.archive, pending)
     assert req.session is not None
     req.session.pending.pop(PENDING, None)
-    req.web.counts.clear()
+    req.web.cache.clear()
     return report.to_json()

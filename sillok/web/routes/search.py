@@ -56,7 +56,7 @@ def search_page(
     size = req.web.settings.page_size
     try:
         result = search_view(
-            req.archive, req.principal, q, filters, req.lang, (page - 1) * size, size
+            req.archive, req.principal, q, filters, req.lang, (page - 1) * size, size, req.web.cache
         )
         status = 200
     except InvalidInput as exc:
@@ -88,11 +88,18 @@ def api_search(
         agency=agency,
         sharing=sharing,
     )
-    return search_view(req.archive, req.principal, q, filters, req.lang, offset, limit).to_json()
+    return search_view(
+        req.archive, req.principal, q, filters, req.lang, offset, limit, req.web.cache
+    ).to_json()
 
 
 def _counts(req: Req) -> dict[str, Any]:
-    return req.web.counts.get(req.principal.policy_role, lambda: dashboard_counts(req.archive))
+    # Kept per role, so that counts never cross from one role to another.
+    return req.web.cache.get(
+        req.archive.store.state_mark(),
+        ("counts", req.principal.policy_role),
+        lambda: dashboard_counts(req.archive),
+    )
 
 
 @pages.get("/dashboard")
