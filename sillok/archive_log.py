@@ -194,21 +194,28 @@ _MEMO_CONVERTERS = (_as_datetime, _as_date)
 def batch_values(shape: TableShape) -> Callable[[Mapping[Any, Any]], dict[str, Json]]:
     """A function equal to ``shape.values``, made for converting the many rows of one batch.
 
-    It copies the row into a dict of every column in one step and converts only the values
-    that are not already of their JSON type; dates and times, which repeat within a batch (one
-    timestamp for every row written), are converted once each.
+    Its dicts hold the columns in sorted order. It copies the row into a dict of every column
+    in one step and converts only what needs it: the rows of a batch mostly hold the same
+    types, so the columns to convert are worked out once per combination of value types.
+    Dates and times, which repeat within a batch (one timestamp for every row written), are
+    converted once each.
     """
-    template: dict[str, Json] = dict.fromkeys(name for name, _conv in shape.converters)
+    # in sorted order: the entries' encoder relies on it (see ArchiveLog.entries_for)
+    columns = sorted(shape.converters, key=lambda pair: pair[0])
+    template: dict[str, Json] = dict.fromkeys(name for name, _conv in columns)
     size = len(template)
-    checked = [
-        (name, _EXACT_TYPE[conv], conv) for name, conv in shape.converters if conv in _EXACT_TYPE
-    ]
     memo: dict[Callable[[Any], Json], dict[tuple[Any, Any], Json]] = {
         c: {} for c in _MEMO_CONVERTERS
     }
-    converted = [
-        (name, conv, memo.get(conv)) for name, conv in shape.converters if conv not in _EXACT_TYPE
-    ]
+    plans: dict[tuple[type, ...], list[tuple[str, Callable[[Any], Json], Any]]] = {}
+
+    def plan(types: tuple[type, ...]) -> list[tuple[str, Callable[[Any], Json], Any]]:
+        steps = []
+        for (name, conv), kind in zip(columns, types, strict=True):
+            if kind is type(None) or _EXACT_TYPE.get(conv) is kind:
+                continue
+            steps.append((name, conv, memo.get(conv)))
+        return steps
 
     def values(row: Mapping[Any, Any]) -> dict[str, Json]:
         obj = template.copy()
@@ -216,14 +223,12 @@ def batch_values(shape: TableShape) -> Callable[[Mapping[Any, Any]], dict[str, J
         if len(obj) != size:
             for extra in [k for k in obj if k not in template]:
                 del obj[extra]
-        for name, kind, conv in checked:
+        types = tuple(map(type, obj.values()))
+        steps = plans.get(types)
+        if steps is None:
+            steps = plans[types] = plan(types)
+        for name, conv, seen in steps:
             value = obj[name]
-            if value is not None and type(value) is not kind:
-                obj[name] = conv(value)
-        for name, conv, seen in converted:
-            value = obj[name]
-            if value is None:
-                continue
             if seen is None:
                 obj[name] = conv(value)
                 continue
@@ -240,18 +245,23 @@ def batch_values(shape: TableShape) -> Callable[[Mapping[Any, Any]], dict[str, J
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _one_shot_encoder() -> Callable[[Any], str]:
+def _one_shot_encoder(sort_keys: bool = True) -> Callable[[Any], str]:
     # JSONEncoder.encode builds a new C encoder on every call, which was a fifth of the log's
     # cost during an import; this one is made once, with _ENCODER's settings, so it writes the
     # same text (without the circular-reference check: the log's values are flat).
     make: Any = getattr(json.encoder, "c_make_encoder", None)  # the C accelerator, if built
     if make is None:
-        return _ENCODER.encode
-    iterencode = make(None, _ENCODER.default, encode_basestring, None, ":", ",", True, False, True)
+        return _ENCODER.encode if sort_keys else _IN_ORDER.encode
+    iterencode = make(
+        None, _ENCODER.default, encode_basestring, None, ":", ",", sort_keys, False, True
+    )
     return lambda value: "".join(iterencode(value, 0))
 
 
+_IN_ORDER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _encode = _one_shot_encoder()
+#: ``_encode`` for objects whose keys are already in sorted order, at every level
+_encode_sorted = _one_shot_encoder(sort_keys=False)
 
 
 def _jcs(value: Any) -> bytes:
@@ -506,7 +516,9 @@ class ArchiveLog:
         # does not depend on the row done once (tests/test_log.py holds the two to one result)
         values_of = batch_values(shape)
         redacted = [(c, c.encode()) for c in sorted(shape.redactable) if c in shape.table.c]
-        salt_key, sha256, encode = self._salt_key, hashlib.sha256, _encode
+        # values_of keeps the columns in sorted order and a redacted value is {"c": hex}, so
+        # the encoder that does not sort writes what _jcs writes, without sorting every row
+        salt_key, sha256, encode = self._salt_key, hashlib.sha256, _encode_sorted
         batch: list[tuple[str, int, int | None, int | None, str, bytes | None]] = []
         for row in rows:
             key = shape.key_of(row)

@@ -59,7 +59,10 @@ def format_of(path: Path) -> str:
 def _clean(value: Any) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
+    return _clean_text(value if isinstance(value, str) else str(value))
+
+
+def _clean_text(text: str) -> str:
     text = text.strip()
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
@@ -116,7 +119,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Row]]:
                         f"{path.name} row {reader.line_num}: {len(values)} values "
                         f"for {width} columns"
                     )
-                yield reader.line_num, {h: _clean(v) for h, v in zip(header, values, strict=True)}
+                yield reader.line_num, dict(zip(header, map(_clean_text, values), strict=True))
         except UnicodeDecodeError:
             raise InvalidInput(f"{path.name} near row {reader.line_num}: not UTF-8 text") from None
         except csv.Error as exc:
