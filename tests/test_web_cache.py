@@ -16,7 +16,7 @@ from sillok.search import Searcher
 from sillok.web.caches import ArchiveCache
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
-from tests.test_web_app import Site, build_site, login
+from tests.test_web_app import CSRF, Site, build_site, csrf_of, login
 
 TOTAL_ACTS = re.compile(r'<span class="n">(\d+)</span> Acts')
 ENGLISH = {"Accept-Language": "en"}
@@ -121,3 +121,18 @@ def test_concurrent_pages_on_the_pooled_store(site: Site) -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(fetch, range(96)))
     assert [status for _n, status in answers] == [200] * 96
+
+
+def test_a_kept_dashboard_shows_each_person_their_own_page(site: Site) -> None:
+    pages = {}
+    clients = [(role, login(site.app, role)) for role in ("admin", "viewer", "admin")]
+    for role, client in clients:  # each login is audited, a write: pages after all of them
+        pages[role] = client.get("/dashboard", headers=ENGLISH).text
+        token = CSRF.search(pages[role])
+        assert token is not None and token[1] == csrf_of(client, "/dashboard")
+    assert "admin (" in pages["admin"] and "admin (" not in pages["viewer"]
+    assert "viewer (" in pages["viewer"] and "viewer (" not in pages["admin"]
+    assert site.app.state.web.cache._values.keys() >= {
+        ("dashboard", "admin", "en"),
+        ("dashboard", "viewer", "en"),
+    }

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
+from markupsafe import Markup
 
 from sillok.web import i18n
 from sillok.web.access import NOBODY, Principal, may
@@ -149,6 +150,12 @@ class Req:
         response = HTMLResponse(html, status_code=status)
         self.finish(response)
         return response
+
+    def fragment(self, template: str, **context: Any) -> Markup:
+        """A part of a page, for a cache: it is given the page's language and nothing about
+        the person asking (no name, role or CSRF token), so it can be kept and shown again."""
+        page = self.web.templates.get_template(template)
+        return Markup(page.render(_=self.gettext, lang=self.lang, **context))
 
     def redirect(self, url: str, status: int = 303) -> RedirectResponse:
         """A redirect after a form (303, so the browser follows it with GET)."""

@@ -9,7 +9,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -406,12 +406,46 @@ def search_view(
 ) -> SearchResult:
     """Search as the CLI does, keep what the principal may see, and count facets.
 
-    With a ``cache``, the ids a query and filter match are kept until the archive changes:
-    they do not depend on the principal (every match is checked against its role below).
+    With a ``cache``, both are kept until the archive changes: the ids a query and filter
+    match, shared by every role (each match is checked against the principal's role after),
+    and the page made from them, under the principal's role: everything the policy decides
+    here depends on the role alone (:mod:`sillok.policy`), never on the person.
 
     Raises:
         InvalidInput: naming the filter whose value cannot be resolved.
     """
+    if cache is None:
+        return _search_view(archive, principal, query, filters, lang, offset, limit, None)
+    mark = archive.store.state_mark()
+    key = (
+        "search",
+        principal.policy_role,
+        archive.role,
+        lang,
+        query,
+        tuple(sorted(filters.items())),
+        offset,
+        limit,
+    )
+    return cache.get(
+        mark,
+        key,
+        lambda: _search_view(
+            archive, principal, query, filters, lang, offset, limit, (cache, mark)
+        ),
+    )
+
+
+def _search_view(
+    archive: Archive,
+    principal: Principal,
+    query: str,
+    filters: Mapping[str, str],
+    lang: str,
+    offset: int,
+    limit: int,
+    cache: tuple[ArchiveCache, Hashable] | None,
+) -> SearchResult:
     filters = {k: v.strip() for k, v in filters.items() if k in FACETS and v and v.strip()}
     year = filters.get("year")
     if year is not None and not (year.isdigit() and len(year) == 4):
@@ -481,7 +515,7 @@ def _index_readable(principal: Principal, kind: str, level: str) -> bool:
 
 
 def _search(
-    archive: Archive, query: str, act_filter: Any, cache: ArchiveCache | None
+    archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
 ) -> Sequence[tuple[str, int]]:
     """(kind, id) of the matches in order (titles are made for the page shown only)."""
     from sillok.search import query_groups
@@ -494,7 +528,8 @@ def _search(
 
     if cache is None:
         return find()
-    return cache.get(archive.store.state_mark(), ("matches", query, act_filter), find)
+    kept, mark = cache
+    return kept.get(mark, ("matches", query, act_filter), find)
 
 
 def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[str, dict[int, Any]]:

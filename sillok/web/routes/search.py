@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from sillok.errors import InvalidInput
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
@@ -93,27 +95,29 @@ def api_search(
     ).to_json()
 
 
-def _counts(req: Req) -> dict[str, Any]:
-    # Kept per role, so that counts never cross from one role to another.
-    return req.web.cache.get(
-        req.archive.store.state_mark(),
-        ("counts", req.principal.policy_role),
-        lambda: dashboard_counts(req.archive),
-    )
-
-
 @pages.get("/dashboard")
 def dashboard(req: ReqDep) -> Response:
     """Counts by act type, year, province and facility type, as charts and a map."""
     req.require("read")
-    counts = _counts(req)
+    mark = req.archive.store.state_mark()
+    # Kept per role (and language), so that counts never cross from one role to another.
+    body = req.web.cache.get(
+        mark, ("dashboard", req.principal.policy_role, req.lang), lambda: _dashboard(req, mark)
+    )
+    return req.render("dashboard.html", body=body)
+
+
+def _dashboard(req: Req, mark: Hashable) -> Markup:
+    counts = req.web.cache.get(
+        mark, ("counts", req.principal.policy_role), lambda: dashboard_counts(req.archive)
+    )
     archive, lang = req.archive, req.lang
     by_type = relabel(counts["act_type"], "act_type", "act_type", archive, lang)
     by_facility = relabel(counts["facility"], "facility", "facility_type", archive, lang)
     by_province = relabel(counts["province"], "province", "province", archive, lang)
     by_year = relabel(counts["year"], "year", "year", archive, lang)
-    return req.render(
-        "dashboard.html",
+    return req.fragment(
+        "dashboard_body.html",
         totals=counts["totals"],
         charts=[
             ("act_type", req._("Acts by type"), bar_chart(by_type, "act_type")),
