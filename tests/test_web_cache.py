@@ -136,3 +136,14 @@ def test_a_kept_dashboard_shows_each_person_their_own_page(site: Site) -> None:
         ("dashboard", "admin", "en"),
         ("dashboard", "viewer", "en"),
     }
+
+
+def test_a_kept_search_page_never_shows_one_role_what_another_may_see(site: Site) -> None:
+    admin, viewer = login(site.app, "admin"), login(site.app, "viewer")
+    link = f'href="/records/act/{site.ids["act_confidential"]}"'
+    for _ in range(2):  # the second round is answered from the cache
+        for client, role, sees in ((admin, "admin", True), (viewer, "viewer", False)):
+            page = client.get("/search", params={"q": "interrogation"}, headers=ENGLISH).text
+            assert (link in page) == sees, role
+            assert f"{role} (" in page
+    assert any(key[:2] == ("search page", "viewer") for key in site.app.state.web.cache._values)

@@ -56,15 +56,29 @@ def search_page(
         sharing=sharing,
     )
     size = req.web.settings.page_size
+    archive, cache = req.archive, req.web.cache
+
+    def body(result: SearchResult) -> Markup:
+        return req.fragment("search_body.html", result=result, page=page, facet_names=FACETS)
+
+    # Kept under the role, like the result it shows (see search_view).
+    role, lang = req.principal.policy_role, req.lang
+    key = ("search page", role, archive.role, lang, q, tuple(sorted(filters.items())), page)
     try:
-        result = search_view(
-            req.archive, req.principal, q, filters, req.lang, (page - 1) * size, size, req.web.cache
+        shown = cache.get(
+            archive.store.state_mark(),
+            key,
+            lambda: body(
+                search_view(
+                    archive, req.principal, q, filters, req.lang, (page - 1) * size, size, cache
+                )
+            ),
         )
         status = 200
     except InvalidInput as exc:
-        result = SearchResult(q, filters, [], 0, 0, size, {}, error=str(exc))
+        shown = body(SearchResult(q, filters, [], 0, 0, size, {}, error=str(exc)))
         status = 422
-    return req.render("search.html", status=status, result=result, page=page, facet_names=FACETS)
+    return req.render("search.html", status=status, body=shown)
 
 
 @api.get("/search", summary="Search records in any script, with facets")
