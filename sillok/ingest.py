@@ -168,7 +168,7 @@ def _text_tokens(text: str | None) -> frozenset[str]:
     return frozenset(text_tokens(text))
 
 
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=4096)
 def _names_document(names: tuple[str, ...]) -> str:
     return document(name_tokens(names))
 
