@@ -312,3 +312,24 @@ def test_accept_in_a_browser(linked: Site) -> None:
         thread.join(timeout=10)
         sock.close()
 
+
+
+def test_each_pair_shows_the_two_records_side_by_side(linked: Site) -> None:
+    client = login(linked.app, "reviewer")
+    client.cookies.set("sillok_lang", "en")
+    top = _pending(client)[0]
+    values = {v["field"]: (v["left"], v["right"]) for v in top["values"]}
+    assert set(values) == {"names", "birth_edtf", "sex", "origin"}
+    archive = _server_archive(linked)
+    for side, record_id in ((0, top["left_id"]), (1, top["right_id"])):
+        names = [n["name"] for n in archive.records.show("person", record_id)["names"]]
+        assert values["names"][side] == "; ".join(names)
+    html = client.get("/links").text
+    first = html[html.index(f'id="link-{top["id"]}"'):]
+    first = first[: first.index("</article>")]
+    assert "The two records" in first and values["names"][0] in first
+    # a viewer sees the same lines, but not the names its role may not read
+    viewer = login(linked.app, "viewer")
+    seen = next(link for link in _pending(viewer) if link["id"] == top["id"])
+    shown = {v["field"]: v["left"] for v in seen["values"]}
+    assert values["names"][0] not in shown.get("names", "")

@@ -19,11 +19,12 @@ from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from sillok.errors import NotFound
 from sillok.links import LINK_KINDS, Candidate
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, current
-from sillok.web.views import visible_ids
+from sillok.web.views import display_fields, record_view, visible_ids
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["links"])
@@ -46,6 +47,12 @@ EVIDENCE_COLUMNS = {
         "sex": ("persons", "sex"),
         "origin": ("persons", "origin_place_id"),
     },
+}
+#: the record page lines shown side by side for a pair (by label key), so that a reviewer
+#: sees what was compared without leaving the queue
+COMPARED_LINES = {
+    "person": ("names", "birth_edtf", "sex", "origin"),
+    "event": ("title", "date", "place"),
 }
 #: bits of evidence that fill half the bar (stronger evidence is drawn at full length)
 BAR_BITS = 12.0
@@ -100,12 +107,23 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class Line:
+    """One compared field of a pair, the two records' values as their pages show them."""
+
+    key: str
+    left: str
+    right: str
+    redacted: bool
+
+
+@dataclass(frozen=True)
 class Pair:
     """A candidate pair with its evidence redacted for the principal."""
 
     candidate: Candidate
     record_kind: str
     evidence: list[Weight]
+    lines: list[Line]
 
     @property
     def percent(self) -> str:
@@ -115,7 +133,36 @@ class Pair:
     def to_json(self) -> dict[str, Any]:
         """The candidate as the API answers it, its evidence redacted like the page's."""
         shown = [{"field": w.field, "level": w.level, "weight": w.weight} for w in self.evidence]
-        return {**self.candidate.to_json(), "record_kind": self.record_kind, "evidence": shown}
+        values = [{"field": x.key, "left": x.left, "right": x.right} for x in self.lines]
+        return {**self.candidate.to_json(), "record_kind": self.record_kind, "evidence": shown,
+                "values": values}
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _lines(req: Req, record_kind: str, left: int, right: int) -> list[Line]:
+    """The compared fields of two records, each through the record page's own view (the
+    principal's role and the records' sharing levels decide what shows)."""
+    wanted = COMPARED_LINES.get(record_kind, ())
+    sides = []
+    for record_id in (left, right):
+        try:
+            view = record_view(req.archive, req.principal, record_kind, record_id)
+        except NotFound:
+            return []
+        sides.append({f.key: f for f in display_fields(view, req.archive, req.lang)})
+    return [
+        Line(key, _text(sides[0][key].value), _text(sides[1][key].value),
+             sides[0][key].redacted or sides[1][key].redacted)
+        for key in wanted
+        if key in sides[0] and key in sides[1]
+    ]
 
 
 def _weight(principal: Principal, record_kind: str, item: dict[str, Any]) -> Weight:
@@ -142,7 +189,8 @@ def _pairs(req: Req, kind: str, status: str, offset: int, limit: int) -> tuple[l
     ids = sorted({c.left_id for c in window} | {c.right_id for c in window})
     seen = set(visible_ids(req.archive, req.principal, record_kind, ids))
     pairs = [
-        Pair(c, record_kind, [_weight(req.principal, record_kind, e) for e in c.evidence])
+        Pair(c, record_kind, [_weight(req.principal, record_kind, e) for e in c.evidence],
+             _lines(req, record_kind, c.left_id, c.right_id))
         for c in window
         if c.left_id in seen and c.right_id in seen
     ]
