@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -437,7 +437,7 @@ class Importer:
             perpetrator_refs[row.number] = refs
         persons = upsert_by_ref(conn, dialect, "person", person_values, actor)
         report.count("person", persons)
-        self._add_names(conn, persons, person_names_of)
+        renamed = self._add_names(conn, persons, person_names_of)
 
         source_values: dict[str, dict[str, Any]] = {}
         for row in batch:
@@ -502,12 +502,13 @@ class Importer:
             act_row,
             act_values,
             persons,
-            person_names_of,
+            {**person_names_of, **renamed},
             sources,
             events,
             event_values,
             orgs_of,
             informant_ref,
+            set(renamed),
         )
 
     def _victim_ref(self, raw: dict[str, str]) -> str | None:
@@ -533,25 +534,34 @@ class Importer:
 
     def _add_names(
         self, conn: Connection, persons: UpsertResult, names_of: dict[str, list[str]]
-    ) -> None:
+    ) -> dict[str, list[str]]:
+        """Store the names not known yet; returns every name of each person seen before whose
+        names changed or whose record was updated: their search documents are made anew."""
         existing_ids = [persons.ids[r] for r in names_of if r not in persons.created]
         known = queries.names_of_persons(conn, existing_ids)
         rows = []
+        renamed: dict[str, list[str]] = {}
         for ref, names in names_of.items():
             if ref.startswith("informant:") and ref not in persons.created:
                 # An informant's ref is a keyed hash of their name, so a known informant has
                 # this name already; it is sealed, so it cannot be compared below.
                 continue
             pid = persons.ids[ref]
-            seen = {n for n, _s, _k in known.get(pid, [])}
+            every = [n for n, _s, _k in known.get(pid, [])]
+            seen = set(every)
             for name in dict.fromkeys(names):
                 if name not in seen:
                     kind = "birth" if not seen else "alias"
                     script = "Hang" if is_hangul(name) else "Latn"
                     rows.append({"person_id": pid, "name": name, "script": script, "kind": kind})
                     seen.add(name)
+                    every.append(name)
+            if ref not in persons.created and (len(every) > len(known.get(pid, []))
+                                               or ref in persons.updated):
+                renamed[ref] = every
         if rows:
             insert_rows(conn, self.archive.store.dialect, person_names, rows)
+        return renamed
 
     def _link_acts(
         self,
@@ -613,18 +623,20 @@ class Importer:
         event_values: dict[str, dict[str, Any]],
         orgs_of: dict[int, list[Entry]],
         informant_ref: dict[int, str],
+        renamed: set[str],
     ) -> None:
         archive = self.archive
         protected = set(informant_ref.values())
         docs: list[tuple[int, str]] = []
         stale: list[int] = []
 
-        def add(kind: str, result: UpsertResult, refs: Iterable[str], document_of: Any) -> None:
-            changed = result.created | result.updated
+        def add(kind: str, result: UpsertResult, refs: Iterable[str], document_of: Any,
+                also: Collection[str] = ()) -> None:
+            changed = result.created | result.updated | set(also)
             for ref in refs:
                 if ref in changed:
                     did = doc_id(kind, result.ids[ref])
-                    if ref in result.updated:
+                    if ref not in result.created:
                         stale.append(did)
                     docs.append((did, document_of(ref)))
 
@@ -654,6 +666,7 @@ class Importer:
             persons,
             [r for r in person_names_of if r not in protected],
             lambda ref: _names_document(tuple(person_names_of[ref])),
+            renamed,
         )
         add(
             "source",

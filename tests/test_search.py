@@ -135,3 +135,20 @@ def test_stats(filled: Archive) -> None:
     assert by_facility["kwanliso"] == 2 and by_facility["kyohwaso"] == 1
     with pytest.raises(InvalidInput, match="--by"):
         filled.stats.count("colour")
+
+
+def test_a_name_added_to_a_known_person_later_is_searchable(
+    archive: Archive, tmp_path: Path
+) -> None:
+    first = row(source_ref="T-1", act_type="arbitrary_detention", victim_ref="V-77",
+                victim_name="Pyon Chol-su", victim_birth="1961")
+    archive.ingest.run(write_csv(tmp_path / "one.csv", [first]))
+    # a later testimony knows the same victim (same ref) by another name, and a later birth
+    later = row(source_ref="T-2", act_type="torture", victim_ref="V-77",
+                victim_name="Tak Myong-hui", victim_birth="1962")
+    archive.ingest.run(write_csv(tmp_path / "two.csv", [later]))
+    for query in ("Tak Myong-hui", "Pyon Chol-su"):
+        persons = [h.id for h in archive.searcher.search(query, limit=10) if h.kind == "person"]
+        assert len(persons) == 1, query
+    assert {n["name"] for n in archive.records.show("person", persons[0])["names"]} == {
+        "Pyon Chol-su", "Tak Myong-hui"}
