@@ -15,10 +15,10 @@ from tests.conftest import PASSPHRASE
 from tests.datasets import row, write_csv
 
 
-def duplicated_victims() -> list[dict[str, str]]:
+def duplicated_victims(persons: int = 120) -> list[dict[str, str]]:
     """Each synthetic person reported by several testimonies, spelt differently, no refs."""
-    persons = generate_persons(120, seed=11)
-    reports = generate_reports(persons, reports_per_person=(2, 3), seed=11,
+    people = generate_persons(persons, seed=11)
+    reports = generate_reports(people, reports_per_person=(2, 3), seed=11,
                                hard_negative_share=0.1)
     return [
         row(source_ref=f"{'AB'[n % 2]}-T{n:04d}", act_type="arbitrary_detention",

@@ -20,33 +20,20 @@ from fastapi.testclient import TestClient
 
 from sillok.archive import Archive
 from sillok.links import LINK_KINDS
-from sillok.synthetic.persons import generate_persons, generate_reports
 from sillok.web import WebSettings, create_app
 from tests.conftest import FAST, PASSPHRASE, PG_ADMIN_URL, _pg_admin
-from tests.datasets import YODOK, row, write_csv
+from tests.datasets import YODOK, write_csv
+from tests.test_links import duplicated_victims
 from tests.test_web_app import FakeClock, Site, add_users, csrf_of, login, password
 
 ARTICLE = re.compile(r'<article class="pair" id="link-(\d+)"')
-
-
-def duplicated_victims(persons: int = 15) -> list[dict[str, str]]:
-    """Each synthetic person reported by two or three testimonies, spelt differently."""
-    people = generate_persons(persons, seed=11)
-    reports = generate_reports(people, reports_per_person=(2, 3), seed=11, hard_negative_share=0.1)
-    return [
-        row(source_ref=f"{'AB'[n % 2]}-T{n:04d}", act_type="arbitrary_detention",
-            act_date="2009", place="요덕", victim_name=r.name,
-            victim_name_hangul=r.name_hangul or "", victim_birth=r.birth or "",
-            victim_sex=r.sex or "", victim_origin=r.origin or "")
-        for n, r in enumerate(reports)
-    ]
 
 
 def build_linked_site(folder: Path, database: str | None = None) -> Site:
     """The YODOK testimonies and the duplicated victims, linked; a user of every role."""
     archive = Archive.create(folder, PASSPHRASE, database=database, settings=FAST)
     try:
-        rows = YODOK + duplicated_victims()
+        rows = YODOK + duplicated_victims(15)
         archive.ingest.run(write_csv(folder.parent / f"{folder.name}.csv", rows))
         assert archive.links.find("persons").new >= 10
         add_users(archive)
@@ -242,12 +229,10 @@ def test_bad_input_is_a_clear_4xx(linked: Site) -> None:
 
 @pytest.mark.parametrize("linked", ["sqlcipher"], indirect=True)
 def test_accept_in_a_browser(linked: Site) -> None:
-    from tests.test_web_browser import CHROMIUM, SCREENSHOTS
-
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
     import uvicorn
     from playwright.sync_api import sync_playwright
+
+    from tests.test_web_browser import SCREENSHOTS, launch_chromium
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -258,14 +243,9 @@ def test_accept_in_a_browser(linked: Site) -> None:
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=["--no-sandbox", "--disable-background-networking"],
-            )
+            browser = launch_chromium(p)
             try:
                 context = browser.new_context(base_url=base, locale="ko-KR")
                 context.set_default_timeout(15_000)
