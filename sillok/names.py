@@ -47,9 +47,9 @@ from sillok.romanization import (
 
 __all__ = [
     "dprk_spelling", "fold", "fold_words", "hangul_candidates", "hangul_normal", "is_hangul",
-    "name_hangul_normal", "person_name_keys", "person_name_tokens", "person_romanizations",
-    "place_name_tokens", "query_terms", "romanize", "romanize_name_parts", "split_name",
-    "surname_variants"
+    "is_surname", "name_hangul_normal", "person_name_keys", "person_name_tokens",
+    "person_romanizations", "place_name_tokens", "query_terms", "romanize", "romanize_name_parts",
+    "split_name", "surname_variants"
 ]
 
 _ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
@@ -143,6 +143,11 @@ def _surname_variants(surname: str) -> frozenset[str]:
     return frozenset(
         form for hangul in _surname_hangul(surname) for form in (hangul, *_SURNAMES[hangul])
     )
+
+
+def is_surname(word: str) -> bool:
+    """True when a word (any script, any spelling) may be a Korean surname ("Kim", "김", "Ri")."""
+    return bool(_surname_hangul(word))
 
 
 def surname_variants(surname: str) -> set[str]:

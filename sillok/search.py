@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.errors import InvalidInput
-from sillok.names import fold, hangul_normal, person_name_tokens, query_terms
+from sillok.names import fold, hangul_normal, is_surname, person_name_tokens, query_terms
 from sillok.store import queries
 from sillok.store.dialects import Alternative
 from sillok.store.queries import ActFilter
@@ -103,25 +103,40 @@ def document(tokens: Iterable[str]) -> str:
 
 
 def query_groups(query: str) -> list[list[Alternative]]:
-    """A query as AND-groups of alternatives (token, is_prefix) for the store's index."""
-    groups: list[list[Alternative]] = []
+    """A query as AND-groups of alternatives (token, is_prefix) for the store's index.
+
+    In a query of several words, the first word that may be a surname ("Kim", "김") is matched
+    whole, not as a prefix: as a prefix it matches a fifth of all names (and free text such as
+    김책시, Kimchaek), and the index reads every token a prefix covers however selective the
+    other words are. Its Hangul syllable is also looked up joined to the first syllable of the
+    other words ("김영" for "Kim Yong-chol"), the bigram under which free text that writes the
+    name as one word is indexed. Later words keep their prefixes ("Kim Yong" finds "Kim
+    Yongsu").
+    """
     raw_words = [fold(w) for w in _WORD_SPLIT.split(query) if fold(w)]
-    for terms in query_terms(query):
+    terms_of = [sorted(t for t in terms if _TOKEN_OK.match(t)) for terms in query_terms(query)]
+    terms_of = [terms for terms in terms_of if terms]
+    heads = [{t[0] for t in terms if _HANGUL_RUN.fullmatch(t)} for terms in terms_of]
+    surnames = [any(t in raw_words and is_surname(t) for t in terms) for terms in terms_of]
+    surname_at = surnames.index(True) if len(terms_of) > 1 and any(surnames) else None
+    groups: list[list[Alternative]] = []
+    for i, terms in enumerate(terms_of):
+        surname = i == surname_at
+        following = sorted(set().union(*heads[:i], *heads[i + 1 :])) if surname else []
         alternatives: list[Alternative] = []
-        for term in sorted(terms):
-            if not _TOKEN_OK.match(term):
-                continue
+        for term in terms:
             hangul = _HANGUL_RUN.fullmatch(term) is not None
             if hangul and len(term) == 1:
-                alternatives.append((term, True))
+                alternatives.append((term, not surname))
+                alternatives.extend((term + head, False) for head in following)
             elif hangul and len(term) > 2:
                 alternatives.append((term, False))
                 bigrams = tuple(sorted({term[i : i + 2] for i in range(len(term) - 1)}))
                 alternatives.append((bigrams, False))
             else:
-                alternatives.append((term, not hangul and term in raw_words and len(term) >= 3))
-        if alternatives:
-            groups.append(alternatives)
+                prefix = not (hangul or surname) and term in raw_words and len(term) >= 3
+                alternatives.append((term, prefix))
+        groups.append(list(dict.fromkeys(alternatives)))
     return groups
 
 
@@ -214,21 +229,35 @@ class Searcher:
                 found.setdefault(token, set()).add(term.key)
         return found
 
-    def _expand(self, conn: Connection, group: list[Alternative]) -> list[Alternative]:
-        """A query word's alternatives plus the virtual tokens of what it names."""
-        tokens = {t for t, _prefix in group if isinstance(t, str)}
-        virtual: set[str] = set()
-        for token in tokens:
-            virtual.update(virtual_token("place", i) for i in self.archive.places.ids_for(token))
-            virtual.update(
-                virtual_token("organization", i) for i in self.archive.organizations.ids_for(token)
+    def _expand(self, conn: Connection, groups: list[list[Alternative]]) -> list[list[Alternative]]:
+        """Each query word's alternatives plus the virtual tokens of what it names.
+
+        An act is indexed under its victim's token, not their names, so a word also stands for
+        the persons it names; for a query of several words, also for the persons named by all
+        of them (the victims of "Kim Yong-chol"), who are found with the words' index lookups
+        intersected, where one word alone ("Kim") names more persons than are expanded.
+        """
+        dialect = self.archive.store.dialect
+        named_by_all: list[tuple[str, int]] = []
+        if len(groups) > 1:
+            named_by_all = queries.search_documents(
+                conn, dialect, groups, ["person"], ActFilter(), PERSONS_PER_WORD
             )
-            virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
-        persons = queries.search_documents(
-            conn, self.archive.store.dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
-        )
-        virtual.update(virtual_token("person", rid) for _kind, rid in persons)
-        return [*group, *((v, False) for v in sorted(virtual))]
+        expanded = []
+        for group in groups:
+            tokens = {t for t, _prefix in group if isinstance(t, str)}
+            virtual: set[str] = set()
+            for token in tokens:
+                places, orgs = self.archive.places, self.archive.organizations
+                virtual.update(virtual_token("place", i) for i in places.ids_for(token))
+                virtual.update(virtual_token("organization", i) for i in orgs.ids_for(token))
+                virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
+            persons = queries.search_documents(
+                conn, dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
+            )
+            virtual.update(virtual_token("person", rid) for _kind, rid in persons + named_by_all)
+            expanded.append([*group, *((v, False) for v in sorted(virtual))])
+        return expanded
 
     def search(
         self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
@@ -251,12 +280,14 @@ class Searcher:
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.archive.store.reading() as conn:
             if groups:
-                expanded = [self._expand(conn, group) for group in groups]
+                expanded = self._expand(conn, groups)
                 found: list[tuple[str, int]] = []
                 for kind in kinds:  # acts first, then events, sources, persons
+                    # only acts' documents hold virtual tokens: the others are searched
+                    # without them, which spares the index hundreds of lookups
                     found += queries.search_documents(
-                        conn, self.archive.store.dialect, expanded, [kind], act_filter,
-                        limit - len(found),
+                        conn, self.archive.store.dialect, expanded if kind == "act" else groups,
+                        [kind], act_filter, limit - len(found),
                     )
                     if len(found) >= limit:
                         break

@@ -152,3 +152,47 @@ def test_a_name_added_to_a_known_person_later_is_searchable(
         assert len(persons) == 1, query
     assert {n["name"] for n in archive.records.show("person", persons[0])["names"]} == {
         "Pyon Chol-su", "Tak Myong-hui"}
+
+
+def _victims(archive: Archive, query: str) -> set[str]:
+    return victim_acts(archive, kinds_ids(archive, query))
+
+
+def test_a_full_name_finds_its_victim_when_the_surname_alone_names_too_many(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each word alone names more persons than are expanded; the persons named by both words
+    are expanded too, so the act is found whatever the ids of the other Kims."""
+    rows = [
+        row(source_ref=f"T-{i}", act_type="torture", victim_ref=f"V-{i}", victim_name=name)
+        for i, name in enumerate(["Kim Chol-su", "Kim Mi-ok", "Pak Yong-chol", "Kim Yong-chol"])
+    ]
+    archive.ingest.run(write_csv(tmp_path / "kims.csv", rows))
+    monkeypatch.setattr("sillok.search.PERSONS_PER_WORD", 1)
+    assert _victims(archive, "Kim Yong-chol") == {"Kim Yong-chol"}
+    assert _victims(archive, "김영철") == {"Kim Yong-chol"}
+
+
+def test_a_surname_in_a_full_name_is_not_a_prefix_of_other_words(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """"Kim" in "Kim Yong-chol" does not find 김책시 (Kimchaek) in a description, but still
+    finds the full name written as one word in free text."""
+    rows = [
+        row(source_ref="T-1", act_type="torture", victim_ref="V-1", victim_name="Pak Yong-chol",
+            description="김책시에서 조사를 받음", sharing="public"),
+        row(source_ref="T-2", act_type="torture", victim_ref="V-2", victim_name="Ri Chun-hui",
+            description="김영철과 함께 끌려감", sharing="public"),
+    ]
+    archive.ingest.run(write_csv(tmp_path / "text.csv", rows))
+    assert _victims(archive, "Kim Yong-chol") == {"Ri Chun-hui"}
+    assert _victims(archive, "Kim") >= {"Pak Yong-chol"}  # alone, "Kim" is still a prefix
+
+
+def test_compacting_the_index_keeps_every_hit(filled: Archive) -> None:
+    queries = ["Yodok", "요덕", "Kim Yo-jong", "김여정", "리설화", "torture", "송환", "S-001"]
+    before = {q: kinds_ids(filled, q) for q in queries}
+    with filled.store.transaction() as conn:
+        filled.store.dialect.compact_search_index(conn)
+    assert {q: kinds_ids(filled, q) for q in queries} == before
+    assert all(before.values())

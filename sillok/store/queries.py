@@ -89,6 +89,15 @@ def search_documents(
     return [("act", r[0]) for r in conn.execute(stmt, params)]
 
 
+def indexed_records_estimate(conn: Connection) -> int:
+    """About how many records have search documents: the highest id of each searched table
+    (ids grow by one, so this counts deleted records too; cheap on any size)."""
+    return sum(
+        conn.execute(select(func.max(table.c.id))).scalar() or 0
+        for table in (acts, persons, sources, events)
+    )
+
+
 def filter_acts(conn: Connection, act_filter: ActFilter, limit: int) -> list[int]:
     """Ids of the acts matching the filter (no text query)."""
     stmt = select(acts.c.id).where(*act_filter.where()).order_by(acts.c.id).limit(limit)
