@@ -1,7 +1,9 @@
 """Benchmark of the core: import rate and memory, against a bare executemany; search latency.
 
 Prints one JSON document. Run: .venv/bin/python bench/bench_core.py --rows 1000000
-Each phase runs in its own process so that peak memory is its own.
+Each phase runs in its own process so that peak memory is its own. To time searches again on
+an archive already imported (``DIR/archive``, e.g. one kept with ``--keep DIR``):
+``bench/bench_core.py --phase search --workdir DIR --repeats 20``.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
         "latin_name": "Kim Yong-chol",
         "filtered": "요덕 torture",
     }
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"load_avg_at_start": os.getloadavg()}
     for label, query in queries.items():
         archive.searcher.search(query)
         times = []
@@ -138,6 +140,7 @@ def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
             "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
         }
+    results["load_avg_at_end"] = os.getloadavg()
     archive.close()
     return results
 
@@ -159,6 +162,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--phase", default="all")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--keep", type=Path, help="import into this folder and keep it")
     args = parser.parse_args()
     if args.phase != "all":
         workdir = args.workdir
@@ -171,7 +175,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="sillok-bench-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         make_file(workdir / "acts.csv", args.rows, args.seed)
         out: dict[str, object] = {

@@ -229,8 +229,11 @@ class Searcher:
                 found.setdefault(token, set()).add(term.key)
         return found
 
-    def _expand(self, conn: Connection, groups: list[list[Alternative]]) -> list[list[Alternative]]:
-        """Each query word's alternatives plus the virtual tokens of what it names.
+    def _expand(
+        self, conn: Connection, groups: list[list[Alternative]]
+    ) -> tuple[list[list[Alternative]], list[tuple[str, int]]]:
+        """Each query word's alternatives plus the virtual tokens of what it names, and the
+        persons the whole query names (the first :data:`PERSONS_PER_WORD`).
 
         An act is indexed under its victim's token, not their names, so a word also stands for
         the persons it names; for a query of several words, also for the persons named by all
@@ -257,7 +260,9 @@ class Searcher:
             )
             virtual.update(virtual_token("person", rid) for _kind, rid in persons + named_by_all)
             expanded.append([*group, *((v, False) for v in sorted(virtual))])
-        return expanded
+            if len(groups) == 1:
+                named_by_all = persons
+        return expanded, named_by_all
 
     def search(
         self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
@@ -280,14 +285,19 @@ class Searcher:
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.archive.store.reading() as conn:
             if groups:
-                expanded = self._expand(conn, groups)
+                expanded, named = self._expand(conn, groups)
                 found: list[tuple[str, int]] = []
                 for kind in kinds:  # acts first, then events, sources, persons
+                    wanted = limit - len(found)
+                    if kind == "person" and wanted <= PERSONS_PER_WORD:
+                        # the query that found the persons to expand, with a larger limit
+                        found += named[:wanted]
+                        break
                     # only acts' documents hold virtual tokens: the others are searched
                     # without them, which spares the index hundreds of lookups
                     found += queries.search_documents(
                         conn, self.archive.store.dialect, expanded if kind == "act" else groups,
-                        [kind], act_filter, limit - len(found),
+                        [kind], act_filter, wanted,
                     )
                     if len(found) >= limit:
                         break
