@@ -298,7 +298,13 @@ class PostgresDialect:
         )
         ranges = [kind_range(k) for k in kinds]
         where = " OR ".join(f"doc BETWEEN {lo} AND {hi}" for lo, hi in ranges)
-        sql = f"SELECT doc FROM search_docs WHERE tokens @@ to_tsquery('simple', :q) AND ({where})"
+        # Materialized, so that a LIMIT outside cannot make the planner scan the table in the
+        # hope of finding enough rows early: with statistics (after ANALYZE) it did, and took
+        # 0.1-2.7 s at 100,000 acts for a query the GIN index answers in 6-100 ms.
+        sql = (
+            "WITH found_docs AS MATERIALIZED (SELECT doc FROM search_docs "
+            f"WHERE tokens @@ to_tsquery('simple', :q) AND ({where})) SELECT doc FROM found_docs"
+        )
         return sql, {"q": expr}
 
     def allocate_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
