@@ -114,6 +114,11 @@ class Exports:
                             "perpetrator_name": "; ".join(
                                 names.get(p, [("", "", "")])[0][0] for _o, p, _r in act_perps if p
                             ),
+                            # one role per row on import; "perpetrator" (the default)
+                            # is left blank, so that files without the column round-trip
+                            "perpetrator_role": next(
+                                (r for _o, _p, r in act_perps if r != "perpetrator"), ""
+                            ),
                             "description": act.description or "",
                             "sharing": act.sharing,
                         }

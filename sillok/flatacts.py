@@ -36,6 +36,7 @@ COLUMNS: tuple[str, ...] = (
     "victim_origin",
     "perpetrator_org",
     "perpetrator_name",
+    "perpetrator_role",
     "description",
     "sharing",
 )

@@ -61,6 +61,16 @@ SEXES: dict[str, tuple[str, ...]] = {
     "female": ("female", "f", "woman", "여", "여성", "여자"),
     "unknown": ("unknown", "u", "?", "미상", "모름"),
 }
+#: what the perpetrators named in a row did (one role for the row's agencies and persons):
+#: the modes of liability that documentation of international crimes distinguishes
+PERPETRATOR_ROLES: dict[str, tuple[str, ...]] = {
+    "perpetrator": ("perpetrator", "가해자", "가해"),
+    "direct": ("direct perpetrator", "direct", "직접 가해자", "직접 가해", "실행자"),
+    "ordered": ("ordered", "ordered it", "instigator", "지시", "명령", "지시자", "명령자"),
+    "superior": ("superior", "commander", "superior responsibility", "상급자", "지휘관",
+                 "상급자 책임"),
+    "accomplice": ("accomplice", "aided", "abetted", "방조", "방조자", "공범"),
+}
 MAX_KEPT_ERRORS = 10_000
 
 
@@ -71,6 +81,7 @@ def _choices(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
 _SOURCE_TYPE_OF = _choices(SOURCE_TYPES)
 _SHARING_OF = _choices(SHARING)
 _SEX_OF = _choices(SEXES)
+_ROLE_OF = _choices(PERPETRATOR_ROLES)
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,7 @@ class ParsedRow:
     facility_type: str | None
     perpetrator_orgs: list[str]
     perpetrator_names: list[str]
+    perpetrator_role: str
 
 
 def _split_list(value: str) -> list[str]:
@@ -235,7 +247,13 @@ class Importer:
         source_type = choice("source_type", _SOURCE_TYPE_OF, "testimony")
         sharing = choice("sharing", _SHARING_OF, "internal")
         sex = choice("victim_sex", _SEX_OF, None)
-        if errors or act_type is None or source_type is None or sharing is None:
+        role = choice("perpetrator_role", _ROLE_OF, "perpetrator")
+        if raw.get("perpetrator_role") and not (
+            raw.get("perpetrator_org") or raw.get("perpetrator_name")
+        ):
+            bad("perpetrator_role", "a role needs a perpetrator_org or perpetrator_name")
+        if (errors or act_type is None or source_type is None or sharing is None
+                or role is None):
             return errors
         facility_type = None
         if raw.get("facility"):
@@ -254,6 +272,7 @@ class Importer:
             facility_type=facility_type,
             perpetrator_orgs=_split_list(raw.get("perpetrator_org", "")),
             perpetrator_names=_split_list(raw.get("perpetrator_name", "")),
+            perpetrator_role=role,
         )
 
     # --- running --------------------------------------------------------------------------
@@ -597,7 +616,7 @@ class Importer:
                         "act_id": act_id,
                         "organization_id": o.id,
                         "person_id": None,
-                        "role": "perpetrator",
+                        "role": row.perpetrator_role,
                     }
                     for o in orgs_of[row.number]
                 ]
@@ -606,7 +625,7 @@ class Importer:
                         "act_id": act_id,
                         "organization_id": None,
                         "person_id": persons.ids[p],
-                        "role": "perpetrator",
+                        "role": row.perpetrator_role,
                     }
                     for p in perpetrator_refs[row.number]
                 ]

@@ -223,3 +223,50 @@ def test_non_utf8_files_are_refused_cleanly(archive: Archive, tmp_path: Path) ->
         with pytest.raises(ImportFailed.__mro__[1], match="not UTF-8"):
             archive.ingest.run(path)
     assert archive.stats.archive_counts()["acts"] == 0
+
+
+def test_perpetrators_keep_their_role_through_import_show_and_export(
+    archive: Archive, tmp_path: Path
+) -> None:
+    rows = [
+        row(source_ref="R-1", act_type="torture", victim_name="Ro Test-chol",
+            perpetrator_org="Bowibu", perpetrator_name="Pak Chol", perpetrator_role="지시"),
+        row(source_ref="R-1", act_type="arbitrary_detention", victim_name="Ro Test-chol",
+            perpetrator_org="보안서"),
+    ]
+    archive.ingest.run(write_csv(tmp_path / "roles.csv", rows))
+    exported = {r["act_type"]: r for r in export_rows(archive)}
+    assert exported["torture"]["perpetrator_role"] == "ordered"
+    assert exported["arbitrary_detention"]["perpetrator_role"] == ""  # the default: took part
+    act_id = next(h.id for h in archive.searcher.search("", archive.searcher.act_filter())
+                  if archive.records.show("act", h.id)["act_type"] == "torture")
+    roles = {p["role"] for p in archive.records.show("act", act_id)["perpetrators"]}
+    assert roles == {"ordered"}  # the agency and the named person alike
+    # and back: an export imports to the same roles
+    exported_file = tmp_path / "export.jsonl"
+    with open(exported_file, "w", encoding="utf-8") as out:
+        archive.exports.write(out, "json")
+    with Archive.create(tmp_path / "other", "another passphrase",
+                        settings=archive.settings) as other:
+        other.ingest.run(exported_file)
+        assert export_rows(other) == export_rows(archive)
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"perpetrator_org": "Bowibu", "perpetrator_role": "bystander"}, "not one of"),
+        ({"perpetrator_role": "direct"}, "needs a perpetrator_org or perpetrator_name"),
+    ],
+)
+def test_a_bad_perpetrator_role_is_named_and_nothing_is_written(
+    archive: Archive, tmp_path: Path, values: dict[str, str], reason: str
+) -> None:
+    before = archive.stats.archive_counts()
+    bad = row(source_ref="R-2", act_type="torture", **values)
+    with pytest.raises(ImportFailed) as failed:
+        archive.ingest.run(write_csv(tmp_path / "bad.csv", [bad]))
+    message = str(failed.value)
+    assert "perpetrator_role" in message and values["perpetrator_role"] in message
+    assert reason in message
+    assert archive.stats.archive_counts() == before

@@ -42,6 +42,7 @@ def test_a_testimony_with_two_acts_is_written_in_its_author_s_name(site: Site) -
                 "act-0-0-victim_name_hangul": "최시희",
                 "act-0-0-victim_birth": "1970년대",
                 "act-0-0-perpetrator_org": "Bowibu",
+                "act-0-0-perpetrator_role": "superior",
                 "act-0-0-description": "Beaten at the holding centre",
                 "act-0-1-act_type": "arbitrary detention",
                 "act-0-1-act_date": "around 2011",
@@ -64,6 +65,10 @@ def test_a_testimony_with_two_acts_is_written_in_its_author_s_name(site: Site) -
     torture = client.get(f"/api/records/act/{acts[0]['id']}").json()["data"]
     assert torture["act_type"] == "torture" and torture["date_edtf"] == "2011-03"
     assert torture["updated_by"] == "documenter"
+    assert [p["role"] for p in torture["perpetrators"]] == ["superior"]
+    page = client.get(f"/records/act/{acts[0]['id']}", cookies={"sillok_lang": "en"}).text
+    assert "Superior (command responsibility)" in page
+    assert '<option value="superior">' in form  # the roles offered on the form
     # found again by Hangul and by a Latin spelling of the name
     for query in ("최시희", "Choe Si-hui"):
         hits = client.get("/api/search", params={"q": query}).json()["hits"]

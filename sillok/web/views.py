@@ -32,6 +32,7 @@ from sillok.web.access import (
     shown,
 )
 from sillok.web.dates import human_date
+from sillok.web.i18n import translator
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -246,6 +247,8 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
         elif key == "perpetrators" and isinstance(value, list):
             value = [
                 " · ".join(str(p[k]) for k in ("organization", "person") if p.get(k))
+                + (f" ({translator(lang)(str(p['role']))})"
+                   if p.get("role") and p["role"] != "perpetrator" else "")
                 for p in value
                 if isinstance(p, Mapping)
             ]

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
-from sillok.ingest import SEXES, SHARING, SOURCE_TYPES
+from sillok.ingest import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
 from sillok.web.context import Req, current
 from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, pickers
 
@@ -29,6 +29,7 @@ def _render(req: Req, testimony: Testimony, status: int = 200) -> Response:
         source_types=list(SOURCE_TYPES),
         sharing_levels=list(SHARING),
         sexes=list(SEXES),
+        perpetrator_roles=list(PERPETRATOR_ROLES),
         blank_event=EventEntry(acts=[{}]),
     )
 
