@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sillok.errors import InvalidInput, NotFound
+from sillok.linkage.clusters import DEFAULT_THRESHOLD, Caution, IdentityGraph, cautions, pair_key
 from sillok.model import links as links_table
 from sillok.store import queries
 from sillok.store import records as store_records
@@ -61,10 +62,13 @@ class Candidate:
     left: str
     right: str
     evidence: list[dict[str, Any]]
+    #: for a pending pair, what accepting it would join beyond the pair itself
+    #: (``sillok.linkage.clusters.cautions``)
+    cautions: list[Caution] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "cautions": [c.__dict__ for c in self.cautions]}
 
 
 class Links:
@@ -183,6 +187,12 @@ class Links:
         record_kind = _record_kind(kind)
         with self.archive.store.reading() as conn:
             rows = queries.links_with_status(conn, record_kind, status, limit)
+            every = queries.link_pairs(conn, record_kind) if status == "pending" else {}
+        graph = IdentityGraph.from_links(
+            (pair for pair, r in every.items() if r.status == "accepted")
+        )
+        probability = {pair_key(*pair): r.probability_ppm / 1_000_000 for pair, r in every.items()}
+        rejected = {pair_key(*pair): r.id for pair, r in every.items() if r.status == "rejected"}
         titles = self.archive.records.titles(
             [(record_kind, r.left_id) for r in rows] + [(record_kind, r.right_id) for r in rows]
         )
@@ -192,6 +202,9 @@ class Links:
                 titles.get((record_kind, r.left_id), "?"),
                 titles.get((record_kind, r.right_id), "?"),
                 json.loads(r.evidence),
+                cautions(r.left_id, r.right_id, graph, probability, rejected,
+                         DEFAULT_THRESHOLD)
+                if status == "pending" else [],
             )
             for r in rows
         ]

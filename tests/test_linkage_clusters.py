@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sillok.linkage.clusters import Decision, IdentityGraph, average_linkage_ids, cluster_ids
+from sillok.linkage.clusters import (
+    Decision,
+    IdentityGraph,
+    average_linkage_ids,
+    cautions,
+    cluster_ids,
+    pair_key,
+)
 from sillok.linkage.evaluate import (
     cluster_scores,
     pairs_from_clusters,
@@ -198,3 +205,29 @@ def test_a_group_whose_every_pair_reaches_the_threshold_is_one_cluster(
     records = [f"r{i}" for i in range(size)]
     triples = [(a, b, probability) for i, a in enumerate(records) for b in records[i + 1:]]
     assert set(average_linkage_ids(records, triples, 0.5).values()) == {"r0"}
+
+
+# --- cautions before accepting a pair --------------------------------------------------------
+
+
+def test_accepting_a_pair_already_joined_by_other_links_is_flagged() -> None:
+    graph = IdentityGraph.from_links([("a", "b"), ("b", "c")])
+    assert [c.code for c in cautions("a", "c", graph, {}, {}, 0.5)] == ["same identity"]
+
+
+def test_a_rejected_pair_between_the_two_identities_is_named() -> None:
+    graph = IdentityGraph.from_links([("a", "b"), ("c", "d")])
+    probability = {pair_key(a, b): 0.9 for a in "ab" for b in "cd"}
+    found = cautions("a", "c", graph, probability, {pair_key("b", "d"): 42}, 0.5)
+    assert [(c.code, c.link) for c in found] == [("rejected between", 42)]
+
+
+def test_identities_unlike_on_average_are_flagged_with_their_mean() -> None:
+    graph = IdentityGraph.from_links([("a1", "a2"), ("b1", "b2")])
+    probability = {pair_key("a2", "b1"): 0.8}  # the one pair that looks alike
+    (found,) = cautions("a2", "b1", graph, probability, {}, 0.5)
+    assert (found.code, found.sizes, found.mean) == ("unlike on average", (2, 2), 0.2)
+    # alike on average: nothing to say; two single records: the pair speaks for itself
+    alike = {pair_key(a, b): 0.9 for a in ("a1", "a2") for b in ("b1", "b2")}
+    assert cautions("a2", "b1", graph, alike, {}, 0.5) == []
+    assert cautions("x", "y", IdentityGraph(), {}, {}, 0.5) == []

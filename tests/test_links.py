@@ -87,3 +87,29 @@ def test_review_cli(linked: Archive) -> None:
     assert result.exit_code == 0 and f'"id": {first.id}' in result.stdout
     result = runner.invoke(app, ["review", str(folder), "--undo", "999999"], env=env)
     assert result.exit_code == 2 and "no link with id 999999" in result.stderr
+
+
+def test_a_pair_that_other_accepted_links_already_join_is_flagged(linked: Archive) -> None:
+    from sillok.cli import app
+
+    queue = linked.links.queue()
+    by_pair = {(c.left_id, c.right_id): c for c in queue}
+    assert not any(c.cautions for c in queue)  # nothing accepted yet: nothing joined
+    triangle = next(
+        (ab, by_pair[(b, c)], by_pair[(a, c)])
+        for ab in queue
+        for (a, b) in [(ab.left_id, ab.right_id)]
+        for c in {right for (left, right) in by_pair if left == b}
+        if (a, c) in by_pair
+    )
+    linked.links.decide(triangle[0].id, "accept")
+    linked.links.decide(triangle[1].id, "accept")
+    third = next(c for c in linked.links.queue() if c.id == triangle[2].id)
+    assert [c.code for c in third.cautions] == ["same identity"]
+    assert [c["code"] for c in third.to_json()["cautions"]] == ["same identity"]
+    folder = linked.folder
+    linked.close()
+    result = CliRunner().invoke(app, ["review", str(folder)],
+                                env={"SILLOK_PASSPHRASE": PASSPHRASE})
+    assert result.exit_code == 0
+    assert "other accepted links already make these two one identity" in result.stdout

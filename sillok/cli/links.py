@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sillok.cli import PassphraseFile, app, console, friendly_errors
 from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive
+from sillok.linkage.clusters import Caution
 from sillok.linkage.model import DEFAULT_REVIEW_FLOOR, DEFAULT_THRESHOLD, LinkageSettings
 from sillok.links import Candidate
 
@@ -58,6 +59,20 @@ def show_candidate(candidate: Candidate) -> None:
     for item in candidate.evidence:
         table.add_row(str(item.get("field")), str(item.get("level")), f"{item.get('weight'):+.1f}")
     console.print(table)
+    for caution in candidate.cautions:
+        console.print(f"  [bold]caution[/bold]: {describe(caution)}")
+
+
+def describe(caution: Caution) -> str:
+    """A caution in words."""
+    if caution.code == "same identity":
+        return "other accepted links already make these two one identity"
+    if caution.code == "rejected between":
+        return (f"accepting joins two identities between which a reviewer rejected link "
+                f"{caution.link}")
+    left, right = caution.sizes
+    return (f"accepting joins identities of {left} and {right} records whose pairs are alike "
+            f"on average only p = {caution.mean}")
 
 
 @app.command()

@@ -16,15 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from sillok.linkage.clusters import average_linkage_ids
+from sillok.linkage.clusters import DEFAULT_THRESHOLD, average_linkage_ids
 from sillok.linkage.engines import EngineOptions, check_engine, database_api
 from sillok.linkage.schema import UNIQUE_ID, Schema, count_candidate_pairs, prepare
 from sillok.linkage.training import Progress, TrainingLog, copy_parameters, train
 
-# Evidence in docs/linkage.md: on the Korean synthetic development sets (seed 1; 1,000, 3,000
-# and 10,000 persons) the average-linkage clusters' F1 is highest at 0.5 or within 0.3 points
-# of it. 0.5 also reads plainly: linked when more likely the same than not.
-DEFAULT_THRESHOLD = 0.5
 # A code field (postcode) joins the blocking rules when it pairs each record with at most
 # this many others on average: a postcode does, a state or a house number does not.
 SELECTIVE_PAIRS_PER_RECORD = 20
