@@ -15,6 +15,7 @@ from sillok.web.routes import (
     records,
     search,
     statements,
+    users,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,4 +38,5 @@ ROUTERS: list[APIRouter] = [
     statements.api,
     links.pages,
     links.api,
+    users.pages,
 ]

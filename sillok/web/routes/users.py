@@ -1,0 +1,76 @@
+"""The archive's users, for an administrator: who may open the archive, in which role; add a
+user with their own passphrase, remove one (their key copy is deleted and their sessions end).
+
+Everything goes through :class:`sillok.users.Users` on the administrator's own archive, which
+checks the policy's ``users`` action again and audits each change.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path
+from fastapi.responses import Response
+
+from sillok.errors import InvalidInput
+from sillok.policy import ROLES
+from sillok.web.context import Req, current
+
+pages = APIRouter(include_in_schema=False)
+
+ReqDep = Annotated[Req, Depends(current)]
+UserName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _render(req: Req, status: int = 200, message: str | None = None,
+            error: str | None = None, typed: dict[str, str] | None = None) -> Response:
+    return req.render(
+        "users.html",
+        status=status,
+        users=req.archive.users.list(),
+        roles=list(ROLES),
+        message=message,
+        error=error,
+        typed=typed or {},
+    )
+
+
+@pages.get("/users")
+def users_page(req: ReqDep) -> Response:
+    """The users and a form to add one."""
+    req.require("users")
+    return _render(req)
+
+
+@pages.post("/users")
+def add_user(
+    req: ReqDep,
+    name: Annotated[str, Form(max_length=100)],
+    role: Annotated[str, Form(max_length=40)],
+    passphrase: Annotated[str, Form(max_length=1000)],
+    repeat: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """Add a user (or bring back a removed one) with the passphrase typed for them."""
+    req.require("users")
+    typed = {"name": name, "role": role}
+    if passphrase != repeat:
+        return _render(req, 422, error=req._("The two passphrases differ."), typed=typed)
+    try:
+        req.archive.users.add(name.strip(), role, passphrase)
+    except InvalidInput as exc:
+        return _render(req, 422, error=str(exc), typed=typed)
+    return _render(req, message=req._("User {name} added.", name=name.strip()))
+
+
+@pages.post("/users/{name}/remove")
+def remove_user(req: ReqDep, name: UserName) -> Response:
+    """Remove a user: their key copy goes, their row stays (inactive), their sessions end."""
+    req.require("users")
+    if name == req.principal.username:
+        return _render(req, 422, error=req._("You cannot remove yourself."))
+    try:
+        req.archive.users.remove(name)
+    except InvalidInput as exc:
+        return _render(req, 422, error=str(exc))
+    req.web.sessions.revoke_user(name)
+    return _render(req, message=req._("User {name} removed.", name=name))
