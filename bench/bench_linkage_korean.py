@@ -42,7 +42,7 @@ from sillok.linkage.model import (
     LinkageSettings,
 )
 from sillok.linkage.schema import PERSONS, Schema
-from sillok.synthetic.persons import generate_persons, generate_reports
+from sillok.synthetic.persons import reports_frame
 
 
 class SplinkNamesSchema(Schema):
@@ -52,24 +52,6 @@ class SplinkNamesSchema(Schema):
         """Splink's NameComparison on the raw name, Sillok's comparisons for the rest."""
         rest = super().comparisons()[1:]
         return [cl.NameComparison("name_text"), *rest]
-
-
-def reports_frame(persons: int, seed: int) -> pd.DataFrame:
-    """The synthetic reports as the plain-file columns, plus the true person id."""
-    people = generate_persons(persons, seed)
-    reports = generate_reports(people, seed=seed)
-    return pd.DataFrame(
-        {
-            "id": [r.report_id for r in reports],
-            "name": [r.name for r in reports],
-            "name_hangul": [r.name_hangul for r in reports],
-            "birth": [r.birth for r in reports],
-            "sex": [r.sex for r in reports],
-            "origin": [r.origin for r in reports],
-            "name_text": [r.name for r in reports],
-            "person_id": [r.person_id for r in reports],
-        }
-    )
 
 
 def _clusters_at(
@@ -140,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     args = parser.parse_args(argv)
     frame = reports_frame(args.persons, args.seed)
+    frame["name_text"] = frame["name"]  # the baseline's name column, as written
     settings = LinkageSettings()
     started = time.perf_counter()
     sillok_pairs = scored_pairs(PERSONS, frame, settings)

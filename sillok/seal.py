@@ -24,7 +24,8 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -67,6 +68,16 @@ def _seal_with(key_id: int, key: bytes, table: str, column: str, row_id: int, va
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _aad(table, column, row_id))
     return f"{PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+
+
+@contextmanager
+def _erasing(store: Any) -> Iterator[Connection]:
+    """A write transaction in which deleted bytes are overwritten (SQLCipher's
+    ``secure_delete``; PostgreSQL's freed space is not reachable through the archive)."""
+    with store.transaction() as conn:
+        if store.dialect.name == "sqlcipher":
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        yield conn
 
 
 def _truncate_wal(store: Any) -> None:
@@ -405,10 +416,8 @@ class Protection:
         self._require("write")
         store = self.archive.store
         sqlite = store.dialect.name == "sqlcipher"
-        with store.transaction() as conn:
-            if sqlite:
-                # The plaintext names are deleted below: overwrite the freed bytes.
-                conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        # The plaintext names are deleted below: overwrite the freed bytes.
+        with _erasing(store) as conn:
             person = get(conn, "person", person_id)
             if person is None:
                 from sillok.errors import NotFound
@@ -478,9 +487,7 @@ class Protection:
         self._require("seal.shred")
         store = self.archive.store
         sqlite = store.dialect.name == "sqlcipher"
-        with store.transaction() as conn:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        with _erasing(store) as conn:
             done = self.archive.sealer.shred(conn, person_subject(person_id))
             if done:
                 self.archive.audit.record("shred", "person", person_id, {}, conn=conn)

@@ -10,23 +10,7 @@ import pytest
 from sillok.linkage.evaluate import cluster_scores
 from sillok.linkage.model import DedupeResult, LinkageModel, LinkageSettings, dedupe
 from sillok.linkage.schema import PERSONS, FieldSpec, Schema
-from sillok.synthetic.persons import generate_persons, generate_reports
-
-
-def synthetic_frame(persons: int, seed: int) -> pd.DataFrame:
-    reports = generate_reports(generate_persons(persons, seed), seed=seed)
-    return pd.DataFrame(
-        {
-            "id": [r.report_id for r in reports],
-            "name": [r.name for r in reports],
-            "name_hangul": [r.name_hangul for r in reports],
-            "birth": [r.birth for r in reports],
-            "sex": [r.sex for r in reports],
-            "origin": [r.origin for r in reports],
-            "person_id": [r.person_id for r in reports],
-        }
-    )
-
+from sillok.synthetic.persons import reports_frame
 
 # Two persons one syllable apart, each reported in several scripts and spellings, among
 # synthetic others so that the model has something to learn from.
@@ -43,7 +27,7 @@ NAMED = [
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    base = synthetic_frame(150, seed=5)
+    base = reports_frame(150, seed=5)
     named = pd.DataFrame(
         NAMED, columns=["id", "name", "name_hangul", "birth", "sex", "origin"]
     ).assign(person_id=lambda f: f["id"].str[0])

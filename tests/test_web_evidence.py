@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 
 from tests.test_web_app import Site, csrf_of, login, site  # noqa: F401  (fixture)
 
@@ -83,3 +87,29 @@ def test_api_upload_is_streamed_and_roles_apply(site: Site) -> None:  # noqa: F8
     )
     assert missing.status_code == 404
     assert _work_files(site) == []
+
+
+def test_an_upload_past_the_limit_is_refused_and_its_partial_file_removed(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import io
+
+    from sillok.errors import InvalidInput
+    from sillok.web.evidence import copy_upload, receive
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"x" * 40
+
+    for name, copy in (
+        ("stream", lambda path, limit: asyncio.run(receive(chunks(), path, limit))),
+        ("form", lambda path, limit: copy_upload(io.BytesIO(b"x" * 120), path, limit)),
+    ):
+        path = tmp_path / name / "upload.bin"
+        path.parent.mkdir()
+        assert copy(path, 120) == 120 and path.read_bytes() == b"x" * 120
+        path.unlink()
+        with pytest.raises(InvalidInput, match="larger than the 100 bytes"):
+            copy(path, 100)
+        assert not path.parent.exists()  # the partial file and its folder are gone

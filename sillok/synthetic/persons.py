@@ -17,8 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from sillok.names import dprk_spelling, name_hangul_normal, romanize_name_parts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROVINCES = ("KP-01", "KP-02", "KP-03", "KP-04", "KP-05", "KP-06", "KP-07", "KP-08", "KP-09",
              "KP-10", "KP-13", "KP-14")
@@ -319,3 +323,23 @@ def _reports(
     rng.shuffle(rows)
     width = max(7, len(str(len(rows))))
     return [PersonReport(f"R{i:0{width}d}", *row) for i, row in enumerate(rows)]
+
+
+def reports_frame(persons: int, seed: int) -> pd.DataFrame:
+    """Reports of ``persons`` synthetic persons (and their hard negatives) as the plain-file
+    columns of ``sillok dedupe persons``, plus the true ``person_id`` to score against."""
+    import pandas as pd
+
+    reports = generate_reports(generate_persons(persons, seed), seed=seed)
+    return pd.DataFrame(
+        {
+            "id": [r.report_id for r in reports],
+            "name": [r.name for r in reports],
+            "name_hangul": [r.name_hangul for r in reports],
+            "birth": [r.birth for r in reports],
+            "sex": [r.sex for r in reports],
+            "origin": [r.origin for r in reports],
+            "person_id": [r.person_id for r in reports],
+        }
+    )
+

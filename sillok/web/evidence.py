@@ -67,27 +67,39 @@ async def receive(stream: AsyncIterator[bytes], path: Path, limit: int) -> int:
     Raises:
         InvalidInput: when the body is larger than ``limit`` (the partial file is removed).
     """
-    size = 0
-    with open(path, "wb") as out:
+    with _Limited(path, limit) as out:
         async for chunk in stream:
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                discard(path)
-                raise InvalidInput(f"the file is larger than the {limit} bytes allowed")
             out.write(chunk)
-    return size
+    return out.size
 
 
 def copy_upload(source: IO[bytes], path: Path, limit: int) -> int:
     """Copy an uploaded form file to ``path`` a chunk at a time; the number of bytes."""
-    size = 0
-    with open(path, "wb") as out:
+    with _Limited(path, limit) as out:
         while chunk := source.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                discard(path)
-                raise InvalidInput(f"the file is larger than the {limit} bytes allowed")
             out.write(chunk)
-    return size
+    return out.size
+
+
+class _Limited:
+    """A new file that refuses to grow past ``limit`` bytes: the partial file is removed and
+    :class:`InvalidInput` raised."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.size = path, limit, 0
+        self._out = open(path, "wb")  # noqa: SIM115  (closed by __exit__)
+
+    def __enter__(self) -> _Limited:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.close()
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk, or refuse it when the file would exceed the limit."""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self._out.close()
+            discard(self.path)
+            raise InvalidInput(f"the file is larger than the {self.limit} bytes allowed")
+        self._out.write(chunk)
