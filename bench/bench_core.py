@@ -38,7 +38,7 @@ def peak_mb() -> float:
 
 def make_file(path: Path, rows: int, seed: int) -> None:
     """The synthetic flat acts file."""
-    from sillok.flatacts import COLUMNS
+    from sillok.records.flatacts import COLUMNS
     from sillok.synthetic.acts import generate_rows
 
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -51,7 +51,7 @@ def phase_bare(path: Path, workdir: Path) -> dict[str, float]:
     """executemany of the file's first eleven columns into a fresh SQLCipher file."""
     import sqlcipher3
 
-    from sillok.flatacts import COLUMNS
+    from sillok.records.flatacts import COLUMNS
 
     cols = COLUMNS[:11]
     with open(path, encoding="utf-8", newline="") as fh:

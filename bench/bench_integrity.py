@@ -124,7 +124,7 @@ def bench_import(workdir: Path, rows: int) -> dict[str, object]:
     import csv
 
     from sillok.archive import Archive
-    from sillok.flatacts import COLUMNS
+    from sillok.records.flatacts import COLUMNS
     from sillok.synthetic.acts import generate_rows
     from tests.conftest import FAST
 

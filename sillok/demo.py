@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sillok.archive import Archive
-from sillok.ingest import ImportReport, Progress
+from sillok.records.ingest import ImportReport, Progress
 from sillok.settings import Settings
 from sillok.synthetic.acts import generate_rows
 

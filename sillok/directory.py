@@ -18,7 +18,7 @@ from sillok import vocab
 from sillok.model import organizations, places
 from sillok.names import fold, place_name_tokens
 from sillok.store.dialects import Dialect
-from sillok.store.records import insert_records
+from sillok.store.rows import insert_records
 
 #: keys of first-level divisions (ISO 3166-2:KP), as the places vocabulary keys them
 _FIRST_LEVEL = re.compile(r"^KP-\d\d$")

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from sillok.flatacts import COLUMNS
+from sillok.records.flatacts import COLUMNS
 
 
 def row(**values: str) -> dict[str, str]:

@@ -153,7 +153,7 @@ def test_close_closes_pooled_connections_and_those_in_use(sqlcipher_archive: Arc
 
 
 def test_a_wiped_archive_is_not_read_through_open_connections(sqlcipher_archive: Archive) -> None:
-    from sillok.wipe import wipe
+    from sillok.custody.wipe import wipe
 
     store = sqlcipher_archive.store
     with store.reading() as conn:

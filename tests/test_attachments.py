@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sillok.archive import Archive
-from sillok.attachments import STORE, AttachmentError, open_stream, seal_stream
 from sillok.cli import app
 from sillok.errors import InvalidInput, NotFound
+from sillok.records.attachments import STORE, AttachmentError, open_stream, seal_stream
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
 

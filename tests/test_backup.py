@@ -10,10 +10,10 @@ from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from sillok.archive import Archive
-from sillok.backup import MANIFEST, BackupError, FolderReplica, check_manifest, restore
 from sillok.cli import app
+from sillok.custody.backup import MANIFEST, BackupError, FolderReplica, check_manifest
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.ledger import CompactRange, leaf_hash
+from sillok.ledger.merkle import CompactRange, leaf_hash
 from sillok.model import ledger_checkpoints, ledger_entries, ledger_state
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
@@ -33,7 +33,7 @@ def test_backup_and_restore(filled: Archive, tmp_path: Path) -> None:
     assert manifest["row_counts"]["acts"] == 3
     assert check_manifest(tmp_path / "bk")["root"] == manifest["root"]
     filled.ingest.run(write_csv(tmp_path / "b.csv", [dict(YODOK[2], source_ref="S-9")]))
-    done = restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
+    done = Archive.restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
     assert done["rows"]["acts"] == 3 and done["root"] == manifest["root"]
     with Archive.open(tmp_path / "restored", PASSPHRASE, settings=FAST) as restored:
         assert restored.verification.run().ok
@@ -50,7 +50,7 @@ def test_a_damaged_backup_is_refused(filled: Archive, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="archive.db does not match its manifest"):
         check_manifest(tmp_path / "bk")
     with pytest.raises(BackupError, match="does not match"):
-        restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
+        Archive.restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
     assert not (tmp_path / "restored").exists()
 
 
@@ -66,10 +66,10 @@ def test_a_truncated_backup_with_a_forged_manifest_is_refused(
     manifest["files"]["archive.db"] = hashlib.sha256(db.read_bytes()).hexdigest()
     (tmp_path / "bk" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArchiveError, match="damaged|incomplete|cannot be read|malformed"):
-        restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
+        Archive.restore(tmp_path / "bk", tmp_path / "restored", PASSPHRASE)
     assert not (tmp_path / "restored").exists()
     with pytest.raises(WrongPassphrase):
-        restore(tmp_path / "bk", tmp_path / "again", "not the passphrase")
+        Archive.restore(tmp_path / "bk", tmp_path / "again", "not the passphrase")
 
 
 def _rewrite_history(archive: Archive) -> None:
@@ -79,7 +79,7 @@ def _rewrite_history(archive: Archive) -> None:
         conn.execute(update(ledger_entries).where(ledger_entries.c.seq == 3).values(op="delete"))
         leaves = []
         for row in conn.execute(select(ledger_entries).order_by(ledger_entries.c.seq)):
-            from sillok.archive_log import entry_bytes
+            from sillok.ledger.log import entry_bytes
 
             leaf = leaf_hash(
                 entry_bytes(
@@ -120,7 +120,7 @@ def test_replicas_accept_extensions_and_refuse_rewritten_history(
         filled.backups.replicate(replicas)
     assert replicas[0].accepted() == accepted  # the replica keeps what it had
     check_manifest(tmp_path / "r1" / "copy")
-    restore(tmp_path / "r1", tmp_path / "from-replica", PASSPHRASE)
+    Archive.restore(tmp_path / "r1", tmp_path / "from-replica", PASSPHRASE)
 
 
 def test_postgresql_archives_are_backed_up_by_the_server(pg_url: str, tmp_path: Path) -> None:

@@ -29,12 +29,12 @@ from typer.testing import CliRunner
 
 from sillok.archive import DB_FILE, Archive
 from sillok.cli import app
-from sillok.keys import derive_key
 from sillok.model import events, persons, sources
 from sillok.model import metadata as model
-from sillok.policy import may
-from sillok.seal import SealError
-from sillok.store import records as store_records
+from sillok.security.keys import derive_key
+from sillok.security.policy import may
+from sillok.security.seal import SealError
+from sillok.store import rows as store_rows
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, row, write_csv
 
@@ -114,10 +114,10 @@ def plant(archive: Archive, tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
     caplog.clear()
     archive.protection.add_contact(source.informant_id, "phone", CANARIES["contact"])
     with archive.store.transaction() as conn:
-        store_records.update_record(
+        store_rows.update_record(
             conn, "source", source, {"narrative": CANARIES["narrative"]}, "owner"
         )
-        store_records.update_record(
+        store_rows.update_record(
             conn,
             "event",
             event,

@@ -1,4 +1,4 @@
-"""Tests for sillok.checkpoint: C2SP checkpoints in signed notes, Ed25519 keys."""
+"""Tests for sillok.ledger.checkpoint: C2SP checkpoints in signed notes, Ed25519 keys."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sillok.checkpoint import (
+from sillok.ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
     Signer,
@@ -23,7 +23,7 @@ from sillok.checkpoint import (
     open_checkpoint,
     open_note,
 )
-from sillok.ledger import canonical_entry, entry_hash, inclusion_proof, leaf_hash, root_hash
+from sillok.ledger.merkle import canonical_entry, entry_hash, inclusion_proof, leaf_hash, root_hash
 
 ORIGIN = "example.org/sillok/test-archive"
 SEED = bytes(range(32))

@@ -24,11 +24,12 @@ import pytest
 from sqlalchemy import event, func, select, text
 from typer.testing import CliRunner
 
-from sillok.archive import DB_FILE, Archive
+from sillok.archive import Archive
 from sillok.cli import app
 from sillok.errors import ArchiveError
+from sillok.folder import DB_FILE
 from sillok.model import ledger_entries, sources
-from sillok.store.records import by_refs
+from sillok.store.rows import by_refs
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, row, write_csv
 
@@ -128,7 +129,7 @@ def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path) -> None:
 
 def _child_rotation(folder: str, kill_after: str) -> None:
     """Run in a child: rotate the keys, and SIGKILL itself right after one step."""
-    from sillok import keys, seal
+    from sillok.security import keys, seal
     from sillok.store import Store
 
     def die() -> None:
@@ -192,7 +193,7 @@ def test_a_rotation_killed_at_any_step_leaves_an_archive_that_opens(
     with Archive.open(tmp_path / "arch", PASSPHRASE, settings=FAST) as opened:
         opened.users.rotate_keys()
     with Archive.open(tmp_path / "arch", "documenter passphrase", settings=FAST, user="dora") as d:
-        assert d.pending_keys is None and d.verification.run().ok
+        assert d.vault.pending_keys is None and d.verification.run().ok
 
 
 # --- faults: a full disk, a read-only store, damaged files ------------------------------------

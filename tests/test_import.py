@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sillok.archive import Archive
-from sillok.flatacts import COLUMNS, read_rows
-from sillok.ingest import ImportFailed
+from sillok.records.flatacts import COLUMNS, read_rows
+from sillok.records.ingest import ImportFailed
 from tests.datasets import YODOK, row, write_csv
 
 

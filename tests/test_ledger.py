@@ -1,4 +1,5 @@
-"""Tests for sillok.ledger: RFC 9162 hashing, proofs, the compact range, canonical entries."""
+"""Tests for sillok.ledger.merkle: RFC 9162 hashing, proofs, the compact range,
+canonical entries."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sillok.ledger import (
+from sillok.ledger.merkle import (
     EMPTY_ROOT,
     CanonicalEntryError,
     CompactRange,

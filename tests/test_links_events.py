@@ -15,7 +15,7 @@ from sillok.archive import Archive
 from sillok.linkage.events import EVENTS
 from sillok.linkage.labels import MIN_TUNING_MATCHES, m_values, tune
 from sillok.linkage.model import DEFAULT_THRESHOLD, LinkageModel
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 from tests.conftest import PASSPHRASE
 from tests.datasets import row, write_csv
 
@@ -167,9 +167,9 @@ def test_confidential_events_and_protected_victims_are_left_out(
     refs = event_refs(archive)
     hidden = next(i for i, ref in refs.items() if ref.startswith("EV-01-"))
     with archive.store.transaction() as conn:
-        event = store_records.get(conn, "event", hidden)
+        event = store_rows.get(conn, "event", hidden)
         assert event is not None
-        store_records.update_record(conn, "event", event, {"sharing": "confidential"}, "test")
+        store_rows.update_record(conn, "event", event, {"sharing": "confidential"}, "test")
     frame = archive.links.records_frame("events")
     assert str(hidden) not in set(frame["id"]) and len(frame) == len(truth) - 1
     archive.links.find("events")

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sillok import policy
 from sillok.archive import Archive
 from sillok.model import metadata
-from sillok.policy import (
+from sillok.security import policy
+from sillok.security.policy import (
     ANONYMOUS,
     PROTECTED,
     REDACTED,

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sillok.archive import Archive
-from sillok.checkpoint import Signer
 from sillok.cli import app
-from sillok.proofs import BundleCheck, BundleError, verify_bundle
+from sillok.custody.proofs import BundleCheck, BundleError, verify_bundle
+from sillok.ledger.checkpoint import Signer
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
 

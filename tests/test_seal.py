@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 
 from sillok.archive import Archive
 from sillok.model import person_contacts, person_names, persons
-from sillok.policy import PROTECTED
-from sillok.seal import ERASED, SealError, is_sealed
+from sillok.security.policy import PROTECTED
+from sillok.security.seal import ERASED, SealError, is_sealed
 from tests.conftest import FAST
 from tests.datasets import YODOK, write_csv
 

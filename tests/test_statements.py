@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 
 from sillok.archive import Archive
 from sillok.errors import InvalidInput, NotFound
-from sillok.statements import Statements
+from sillok.records.statements import Statements
 from tests.datasets import YODOK, write_csv
 
 
 @pytest.fixture
 def statements(archive: Archive) -> Statements:
     """The statements of an empty archive."""
-    return Statements(archive)
+    return archive.statements
 
 
 def test_write_and_read_back(statements: Statements) -> None:
@@ -43,7 +43,7 @@ def test_write_and_read_back(statements: Statements) -> None:
 def test_bad_values_are_named(
     sqlcipher_archive: Archive, field: str, kwargs: dict[str, str], named: str
 ) -> None:
-    statements = Statements(sqlcipher_archive)
+    statements = sqlcipher_archive.statements
     values: dict[str, Any] = {"title": "T", "body": "B", "language": "en", **kwargs}
     with pytest.raises(InvalidInput) as caught:
         statements.write(**values)
@@ -147,7 +147,7 @@ def test_paging(statements: Statements) -> None:
     body=st.text(min_size=1, max_size=400).filter(lambda t: t.strip()),
 )
 def test_any_text_round_trips(sqlcipher_archive: Archive, title: str, body: str) -> None:
-    statements = Statements(sqlcipher_archive)
+    statements = sqlcipher_archive.statements
     written = statements.write(title, body, "ko")
     assert statements.get(written.id).title == title.strip()
     assert statements.get(written.id).body == body.strip()

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sillok.archive import KEYS_FILE, Archive
-from sillok.audit import FAILED_LOGINS_FILE
+from sillok.archive import Archive
 from sillok.cli import app
 from sillok.errors import ArchiveError, InvalidInput, NotFound, WrongPassphrase
-from sillok.keys import KeyFile
+from sillok.folder import KEYS_FILE
+from sillok.security.audit import FAILED_LOGINS_FILE
+from sillok.security.keys import KeyFile
 from tests.conftest import FAST, PASSPHRASE
 
 runner = CliRunner()
@@ -161,7 +162,7 @@ def test_the_user_commands(tmp_path: Path) -> None:
 
 
 def test_rotating_the_keys(sqlcipher_archive: Archive, tmp_path: Path) -> None:
-    from sillok.keys import derive_key
+    from sillok.security.keys import derive_key
     from sillok.store import Store
     from sillok.store.dialects import SqlCipherDialect
     from tests.datasets import YODOK, write_csv

@@ -130,8 +130,8 @@ def test_a_row_and_its_entry_rewritten_together_are_caught(filled: Archive) -> N
     """An intruder who rewrites a row and recomputes its entry still breaks the signed roots."""
     from sqlalchemy import select
 
-    from sillok.archive_log import SHAPES, content_commitment, entry_bytes
-    from sillok.ledger import leaf_hash
+    from sillok.ledger.log import SHAPES, content_commitment, entry_bytes
+    from sillok.ledger.merkle import leaf_hash
     from sillok.model import acts, ledger_entries
 
     raw(filled, "UPDATE acts SET act_type = 'torture' WHERE id = (SELECT min(id) FROM acts)")
@@ -165,9 +165,7 @@ def test_a_tampered_checkpoint_is_caught(filled: Archive) -> None:
 
 def test_every_service_writes_through_the_log(filled: Archive) -> None:
     """Statements (signatories and events replaced, edits, publishing) leave a verifiable log."""
-    from sillok.statements import Statements
-
-    statements = Statements(filled)
+    statements = filled.statements
     first = statements.write("Joint statement", "We call on...", "en", date="2021-12-10")
     statements.set_signatories(first.id, ["Test Alliance", "테스트모임"])
     statements.set_signatories(first.id, ["Test Alliance"])

@@ -16,8 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sillok.archive import Archive
-from sillok.policy import ROLES
-from sillok.statements import Statements
+from sillok.security.policy import ROLES
 from sillok.web import WebSettings, create_app
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
@@ -66,7 +65,7 @@ def build_site(folder: Path, database: str | None = None) -> Site:
     try:
         archive.ingest.run(write_csv(folder.parent / f"{folder.name}.csv", YODOK))
         ids = _ids(archive)
-        statements = Statements(archive)
+        statements = archive.statements
         old = statements.write("Old news", "Earlier text.", "en", "news", "2019-01-05")
         statements.publish(old.id)
         joint = statements.write(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, Playwright, sync_playwright
 
-from sillok.proofs import verify_bundle
+from sillok.custody.proofs import verify_bundle
 from tests.conftest import need
 from tests.test_web_app import Site, build_site, password
 

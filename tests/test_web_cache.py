@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sillok.archive import Archive
-from sillok.search import Searcher
+from sillok.records.search import Searcher
 from sillok.web.caches import ArchiveCache
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv

@@ -333,7 +333,7 @@ def test_a_second_factor_is_asked_once_turned_on(site: Site) -> None:  # noqa: F
 
 
 def test_the_entry_form_asks_every_column_of_the_flat_acts_format() -> None:
-    from sillok.flatacts import COLUMNS
+    from sillok.records.flatacts import COLUMNS
     from sillok.web.testimony import ACT_FIELDS, EVENT_FIELDS, SOURCE_FIELDS
 
     assert set(SOURCE_FIELDS) | set(EVENT_FIELDS) | set(ACT_FIELDS) == set(COLUMNS)

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sillok.archive import Archive
-from sillok.links import LINK_KINDS
+from sillok.linkage.archive import LINK_KINDS
 from sillok.web import WebSettings, create_app
 from tests.conftest import FAST, PASSPHRASE, PG_ADMIN_URL, _pg_admin
 from tests.datasets import YODOK, write_csv

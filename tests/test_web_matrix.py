@@ -1,7 +1,7 @@
 """Role x route x field: what each role may open and do, and what it may see in HTML and JSON.
 
 The expectations are written out here, from the access policy's tables as documented
-(docs/security.md, sillok/policy.py), not computed from the code under test.
+(docs/security.md, sillok/security/policy.py), not computed from the code under test.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from sillok.policy import ROLES
+from sillok.security.policy import ROLES
 from tests.test_web_app import Site, csrf_of, login, site  # noqa: F401  (fixture)
 
 EVERYONE = set(ROLES)
@@ -225,7 +225,7 @@ def test_proof_download_verifies_without_the_archive(
     clients: dict[str | None, TestClient],
     role: str,
 ) -> None:
-    from sillok.proofs import verify_bundle
+    from sillok.custody.proofs import verify_bundle
 
     client = clients[role]
     url = f"/records/act/{site.ids['act_confidential']}/proof"

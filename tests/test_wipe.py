@@ -9,11 +9,11 @@ from typer.testing import CliRunner
 
 from sillok.archive import DB_FILE, KEYS_FILE, Archive
 from sillok.cli import app
+from sillok.custody.wipe import wipe
 from sillok.errors import ArchiveError
-from sillok.keys import derive_key
+from sillok.security.keys import derive_key
 from sillok.store import Store
 from sillok.store.dialects import SqlCipherDialect
-from sillok.wipe import wipe
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
 

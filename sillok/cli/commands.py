@@ -14,7 +14,7 @@ from rich.table import Table
 from sillok import vocab as vocabularies
 from sillok.archive import Archive
 from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
-from sillok.stats import GROUPINGS
+from sillok.records.stats import GROUPINGS
 
 ArchiveArg = typer.Argument(..., help="The archive folder.", file_okay=False)
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from sillok.cli import PassphraseFile, app, console, friendly_errors
 from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive
+from sillok.linkage.archive import Candidate
 from sillok.linkage.clusters import Caution
 from sillok.linkage.model import DEFAULT_REVIEW_FLOOR, DEFAULT_THRESHOLD, LinkageSettings
-from sillok.links import Candidate
 
 
 @app.command()

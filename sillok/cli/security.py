@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from sillok.archive import Archive
 from sillok.cli import PassphraseFile, app, console, err_console, friendly_errors
 from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive, print_json
 
@@ -112,8 +113,8 @@ def proof(
     """
     import json
 
+    from sillok.custody.proofs import BundleCheck, parse_record, verify_bundle
     from sillok.errors import InvalidInput
-    from sillok.proofs import BundleCheck, parse_record, verify_bundle
 
     if target == "verify" and bundle is not None:
         try:
@@ -228,8 +229,6 @@ def user_passwd(
     from sillok.cli import read_passphrase
 
     old = read_passphrase(passphrase_file)
-    from sillok.archive import Archive
-
     with Archive.open(archive, old, user=current_user()) as opened:
         who = name or opened.user.name
         opened.users.passwd(who, _read_new_passphrase(new_passphrase_file), old)
@@ -252,7 +251,7 @@ def audit(
     """List the audit trail, newest first: writes, sealed-field openings, exports, logins."""
     from rich.table import Table
 
-    from sillok.proofs import parse_record
+    from sillok.custody.proofs import parse_record
 
     kind, rid = parse_record(record) if record else (None, None)
     with open_archive(archive, passphrase_file) as opened:
@@ -278,7 +277,7 @@ def audit(
 
 
 def _may(role: str, action: str) -> bool:
-    from sillok.policy import may
+    from sillok.security.policy import may
 
     return may(role, action)
 
@@ -328,10 +327,9 @@ def restore(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Restore a backup into a new folder; checks files, row counts and the Merkle root."""
-    from sillok.backup import restore as restore_backup
     from sillok.cli import read_passphrase
 
-    done = restore_backup(backup_folder, target, read_passphrase(passphrase_file), current_user())
+    done = Archive.restore(backup_folder, target, read_passphrase(passphrase_file), current_user())
     console.print(
         f"Restored {target}: verified, tree size {done['tree_size']}, root {done['root']}."
     )
@@ -345,7 +343,7 @@ def replicate(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Update replicas; each refuses a state that does not extend the one it accepted."""
-    from sillok.backup import FolderReplica
+    from sillok.custody.backup import FolderReplica
 
     with open_archive(archive, passphrase_file) as opened:
         done = opened.backups.replicate([FolderReplica(d) for d in dests])
@@ -360,8 +358,8 @@ def wipe(
     yes: bool = typer.Option(False, "--yes", help="Do it (there is no undo)."),
 ) -> None:
     """Panic button: destroy every key copy and the database header. No passphrase, no undo."""
+    from sillok.custody.wipe import wipe as wipe_archive
     from sillok.errors import InvalidInput
-    from sillok.wipe import wipe as wipe_archive
 
     if not yes:
         raise InvalidInput("wipe destroys the archive for good: add --yes to do it")
@@ -424,7 +422,7 @@ def attach(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Store an evidence file sealed in the archive, with its SHA-256 and chain of custody."""
-    from sillok.proofs import parse_record
+    from sillok.custody.proofs import parse_record
 
     kind, rid = parse_record(record)
     with open_archive(archive, passphrase_file) as opened:
@@ -467,7 +465,7 @@ def attachment_list(
     """List attachments with their hashes and chain of custody."""
     from rich.table import Table
 
-    from sillok.proofs import parse_record
+    from sillok.custody.proofs import parse_record
 
     kind, rid = parse_record(record) if record else (None, None)
     with open_archive(archive, passphrase_file) as opened:

@@ -1,7 +1,7 @@
 """The store layer: the only place that talks SQL.
 
 A :class:`Store` is an engine plus its :class:`~sillok.store.dialects.Dialect`. The services
-above it call the functions of :mod:`sillok.store.records` and :mod:`sillok.store.queries`
+above it call the functions of :mod:`sillok.store.rows` and :mod:`sillok.store.queries`
 with a connection from :meth:`Store.transaction` or :meth:`Store.reading`.
 """
 
@@ -22,9 +22,9 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from sillok.errors import ArchiveError
+from sillok.folder import WIPED_FILE
 from sillok.model import ledger_state
 from sillok.store.dialects import Dialect
-from sillok.wipe import WIPED_FILE
 
 #: connections an SQLCipher store keeps open between requests, and how many more it may open
 #: at once (each extra one is closed when returned)
@@ -64,6 +64,26 @@ class Store:
                 yield conn
         except OperationalError as exc:
             raise ArchiveError(_explain(exc)) from None
+
+    @contextmanager
+    def erasing(self) -> Iterator[Connection]:
+        """A write transaction in which deleted bytes are overwritten (SQLCipher's
+        ``secure_delete``; PostgreSQL's freed space is not reachable through the archive)."""
+        with self.transaction() as conn:
+            if self.dialect.name == "sqlcipher":
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            yield conn
+
+    def truncate_wal(self) -> None:
+        """Copy the write-ahead log into the database and empty it (SQLCipher store only), so
+        old page images holding erased values leave the files."""
+        if self.dialect.name != "sqlcipher":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -4,7 +4,8 @@ SQLite/SQLCipher and PostgreSQL share the schema of :mod:`sillok.model`; the few
 they differ (how a connection is keyed and configured, the search index, id allocation) are
 methods of one small dialect object, so no other module asks which store it is talking to.
 
-Search documents are bags of already-folded tokens (see :mod:`sillok.search`). Their ids pack
+Search documents are bags of already-folded tokens (see
+:mod:`sillok.records.search`). Their ids pack
 the record kind and the record id into one integer, ``kind_code << 40 | record_id``.
 """
 

@@ -1,7 +1,7 @@
 """The SQL of statements: their signatories, related events, published lists and neighbours.
 
 Statements are records like any other (inserted and versioned through
-:mod:`sillok.store.records`); this module holds only the queries particular to them.
+:mod:`sillok.store.rows`); this module holds only the queries particular to them.
 Nothing here commits: callers hold the transaction.
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, func, or_, select
 
 from sillok.model import events, statement_events, statement_signatories, statements
 from sillok.store.dialects import Dialect
-from sillok.store.records import delete_rows, insert_rows
+from sillok.store.rows import delete_rows, insert_rows
 
 
 def _published_order() -> list[Any]:

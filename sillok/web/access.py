@@ -1,7 +1,7 @@
 """Who is asking, and the one seam through which the web layer asks the access policy.
 
 Every decision (may this principal do X; which fields of this record may it read) is made by
-:mod:`sillok.policy`, the same module the CLI uses. This module only adapts the web's
+:mod:`sillok.security.policy`, the same module the CLI uses. This module only adapts the web's
 principal (a logged-in user, an API token, or an anonymous visitor) to it, and applies its
 answers to the shapes the pages render: besides a record's own columns, a record page shows
 values *derived* from other columns (the victim's name from ``victim_id``, a person's names
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sillok import policy
 from sillok.model import RECORD_TABLES
+from sillok.security import policy
 
 ANONYMOUS = policy.ANONYMOUS
 REDACTED = policy.REDACTED

@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sillok import __version__
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
-from sillok.statements import Statements
 from sillok.web import i18n
 from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, is_api
@@ -113,7 +112,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
         templates=_templates(),
         cache=ArchiveCache(),
         totp=TotpStore(folder),
-        statements=Statements(archive),
+        statements=archive.statements,
     )
     app = FastAPI(
         title="Sillok",

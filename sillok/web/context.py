@@ -25,7 +25,7 @@ from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
-    from sillok.statements import Statements
+    from sillok.records.statements import Statements
     from sillok.web.caches import ArchiveCache
     from sillok.web.sessions import LoginGuard, SessionStore
     from sillok.web.settings import WebSettings
@@ -105,9 +105,8 @@ class Req:
     @property
     def statements(self) -> Statements:
         """Statements, written in the principal's name."""
-        from sillok.statements import Statements
 
-        return Statements(self.archive)
+        return self.archive.statements
 
     def _(self, message: str, **values: object) -> str:
         """Translate a message into the request's language."""

@@ -3,7 +3,7 @@
 The uploaded bytes are read into rows at once (through a private temporary file that is
 removed before the answer leaves, because the format reader takes a path) and the rows wait
 on the server, in the uploader's session, until they are committed or abandoned. Validation
-is the importer's own (:meth:`~sillok.ingest.Importer.parse_row`), so the preview and the
+is the importer's own (:meth:`~sillok.records.ingest.Importer.parse_row`), so the preview and the
 import can never disagree about a row.
 """
 
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.flatacts import read_rows
-from sillok.ingest import ImportReport, ParsedRow, RowError
+from sillok.records.flatacts import read_rows
+from sillok.records.ingest import ImportReport, ParsedRow, RowError
 
 if TYPE_CHECKING:
     from sillok.archive import Archive

@@ -34,8 +34,7 @@ def open_for_user(web: Web, username: str, passphrase: str) -> Archive | None:
         return None
     # The place and organization directories are the server's: one copy in memory, and a
     # place one user's import adds is known at once to every other user's pages.
-    archive.__dict__["places"] = web.archive.places
-    archive.__dict__["organizations"] = web.archive.organizations
+    archive.vault.share_directories(web.archive.vault)
     return archive
 
 

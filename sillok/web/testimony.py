@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.flatacts import COLUMNS
-from sillok.ingest import ImportReport, ParsedRow
-from sillok.store import records as store_records
+from sillok.records.flatacts import COLUMNS
+from sillok.records.ingest import ImportReport, ParsedRow
+from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -207,7 +207,7 @@ class TestimonyDesk:
             ((n, raw) for n, (_pos, raw) in enumerate(rows, start=1)), f"testimony {ref}"
         )
         with self.archive.store.reading() as conn:
-            source = store_records.by_refs(conn, "source", [ref])[ref]
+            source = store_rows.by_refs(conn, "source", [ref])[ref]
         return source.id, report
 
 

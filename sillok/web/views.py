@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from sillok import vocab
 from sillok.errors import InvalidInput, NotFound
-from sillok.search import Hit
+from sillok.records.search import Hit
 from sillok.store import queries
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 from sillok.web.access import (
     DIRECTORY_KINDS,
     REDACTED,
@@ -115,7 +115,7 @@ def visible_ids(archive: Archive, principal: Principal, kind: str, ids: Sequence
     if kind in DIRECTORY_KINDS or not ids:
         return list(ids)
     with archive.store.reading() as conn:
-        rows = store_records.get_many(conn, kind, list(ids))
+        rows = store_rows.get_many(conn, kind, list(ids))
     return [i for i in ids if i in rows and may_see(principal, sharing_of(kind, rows[i]._mapping))]
 
 
@@ -412,7 +412,7 @@ def search_view(
     With a ``cache``, both are kept until the archive changes: the ids a query and filter
     match, shared by every role (each match is checked against the principal's role after),
     and the page made from them, under the principal's role: everything the policy decides
-    here depends on the role alone (:mod:`sillok.policy`), never on the person.
+    here depends on the role alone (:mod:`sillok.security.policy`), never on the person.
 
     Raises:
         InvalidInput: naming the filter whose value cannot be resolved.
@@ -521,7 +521,7 @@ def _search(
     archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
 ) -> Sequence[tuple[str, int]]:
     """(kind, id) of the matches in order (titles are made for the page shown only)."""
-    from sillok.search import query_groups
+    from sillok.records.search import query_groups
 
     if query.strip() and not query_groups(query):
         return []
@@ -540,7 +540,7 @@ def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[st
     for kind, rid in found:
         by_kind.setdefault(kind, []).append(rid)
     with archive.store.reading() as conn:
-        return {kind: store_records.get_many(conn, kind, ids) for kind, ids in by_kind.items()}
+        return {kind: store_rows.get_many(conn, kind, ids) for kind, ids in by_kind.items()}
 
 
 def _facets(archive: Archive, acts: Sequence[Any], lang: str) -> dict[str, list[FacetValue]]:

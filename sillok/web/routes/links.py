@@ -2,7 +2,8 @@
 first), each with the evidence that moved its score; accept, reject, skip, undo.
 
 Finding pairs (``sillok link``) stays on the command line; here a reviewer only decides. A
-decision is :meth:`sillok.links.Links.decide`: a new version of the link record, in the Merkle
+decision is :meth:`sillok.linkage.archive.Links.decide`: a new version of the link record, in
+the Merkle
 log like any other. Titles come from the records service of the principal's own archive (as on
 every page), and an evidence line about a field the principal's role may not read is redacted.
 """
@@ -20,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from sillok.errors import NotFound
-from sillok.links import LINK_KINDS, Candidate
+from sillok.linkage.archive import LINK_KINDS, Candidate
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, current

@@ -1,7 +1,7 @@
 """The public side: the home page, published statements and news, the language switch.
 
 Nothing here needs a login, and nothing here shows what is not published: the list and each
-item come from :class:`~sillok.statements.Statements` with ``published_only``, and a related
+item come from :class:`~sillok.records.statements.Statements` with ``published_only``, and a related
 event is named only when its sharing level is public.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import RedirectResponse, Response
 
-from sillok.statements import LANGUAGES, STATEMENT_KINDS, Statement
+from sillok.records.statements import LANGUAGES, STATEMENT_KINDS, Statement
 from sillok.web import i18n
 from sillok.web.access import Principal, may, may_see, readable
 from sillok.web.context import Refused, Req, current

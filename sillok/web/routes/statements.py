@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from sillok.errors import InvalidInput
-from sillok.statements import LANGUAGES, STATEMENT_KINDS, Statement
+from sillok.records.statements import LANGUAGES, STATEMENT_KINDS, Statement
 from sillok.web.context import Refused, Req, current
 from sillok.web.views import history_view
 

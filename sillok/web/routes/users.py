@@ -1,7 +1,8 @@
 """The archive's users, for an administrator: who may open the archive, in which role; add a
 user with their own passphrase, remove one (their key copy is deleted and their sessions end).
 
-Everything goes through :class:`sillok.users.Users` on the administrator's own archive, which
+Everything goes through :class:`sillok.custody.users.Users` on the administrator's own archive,
+which
 checks the policy's ``users`` action again and audits each change.
 """
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import Response
 
 from sillok.errors import InvalidInput
-from sillok.policy import ROLES
+from sillok.security.policy import ROLES
 from sillok.web.context import Req, current
 
 pages = APIRouter(include_in_schema=False)

@@ -33,7 +33,8 @@ from sillok.store.dialects import Alternative
 from sillok.store.queries import ActFilter
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.records.reading import RecordBook
+    from sillok.vault import Vault
 
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 _TOKEN_OK = re.compile(r"^[0-9a-z\uac00-\ud7a3]+$")
@@ -162,8 +163,9 @@ def order_hits(found: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
 class Searcher:
     """Search over an archive's sources, events, acts and persons."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault, records: RecordBook) -> None:
+        self.vault = vault
+        self.records = records
 
     def act_filter(
         self,
@@ -196,17 +198,17 @@ class Searcher:
         except DateError as exc:
             raise InvalidInput(f"--from/--to: {exc}") from None
         if place:
-            entry = self.archive.places.resolve(place)
+            entry = self.vault.places.resolve(place)
             if entry is None:
                 raise InvalidInput(f"--place: unknown place {place!r}")
-            place_ids = frozenset(self.archive.places.within(entry.id))
+            place_ids = frozenset(self.vault.places.within(entry.id))
         if facility:
-            entry = self.archive.places.resolve(facility, facility=True)
+            entry = self.vault.places.resolve(facility, facility=True)
             ftype = vocab.load("facility_types").lookup(facility)
             if ftype is not None:
                 facility_type = ftype.key
             elif entry is not None and entry.kind == "facility":
-                facility_ids = frozenset(self.archive.places.within(entry.id))
+                facility_ids = frozenset(self.vault.places.within(entry.id))
             else:
                 raise InvalidInput(f"--facility: unknown facility or facility type {facility!r}")
         return ActFilter(
@@ -215,7 +217,7 @@ class Searcher:
             upper,
             place_ids,
             facility_ids,
-            _orgs(self.archive, agency),
+            _orgs(self.vault, agency),
             facility_type,
         )
 
@@ -240,7 +242,7 @@ class Searcher:
         of them (the victims of "Kim Yong-chol"), who are found with the words' index lookups
         intersected, where one word alone ("Kim") names more persons than are expanded.
         """
-        dialect = self.archive.store.dialect
+        dialect = self.vault.store.dialect
         named_by_all: list[tuple[str, int]] = []
         if len(groups) > 1:
             named_by_all = queries.search_documents(
@@ -251,7 +253,7 @@ class Searcher:
             tokens = {t for t, _prefix in group if isinstance(t, str)}
             virtual: set[str] = set()
             for token in tokens:
-                places, orgs = self.archive.places, self.archive.organizations
+                places, orgs = self.vault.places, self.vault.organizations
                 virtual.update(virtual_token("place", i) for i in places.ids_for(token))
                 virtual.update(virtual_token("organization", i) for i in orgs.ids_for(token))
                 virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
@@ -269,7 +271,7 @@ class Searcher:
     ) -> list[Hit]:
         """Records matching a query (any script) and, when given, an act filter."""
         found = self.find(query, act_filter, limit)
-        titles = self.archive.records.titles(found)
+        titles = self.records.titles(found)
         return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in found]
 
     def find(
@@ -278,12 +280,12 @@ class Searcher:
         """(kind, id) of the records :meth:`search` finds, in its order, without titles: a
         page that shows 20 of 100 matches makes titles for those 20 only."""
         act_filter = act_filter or ActFilter()
-        limit = limit or self.archive.settings.search_limit
+        limit = limit or self.vault.settings.search_limit
         groups = query_groups(query) if query.strip() else []
         if query.strip() and not groups:
             return []
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             if groups:
                 expanded, named = self._expand(conn, groups)
                 found: list[tuple[str, int]] = []
@@ -296,7 +298,7 @@ class Searcher:
                     # only acts' documents hold virtual tokens: the others are searched
                     # without them, which spares the index hundreds of lookups
                     found += queries.search_documents(
-                        conn, self.archive.store.dialect, expanded if kind == "act" else groups,
+                        conn, self.vault.store.dialect, expanded if kind == "act" else groups,
                         [kind], act_filter, wanted,
                     )
                     if len(found) >= limit:
@@ -306,10 +308,10 @@ class Searcher:
         return order_hits(found)
 
 
-def _orgs(archive: Archive, agency: str | None) -> frozenset[int] | None:
+def _orgs(vault: Vault, agency: str | None) -> frozenset[int] | None:
     if not agency:
         return None
-    entry = archive.organizations.resolve(agency)
+    entry = vault.organizations.resolve(agency)
     if entry is None:
         raise InvalidInput(f"--agency: unknown agency {agency!r}")
     return frozenset({entry.id})

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sillok.errors import ArchiveError
+from sillok.folder import ARCHIVE_FILE, DB_FILE, KEYS_FILE, WIPED_FILE
 
-WIPED_FILE = "WIPED"
 _HEADER_BYTES = 1 << 20
 
 
@@ -53,8 +53,6 @@ def wipe(folder: Path) -> WipeReport:
     """
     started = time.perf_counter()
     folder = Path(folder)
-    from sillok.archive import ARCHIVE_FILE, DB_FILE, KEYS_FILE
-
     if not (folder / ARCHIVE_FILE).is_file():
         raise ArchiveError(f"{folder} is not a Sillok archive: nothing was wiped")
     report = WipeReport(str(folder))
@@ -84,14 +82,3 @@ def wipe(folder: Path) -> WipeReport:
         os.close(fd)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def wiped_at(folder: Path) -> str | None:
-    """When the archive in ``folder`` was wiped, or None."""
-    path = Path(folder) / WIPED_FILE
-    if not path.exists():
-        return None
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("wiped_at", "?"))
-    except (ValueError, OSError):
-        return "?"

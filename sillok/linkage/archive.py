@@ -23,12 +23,13 @@ from sillok.errors import InvalidInput, NotFound
 from sillok.linkage.clusters import DEFAULT_THRESHOLD, Caution, IdentityGraph, cautions, pair_key
 from sillok.model import links as links_table
 from sillok.store import queries
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
     from sillok.linkage.model import LinkageSettings
     from sillok.linkage.schema import Schema
+    from sillok.records.reading import RecordBook
+    from sillok.vault import Vault
 
 #: what users type -> the record kind stored on a link
 LINK_KINDS = {"persons": "person", "events": "event"}
@@ -74,8 +75,9 @@ class Candidate:
 class Links:
     """The archive's links between persons and between events."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault, records: RecordBook) -> None:
+        self.vault = vault
+        self.records = records
 
     def records_frame(self, kind: str = "persons") -> pd.DataFrame:
         """The records of a kind as its linkage schema reads them."""
@@ -83,7 +85,7 @@ class Links:
 
     def _persons_frame(self) -> pd.DataFrame:
         """The victims (protected persons left out)."""
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             people = queries.persons_for_linkage(conn)
             names = queries.names_of_persons(conn, [p[0] for p in people if not p[4]])
         rows = []
@@ -92,7 +94,7 @@ class Links:
                 continue
             latin = next((n for n, s, _k in names[pid] if s == "Latn"), None)
             hangul = next((n for n, s, _k in names[pid] if s == "Hang"), None)
-            origin = self.archive.places.province_of(origin_id)
+            origin = self.vault.places.province_of(origin_id)
             rows.append({
                 "id": str(pid), "name": latin or hangul, "name_hangul": hangul if latin else None,
                 "birth": birth, "sex": sex if sex in ("male", "female") else None,
@@ -104,9 +106,9 @@ class Links:
         """The events, like persons without what is sensitive: confidential events and acts
         are left out, protected victims too, and a sealed title counts as no title."""
         from sillok.linkage.events import events_frame
-        from sillok.seal import is_sealed
+        from sillok.security.seal import is_sealed
 
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             rows = queries.events_for_linkage(conn)
             acts = queries.acts_for_event_linkage(conn)
         persons = self.clusters("persons")
@@ -120,7 +122,7 @@ class Links:
     def _place_key(self, place_id: int) -> str | None:
         """A place as the place comparison reads it: the gazetteer key of its county or
         city, else of its province, else its name (a place an import added)."""
-        directory = self.archive.places
+        directory = self.vault.places
         for entry in directory.ancestors(place_id):
             if entry.vocab_key and entry.kind in ("city", "county"):
                 return entry.vocab_key
@@ -152,7 +154,7 @@ class Links:
         tuning = reviewed.tune(model, labels)
         pairs = model.predict(progress=progress)
         evaluation = reviewed.evaluate(model, labels, pairs)
-        with self.archive.store.transaction() as conn:
+        with self.vault.store.transaction() as conn:
             known = queries.link_pairs(conn, record_kind)
             values: dict[str, dict[str, Any]] = {}
             for pair in pairs.to_dict("records"):
@@ -165,15 +167,15 @@ class Links:
                     "probability_ppm": round(float(pair["match_probability"]) * 1_000_000),
                     "evidence": json.dumps(evidence, ensure_ascii=False), "status": "pending",
                 }
-            result = store_records.upsert_by_ref(
-                conn, self.archive.store.dialect, "link", values, self.archive.settings.actor
+            result = store_rows.upsert_by_ref(
+                conn, self.vault.store.dialect, "link", values, self.vault.settings.actor
             )
         return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings),
                        evaluation, tuning.note if labels else None)
 
     def _labels(self, record_kind: str, ids: set[str]) -> list[tuple[str, str, bool]]:
         """Accepted and rejected links between records of the frame, as labels."""
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             known = queries.link_pairs(conn, record_kind)
         return [
             (str(left), str(right), row.status == "accepted")
@@ -185,7 +187,7 @@ class Links:
               kind: str = "persons") -> list[Candidate]:
         """Links in a status (pending: the review queue), the most probable first."""
         record_kind = _record_kind(kind)
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             rows = queries.links_with_status(conn, record_kind, status, limit)
             every = queries.link_pairs(conn, record_kind) if status == "pending" else {}
         graph = IdentityGraph.from_links(
@@ -193,7 +195,7 @@ class Links:
         )
         probability = {pair_key(*pair): r.probability_ppm / 1_000_000 for pair, r in every.items()}
         rejected = {pair_key(*pair): r.id for pair, r in every.items() if r.status == "rejected"}
-        titles = self.archive.records.titles(
+        titles = self.records.titles(
             [(record_kind, r.left_id) for r in rows] + [(record_kind, r.right_id) for r in rows]
         )
         return [
@@ -213,14 +215,14 @@ class Links:
         """Accept, reject or undo (back to pending) one link; returns its new status."""
         if verdict not in VERDICTS:
             raise InvalidInput(f"unknown verdict {verdict!r} (accept, reject, undo)")
-        with self.archive.store.transaction() as conn:
-            row = store_records.get(conn, "link", link_id)
+        with self.vault.store.transaction() as conn:
+            row = store_rows.get(conn, "link", link_id)
             if row is None:
                 raise NotFound(f"there is no link with id {link_id}")
             status = VERDICTS[verdict]
             if row.status != status:
-                store_records.update_record(
-                    conn, "link", row, {"status": status}, self.archive.settings.actor
+                store_rows.update_record(
+                    conn, "link", row, {"status": status}, self.vault.settings.actor
                 )
         return status
 
@@ -228,7 +230,7 @@ class Links:
         """Record id -> resolved identity (one member's id), for records with accepted links."""
         from sillok.linkage.clusters import cluster_ids
 
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             accepted = queries.links_with_status(conn, _record_kind(kind), "accepted")
         members = {r.left_id for r in accepted} | {r.right_id for r in accepted}
         found = cluster_ids(

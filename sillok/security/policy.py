@@ -15,13 +15,15 @@ The decision is ``role x sharing level x field -> read | change | redact``:
   person by a pseudonym, never by its value and never by an error that reveals it.
 
 Sealed fields (identities of informants and protected persons, contacts, confidential
-narratives) are a storage property on top of this (see :mod:`sillok.seal`): only the roles in
+narratives) are a storage property on top of this (see
+:mod:`sillok.security.seal`): only the roles in
 :data:`SEAL_ROLES` hold the key that opens them, and every opening is audited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -121,6 +123,14 @@ ACTIONS: dict[str, frozenset[str]] = {
 
 CHANGERS = ACTIONS["write"]
 """Roles that may change records (and so every field they may read)."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A user: name and role."""
+
+    name: str
+    role: str
 
 
 class Access(StrEnum):

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, Row
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 from sillok.store import statements as store
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.records.reading import RecordBook
+    from sillok.vault import Vault
 
 STATEMENT_KINDS = ("statement", "news", "report")
 #: languages a statement can be written in (ISO 639-1); others are refused by name
@@ -147,11 +148,12 @@ def _checked_choice(name: str, value: str, choices: Sequence[str]) -> str:
 class Statements:
     """The statements of an archive (``Statements(archive)``)."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault, records: RecordBook) -> None:
+        self.vault = vault
+        self.records = records
 
     def _actor(self, actor: str | None) -> str:
-        return actor or self.archive.settings.actor
+        return actor or self.vault.settings.actor
 
     # --- writing --------------------------------------------------------------------------
 
@@ -180,9 +182,9 @@ class Statements:
             "translation_of": translation_of,
             **_date_values(_date(date)),
         }
-        with self.archive.store.transaction() as conn:
-            (sid,) = store_records.insert_records(
-                conn, self.archive.store.dialect, "statement", [values], self._actor(actor)
+        with self.vault.store.transaction() as conn:
+            (sid,) = store_rows.insert_records(
+                conn, self.vault.store.dialect, "statement", [values], self._actor(actor)
             )
         return self.get(sid)
 
@@ -230,8 +232,8 @@ class Statements:
             actor,
             translation_of=root,
         )
-        with self.archive.store.transaction() as conn:
-            dialect = self.archive.store.dialect
+        with self.vault.store.transaction() as conn:
+            dialect = self.vault.store.dialect
             store.set_signatories(conn, dialect, created.id, [s.id for s in original.signatories])
             store.set_related_events(conn, dialect, created.id, [e.id for e in original.events])
         return self.get(created.id)
@@ -246,17 +248,17 @@ class Statements:
         """
         self.get(statement_id)
         cleaned = [n.strip() for n in names if n.strip()]
-        directory = self.archive.organizations
-        with self.archive.store.transaction() as conn:
+        directory = self.vault.organizations
+        with self.vault.store.transaction() as conn:
             ids = []
             for name in cleaned:
                 entry = directory.resolve(name)
                 if entry is None:
                     entry = directory.add_unverified(
-                        conn, self.archive.store.dialect, name, self._actor(actor), "ngo"
+                        conn, self.vault.store.dialect, name, self._actor(actor), "ngo"
                     )
                 ids.append(entry.id)
-            store.set_signatories(conn, self.archive.store.dialect, statement_id, ids)
+            store.set_signatories(conn, self.vault.store.dialect, statement_id, ids)
         return self.get(statement_id)
 
     def set_events(
@@ -268,12 +270,12 @@ class Statements:
             InvalidInput: naming the event ids that do not exist.
         """
         self.get(statement_id)
-        with self.archive.store.transaction() as conn:
+        with self.vault.store.transaction() as conn:
             found = store.existing_event_ids(conn, list(event_ids))
             missing = sorted(set(event_ids) - found)
             if missing:
                 raise InvalidInput(f"events: no event with id {', '.join(map(str, missing))}")
-            store.set_related_events(conn, self.archive.store.dialect, statement_id, event_ids)
+            store.set_related_events(conn, self.vault.store.dialect, statement_id, event_ids)
         return self.get(statement_id)
 
     def publish(self, statement_id: int, actor: str | None = None) -> Statement:
@@ -287,20 +289,20 @@ class Statements:
         return self.get(statement_id)
 
     def _change(self, statement_id: int, changes: dict[str, Any], actor: str | None) -> None:
-        with self.archive.store.transaction() as conn:
-            current = store_records.get(conn, "statement", statement_id)
+        with self.vault.store.transaction() as conn:
+            current = store_rows.get(conn, "statement", statement_id)
             if current is None:
                 raise NotFound(f"there is no statement with id {statement_id}")
-            changed = store_records.changed_fields(current, changes)
+            changed = store_rows.changed_fields(current, changes)
             if changed:
-                store_records.update_record(conn, "statement", current, changed, self._actor(actor))
+                store_rows.update_record(conn, "statement", current, changed, self._actor(actor))
 
     # --- reading --------------------------------------------------------------------------
 
     def get(self, statement_id: int, published_only: bool = False) -> Statement:
         """One statement; with ``published_only`` an unpublished one is :class:`NotFound`."""
-        with self.archive.store.reading() as conn:
-            row = store_records.get(conn, "statement", statement_id)
+        with self.vault.store.reading() as conn:
+            row = store_rows.get(conn, "statement", statement_id)
             if row is None or (published_only and not row.published):
                 raise NotFound(f"there is no published statement with id {statement_id}")
             return self._full(conn, row)
@@ -319,15 +321,15 @@ class Statements:
         if language is not None:
             _checked_choice("language", language, LANGUAGES)
         offset, limit = max(0, offset), max(1, min(limit, PAGE_MAX))
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             rows, total = store.list_statements(conn, published_only, language, kind, offset, limit)
             items = [self._full(conn, r) for r in rows]
         return StatementPage(items, total, offset, limit)
 
     def translations(self, statement_id: int, published_only: bool = False) -> list[Statement]:
         """The original of a statement and all its translations (itself included)."""
-        with self.archive.store.reading() as conn:
-            row = store_records.get(conn, "statement", statement_id)
+        with self.vault.store.reading() as conn:
+            row = store_rows.get(conn, "statement", statement_id)
             if row is None:
                 raise NotFound(f"there is no statement with id {statement_id}")
             rows = store.translations(conn, row.translation_of or row.id)
@@ -337,8 +339,8 @@ class Statements:
 
     def neighbours(self, statement_id: int) -> Neighbours:
         """The published items before and after a published one, and its published translations."""
-        with self.archive.store.reading() as conn:
-            row = store_records.get(conn, "statement", statement_id)
+        with self.vault.store.reading() as conn:
+            row = store_rows.get(conn, "statement", statement_id)
             if row is None or not row.published:
                 raise NotFound(f"there is no published statement with id {statement_id}")
             older, newer = store.neighbours(conn, row)
@@ -350,7 +352,7 @@ class Statements:
 
     def history(self, statement_id: int) -> list[dict[str, Any]]:
         """Every version of a statement, oldest first."""
-        return self.archive.records.history("statement", statement_id)
+        return self.records.history("statement", statement_id)
 
     def _brief(self, row: Row[Any] | None) -> Statement | None:
         return _statement(row) if row is not None else None
@@ -358,7 +360,7 @@ class Statements:
     def _full(self, conn: Connection, row: Row[Any], links: bool = True) -> Statement:
         if not links:
             return _statement(row)
-        orgs = self.archive.organizations
+        orgs = self.vault.organizations
         signatories = []
         for oid in store.signatory_ids(conn, row.id):
             entry = orgs.get(oid)

@@ -11,7 +11,7 @@ from sillok.store import queries
 from sillok.store.queries import ActFilter
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 GROUPINGS = ("act_type", "year", "province", "facility", "agency")
 UNKNOWN = "unknown"
@@ -20,12 +20,12 @@ UNKNOWN = "unknown"
 class Stats:
     """Counts of an archive's acts."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
 
     def archive_counts(self) -> dict[str, int]:
         """How many sources, events, acts, persons and organizations the archive holds."""
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             return queries.count_records(conn)
 
     def count(self, by: str, act_filter: ActFilter | None = None) -> list[dict[str, Any]]:
@@ -45,7 +45,7 @@ class Stats:
             "facility": "facility_type",
             "agency": "organization_id",
         }[by]
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             raw = queries.count_acts_by(conn, column, act_filter)
         counts: Counter[str] = Counter()
         labels: dict[str, str] = {}
@@ -71,7 +71,7 @@ class Stats:
                 return UNKNOWN, UNKNOWN
             return (lower, lower) if lower == upper else ("uncertain", "spans several years")
         if by == "province":
-            province = self.archive.places.province_of(key)
+            province = self.vault.places.province_of(key)
             return (
                 (province.vocab_key or str(province.id), province.label)
                 if province
@@ -80,5 +80,5 @@ class Stats:
         if by == "facility":
             term = vocab.load("facility_types").lookup(key)
             return key, term.label("en") if term else key
-        org = self.archive.organizations.get(key)
+        org = self.vault.organizations.get(key)
         return (org.vocab_key or str(org.id), org.label) if org else (UNKNOWN, UNKNOWN)

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from sillok import vocab
 from sillok.errors import NotFound
 from sillok.model import RECORD_TABLES
-from sillok.policy import PROTECTED, REDACTED, Access, access, may_see
+from sillok.security.policy import PROTECTED, REDACTED, Access, access, may_see
 from sillok.store import queries
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 #: how many linked records ``show`` lists at most
 SHOW_LIMIT = 100
@@ -34,8 +34,8 @@ def _date(row: Any, prefix: str) -> str | None:
 class RecordBook:
     """Records of an archive, read for people."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
         self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
 
@@ -65,13 +65,13 @@ class RecordBook:
         reveal: bool = False,
     ) -> str:
         """The victim of an act as the role may see it: a name, a pseudonym or a marker."""
-        role = self.archive.role
+        role = self.vault.role
         if access(role, act.sharing, "acts", "victim_id") is Access.REDACT:
-            return self.archive.disclosure.pseudonym("persons", act.victim_id)
+            return self.vault.disclosure.pseudonym("persons", act.victim_id)
         if victim is not None and victim.protected:
             return self._protected_name(conn, act.victim_id, reveal)
         if access(role, act.sharing, "person_names", "name") is Access.REDACT:
-            return self.archive.disclosure.pseudonym("persons", act.victim_id)
+            return self.vault.disclosure.pseudonym("persons", act.victim_id)
         return self.person_name(names, False)
 
     def _protected_name(self, conn: Any, person_id: int, reveal: bool) -> str:
@@ -90,7 +90,7 @@ class RecordBook:
             .where(person_names.c.person_id == person_id)
             .order_by(person_names.c.id)
         ).all()
-        disclosure = self.archive.disclosure
+        disclosure = self.vault.disclosure
         opened = []
         for r in rows:
             name = disclosure.open(conn, "person_names", "name", r.id, r.name, reveal)
@@ -105,13 +105,13 @@ class RecordBook:
         for kind, rid in hits:
             by_kind.setdefault(kind, []).append(rid)
         titles: dict[tuple[str, int], str] = {}
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             for kind, ids in by_kind.items():
-                rows = store_records.get_many(conn, kind, ids)
+                rows = store_rows.get_many(conn, kind, ids)
                 if kind == "act":
                     victims = [r.victim_id for r in rows.values() if r.victim_id]
                     names = queries.names_of_persons(conn, victims)
-                    people = store_records.get_many(conn, "person", victims)
+                    people = store_rows.get_many(conn, "person", victims)
                     for rid, row in rows.items():
                         parts = [self.act_type_label(row.act_type)]
                         if row.victim_id:
@@ -123,7 +123,7 @@ class RecordBook:
                                     people.get(row.victim_id),
                                 )
                             )
-                        place = self.archive.places.get(row.facility_id or row.place_id)
+                        place = self.vault.places.get(row.facility_id or row.place_id)
                         if place:
                             parts.append(place.label)
                         if row.date_edtf:
@@ -132,11 +132,11 @@ class RecordBook:
                 elif kind == "person":
                     names = queries.names_of_persons(conn, list(rows))
                     hidden = (
-                        access(self.archive.role, None, "person_names", "name") is Access.REDACT
+                        access(self.vault.role, None, "person_names", "name") is Access.REDACT
                     )
                     for rid, row in rows.items():
                         titles[(kind, rid)] = (
-                            self.archive.disclosure.pseudonym("persons", rid)
+                            self.vault.disclosure.pseudonym("persons", rid)
                             if hidden and not row.protected
                             else self.person_name(names.get(rid, []), row.protected)
                         )
@@ -146,7 +146,7 @@ class RecordBook:
                         sharing = getattr(row, "sharing", None)
                         label = getattr(row, "title", None)
                         if label and access(
-                            self.archive.role, sharing, table, "title"
+                            self.vault.role, sharing, table, "title"
                         ) is Access.REDACT:
                             label = None
                         label = label or row.ref or f"#{rid}"
@@ -161,16 +161,16 @@ class RecordBook:
         role that holds the seal key sees them opened, and each opening is audited.
         """
         kind = _kind(kind)
-        with self.archive.store.reading() as conn:
-            row = store_records.get(conn, kind, record_id)
-            if row is None or not may_see(self.archive.role, getattr(row, "sharing", None)):
+        with self.vault.store.reading() as conn:
+            row = store_rows.get(conn, kind, record_id)
+            if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
                 raise NotFound(f"there is no {kind} with id {record_id}")
             data: dict[str, Any] = {
                 "kind": kind,
-                **self.archive.disclosure.row(
+                **self.vault.disclosure.row(
                     conn,
                     RECORD_TABLES[kind].name,
-                    {k: store_records._jsonable(v) for k, v in row._mapping.items()},
+                    {k: store_rows._jsonable(v) for k, v in row._mapping.items()},
                     reveal=reveal,
                 ),
             }
@@ -185,11 +185,11 @@ class RecordBook:
                         if opened
                         else [PROTECTED]
                     )
-                elif access(self.archive.role, None, "person_names", "name") is Access.REDACT:
+                elif access(self.vault.role, None, "person_names", "name") is Access.REDACT:
                     data["names"] = [REDACTED]
                 else:
                     data["names"] = [{"name": n, "script": s, "kind": k} for n, s, k in names]
-                origin = self.archive.places.get(row.origin_place_id)
+                origin = self.vault.places.get(row.origin_place_id)
                 data["origin"] = origin.label if origin else None
                 data["acts"] = [
                     a.id for a in queries.acts_of(conn, "victim_id", record_id, SHOW_LIMIT)
@@ -203,13 +203,13 @@ class RecordBook:
                 if (
                     row.informant_id
                     and reveal
-                    and access(self.archive.role, row.sharing, "sources", "informant_id")
+                    and access(self.vault.role, row.sharing, "sources", "informant_id")
                     is not Access.REDACT
                 ):
                     data["informant"] = self._protected_name(conn, row.informant_id, True)
                 data["acts"] = [a.id for a in queries.acts_of_source(conn, record_id, SHOW_LIMIT)]
             elif kind == "place":
-                data["within"] = [e.label for e in self.archive.places.ancestors(record_id)[1:]]
+                data["within"] = [e.label for e in self.vault.places.ancestors(record_id)[1:]]
             return data
 
     def _show_act(self, conn: Any, row: Any, data: dict[str, Any], reveal: bool = False) -> None:
@@ -221,15 +221,15 @@ class RecordBook:
         data["legal_refs"] = list(term.legal_refs) if term else []
         if row.victim_id:
             names = queries.names_of_persons(conn, [row.victim_id]).get(row.victim_id, [])
-            victim = store_records.get(conn, "person", row.victim_id)
+            victim = store_rows.get(conn, "person", row.victim_id)
             label = self._victim_label(conn, row, names, victim, reveal)
             data["victim"] = label
             readable = not (victim and victim.protected) and label == self.person_name(names, False)
             data["victim_names"] = [n for n, _s, _k in names] if readable else [label]
         for column in ("place_id", "facility_id"):
-            entry = self.archive.places.get(getattr(row, column))
+            entry = self.vault.places.get(getattr(row, column))
             data[column.removesuffix("_id")] = (
-                " < ".join(e.label for e in self.archive.places.ancestors(entry.id))
+                " < ".join(e.label for e in self.vault.places.ancestors(entry.id))
                 if entry
                 else None
             )
@@ -237,7 +237,7 @@ class RecordBook:
         people = queries.names_of_persons(conn, [p for _o, p, _r in perps if p])
         data["perpetrators"] = [
             {
-                "organization": (org.label if (org := self.archive.organizations.get(o)) else None),
+                "organization": (org.label if (org := self.vault.organizations.get(o)) else None),
                 "person": self.person_name(people.get(p, []), False) if p else None,
                 "role": role,
             }
@@ -245,20 +245,20 @@ class RecordBook:
         ]
         data["sources"] = queries.sources_of_acts(conn, [row.id]).get(row.id, [])
         if row.event_id:
-            event = store_records.get(conn, "event", row.event_id)
+            event = store_rows.get(conn, "event", row.event_id)
             data["event"] = event.title or event.ref if event else None
 
     def history(self, kind: str, record_id: int) -> list[dict[str, Any]]:
         """Every version of a record, oldest first."""
         kind = _kind(kind)
         table = RECORD_TABLES[kind].name
-        with self.archive.store.reading() as conn:
-            versions = store_records.history(conn, kind, record_id)
-            if not versions or not may_see(self.archive.role, versions[-1].get("sharing")):
+        with self.vault.store.reading() as conn:
+            versions = store_rows.history(conn, kind, record_id)
+            if not versions or not may_see(self.vault.role, versions[-1].get("sharing")):
                 raise NotFound(f"there is no {kind} with id {record_id}")
             shown = []
             for version in versions:
                 extra = {k: v for k, v in version.items() if k.startswith("_")}
                 plain = {k: v for k, v in version.items() if not k.startswith("_")}
-                shown.append({**self.archive.disclosure.row(conn, table, plain), **extra})
+                shown.append({**self.vault.disclosure.row(conn, table, plain), **extra})
         return shown

@@ -30,16 +30,16 @@ from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.directory import Entry
 from sillok.errors import InvalidInput
-from sillok.flatacts import COLUMNS, format_of, read_rows, write_rows
 from sillok.model import act_perpetrators, act_sources, person_names
 from sillok.names import is_hangul
-from sillok.search import document, name_tokens, text_tokens, virtual_token
+from sillok.records.flatacts import COLUMNS, format_of, read_rows, write_rows
+from sillok.records.search import document, name_tokens, text_tokens, virtual_token
 from sillok.store import queries
 from sillok.store.dialects import doc_id
-from sillok.store.records import UpsertResult, delete_perpetrators, insert_rows, upsert_by_ref
+from sillok.store.rows import UpsertResult, delete_perpetrators, insert_rows, upsert_by_ref
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 Progress = Callable[[int], None]
 
@@ -196,13 +196,13 @@ def _date_columns(prefix: str, value: UncertainDate | None) -> dict[str, Any]:
 class Importer:
     """Imports flat acts files into an archive."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
         self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
-        self._victim_key = archive.key_for("victim ref")
+        self._victim_key = vault.key_for("victim ref")
         # Load the directories now, not inside the import's write transaction.
-        _ = (archive.places, archive.organizations)
+        _ = (vault.places, vault.organizations)
 
     # --- validation ---------------------------------------------------------------------
 
@@ -312,9 +312,9 @@ class Importer:
     ) -> ImportReport:
         """Import rows already read: (row number, {column: value}); see :meth:`run`."""
         report = ImportReport(file=name)
-        batch_size = self.archive.settings.import_batch_size
+        batch_size = self.vault.settings.import_batch_size
         rejected = _Rejects(rejects or Path(f"{name}.rejects.csv"))
-        with rejected, self.archive.store.transaction() as conn:
+        with rejected, self.vault.store.transaction() as conn:
             batch: list[ParsedRow] = []
             for number, raw in rows:
                 report.rows += 1
@@ -344,7 +344,7 @@ class Importer:
             # merging them costs about 3 µs per document of the whole index, so only after an
             # import that wrote a tenth of it or more.
             if sum(report.created.values()) * 10 >= queries.indexed_records_estimate(conn):
-                self.archive.store.dialect.compact_search_index(conn)
+                self.vault.store.dialect.compact_search_index(conn)
             if rejected.count:
                 report.rejects_file = str(rejected.path)
         if progress is not None:
@@ -363,14 +363,14 @@ class Importer:
         report: ImportReport,
         facility_type: str | None = None,
     ) -> Entry:
-        entries = getattr(self.archive, directory)
+        entries = getattr(self.vault, directory)
         found: Entry | None = entries.resolve(name, facility=kind == "facility")
         if found is None:
             found = entries.add_unverified(
                 conn,
-                self.archive.store.dialect,
+                self.vault.store.dialect,
                 name,
-                self.archive.settings.actor,
+                self.vault.settings.actor,
                 kind,
                 facility_type,
             )
@@ -381,9 +381,9 @@ class Importer:
         if not batch:
             return
         archive, dialect, actor = (
-            self.archive,
-            self.archive.store.dialect,
-            self.archive.settings.actor,
+            self.vault,
+            self.vault.store.dialect,
+            self.vault.settings.actor,
         )
         place_of: dict[int, Entry | None] = {}
         facility_of: dict[int, Entry | None] = {}
@@ -584,7 +584,7 @@ class Importer:
                                                or ref in persons.updated):
                 renamed[ref] = every
         if rows:
-            insert_rows(conn, self.archive.store.dialect, person_names, rows)
+            insert_rows(conn, self.vault.store.dialect, person_names, rows)
         return renamed
 
     def _link_acts(
@@ -630,9 +630,9 @@ class Importer:
                     for p in perpetrator_refs[row.number]
                 ]
         if links:
-            insert_rows(conn, self.archive.store.dialect, act_sources, links)
+            insert_rows(conn, self.vault.store.dialect, act_sources, links)
         if perps:
-            insert_rows(conn, self.archive.store.dialect, act_perpetrators, perps)
+            insert_rows(conn, self.vault.store.dialect, act_perpetrators, perps)
 
     def _index(
         self,
@@ -649,7 +649,7 @@ class Importer:
         informant_ref: dict[int, str],
         renamed: set[str],
     ) -> None:
-        archive = self.archive
+        archive = self.vault
         protected = set(informant_ref.values())
         docs: list[tuple[int, str]] = []
         stale: list[int] = []
@@ -667,7 +667,7 @@ class Importer:
         def act_document(ref: str) -> str:
             row = act_row[ref]
             values = act_values[ref]
-            # A confidential description is sealed (sillok.seal): its words stay out of the
+            # A confidential description is sealed (sillok.security.seal): its words stay out of the
             # index, where anyone holding the database key could read them.
             tokens = (
                 set(_text_tokens(row.raw.get("description")))

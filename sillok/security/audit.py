@@ -16,15 +16,28 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, select
 
 from sillok.model import audit_events
-from sillok.store.records import insert_rows, now
+from sillok.store.rows import insert_rows, now
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.settings import Settings
+    from sillok.store import Store
+
+
+class Opened(Protocol):
+    """What the audit trail needs of an opened archive (a :class:`sillok.vault.Vault`)."""
+
+    folder: Path
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 FAILED_LOGINS_FILE = "failed-logins.jsonl"
 ACTIONS = (
@@ -75,8 +88,8 @@ def note_failed_login(folder: Path, user: str | None) -> None:
 class AuditTrail:
     """``archive.audit``: record and read audit events."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, opened: Opened) -> None:
+        self.opened = opened
 
     def record(
         self,
@@ -101,7 +114,7 @@ class AuditTrail:
         if not events:
             return
         stamp = now()
-        who = actor or self.archive.settings.actor
+        who = actor or self.opened.settings.actor
         rows = []
         for i, (action, kind, rid, detail) in enumerate(events):
             if action not in ACTIONS:
@@ -117,10 +130,10 @@ class AuditTrail:
                 }
             )
         if conn is not None:
-            insert_rows(conn, self.archive.store.dialect, audit_events, rows)
+            insert_rows(conn, self.opened.store.dialect, audit_events, rows)
             return
-        with self.archive.store.transaction() as own:
-            insert_rows(own, self.archive.store.dialect, audit_events, rows)
+        with self.opened.store.transaction() as own:
+            insert_rows(own, self.opened.store.dialect, audit_events, rows)
 
     def events(
         self,
@@ -141,7 +154,7 @@ class AuditTrail:
         if actor:
             stmt = stmt.where(audit_events.c.actor == actor)
         stmt = stmt.order_by(audit_events.c.id.desc()).limit(limit)
-        with self.archive.store.reading() as conn:
+        with self.opened.store.reading() as conn:
             return [
                 {
                     "id": r.id,
@@ -159,7 +172,7 @@ class AuditTrail:
 
         The caller removes the note (:meth:`forget_failed_logins`) once the transaction commits.
         """
-        path = self.archive.folder / FAILED_LOGINS_FILE
+        path = self.opened.folder / FAILED_LOGINS_FILE
         if not path.exists():
             return 0
         noted = []
@@ -177,4 +190,4 @@ class AuditTrail:
 
     def forget_failed_logins(self) -> None:
         """Remove the folder's note of failed logins (once they are in the trail)."""
-        (self.archive.folder / FAILED_LOGINS_FILE).unlink(missing_ok=True)
+        (self.opened.folder / FAILED_LOGINS_FILE).unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Users: who may open the archive, with which role; logging in; rotating the keys.
 
-A user is a holder of a copy of the archive's keys in ``keys.json`` (see :mod:`sillok.keys`)
+A user is a holder of a copy of the archive's keys in ``keys.json`` (see
+:mod:`sillok.security.keys`)
 and a row of the ``users`` table. The table, inside the encrypted database and covered by the
 Merkle log, is what says which role a user has: ``keys.json`` lies in the folder in the clear,
 so a role written there only counts when the table agrees. Removing a user deletes their copy
@@ -11,33 +12,25 @@ useless for the database as it is from then on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from sillok.errors import ArchiveError, InvalidInput, NotFound, WrongPassphrase
-from sillok.keys import ArchiveKeys, KeyFile, WrappedKey, derive_key
+from sillok.folder import KEYS_FILE
 from sillok.model import users as users_table
-from sillok.policy import ROLES, may, may_open_sealed
+from sillok.security.keys import ArchiveKeys, KeyFile, WrappedKey, derive_key
+from sillok.security.policy import ROLES, User, may, may_open_sealed
 from sillok.store import Store
 from sillok.store.dialects import Dialect
-from sillok.store.records import insert_rows, now, update_row
+from sillok.store.rows import insert_rows, now, update_row
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSPHRASE = 8
-
-
-@dataclass(frozen=True)
-class User:
-    """A user: name and role."""
-
-    name: str
-    role: str
 
 
 def check_name(name: str) -> str:
@@ -93,17 +86,15 @@ def open_store(
 class Users:
     """``archive.users``: add, remove, list users, change passphrases, rotate keys."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
 
     @property
     def _keyfile_path(self) -> Path:
-        from sillok.archive import KEYS_FILE
-
-        return self.archive.folder / KEYS_FILE
+        return self.vault.folder / KEYS_FILE
 
     def _require(self, action: str) -> None:
-        role = self.archive.role
+        role = self.vault.role
         if not may(role, action):
             raise InvalidInput(f"the {role} role may not manage users or keys")
 
@@ -113,7 +104,7 @@ class Users:
         """Every user: name, role, whether active, whether they hold the seal key."""
         keyfile = KeyFile.load(self._keyfile_path)
         holders = {w.holder: w for w in keyfile.wrapped}
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             rows = conn.execute(select(users_table).order_by(users_table.c.id)).all()
         return [
             {
@@ -129,7 +120,7 @@ class Users:
 
     def get(self, name: str) -> User | None:
         """An active user by name."""
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             row = conn.execute(
                 select(users_table).where(users_table.c.name == name, users_table.c.active)
             ).first()
@@ -146,28 +137,28 @@ class Users:
         keyfile = KeyFile.load(self._keyfile_path)
         if keyfile.holder(name) is not None:
             raise InvalidInput(f"user {name!r} already exists")
-        keys = self.archive.keys
+        keys = self.vault.keys
         if may_open_sealed(role) and keys.seal is None:
             raise InvalidInput(
-                f"a {role} needs the seal key, and {self.archive.user.name}'s copy lacks it"
+                f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
             )
         copy = WrappedKey.seal(
-            keys_for_role(keys, role), passphrase, name, role, self.archive.settings.kdf
+            keys_for_role(keys, role), passphrase, name, role, self.vault.settings.kdf
         )
-        with self.archive.store.transaction() as conn:
+        with self.vault.store.transaction() as conn:
             existing = conn.execute(select(users_table).where(users_table.c.name == name)).first()
             stamp = now()
             if existing is None:
                 insert_rows(
                     conn,
-                    self.archive.store.dialect,
+                    self.vault.store.dialect,
                     users_table,
                     [
                         {
                             "name": name,
                             "role": role,
                             "active": True,
-                            "created_by": self.archive.user.name,
+                            "created_by": self.vault.user.name,
                             "created_at": stamp,
                             "updated_at": stamp,
                         }
@@ -180,7 +171,7 @@ class Users:
                     existing.id,
                     {"role": role, "active": True, "updated_at": stamp},
                 )
-            self.archive.audit.record("user_add", detail={"user": name, "role": role}, conn=conn)
+            self.vault.audit.record("user_add", detail={"user": name, "role": role}, conn=conn)
             # The key copy is written last, inside the transaction: if it fails, no row.
             keyfile.replaced(copy).save()
         return User(name, role)
@@ -194,11 +185,11 @@ class Users:
         admins = [w for w in keyfile.wrapped if w.role == "admin" and w.holder != name]
         if not admins:
             raise InvalidInput(f"{name!r} is the last admin: add another admin first")
-        with self.archive.store.transaction() as conn:
+        with self.vault.store.transaction() as conn:
             row = conn.execute(select(users_table).where(users_table.c.name == name)).first()
             if row is not None:
                 update_row(conn, users_table, row.id, {"active": False, "updated_at": now()})
-            self.archive.audit.record("user_remove", detail={"user": name}, conn=conn)
+            self.vault.audit.record("user_remove", detail={"user": name}, conn=conn)
             keyfile.without(name).save()
 
     def passwd(self, name: str, new_passphrase: str, old_passphrase: str | None = None) -> None:
@@ -208,16 +199,16 @@ class Users:
         copy = keyfile.holder(name)
         if copy is None:
             raise NotFound(f"there is no user {name!r}")
-        if name != self.archive.user.name:
+        if name != self.vault.user.name:
             self._require("users")
-            keys = keys_for_role(self.archive.keys, copy.role)
+            keys = keys_for_role(self.vault.keys, copy.role)
         else:
             if old_passphrase is None or not copy.check(old_passphrase):
                 raise WrongPassphrase("the current passphrase is not right")
             keys = copy.open_keys(old_passphrase)[0]
-        fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, self.archive.settings.kdf)
-        with self.archive.store.transaction() as conn:
-            self.archive.audit.record("user_passwd", detail={"user": name}, conn=conn)
+        fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, self.vault.settings.kdf)
+        with self.vault.store.transaction() as conn:
+            self.vault.audit.record("user_passwd", detail={"user": name}, conn=conn)
             keyfile.replaced(fresh).save()
 
     def authenticate(self, name: str, passphrase: str) -> User | None:
@@ -231,7 +222,7 @@ class Users:
         user = self.get(name) if copy is not None and ok else None
         if user is not None and user.role != copy.role:  # type: ignore[union-attr]
             user = None
-        self.archive.audit.record(
+        self.vault.audit.record(
             "login" if user else "login_failed", detail={"user": name[:100]}, actor=name[:100]
         )
         return user
@@ -256,7 +247,7 @@ class Users:
         import os
 
         self._require("keys")
-        archive = self.archive
+        archive = self.vault
         keys = archive.keys
         if keys.seal is None:
             raise InvalidInput("rotating the keys needs a copy that holds the seal key")
@@ -300,7 +291,7 @@ class Users:
             keyfile.path,
             tuple(w.with_keys(keys_for_role(new, w.role)) for w in keyfile.wrapped),
         ).save()
-        from sillok.store.records import HOOKS_OPTION
+        from sillok.store.rows import HOOKS_OPTION
 
         store.engine = store.engine.execution_options(**{HOOKS_OPTION: archive.hooks})
         archive.store.close()

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, select, text
 
-from sillok.archive_log import (
+from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger.log import (
     LOGGED_TABLES,
     SHAPES,
     ArchiveLog,
@@ -36,8 +37,7 @@ from sillok.archive_log import (
     content_commitment,
     entry_bytes,
 )
-from sillok.checkpoint import CheckpointError, open_checkpoint
-from sillok.ledger import CompactRange
+from sillok.ledger.merkle import CompactRange
 from sillok.model import (
     RECORD_TABLES,
     attachments,
@@ -48,7 +48,8 @@ from sillok.model import (
 from sillok.model import record_versions as versions_table
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.records.attachments import Attachments
+    from sillok.vault import Vault
 
 CHUNK = 20_000
 MAX_PROBLEMS = 20
@@ -355,30 +356,31 @@ def _verify_versions(
 class Verification:
     """``archive.verification``: check the log and the rows."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault, attachments: Attachments) -> None:
+        self.vault = vault
+        self.attachments = attachments
 
     def run(self, rows: bool = True, progress: Progress | None = None) -> VerifyReport:
         """Verify the archive; ``rows=False`` checks only the log (much faster)."""
         started = time.perf_counter()
         report = VerifyReport()
-        with self.archive.store.reading() as conn:
-            if self.archive.store.dialect.name == "postgresql":
+        with self.vault.store.reading() as conn:
+            if self.vault.store.dialect.name == "postgresql":
                 # One snapshot for both passes, so a concurrent writer is not a difference.
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             verify_log(conn, report, progress)
             if rows:
-                verify_rows(conn, self.archive.log, report, progress)
+                verify_rows(conn, self.vault.log, report, progress)
                 self._attachments(conn, report)
         report.seconds = time.perf_counter() - started
-        self.archive.audit.record(
+        self.vault.audit.record(
             "verify", detail={"ok": report.ok, "entries": report.entries, "rows": report.rows}
         )
         return report
 
     def _attachments(self, conn: Connection, report: VerifyReport) -> None:
         """Re-hash every stored attachment against its recorded SHA-256."""
-        store = self.archive.attachments
+        store = self.attachments
         last = 0
         while True:
             batch = conn.execute(

@@ -46,8 +46,8 @@ from sqlalchemy import (
     update,
 )
 
-from sillok.checkpoint import Checkpoint, Signer, open_checkpoint
-from sillok.ledger import CompactRange, leaf_hash
+from sillok.ledger.checkpoint import Checkpoint, Signer, open_checkpoint
+from sillok.ledger.merkle import CompactRange, leaf_hash
 from sillok.model import RECORD_TABLES as _RECORD_TABLES
 from sillok.model import (
     act_perpetrators,
@@ -63,7 +63,7 @@ from sillok.model import (
     statement_signatories,
     users,
 )
-from sillok.policy import redactable
+from sillok.security.policy import redactable
 from sillok.store.dialects import Dialect
 
 ENTRY_FORMAT = 1
@@ -367,7 +367,7 @@ def entry_bytes(
     """The canonical bytes of a log entry: exactly ``canonical_entry(entry_object(...))``.
 
     Written out by hand because the import appends millions of entries; a test checks it
-    against :func:`sillok.ledger.canonical_entry` for arbitrary values.
+    against :func:`sillok.ledger.merkle.canonical_entry` for arbitrary values.
     """
     if op not in OPS:
         raise ValueError(f"unknown log operation {op!r}")
@@ -599,7 +599,7 @@ class ArchiveLog:
         return len(batch)
 
     def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:
-        from sillok.store.records import now
+        from sillok.store.rows import now
 
         assert self._signer is not None
         root = frontier.root()
@@ -697,7 +697,7 @@ __all__ = [
 
 
 class ArchiveHooks:
-    """The archive's :class:`~sillok.store.records.WriteHooks`: seal, then log, every row."""
+    """The archive's :class:`~sillok.store.rows.WriteHooks`: seal, then log, every row."""
 
     def __init__(
         self,
@@ -734,7 +734,7 @@ class ArchiveHooks:
 
 
 class Sealing(Protocol):
-    """What the hooks need of :class:`sillok.seal.Sealer`."""
+    """What the hooks need of :class:`sillok.security.seal.Sealer`."""
 
     def seal_rows(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """Seal in place."""

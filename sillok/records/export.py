@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
-from sillok.flatacts import write_rows
-from sillok.policy import PROTECTED, REDACTED, Access, access, may, may_see
-from sillok.seal import is_sealed
+from sillok.records.flatacts import write_rows
+from sillok.security.policy import PROTECTED, REDACTED, Access, access, may, may_see
+from sillok.security.seal import is_sealed
 from sillok.store import queries
-from sillok.store import records as store_records
+from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
     from sillok.directory import Directory
+    from sillok.records.reading import RecordBook
+    from sillok.vault import Vault
 
 EXPORT_FORMATS = {"csv": "csv", "json": "jsonl", "jsonl": "jsonl"}
 BATCH = 2000
@@ -30,8 +31,9 @@ def _name_for_import(directory: Directory, entry_id: int | None) -> str:
 class Exports:
     """Flat-acts exports of an archive."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault, records: RecordBook) -> None:
+        self.vault = vault
+        self.records = records
 
     def write(self, out: IO[str], fmt: str, include_protected: bool = False) -> int:
         """Write every act as one row; returns the number of rows.
@@ -43,11 +45,11 @@ class Exports:
         """
         if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"--format: {fmt!r} is not one of json, csv")
-        role = self.archive.role
+        role = self.vault.role
         if include_protected and not may(role, "export.protected"):
             raise InvalidInput(f"the {role} role may not export protected fields")
         count = write_rows(out, self.rows(include_protected), EXPORT_FORMATS[fmt])
-        self.archive.audit.record(
+        self.vault.audit.record(
             "export",
             detail={"rows": count, "format": fmt, "include_protected": include_protected},
         )
@@ -55,24 +57,24 @@ class Exports:
 
     def rows(self, include_protected: bool = False) -> Iterator[dict[str, str]]:
         """Every act the role may see as a flat row, in id order, with flat memory use."""
-        places, orgs = self.archive.places, self.archive.organizations
-        role = self.archive.role
+        places, orgs = self.vault.places, self.vault.organizations
+        role = self.vault.role
         reveal = include_protected and may(role, "export.protected")
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             for batch in queries.act_batches(conn, BATCH):
                 ids = [a.id for a in batch]
                 source_ids = queries.sources_of_acts(conn, ids)
                 perps = queries.perpetrators_of_acts(conn, ids)
-                sources = store_records.get_many(
+                sources = store_rows.get_many(
                     conn, "source", [s for ss in source_ids.values() for s in ss]
                 )
-                events = store_records.get_many(
+                events = store_rows.get_many(
                     conn, "event", [a.event_id for a in batch if a.event_id]
                 )
                 person_ids = [a.victim_id for a in batch if a.victim_id]
                 person_ids += [p for ps in perps.values() for _o, p, _r in ps if p]
                 person_ids += [s.informant_id for s in sources.values() if s.informant_id]
-                people = store_records.get_many(conn, "person", person_ids)
+                people = store_rows.get_many(conn, "person", person_ids)
                 names = queries.names_of_persons(conn, person_ids)
                 for act in batch:
                     if not may_see(role, act.sharing):
@@ -126,7 +128,7 @@ class Exports:
 
     def _name(self, conn: Any, person_id: int, reveal: bool) -> str:
         """A protected person's first name, opened (and audited) when revealed."""
-        opened = self.archive.records._names(conn, person_id, reveal)
+        opened = self.records._names(conn, person_id, reveal)
         return opened[0][0] if opened else PROTECTED
 
     def _shown(
@@ -139,7 +141,7 @@ class Exports:
         reveal: bool,
     ) -> dict[str, str]:
         """The row with what the role may not read redacted and sealed values protected."""
-        role = self.archive.role
+        role = self.vault.role
 
         def hidden(table: str, column: str, sharing: str | None = act.sharing) -> bool:
             return access(role, sharing, table, column) is Access.REDACT
@@ -167,7 +169,7 @@ class Exports:
             if hidden("acts", "description"):
                 row["description"] = REDACTED
             elif is_sealed(act.description):
-                row["description"] = self.archive.disclosure.open(
+                row["description"] = self.vault.disclosure.open(
                     conn, "acts", "description", act.id, act.description, reveal
                 )
         return row

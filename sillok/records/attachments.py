@@ -38,13 +38,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from sillok.errors import InvalidInput, NotFound, SillokError
-from sillok.keys import derive_key
 from sillok.model import RECORD_TABLES, attachment_custody, attachments
-from sillok.policy import may, may_see
-from sillok.store.records import get, insert_records, insert_rows, now
+from sillok.security.keys import derive_key
+from sillok.security.policy import may, may_see
+from sillok.store.rows import get, insert_records, insert_rows, now
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 MAGIC = b"SLKATT1\n"
 CHUNK = 1 << 20
@@ -158,15 +158,15 @@ def open_stream(source: IO[bytes], key_root: bytes) -> Iterator[bytes]:
 class Attachments:
     """``archive.attachments``: attach, list, get and re-hash evidence files."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self.folder = archive.folder / STORE
-        self._key = archive.key_for("attachments")
-        self._name_key = archive.key_for("attachment names")
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.folder = vault.folder / STORE
+        self._key = vault.key_for("attachments")
+        self._name_key = vault.key_for("attachment names")
 
     def _require(self, action: str) -> None:
-        if not may(self.archive.role, action):
-            raise InvalidInput(f"the {self.archive.role} role may not do that ({action})")
+        if not may(self.vault.role, action):
+            raise InvalidInput(f"the {self.vault.role} role may not do that ({action})")
 
     def blob_name(self, sha256: str) -> str:
         """The keyed-hash name of the blob holding a file with this SHA-256."""
@@ -182,7 +182,7 @@ class Attachments:
             raise InvalidInput(f"cannot attach a file to a {kind!r}")
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             if get(conn, kind, record_id) is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
         self.folder.mkdir(mode=0o700, exist_ok=True)
@@ -215,23 +215,23 @@ class Attachments:
             "captured_at": when,
             "captured_place": place,
         }
-        actor = self.archive.user.name
-        with self.archive.store.transaction() as conn:
-            (aid,) = insert_records(conn, self.archive.store.dialect, "attachment", [values], actor)
+        actor = self.vault.user.name
+        with self.vault.store.transaction() as conn:
+            (aid,) = insert_records(conn, self.vault.store.dialect, "attachment", [values], actor)
             self._custody(conn, aid, "added", f"{socket.gethostname()}:{path.name}")
-            self.archive.audit.record("attachment_add", "attachment", aid, {"size": size}, conn)
+            self.vault.audit.record("attachment_add", "attachment", aid, {"size": size}, conn)
         return {"id": aid, **values}
 
     def _custody(self, conn: Any, attachment_id: int, action: str, origin: str | None) -> None:
         insert_rows(
             conn,
-            self.archive.store.dialect,
+            self.vault.store.dialect,
             attachment_custody,
             [
                 {
                     "attachment_id": attachment_id,
                     "at": now(),
-                    "actor": self.archive.user.name,
+                    "actor": self.vault.user.name,
                     "action": action,
                     "origin": origin,
                 }
@@ -246,12 +246,12 @@ class Attachments:
         if record_id is not None:
             stmt = stmt.where(attachments.c.record_id == record_id)
         found = []
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             for row in conn.execute(stmt):
                 sharing = self._sharing_of(conn, row)
-                if not may_see(self.archive.role, sharing):
+                if not may_see(self.vault.role, sharing):
                     continue
-                shown = self.archive.disclosure.row(
+                shown = self.vault.disclosure.row(
                     conn, "attachments", dict(row._mapping), sharing
                 )
                 shown["custody"] = [
@@ -273,9 +273,9 @@ class Attachments:
         """Write the original file back out, byte for byte (checked against its SHA-256)."""
         self._require("attachment.get")
         output = Path(output)
-        with self.archive.store.reading() as conn:
+        with self.vault.store.reading() as conn:
             row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
-            if row is None or not may_see(self.archive.role, self._sharing_of(conn, row)):
+            if row is None or not may_see(self.vault.role, self._sharing_of(conn, row)):
                 raise NotFound(f"there is no attachment with id {attachment_id}")
         if output.exists():
             raise InvalidInput(f"{output} exists: choose a new file name")
@@ -299,9 +299,9 @@ class Attachments:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        with self.archive.store.transaction() as conn:
+        with self.vault.store.transaction() as conn:
             self._custody(conn, attachment_id, "opened", socket.gethostname())
-            self.archive.audit.record("attachment_get", "attachment", attachment_id, {}, conn)
+            self.vault.audit.record("attachment_get", "attachment", attachment_id, {}, conn)
         return {"id": attachment_id, "sha256": row.sha256, "size": row.size}
 
     def rehash(self, row: Any) -> str | None:

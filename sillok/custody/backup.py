@@ -25,17 +25,18 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from sqlalchemy import func, select
-
-from sillok.archive_log import LOGGED_TABLES
-from sillok.checkpoint import CheckpointError, open_checkpoint
 from sillok.errors import ArchiveError, SillokError
-from sillok.ledger import ProofError, consistency_proof, verify_consistency
+from sillok.folder import ARCHIVE_FILE, DB_FILE, KEYS_FILE
+from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger.log import LOGGED_TABLES
+from sillok.ledger.merkle import ProofError, consistency_proof, root_hash, verify_consistency
+from sillok.store.meta import row_counts
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.custody.verify import Verification
+    from sillok.vault import Vault
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "sillok-backup/1"
@@ -188,15 +189,39 @@ class FolderReplica:
 class Backups:
     """``archive.backups``: backup, restore, replicate."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def check_restored(
+        self, manifest: dict[str, Any], verification: Verification
+    ) -> dict[str, Any]:
+        """Prove a restored archive whole: the full verification, then the row counts and the
+        Merkle root at the backup's tree size compared with the manifest."""
+        vault = self.vault
+        report = verification.run()
+        if not report.ok:
+            raise BackupError(f"the restored archive does not verify: {report.first_problem}")
+        with vault.store.reading() as conn:
+            note = vault.log.checkpoint(conn, manifest["tree_size"])
+            leaves = vault.log.leaf_hashes(conn, manifest["tree_size"])
+            counts = row_counts(conn, LOGGED_TABLES)
+        if note is None or root_hash(leaves).hex() != manifest["root"]:
+            raise BackupError("the restored log's root differs from the backup's manifest")
+        for name in COUNTED:
+            if counts[name] != manifest["row_counts"].get(name):
+                raise BackupError(
+                    f"the restored archive has {counts[name]} rows in {name}, the backup "
+                    f"had {manifest['row_counts'].get(name)}"
+                )
+        vault.audit.record("restore", detail={"tree_size": manifest["tree_size"]})
+        return {"tree_size": manifest["tree_size"], "root": manifest["root"], "rows": counts}
 
     def _require(self) -> None:
         from sillok.errors import InvalidInput
-        from sillok.policy import may
+        from sillok.security.policy import may
 
-        if not may(self.archive.role, "backup"):
-            raise InvalidInput(f"the {self.archive.role} role may not make backups")
+        if not may(self.vault.role, "backup"):
+            raise InvalidInput(f"the {self.vault.role} role may not make backups")
 
     def backup(self, dest: Path) -> dict[str, Any]:
         """Write a self-verifying copy of the archive into ``dest`` (new or empty)."""
@@ -205,15 +230,13 @@ class Backups:
         if dest.exists() and any(dest.iterdir()):
             raise BackupError(f"{dest} is not empty: a backup needs a folder of its own")
         manifest = self._copy(dest)
-        self.archive.audit.record(
+        self.vault.audit.record(
             "backup", detail={"tree_size": manifest["tree_size"], "dest": dest.name}
         )
         return manifest
 
     def _copy(self, dest: Path) -> dict[str, Any]:
-        from sillok.archive import ARCHIVE_FILE, DB_FILE, KEYS_FILE
-
-        archive = self.archive
+        archive = self.vault
         if archive.store.dialect.name != "sqlcipher":
             raise BackupError(
                 "this archive keeps its data in PostgreSQL: back the server up with pg_dump "
@@ -242,10 +265,10 @@ class Backups:
     def _online_backup(self, target: Path) -> None:
         import sqlcipher3
 
-        from sillok.keys import derive_key
+        from sillok.security.keys import derive_key
 
-        key = derive_key(self.archive.keys.database, "database").hex()
-        raw = self.archive.store.engine.raw_connection()
+        key = derive_key(self.vault.keys.database, "database").hex()
+        raw = self.vault.store.engine.raw_connection()
         try:
             copy = sqlcipher3.connect(str(target))
             try:
@@ -259,22 +282,19 @@ class Backups:
 
     def _manifest(self, dest: Path) -> dict[str, Any]:
         """The manifest, read from the copy itself (so it describes exactly what was copied)."""
-        from sillok.archive_log import ArchiveLog
-        from sillok.keys import derive_key
+        from sillok.ledger.log import ArchiveLog
+        from sillok.security.keys import derive_key
         from sillok.store import Store
         from sillok.store.dialects import SqlCipherDialect
 
         store = Store(
             SqlCipherDialect(dest / "archive.db"),
-            derive_key(self.archive.keys.database, "database"),
+            derive_key(self.vault.keys.database, "database"),
         )
         try:
             with store.reading() as conn:
                 head = ArchiveLog(store.dialect, b"", b"").head(conn)
-                counts = {
-                    t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-                    for t in LOGGED_TABLES
-                }
+                counts = row_counts(conn, LOGGED_TABLES)
         finally:
             store.close()
         return {
@@ -318,7 +338,7 @@ class Backups:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             replica.store(staging, state)
-            self.archive.audit.record(
+            self.vault.audit.record(
                 "replicate",
                 detail={"replica": Path(replica.name).name, "tree_size": state.size},
             )
@@ -349,8 +369,8 @@ class Backups:
             )
         if old.size == 0:
             return
-        with self.archive.store.reading() as conn:
-            leaves = self.archive.log.leaf_hashes(conn, new.size)
+        with self.vault.store.reading() as conn:
+            leaves = self.vault.log.leaf_hashes(conn, new.size)
         try:
             proof = consistency_proof(old.size, leaves)
             verify_consistency(old.size, new.size, old.root, new.root, proof)
@@ -361,15 +381,10 @@ class Backups:
             ) from None
 
 
-def restore(backup: Path, target: Path, passphrase: str, user: str | None = None) -> dict[str, Any]:
-    """Copy a backup (or a replica's copy) into a new folder and prove it whole.
-
-    Checks the files against the manifest, opens the copy, runs the full verification, and
-    compares the row counts and the Merkle root at the backup's tree size with the manifest.
-    On any failure the new folder is removed.
-    """
-    from sillok.archive import Archive
-
+def unpack(backup: Path, target: Path) -> dict[str, Any]:
+    """Copy a backup (or a replica's copy) into a new folder after checking its files against
+    the manifest; returns the manifest. The copy is proved whole by :meth:`Backups.check_restored`
+    (``Archive.restore`` does both)."""
     backup, target = Path(backup), Path(target)
     if (backup / "copy" / MANIFEST).exists():
         backup = backup / "copy"
@@ -380,31 +395,14 @@ def restore(backup: Path, target: Path, passphrase: str, user: str | None = None
         shutil.copytree(backup, target, dirs_exist_ok=True)
         (target / MANIFEST).unlink()
         os.chmod(target, 0o700)
-        with Archive.open(target, passphrase, user=user) as restored:
-            report = restored.verification.run()
-            if not report.ok:
-                raise BackupError(f"the restored archive does not verify: {report.first_problem}")
-            with restored.store.reading() as conn:
-                note = restored.log.checkpoint(conn, manifest["tree_size"])
-                leaves = restored.log.leaf_hashes(conn, manifest["tree_size"])
-                counts = {
-                    t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-                    for t in LOGGED_TABLES
-                }
-            from sillok.ledger import root_hash
+    except OSError as exc:
+        discard(target, exc)
+    return manifest
 
-            if note is None or root_hash(leaves).hex() != manifest["root"]:
-                raise BackupError("the restored log's root differs from the backup's manifest")
-            for name in COUNTED:
-                if counts[name] != manifest["row_counts"].get(name):
-                    raise BackupError(
-                        f"the restored archive has {counts[name]} rows in {name}, the backup "
-                        f"had {manifest['row_counts'].get(name)}"
-                    )
-            restored.audit.record("restore", detail={"tree_size": manifest["tree_size"]})
-    except (SillokError, OSError) as exc:
-        shutil.rmtree(target, ignore_errors=True)
-        if isinstance(exc, ArchiveError | BackupError):
-            raise
-        raise BackupError(f"restore failed: {exc}") from None
-    return {"tree_size": manifest["tree_size"], "root": manifest["root"], "rows": counts}
+
+def discard(target: Path, exc: BaseException) -> NoReturn:
+    """Remove a failed restore's folder and raise the failure as an archive or backup error."""
+    shutil.rmtree(target, ignore_errors=True)
+    if isinstance(exc, ArchiveError | BackupError):
+        raise exc
+    raise BackupError(f"restore failed: {exc}") from None

@@ -10,7 +10,8 @@ Some values are sealed before they reach the database (the rules are :func:`seal
 A sealed value is the text ``sealed:v1:<key id>:<base64(nonce || ciphertext)>``. The
 associated data is ``table|column|row id``, so a ciphertext copied into another row or column
 fails to open. Field keys are random, kept in ``seal_keys`` wrapped under the *seal master
-key*, which only the roles of :data:`sillok.policy.SEAL_ROLES` receive with their copy of the
+key*, which only the roles of :data:`sillok.security.policy.SEAL_ROLES` receive with their copy of
+the
 archive key: a viewer who decrypts the database file still sees only ciphertext.
 
 Deleting a person's wrapped key (:meth:`Sealer.shred`) erases every value sealed under it for
@@ -21,11 +22,8 @@ nothing can open it.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -34,9 +32,8 @@ from sqlalchemy import Connection, Table, insert, select, update
 
 from sillok.errors import SillokError
 from sillok.model import persons, seal_keys
-from sillok.policy import PROTECTED, may_open_sealed, redact_row
 from sillok.store.dialects import Dialect
-from sillok.store.records import now
+from sillok.store.rows import now
 
 PREFIX = "sealed:v1:"
 ARCHIVE_SUBJECT = "archive"
@@ -68,26 +65,6 @@ def _seal_with(key_id: int, key: bytes, table: str, column: str, row_id: int, va
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _aad(table, column, row_id))
     return f"{PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
-
-
-@contextmanager
-def _erasing(store: Any) -> Iterator[Connection]:
-    """A write transaction in which deleted bytes are overwritten (SQLCipher's
-    ``secure_delete``; PostgreSQL's freed space is not reachable through the archive)."""
-    with store.transaction() as conn:
-        if store.dialect.name == "sqlcipher":
-            conn.exec_driver_sql("PRAGMA secure_delete = ON")
-        yield conn
-
-
-def _truncate_wal(store: Any) -> None:
-    """Copy the write-ahead log into the database and empty it (SQLCipher store only), so
-    old page images holding erased values leave the files."""
-    raw = store.engine.raw_connection()
-    try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
 
 
 def person_subject(person_id: int) -> str:
@@ -340,157 +317,3 @@ class Sealer:
 
 
 __all__ = ["ERASED", "SealError", "Sealer", "is_sealed", "person_subject", "seal_rules"]
-
-
-class Disclosure:
-    """``archive.disclosure``: a row as the current user may see it.
-
-    The policy (:mod:`sillok.policy`) redacts what the role may not read; a sealed value
-    that survives is shown as :data:`~sillok.policy.PROTECTED` unless the caller asks to
-    reveal it and the role holds the seal key, and then the opening is audited.
-    """
-
-    def __init__(self, archive: Any) -> None:
-        self.archive = archive
-
-    def pseudonym(self, table: str, row_id: int) -> str:
-        """A stable stand-in for a record the role may not identify (``person-3f9a1c2e``)."""
-        key = self.archive.key_for("pseudonyms")
-        digest = hmac.new(key, f"{table}:{int(row_id)}".encode(), hashlib.sha256).hexdigest()
-        return f"{table.rstrip('s')}-{digest[:8]}"
-
-    def row(
-        self,
-        conn: Connection,
-        table: str,
-        row: Mapping[str, Any],
-        sharing: str | None = None,
-        reveal: bool = False,
-    ) -> dict[str, Any]:
-        """Policy redaction, then sealed values protected or (revealed and audited) opened."""
-        data = redact_row(self.archive.role, table, row, sharing, self.pseudonym)
-        for column, value in data.items():
-            if is_sealed(value):
-                data[column] = self.open(conn, table, column, int(row["id"]), value, reveal)
-        return data
-
-    def open(
-        self, conn: Connection, table: str, column: str, row_id: int, value: str, reveal: bool
-    ) -> str:
-        """A sealed value for display: opened (and audited) when asked and allowed."""
-        if not is_sealed(value):
-            return value
-        if not reveal or not may_open_sealed(self.archive.role) or not self.archive.sealer.can_open:
-            return PROTECTED
-        plain = self.archive.sealer.open_value(conn, table, column, row_id, value)
-        self.archive.audit.record(
-            "open_sealed",
-            None,
-            None,
-            {"table": table, "column": column, "row": int(row_id)},
-        )
-        return plain
-
-
-class Protection:
-    """``archive.protection``: protect a person, keep their contacts, shred their identity."""
-
-    def __init__(self, archive: Any) -> None:
-        self.archive = archive
-
-    def _require(self, action: str) -> None:
-        from sillok.errors import InvalidInput
-        from sillok.policy import may
-
-        if not may(self.archive.role, action):
-            raise InvalidInput(f"the {self.archive.role} role may not do that ({action})")
-
-    def protect(self, person_id: int) -> None:
-        """Mark a person protected: their names are sealed under their own key and leave the
-        search index. Earlier versions of the names are not kept (only the log's salted
-        commitments to them)."""
-        from sillok.model import person_names
-        from sillok.store.dialects import doc_id
-        from sillok.store.records import delete_rows, get, insert_rows, update_record
-
-        self._require("write")
-        store = self.archive.store
-        sqlite = store.dialect.name == "sqlcipher"
-        # The plaintext names are deleted below: overwrite the freed bytes.
-        with _erasing(store) as conn:
-            person = get(conn, "person", person_id)
-            if person is None:
-                from sillok.errors import NotFound
-
-                raise NotFound(f"there is no person with id {person_id}")
-            if not person.protected:
-                update_record(conn, "person", person, {"protected": True}, self.archive.user.name)
-            names = conn.execute(
-                select(person_names)
-                .where(person_names.c.person_id == person_id)
-                .order_by(person_names.c.id)
-            ).all()
-            plain = [dict(r._mapping) for r in names if not is_sealed(r.name)]
-            if plain:
-                delete_rows(conn, person_names, "id", [r["id"] for r in plain])
-                insert_rows(
-                    conn,
-                    store.dialect,
-                    person_names,
-                    [{k: v for k, v in r.items() if k != "id"} for r in plain],
-                )
-            store.dialect.unindex_documents(conn, [doc_id("person", person_id)])
-            if sqlite:
-                # A contentless FTS5 delete only marks the tokens; merging the segments
-                # drops them from the file.
-                conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
-        if sqlite:
-            _truncate_wal(store)
-
-    def add_contact(self, person_id: int, kind: str, value: str) -> int:
-        """Keep a contact (phone, email, address...) of a person, always sealed."""
-        from sillok.model import person_contacts
-        from sillok.store.records import insert_rows
-
-        self._require("write")
-        with self.archive.store.transaction() as conn:
-            (rid,) = self.archive.store.dialect.allocate_ids(conn, person_contacts, 1)
-            insert_rows(
-                conn,
-                self.archive.store.dialect,
-                person_contacts,
-                [{"id": rid, "person_id": person_id, "kind": kind, "value": value}],
-            )
-        return int(rid)
-
-    def contacts(self, person_id: int, reveal: bool = False) -> list[dict[str, Any]]:
-        """A person's contacts as the role may see them (opened and audited when revealed)."""
-        from sillok.model import person_contacts
-
-        disclosure = self.archive.disclosure
-        with self.archive.store.reading() as conn:
-            rows = conn.execute(
-                select(person_contacts).where(person_contacts.c.person_id == person_id)
-            ).all()
-            return [
-                disclosure.row(conn, "person_contacts", dict(r._mapping), "confidential", reveal)
-                for r in rows
-            ]
-
-    def shred(self, person_id: int) -> bool:
-        """Destroy a person's key: their sealed names and contacts are gone for good.
-
-        On the SQLCipher store the freed bytes are overwritten (``secure_delete``) and the
-        write-ahead log is checkpointed and truncated, so the key leaves the files too.
-        Returns False if the person had no key.
-        """
-        self._require("seal.shred")
-        store = self.archive.store
-        sqlite = store.dialect.name == "sqlcipher"
-        with _erasing(store) as conn:
-            done = self.archive.sealer.shred(conn, person_subject(person_id))
-            if done:
-                self.archive.audit.record("shred", "person", person_id, {}, conn=conn)
-        if done and sqlite:
-            _truncate_wal(store)
-        return done

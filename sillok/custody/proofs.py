@@ -5,7 +5,8 @@ verifier needs to check that a record version was in the archive's log, unaltere
 checkpoint was signed, and nothing else: the fields the caller's role may not read, and every
 sealed field, are withheld as their salted commitments. ``verify_bundle`` (``sillok proof
 verify BUNDLE.json``) checks a bundle with no archive and no passphrase: it needs only this
-module, :mod:`sillok.ledger`, :mod:`sillok.checkpoint` and the bundle. The format is in
+module, :mod:`sillok.ledger.merkle`, :mod:`sillok.ledger.checkpoint` and the bundle. The
+format is in
 docs/ledger.md ("Proof bundles").
 """
 
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from sillok.archive_log import (
+from sillok.errors import InvalidInput, NotFound, SillokError
+from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger.log import (
     LOGGED_BY_NAME,
     SHAPES,
     Entry,
@@ -28,9 +31,7 @@ from sillok.archive_log import (
     entry_bytes,
     field_commitment,
 )
-from sillok.checkpoint import CheckpointError, open_checkpoint
-from sillok.errors import InvalidInput, NotFound, SillokError
-from sillok.ledger import (
+from sillok.ledger.merkle import (
     ProofError,
     consistency_proof,
     inclusion_proof,
@@ -39,10 +40,10 @@ from sillok.ledger import (
     verify_inclusion,
 )
 from sillok.model import RECORD_TABLES, record_versions
-from sillok.policy import Access, access, may, may_see
+from sillok.security.policy import Access, access, may, may_see
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.vault import Vault
 
 BUNDLE_FORMAT = "sillok-proof/1"
 CONSISTENCY_FORMAT = "sillok-consistency/1"
@@ -66,7 +67,7 @@ def _unb64(text: Any, what: str) -> bytes:
 
 
 def _is_sealed(value: Any) -> bool:
-    from sillok.seal import is_sealed
+    from sillok.security.seal import is_sealed
 
     return is_sealed(value)
 
@@ -85,8 +86,8 @@ def parse_record(spec: str) -> tuple[str, int]:
 class Proofs:
     """``archive.proofs``: bundles for outside verifiers."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
 
     def record(self, kind: str, record_id: int, version: int | None = None) -> dict[str, Any]:
         """A proof bundle for one version (default: the current one) of a record.
@@ -95,13 +96,13 @@ class Proofs:
             NotFound: no such record or version, or the role may not see the record.
             InvalidInput: the role may not make proofs.
         """
-        role = self.archive.role
+        role = self.vault.role
         if not may(role, "proof"):
             raise InvalidInput(f"the {role} role may not make proof bundles")
         table = RECORD_TABLES[kind]
         shape = SHAPES[table.name]
-        log = self.archive.log
-        with self.archive.store.reading() as conn:
+        log = self.vault.log
+        with self.vault.store.reading() as conn:
             current = conn.execute(select(table).where(table.c.id == record_id)).first()
             if current is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
@@ -149,7 +150,7 @@ class Proofs:
                 fields[column] = value
                 salts[column] = log.salt(table.name, key, version, column).hex()
         proof = inclusion_proof(entry.seq, leaves)
-        self.archive.audit.record(
+        self.vault.audit.record(
             "proof", kind, record_id, {"version": version, "tree_size": head.size}
         )
         return {
@@ -172,8 +173,8 @@ class Proofs:
 
     def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
         """A consistency proof between two signed checkpoints of this archive's log."""
-        log = self.archive.log
-        with self.archive.store.reading() as conn:
+        log = self.vault.log
+        with self.vault.store.reading() as conn:
             head = log.head(conn)
             new_size = new_size if new_size is not None else head.size
             if not 0 < old_size <= new_size <= head.size:

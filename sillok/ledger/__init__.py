@@ -1,0 +1,1 @@
+"""The ledger (docs/ledger.md): the Merkle log, its entries, signed checkpoints."""

@@ -1,0 +1,1 @@
+"""The documentation itself: importing, reading, searching, counting, exporting records."""

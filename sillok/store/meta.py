@@ -1,0 +1,74 @@
+"""What opening and creating an archive reads and writes: its metadata and its users' rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from sillok.model import archive_meta, ledger_state, seal_keys, users
+from sillok.store.dialects import Dialect
+from sillok.store.rows import insert_rows, now
+
+
+def write_meta(conn: Connection, values: dict[str, str]) -> None:
+    """Insert metadata rows (a new archive's format, creation time and id)."""
+    conn.execute(insert(archive_meta), [{"key": k, "value": v} for k, v in values.items()])
+
+
+def meta_value(conn: Connection, key: str) -> str | None:
+    """One value of the archive's metadata table."""
+    value: str | None = conn.execute(
+        select(archive_meta.c.value).where(archive_meta.c.key == key)
+    ).scalar()
+    return value
+
+
+def read_meta(conn: Connection) -> dict[str, str]:
+    """The archive's metadata table."""
+    return {r.key: r.value for r in conn.execute(select(archive_meta))}
+
+
+def ledger_started(conn: Connection) -> bool:
+    """Whether the Merkle log was set up (archives older than the log have no state row)."""
+    return conn.execute(select(ledger_state.c.id)).first() is not None
+
+
+def has_seal_keys(conn: Connection) -> bool:
+    """Whether any field key was ever made."""
+    return conn.execute(select(seal_keys.c.id).limit(1)).first() is not None
+
+
+def users_by_name(conn: Connection) -> dict[str, Any]:
+    """Every row of the users table, by name."""
+    return {r.name: r for r in conn.execute(select(users))}
+
+
+def add_users(
+    conn: Connection, dialect: Dialect, people: list[tuple[str, str]], created_by: str
+) -> None:
+    """Insert active users, each a (name, role)."""
+    stamp = now()
+    insert_rows(
+        conn,
+        dialect,
+        users,
+        [
+            {
+                "name": name,
+                "role": role,
+                "active": True,
+                "created_by": created_by,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for name, role in people
+        ],
+    )
+
+
+def row_counts(conn: Connection, tables: Any) -> dict[str, int]:
+    """How many rows each of ``tables`` holds, by table name."""
+    return {
+        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0) for t in tables
+    }
