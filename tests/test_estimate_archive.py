@@ -92,3 +92,24 @@ def test_cli_archive_mode_wrong_passphrase(tmp_path: Path) -> None:
         env={"SILLOK_PASSPHRASE": "wrong"},
     )
     assert result.exit_code == 2 and "does not unlock" in result.stderr
+
+
+def test_cli_archive_mode_opens_as_the_named_user(counted: Archive, tmp_path: Path) -> None:
+    """`sillok --user NAME estimate ARCHIVE --passphrase-file F` opens the archive as NAME, as
+    every other command does (it used to try the administrator's copy and fail)."""
+    from sillok.cli import app
+
+    counted.users.add("alice", "analyst", "analyst passphrase 1")
+    counted.close()
+    secret = tmp_path / "alice.pass"
+    secret.write_text("analyst passphrase 1\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["--user", "alice", "estimate", str(counted.folder), "--lists", "collection",
+         "--passphrase-file", str(secret), "--json"],
+        env={"SILLOK_PASSPHRASE": ""},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["observed"] == sum(PATTERNS.values())
+    with Archive.open(counted.folder, PASSPHRASE, settings=FAST) as admin:
+        assert admin.audit.events(action="login", actor="alice")

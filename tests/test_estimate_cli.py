@@ -158,7 +158,8 @@ def test_by_stratum_json_text_and_chart(tmp_path: Path) -> None:
     assert "[2009] withheld: fewer than 5 people recorded" in text
 
 
-def _membership_loader(archive: Path, lists: str, where: list[str], by: str | None
+def _membership_loader(archive: Path, lists: str, where: list[str], by: str | None,
+                       passphrase_file: Path | None = None
                        ) -> OverlapTable | dict[str, OverlapTable]:
     """A stand-in archive: a CSV of person, list and year rows."""
     people: dict[str, tuple[str, set[str]]] = {}

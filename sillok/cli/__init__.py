@@ -8,6 +8,7 @@ one line on stderr with exit code 2; they never show a traceback.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from sillok.archive import Archive
 from sillok.errors import SillokError
+from sillok.estimate.archive import overlap_tables
 
 app = typer.Typer(
     name="sillok",
@@ -76,6 +79,8 @@ def read_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
                        confirm)
 
 
+ArchiveArg = typer.Argument(..., help="The archive folder.", file_okay=False)
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 PassphraseFile = typer.Option(
     None,
     "--passphrase-file",
@@ -84,9 +89,53 @@ PassphraseFile = typer.Option(
 )
 
 
+# --- who is acting ------------------------------------------------------------------------
+
+_session: dict[str, str | None] = {"user": None}
+
+
+def current_user() -> str | None:
+    """The user named with ``sillok --user NAME`` (or SILLOK_USER) for this invocation."""
+    return _session["user"]
+
+
+@app.callback()
+def _root(
+    user: str = typer.Option(
+        None,
+        "--user",
+        envvar="SILLOK_USER",
+        help="Open archives as this user (default: the administrator made at init).",
+    ),
+) -> None:
+    """Sillok: document human rights violations."""
+    _session["user"] = user
+
+
+def open_archive(folder: Path, passphrase_file: Path | None) -> Archive:
+    """Unlock an archive as ``sillok --user`` with the passphrase from wherever it comes.
+
+    Every command that opens an archive opens it here, so ``--user`` and
+    ``--passphrase-file`` mean the same everywhere."""
+    return Archive.open(folder, read_passphrase(passphrase_file), user=current_user())
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, Hangul as is."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
 def main() -> None:
     """Entry point of the ``sillok`` script."""
     app()
+
+
+def _estimate_from_archive(
+    folder: Path, lists: str, where: list[str], by: str | None, passphrase_file: Path | None
+) -> Any:
+    """The overlap table(s) of an archive, for `sillok estimate ARCHIVE --lists FIELD`."""
+    with open_archive(folder, passphrase_file) as archive:
+        return overlap_tables(archive, lists, where, by)
 
 
 # Commands register themselves on ``app`` when their modules are imported.
@@ -97,18 +146,6 @@ from sillok.cli import links as _links  # noqa: E402,F401
 from sillok.cli import security as _security  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401
 from sillok.cli import web as _web  # noqa: E402,F401
-
-
-def _estimate_from_archive(
-    folder: Path, lists: str, where: list[str], by: str | None
-) -> Any:
-    """The overlap table(s) of an archive, for `sillok estimate ARCHIVE --lists FIELD`."""
-    from sillok.archive import Archive
-    from sillok.estimate.archive import overlap_tables
-
-    with Archive.open(folder, read_passphrase(None)) as archive:
-        return overlap_tables(archive, lists, where, by)
-
 
 _estimate.register(app, archive_loader=_estimate_from_archive)
 _linkage.register(app)

@@ -13,23 +13,18 @@ from rich.table import Table
 
 from sillok import vocab as vocabularies
 from sillok.archive import Archive
-from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
+from sillok.cli import (
+    ArchiveArg,
+    JsonOpt,
+    PassphraseFile,
+    app,
+    console,
+    friendly_errors,
+    open_archive,
+    print_json,
+    read_passphrase,
+)
 from sillok.records.stats import GROUPINGS
-
-ArchiveArg = typer.Argument(..., help="The archive folder.", file_okay=False)
-JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-
-def open_archive(folder: Path, passphrase_file: Path | None) -> Archive:
-    """Unlock an archive with the passphrase from wherever it comes, as ``sillok --user``."""
-    from sillok.cli.security import current_user
-
-    return Archive.open(folder, read_passphrase(passphrase_file), user=current_user())
-
-
-def print_json(data: Any) -> None:
-    """JSON on stdout, Hangul as is."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 @app.command()

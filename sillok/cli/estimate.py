@@ -26,10 +26,11 @@ from sillok.estimate import (
     write_chart,
 )
 
-ArchiveLoader = Callable[[Path, str, list[str], str | None],
+ArchiveLoader = Callable[[Path, str, list[str], str | None, Path | None],
                          OverlapTable | dict[str, OverlapTable]]
-"""Builds overlap tables from an archive: (archive, lists field, --where filters, --by field)
--> one table, or one table per stratum when --by is given."""
+"""Builds overlap tables from an archive: (archive, lists field, --where filters, --by field,
+--passphrase-file) -> one table, or one table per stratum when --by is given. The archive is
+opened as every command opens one (``sillok --user NAME``, ``--passphrase-file``)."""
 
 class _UsageError(SillokError):
     """The options do not fit together."""
@@ -93,6 +94,10 @@ def register(app: typer.Typer, archive_loader: ArchiveLoader | None = None) -> N
         chart: Annotated[Path | None, typer.Option(
             help="Write an SVG chart of observed vs estimated with intervals.",
             show_default=False)] = None,
+        passphrase_file: Annotated[Path | None, typer.Option(
+            "--passphrase-file", dir_okay=False, show_default=False,
+            help="Archive mode: read the passphrase from this file (else SILLOK_PASSPHRASE, "
+                 "else a prompt).")] = None,
     ) -> None:
         try:
             settings = EstimateSettings(
@@ -102,7 +107,9 @@ def register(app: typer.Typer, archive_loader: ArchiveLoader | None = None) -> N
             )
             if chart is not None and chart.suffix.lower() != ".svg":
                 raise _UsageError(f"--chart {chart.name}: only .svg charts are written")
-            tables = _load(archive, input_path, lists, where or [], by, archive_loader)
+            tables = _load(
+                archive, input_path, lists, where or [], by, archive_loader, passphrase_file
+            )
             if isinstance(tables, OverlapTable):
                 published = publish(estimate(tables, settings), threshold)
             else:
@@ -123,8 +130,8 @@ def register(app: typer.Typer, archive_loader: ArchiveLoader | None = None) -> N
 
 
 def _load(archive: Path | None, input_path: Path | None, lists: str | None,
-          where: list[str], by: str | None, archive_loader: ArchiveLoader | None
-          ) -> OverlapTable | dict[str, OverlapTable]:
+          where: list[str], by: str | None, archive_loader: ArchiveLoader | None,
+          passphrase_file: Path | None = None) -> OverlapTable | dict[str, OverlapTable]:
     if archive is not None and input_path is not None:
         raise _UsageError("give either an ARCHIVE or --input, not both")
     if input_path is not None:
@@ -138,7 +145,7 @@ def _load(archive: Path | None, input_path: Path | None, lists: str | None,
     if archive_loader is None:
         raise _UsageError("archive mode is not available in this build; export an overlap "
                          "table and use --input")
-    return archive_loader(archive, lists, where, by)
+    return archive_loader(archive, lists, where, by, passphrase_file)
 
 
 def _number(value: Any) -> str:

@@ -9,8 +9,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from sillok.cli import PassphraseFile, app, console, friendly_errors
-from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive
+from sillok.cli import (
+    ArchiveArg,
+    JsonOpt,
+    PassphraseFile,
+    app,
+    console,
+    friendly_errors,
+    open_archive,
+)
 from sillok.linkage.archive import Candidate
 from sillok.linkage.clusters import Caution
 from sillok.linkage.model import DEFAULT_REVIEW_FLOOR, DEFAULT_THRESHOLD, LinkageSettings

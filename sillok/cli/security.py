@@ -8,8 +8,20 @@ from pathlib import Path
 import typer
 
 from sillok.archive import Archive
-from sillok.cli import PassphraseFile, app, console, err_console, friendly_errors
-from sillok.cli.commands import ArchiveArg, JsonOpt, open_archive, print_json
+from sillok.cli import (
+    ArchiveArg,
+    JsonOpt,
+    PassphraseFile,
+    app,
+    console,
+    current_user,
+    err_console,
+    friendly_errors,
+    open_archive,
+    print_json,
+    read_passphrase,
+    read_secret,
+)
 
 
 @app.command()
@@ -44,33 +56,8 @@ def verify(
         raise typer.Exit(1)
 
 
-# --- who is acting ------------------------------------------------------------------------
-
-_session: dict[str, str | None] = {"user": None}
-
-
-def current_user() -> str | None:
-    """The user named with ``sillok --user NAME`` (or SILLOK_USER) for this invocation."""
-    return _session["user"]
-
-
-@app.callback()
-def _root(
-    user: str = typer.Option(
-        None,
-        "--user",
-        envvar="SILLOK_USER",
-        help="Open archives as this user (default: the administrator made at init).",
-    ),
-) -> None:
-    """Sillok: document human rights violations."""
-    _session["user"] = user
-
-
 def _read_new_passphrase(path: Path | None) -> str:
     """A new user's passphrase: from a file, SILLOK_NEW_PASSPHRASE, or a prompt twice."""
-    from sillok.cli import read_secret
-
     return read_secret(path, "--new-passphrase-file", "SILLOK_NEW_PASSPHRASE", "New passphrase",
                        confirm=True)
 
@@ -226,8 +213,6 @@ def user_passwd(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Change your passphrase, or (as an administrator) another user's."""
-    from sillok.cli import read_passphrase
-
     old = read_passphrase(passphrase_file)
     with Archive.open(archive, old, user=current_user()) as opened:
         who = name or opened.user.name
@@ -327,8 +312,6 @@ def restore(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Restore a backup into a new folder; checks files, row counts and the Merkle root."""
-    from sillok.cli import read_passphrase
-
     done = Archive.restore(backup_folder, target, read_passphrase(passphrase_file), current_user())
     console.print(
         f"Restored {target}: verified, tree size {done['tree_size']}, root {done['root']}."

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from sillok.archive import Archive
-from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
-from sillok.cli.commands import ArchiveArg, ProgressBar
+from sillok.cli import ArchiveArg, PassphraseFile, app, console, friendly_errors, read_passphrase
+from sillok.cli.commands import ProgressBar
 from sillok.demo import open_or_create, populate
 
 TOUR_QUERIES = ("요덕", "Yodok")

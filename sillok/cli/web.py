@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from sillok.cli import PassphraseFile, app, console, friendly_errors, read_passphrase
-from sillok.cli.commands import ArchiveArg, ProgressBar
+from sillok.cli import ArchiveArg, PassphraseFile, app, console, friendly_errors, read_passphrase
+from sillok.cli.commands import ProgressBar
 from sillok.errors import SillokError
 
 DEMO_SIZE = 2000
