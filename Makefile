@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARCHIVE ?= demo-archive
 EXTRAS ?= all,dev
 
-.PHONY: run test lint bench clean browsers
+.PHONY: run test test-fast lint bench clean browsers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,21 @@ browsers:
 test: $(STAMP) browsers
 	$(BIN)/ruff check sillok tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# Everything but the slow tests (Spark, Chromium, crashes, Schemathesis, large imports) and
+# PostgreSQL: a few minutes, for the edit-test loop. `make test` is the whole suite.
+test-fast: $(STAMP)
+	$(BIN)/ruff check sillok tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not slow and not postgresql"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sillok tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -24,6 +24,31 @@ PASSPHRASE = "correct horse battery staple"
 # test archives quick to open, not the code under test different.
 FAST = Settings(kdf=KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1))
 
+# Modules whose tests start Spark, Chromium, crash subprocesses, Schemathesis or a large import:
+# marked ``slow`` so that ``make test-fast`` can leave them out (``make test`` runs them all).
+SLOW_MODULES = frozenset(
+    {
+        "test_linkage_spark",
+        "test_crash",
+        "test_web_browser",
+        "test_web_api",
+        "test_import_speedpath",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests ``slow`` and ``postgresql`` by what they start, not by hand."""
+    for item in items:
+        module = item.path.stem
+        if module in SLOW_MODULES or "browser" in item.name:
+            item.add_marker(pytest.mark.slow)
+        fixtures = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and "postgresql" in callspec.params.values()
+        if "pg_url" in fixtures or on_postgresql:
+            item.add_marker(pytest.mark.postgresql)
+
 
 def need(reason: str) -> None:
     """Skip, or fail when every optional part is required."""

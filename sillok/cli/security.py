@@ -22,6 +22,11 @@ from sillok.cli import (
     read_passphrase,
     read_secret,
 )
+from sillok.custody.backup import FolderReplica
+from sillok.custody.proofs import BundleCheck, parse_record, verify_bundle
+from sillok.custody.wipe import wipe as wipe_archive
+from sillok.errors import InvalidInput
+from sillok.security.policy import may
 
 
 @app.command()
@@ -100,8 +105,6 @@ def proof(
     """
     import json
 
-    from sillok.custody.proofs import BundleCheck, parse_record, verify_bundle
-    from sillok.errors import InvalidInput
 
     if target == "verify" and bundle is not None:
         try:
@@ -236,12 +239,9 @@ def audit(
     """List the audit trail, newest first: writes, sealed-field openings, exports, logins."""
     from rich.table import Table
 
-    from sillok.custody.proofs import parse_record
-
     kind, rid = parse_record(record) if record else (None, None)
     with open_archive(archive, passphrase_file) as opened:
         if not _may(opened.role, "audit.read"):
-            from sillok.errors import InvalidInput
 
             raise InvalidInput(f"the {opened.role} role may not read the audit trail")
         events = opened.audit.events(action=action, record_kind=kind, record_id=rid, limit=limit)
@@ -262,8 +262,6 @@ def audit(
 
 
 def _may(role: str, action: str) -> bool:
-    from sillok.security.policy import may
-
     return may(role, action)
 
 
@@ -326,8 +324,6 @@ def replicate(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Update replicas; each refuses a state that does not extend the one it accepted."""
-    from sillok.custody.backup import FolderReplica
-
     with open_archive(archive, passphrase_file) as opened:
         done = opened.backups.replicate([FolderReplica(d) for d in dests])
     for item in done:
@@ -341,8 +337,6 @@ def wipe(
     yes: bool = typer.Option(False, "--yes", help="Do it (there is no undo)."),
 ) -> None:
     """Panic button: destroy every key copy and the database header. No passphrase, no undo."""
-    from sillok.custody.wipe import wipe as wipe_archive
-    from sillok.errors import InvalidInput
 
     if not yes:
         raise InvalidInput("wipe destroys the archive for good: add --yes to do it")
@@ -378,8 +372,6 @@ def shred(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Crypto-shred a protected person: destroy their key, so their sealed identity is gone."""
-    from sillok.errors import InvalidInput
-
     if not yes:
         raise InvalidInput("shred erases the person's identity for good: add --yes to do it")
     with open_archive(archive, passphrase_file) as opened:
@@ -405,8 +397,6 @@ def attach(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Store an evidence file sealed in the archive, with its SHA-256 and chain of custody."""
-    from sillok.custody.proofs import parse_record
-
     kind, rid = parse_record(record)
     with open_archive(archive, passphrase_file) as opened:
         added = opened.attachments.attach(kind, rid, file, media_type)
@@ -447,8 +437,6 @@ def attachment_list(
 ) -> None:
     """List attachments with their hashes and chain of custody."""
     from rich.table import Table
-
-    from sillok.custody.proofs import parse_record
 
     kind, rid = parse_record(record) if record else (None, None)
     with open_archive(archive, passphrase_file) as opened:

@@ -10,6 +10,7 @@ from rich.table import Table
 from sillok.archive import Archive
 from sillok.cli import ArchiveArg, PassphraseFile, app, console, friendly_errors, read_passphrase
 from sillok.cli.commands import ProgressBar
+from sillok.cli.links import show_candidate
 from sillok.demo import open_or_create, populate
 
 TOUR_QUERIES = ("요덕", "Yodok")
@@ -81,8 +82,6 @@ def tour(
 
 def _linkage(archive: Archive, shown: int = 3) -> None:
     """Link the victims once (a new demo archive) and show the most probable pairs."""
-    from sillok.cli.links import show_candidate
-
     if not archive.links.queue(limit=1) and not archive.links.queue("accepted", limit=1):
         run = archive.links.find("persons")
         console.print(
