@@ -34,6 +34,7 @@ from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
 from sillok.security.keys import ArchiveKeys, KeyFile, WrappedKey, derive_key
+from sillok.security.passphrases import check_strength
 from sillok.security.policy import User, may_open_sealed
 from sillok.security.seal import Sealer
 from sillok.settings import Settings
@@ -76,14 +77,14 @@ class Archive:
 
         Args:
             folder: where the archive lives; created if missing, must be empty otherwise.
-            passphrase: unlocks the archive; argon2id wraps the random data key under it.
+            passphrase: unlocks the archive; argon2id wraps the random data key under it. A
+                passphrase easy to guess is refused (:mod:`sillok.security.passphrases`).
             database: a PostgreSQL URL to keep the data on a server instead of in an
                 SQLCipher file in the folder.
         """
         settings = settings or Settings()
-        if not passphrase:
-            raise ArchiveError("an empty passphrase is not allowed")
         folder = Path(folder)
+        check_strength(passphrase, (settings.actor, folder.name))
         if folder.exists() and any(folder.iterdir()):
             raise ArchiveError(f"{folder} is not empty: an archive needs a folder of its own")
         folder.mkdir(parents=True, exist_ok=True)
