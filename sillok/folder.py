@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sillok.errors import ArchiveError
 
@@ -52,9 +53,31 @@ def read_info(folder: Path) -> dict[str, Any]:
     return data
 
 
+def without_password(location: str) -> str:
+    """A store location with any password taken out of it.
+
+    ``archive.json`` lies in the folder in the clear, readable without a passphrase, so a
+    PostgreSQL password never goes there: the server's password comes from PostgreSQL's own
+    ``PGPASSWORD`` or password file (``~/.pgpass``, ``PGPASSFILE``) when the archive is opened.
+    """
+    parts = urlsplit(location)
+    if not parts.scheme.startswith("postgres") or parts.password is None:
+        return location
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def write_info(folder: Path, location: str) -> None:
-    """Write ``archive.json`` for a new archive whose data lives at ``location``."""
-    write_json(folder / ARCHIVE_FILE, {"format": ARCHIVE_FORMAT, "store": location})
+    """Write ``archive.json`` for a new archive whose data lives at ``location`` (any password
+    left out: :func:`without_password`)."""
+    write_json(
+        folder / ARCHIVE_FILE, {"format": ARCHIVE_FORMAT, "store": without_password(location)}
+    )
 
 
 def wiped_at(folder: Path) -> str | None:

@@ -161,3 +161,19 @@ def test_a_wiped_archive_is_not_read_through_open_connections(sqlcipher_archive:
     wipe(sqlcipher_archive.folder)  # as another process would, with the server running
     with pytest.raises(ArchiveError, match="wiped"), store.reading() as conn:
         conn.execute(text("SELECT count(*) FROM archive_meta"))
+
+
+def test_a_postgresql_password_is_not_written_into_the_folder(pg_url: str, tmp_path: Path) -> None:
+    """archive.json is readable without a passphrase: the server's password stays out of it
+    (PostgreSQL's PGPASSWORD or ~/.pgpass supply it on open)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(pg_url)
+    with_password = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:s3cret-pw@{parts.hostname}:{parts.port}")
+    )
+    Archive.create(tmp_path / "pg", PASSPHRASE, database=with_password, settings=FAST).close()
+    info = (tmp_path / "pg" / "archive.json").read_text(encoding="utf-8")
+    assert "s3cret-pw" not in info and parts.hostname in info
+    with Archive.open(tmp_path / "pg", PASSPHRASE, settings=FAST) as opened:  # trust auth here
+        assert opened.store.dialect.name == "postgresql"
