@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -42,7 +42,6 @@ from sillok.model import RECORD_TABLES
 from sillok.store import ledger as store_ledger
 
 if TYPE_CHECKING:
-    from sillok.records.attachments import Attachments
     from sillok.vault import Vault
 
 CHUNK = 20_000
@@ -50,6 +49,13 @@ MAX_PROBLEMS = 20
 _KIND_OF_TABLE = {t.name: kind for kind, t in RECORD_TABLES.items()}
 
 Progress = Callable[[str, int], None]
+
+
+class Rehashing(Protocol):
+    """What verification needs of the attachments (``archive.attachments``)."""
+
+    def rehash(self, row: Any) -> str | None:
+        """Re-hash one stored attachment; None if it matches, else what is wrong."""
 
 
 @dataclass
@@ -307,7 +313,7 @@ def _verify_versions(
 class Verification:
     """``archive.verification``: check the log and the rows."""
 
-    def __init__(self, vault: Vault, attachments: Attachments) -> None:
+    def __init__(self, vault: Vault, attachments: Rehashing) -> None:
         self.vault = vault
         self.attachments = attachments
 
