@@ -17,12 +17,14 @@ from typing import Any
 from sillok.custody.backup import Backups, discard, unpack
 from sillok.custody.proofs import Proofs
 from sillok.custody.protection import Protection
-from sillok.custody.users import Users, open_store
+from sillok.custody.rotation import open_store
+from sillok.custody.users import Users
 from sillok.custody.verify import Verification
 from sillok.directory import Directory
 from sillok.errors import ArchiveError, SillokError, WrongPassphrase
 from sillok.folder import ARCHIVE_FORMAT, DB_FILE, KEYS_FILE, read_info, wiped_at, write_info
-from sillok.ledger.log import ArchiveHooks, ArchiveLog
+from sillok.ledger.hooks import ArchiveHooks
+from sillok.ledger.log import ArchiveLog
 from sillok.linkage.archive import Links
 from sillok.records.attachments import Attachments
 from sillok.records.export import Exports

@@ -12,12 +12,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from sillok import vocab
 from sillok.model import organizations, places
 from sillok.names import fold, place_name_tokens
 from sillok.store.dialects import Dialect
+from sillok.store.directory import directory_rows
 from sillok.store.rows import insert_records
 
 #: keys of first-level divisions (ISO 3166-2:KP), as the places vocabulary keys them
@@ -64,7 +65,7 @@ class Directory:
     def load(self, conn: Connection) -> Directory:
         """Read every entry from the store."""
         has_parent = "parent_id" in self.table.c
-        for row in conn.execute(select(self.table)):
+        for row in directory_rows(conn, self.table):
             entry = Entry(
                 id=row.id,
                 vocab_key=row.vocab_key,

@@ -1,7 +1,8 @@
 """Korean names across scripts: surnames, person and place tokens, search query terms.
 
 Letters, folding and romanization live in `sillok.romanization`; the names most callers need
-(`fold`, `hangul_normal`, `is_hangul`, `romanize`, `hangul_candidates`) are re-exported here.
+(`fold`, `fold_words`, `hangul_normal`, `is_hangul`, `romanize`, `hangul_candidates`) are
+re-exported here.
 
 Decisions:
 - Person names are romanized the way people write names, not as running text: no assimilation
@@ -25,12 +26,12 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from sillok.romanization import (
-    APOSTROPHES,
     SYSTEMS,
     common_syllable,
     dprk_lead_form,
     family_given_forms,
     fold,
+    fold_words,
     given_forms,
     hangul_candidates,
     hangul_candidates_of_parts,
@@ -40,6 +41,7 @@ from sillok.romanization import (
     is_syllable,
     romanize,
     romanize_plain,
+    split_words,
     syllable_forms,
     syllable_initial_spellings,
     word_romanizations,
@@ -53,22 +55,6 @@ __all__ = [
 ]
 
 _ALL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
-# A run of word characters, hyphens and apostrophes with a letter or digit in it.
-_WORD = re.compile(f"[\\w\\-{APOSTROPHES}]*[^\\W_{APOSTROPHES}][\\w\\-{APOSTROPHES}]*")
-
-
-def _raw_words(text: str) -> list[str]:
-    """Words of a text, keeping hyphenated and apostrophized words whole."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return _WORD.findall(text)
-
-
-def fold_words(text: str) -> list[str]:
-    """Fold each word; hyphenated parts stay joined ("Kim Yo-jong" -> ["kim", "yojong"])."""
-    return [f for f in (fold(w) for w in _raw_words(text)) if f]
-
-
 # ---------------------------------------------------------------- surnames
 
 # By frequency (ROK census order, roughly). "ROK/DPRK" where the DPRK writes the surname with ㄹ;
@@ -308,8 +294,8 @@ def _latin_words(name: str) -> tuple[list[str], int | None]:
     if "," in name:
         text = name.split(",")
         if len(text) == 2 and text[0].strip() and text[1].strip():  # "Lee, Sol-ju"
-            return _raw_words(text[0]) + _raw_words(text[1]), 0
-    words = _raw_words(name)
+            return split_words(text[0]) + split_words(text[1]), 0
+    words = split_words(name)
     return words, (_latin_surname_index(words) if words else None)
 
 
@@ -487,7 +473,7 @@ def place_name_tokens(name: str) -> set[str]:
 def _place_tokens(name: str) -> frozenset[str]:
     out: set[str] = set()
     core: list[str] = []
-    words = _raw_words(name)
+    words = split_words(name)
     folded_words = [fold(w) for w in words]
     for word, folded in zip(words, folded_words, strict=True):
         if is_hangul(word):
@@ -583,7 +569,7 @@ def query_terms(query: str) -> list[set[str]]:
     surname spelling, the other spellings and the Hangul surname. A surname followed by given
     syllables written apart ("Kim Yo Jong", "RI SOL JU") becomes surname + joined given name.
     """
-    words = _raw_words(query)
+    words = split_words(query)
     terms: list[set[str]] = []
     i = 0
     while i < len(words):

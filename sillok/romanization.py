@@ -12,7 +12,8 @@ Decisions:
   voiced sound (Tae-jung).
 - DPRK romanization is written without breves, as the DPRK itself writes it in practice
   (Pyongyang, Kim Jong Un); aspirates are kh/th/ph/ch, ㅈ is j.
-- `fold` is the key under which spellings meet: ǒ, ŏ and o alike, no apostrophes or hyphens.
+- `fold` is the key under which spellings meet: ǒ, ŏ and o alike, no apostrophes or hyphens;
+  `fold_words` folds each word of a text, a hyphenated word as one.
 """
 
 from __future__ import annotations
@@ -147,6 +148,22 @@ def fold(text: str) -> str:
     if is_hangul(text):
         text = hangul_normal(text)
     return "".join(_fold_char(c) for c in text)
+
+
+# A run of word characters, hyphens and apostrophes with a letter or digit in it.
+_WORD = re.compile(f"[\\w\\-{APOSTROPHES}]*[^\\W_{APOSTROPHES}][\\w\\-{APOSTROPHES}]*")
+
+
+def split_words(text: str) -> list[str]:
+    """Words of a text, keeping hyphenated and apostrophized words whole."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(text)
+
+
+def fold_words(text: str) -> list[str]:
+    """Fold each word; hyphenated parts stay joined ("Kim Yo-jong" -> ["kim", "yojong"])."""
+    return [f for f in (fold(w) for w in split_words(text)) if f]
 
 
 # The letter tables folded ("ŏ" -> "o", "ch'" -> "ch"): a syllable's folded spelling is then the

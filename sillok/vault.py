@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sillok.directory import Directory
-from sillok.ledger.log import ArchiveHooks, ArchiveLog
+from sillok.ledger.hooks import ArchiveHooks
+from sillok.ledger.log import ArchiveLog
 from sillok.model import organizations, places
 from sillok.security.audit import AuditTrail
 from sillok.security.disclosure import Disclosure

@@ -79,7 +79,7 @@ def _rewrite_history(archive: Archive) -> None:
         conn.execute(update(ledger_entries).where(ledger_entries.c.seq == 3).values(op="delete"))
         leaves = []
         for row in conn.execute(select(ledger_entries).order_by(ledger_entries.c.seq)):
-            from sillok.ledger.log import entry_bytes
+            from sillok.ledger.entries import entry_bytes
 
             leaf = leaf_hash(
                 entry_bytes(

@@ -23,7 +23,8 @@ from sillok.ledger.checkpoint import (
     open_checkpoint,
     open_note,
 )
-from sillok.ledger.merkle import canonical_entry, entry_hash, inclusion_proof, leaf_hash, root_hash
+from sillok.ledger.entries import canonical_entry, entry_hash
+from sillok.ledger.merkle import inclusion_proof, leaf_hash, root_hash
 
 ORIGIN = "example.org/sillok/test-archive"
 SEED = bytes(range(32))

@@ -3,7 +3,7 @@
 The import computes the Merkle log's commitments, search documents and inserts a whole batch
 at a time. These tests import the same synthetic file in batches and one row per batch, and
 hold the two to the same records, search results and a log that ``verify`` recomputes row by
-row (``sillok.ledger.log.committed_object``, the path proof bundles use).
+row (``sillok.ledger.entries.committed_object``, the path proof bundles use).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from sillok.archive import Archive
-from sillok.ledger.log import SHAPES, content_commitment
+from sillok.ledger.entries import SHAPES, content_commitment
 from sillok.ledger.merkle import root_hash
 from sillok.model import ledger_entries
 from sillok.records.flatacts import COLUMNS

@@ -1,5 +1,5 @@
-"""Tests for sillok.ledger.merkle: RFC 9162 hashing, proofs, the compact range,
-canonical entries."""
+"""Tests for sillok.ledger.merkle (RFC 9162 hashing, proofs, the compact range) and the
+canonical entries of sillok.ledger.entries."""
 
 from __future__ import annotations
 
@@ -15,14 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sillok.ledger.entries import CanonicalEntryError, canonical_entry, entry_hash
 from sillok.ledger.merkle import (
     EMPTY_ROOT,
-    CanonicalEntryError,
     CompactRange,
     ProofError,
-    canonical_entry,
     consistency_proof,
-    entry_hash,
     inclusion_proof,
     leaf_hash,
     node_hash,

@@ -12,15 +12,16 @@ from sqlalchemy import event, func, select, text
 
 from sillok.archive import Archive
 from sillok.ledger.checkpoint import open_checkpoint
-from sillok.ledger.log import (
+from sillok.ledger.entries import (
     LOGGED_BY_NAME,
     OPS,
     SHAPES,
+    canonical_entry,
     content_commitment,
     entry_bytes,
     entry_object,
 )
-from sillok.ledger.merkle import canonical_entry, leaf_hash, root_hash
+from sillok.ledger.merkle import leaf_hash, root_hash
 from sillok.model import acts, ledger_entries, ledger_state
 from sillok.store import Store
 from sillok.store import rows as store_rows
@@ -171,7 +172,7 @@ def test_the_log_survives_reopening(archive: Archive, tmp_path: Path) -> None:
 )
 def test_commitments_hash_the_rfc8785_form(obj: dict[str, Any]) -> None:
     """The committed object is encoded exactly as canonical_entry (RFC 8785) encodes it."""
-    from sillok.ledger.log import _jcs
+    from sillok.ledger.entries import _jcs
 
     assert _jcs(obj) == canonical_entry(obj)
 
@@ -195,7 +196,7 @@ def _column_values(converter: Any) -> st.SearchStrategy[Any]:
     """Values a row may carry in a column, of its own type or of one the log converts."""
     import datetime as dt
 
-    from sillok.ledger import log as al
+    from sillok.ledger import entries as al
 
     zones = st.sampled_from(
         [dt.UTC, dt.timezone(dt.timedelta(hours=9)), dt.timezone(dt.timedelta(hours=-5))]
@@ -247,7 +248,8 @@ def test_batch_commitments_equal_the_row_by_row_ones(
     case: tuple[str, list[dict[str, Any]]],
 ) -> None:
     """The import's batch path commits to exactly what proofs and verify recompute per row."""
-    from sillok.ledger.log import ArchiveLog, committed_object
+    from sillok.ledger.entries import committed_object
+    from sillok.ledger.log import ArchiveLog
     from sillok.store.dialects import SqlCipherDialect
 
     name, rows = case
@@ -272,7 +274,7 @@ def test_field_values_encode_as_the_json_encoder_does(value: Any) -> None:
     """The shortcut for one field value writes the standard encoder's bytes."""
     import json
 
-    from sillok.ledger.log import _jcs, _jcs_scalar
+    from sillok.ledger.entries import _jcs, _jcs_scalar
 
     reference = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert _jcs_scalar(value) == _jcs(value) == reference.encode(value).encode()

@@ -130,7 +130,7 @@ def test_a_row_and_its_entry_rewritten_together_are_caught(filled: Archive) -> N
     """An intruder who rewrites a row and recomputes its entry still breaks the signed roots."""
     from sqlalchemy import select
 
-    from sillok.ledger.log import SHAPES, content_commitment, entry_bytes
+    from sillok.ledger.entries import SHAPES, content_commitment, entry_bytes
     from sillok.ledger.merkle import leaf_hash
     from sillok.model import acts, ledger_entries
 

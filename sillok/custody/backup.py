@@ -27,11 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from sillok.errors import ArchiveError, SillokError
+from sillok.errors import ArchiveError, InvalidInput, SillokError
 from sillok.folder import ARCHIVE_FILE, DB_FILE, KEYS_FILE
 from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
-from sillok.ledger.log import LOGGED_TABLES
+from sillok.ledger.entries import LOGGED_TABLES
+from sillok.ledger.log import ArchiveLog
 from sillok.ledger.merkle import ProofError, consistency_proof, root_hash, verify_consistency
+from sillok.security.keys import derive_key
+from sillok.security.policy import may
+from sillok.store import Store
+from sillok.store.database_file import copy_database
+from sillok.store.dialects import SqlCipherDialect
 from sillok.store.meta import row_counts
 
 if TYPE_CHECKING:
@@ -217,9 +223,6 @@ class Backups:
         return {"tree_size": manifest["tree_size"], "root": manifest["root"], "rows": counts}
 
     def _require(self) -> None:
-        from sillok.errors import InvalidInput
-        from sillok.security.policy import may
-
         if not may(self.vault.role, "backup"):
             raise InvalidInput(f"the {self.vault.role} role may not make backups")
 
@@ -245,7 +248,9 @@ class Backups:
             )
         dest.mkdir(parents=True, exist_ok=True)
         try:
-            self._online_backup(dest / DB_FILE)
+            copy_database(
+                archive.store, dest / DB_FILE, derive_key(archive.keys.database, "database")
+            )
             for name in (ARCHIVE_FILE, KEYS_FILE):
                 shutil.copy2(archive.folder / name, dest / name)
             blobs = archive.folder / "attachments"
@@ -262,33 +267,10 @@ class Backups:
             raise
         return manifest
 
-    def _online_backup(self, target: Path) -> None:
-        import sqlcipher3
-
-        from sillok.security.keys import derive_key
-
-        key = derive_key(self.vault.keys.database, "database").hex()
-        raw = self.vault.store.engine.raw_connection()
-        try:
-            copy = sqlcipher3.connect(str(target))
-            try:
-                copy.execute(f"PRAGMA key = \"x'{key}'\"")
-                raw.driver_connection.backup(copy)  # type: ignore[union-attr]
-                copy.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                copy.close()
-        finally:
-            raw.close()
-
     def _manifest(self, dest: Path) -> dict[str, Any]:
         """The manifest, read from the copy itself (so it describes exactly what was copied)."""
-        from sillok.ledger.log import ArchiveLog
-        from sillok.security.keys import derive_key
-        from sillok.store import Store
-        from sillok.store.dialects import SqlCipherDialect
-
         store = Store(
-            SqlCipherDialect(dest / "archive.db"),
+            SqlCipherDialect(dest / DB_FILE),
             derive_key(self.vault.keys.database, "database"),
         )
         try:

@@ -5,9 +5,9 @@ verifier needs to check that a record version was in the archive's log, unaltere
 checkpoint was signed, and nothing else: the fields the caller's role may not read, and every
 sealed field, are withheld as their salted commitments. ``verify_bundle`` (``sillok proof
 verify BUNDLE.json``) checks a bundle with no archive and no passphrase: it needs only this
-module, :mod:`sillok.ledger.merkle`, :mod:`sillok.ledger.checkpoint` and the bundle. The
-format is in
-docs/ledger.md ("Proof bundles").
+module, :mod:`sillok.ledger.entries`, :mod:`sillok.ledger.merkle`,
+:mod:`sillok.ledger.checkpoint` and the bundle. The format is in docs/ledger.md ("Proof
+bundles").
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from sillok.errors import InvalidInput, NotFound, SillokError
 from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
-from sillok.ledger.log import (
+from sillok.ledger.entries import (
     LOGGED_BY_NAME,
     SHAPES,
-    Entry,
     content_commitment,
     entry_bytes,
     field_commitment,
@@ -39,8 +36,11 @@ from sillok.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from sillok.model import RECORD_TABLES, record_versions
+from sillok.model import RECORD_TABLES
 from sillok.security.policy import Access, access, may, may_see
+from sillok.security.seal import is_sealed
+from sillok.store import ledger as store_ledger
+from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
@@ -64,12 +64,6 @@ def _unb64(text: Any, what: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         raise BundleError(f"{what} is not valid base64") from None
-
-
-def _is_sealed(value: Any) -> bool:
-    from sillok.security.seal import is_sealed
-
-    return is_sealed(value)
 
 
 def parse_record(spec: str) -> tuple[str, int]:
@@ -103,20 +97,14 @@ class Proofs:
         shape = SHAPES[table.name]
         log = self.vault.log
         with self.vault.store.reading() as conn:
-            current = conn.execute(select(table).where(table.c.id == record_id)).first()
+            current = store_rows.get(conn, kind, record_id)
             if current is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
             version = version or int(current.version)
             if version == int(current.version):
                 row: dict[str, Any] = dict(current._mapping)
             else:
-                data = conn.execute(
-                    select(record_versions.c.data).where(
-                        record_versions.c.record_kind == kind,
-                        record_versions.c.record_id == record_id,
-                        record_versions.c.version == version,
-                    )
-                ).scalar()
+                data = store_ledger.kept_version(conn, kind, record_id, version)
                 if data is None:
                     raise NotFound(f"{kind} {record_id} has no version {version}")
                 row = json.loads(data)
@@ -142,7 +130,7 @@ class Proofs:
         for column, value in values.items():
             if column not in shape.redactable:
                 fields[column] = value
-            elif _is_sealed(row.get(column)) or (
+            elif is_sealed(row.get(column)) or (
                 access(role, sharing, table.name, column) is Access.REDACT
             ):
                 withheld[column] = committed[column]["c"]
@@ -343,4 +331,4 @@ def fingerprint(bundle_text: str) -> str:
     return hashlib.sha256(bundle_text.encode("utf-8")).hexdigest()
 
 
-__all__ = ["BundleCheck", "BundleError", "Entry", "Proofs", "parse_record", "verify_bundle"]
+__all__ = ["BundleCheck", "BundleError", "Proofs", "parse_record", "verify_bundle"]

@@ -1,4 +1,4 @@
-"""Users: who may open the archive, with which role; logging in; rotating the keys.
+"""Users: who may open the archive, with which role; logging in.
 
 A user is a holder of a copy of the archive's keys in ``keys.json`` (see
 :mod:`sillok.security.keys`)
@@ -6,7 +6,7 @@ and a row of the ``users`` table. The table, inside the encrypted database and c
 Merkle log, is what says which role a user has: ``keys.json`` lies in the folder in the clear,
 so a role written there only counts when the table agrees. Removing a user deletes their copy
 of the keys; rotating the keys afterwards (``sillok keys rotate``) makes any copy they kept
-useless for the database as it is from then on.
+useless for the database as it is from then on (:mod:`sillok.custody.rotation`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from sillok.errors import ArchiveError, InvalidInput, NotFound, WrongPassphrase
+from sillok.custody.rotation import rotate_keys
+from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
-from sillok.model import users as users_table
-from sillok.security.keys import ArchiveKeys, KeyFile, WrappedKey, derive_key
+from sillok.security.keys import KeyFile, WrappedKey
 from sillok.security.policy import ROLES, User, may, may_open_sealed
-from sillok.store import Store
-from sillok.store.dialects import Dialect
-from sillok.store.rows import insert_rows, now, update_row
+from sillok.store import users as store_users
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
@@ -57,32 +53,6 @@ def check_passphrase(passphrase: str) -> str:
     return passphrase
 
 
-def keys_for_role(keys: ArchiveKeys, role: str) -> ArchiveKeys:
-    """The keys a role receives: the seal master key only for roles that may open seals."""
-    return keys if may_open_sealed(role) else keys.without_seal()
-
-
-def open_store(
-    dialect: Dialect, keys: ArchiveKeys, pending: ArchiveKeys | None
-) -> tuple[Store, ArchiveKeys]:
-    """Open the store with the database key, or with the pending one of a rotation.
-
-    A rotation rekeys the database between writing the pending keys and making them
-    current; whichever key opens it is the right one.
-    """
-    store = Store(dialect, derive_key(keys.database, "database"))
-    try:
-        store.check()
-        return store, keys
-    except ArchiveError:
-        store.close()
-        if pending is None:
-            raise
-    store = Store(dialect, derive_key(pending.database, "database"))
-    store.check()
-    return store, pending
-
-
 class Users:
     """``archive.users``: add, remove, list users, change passphrases, rotate keys."""
 
@@ -105,7 +75,7 @@ class Users:
         keyfile = KeyFile.load(self._keyfile_path)
         holders = {w.holder: w for w in keyfile.wrapped}
         with self.vault.store.reading() as conn:
-            rows = conn.execute(select(users_table).order_by(users_table.c.id)).all()
+            rows = store_users.all_users(conn)
         return [
             {
                 "name": r.name,
@@ -121,9 +91,7 @@ class Users:
     def get(self, name: str) -> User | None:
         """An active user by name."""
         with self.vault.store.reading() as conn:
-            row = conn.execute(
-                select(users_table).where(users_table.c.name == name, users_table.c.active)
-            ).first()
+            row = store_users.active_user(conn, name)
         return User(row.name, row.role) if row else None
 
     # -- changing --
@@ -142,35 +110,15 @@ class Users:
             raise InvalidInput(
                 f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
             )
-        copy = WrappedKey.seal(
-            keys_for_role(keys, role), passphrase, name, role, self.vault.settings.kdf
-        )
+        copy = WrappedKey.seal(keys.for_role(role), passphrase, name, role, self.vault.settings.kdf)
         with self.vault.store.transaction() as conn:
-            existing = conn.execute(select(users_table).where(users_table.c.name == name)).first()
-            stamp = now()
+            existing = store_users.user_named(conn, name)
             if existing is None:
-                insert_rows(
-                    conn,
-                    self.vault.store.dialect,
-                    users_table,
-                    [
-                        {
-                            "name": name,
-                            "role": role,
-                            "active": True,
-                            "created_by": self.vault.user.name,
-                            "created_at": stamp,
-                            "updated_at": stamp,
-                        }
-                    ],
+                store_users.add_users(
+                    conn, self.vault.store.dialect, [(name, role)], self.vault.user.name
                 )
             else:
-                update_row(
-                    conn,
-                    users_table,
-                    existing.id,
-                    {"role": role, "active": True, "updated_at": stamp},
-                )
+                store_users.reactivate_user(conn, existing.id, role)
             self.vault.audit.record("user_add", detail={"user": name, "role": role}, conn=conn)
             # The key copy is written last, inside the transaction: if it fails, no row.
             keyfile.replaced(copy).save()
@@ -186,9 +134,9 @@ class Users:
         if not admins:
             raise InvalidInput(f"{name!r} is the last admin: add another admin first")
         with self.vault.store.transaction() as conn:
-            row = conn.execute(select(users_table).where(users_table.c.name == name)).first()
+            row = store_users.user_named(conn, name)
             if row is not None:
-                update_row(conn, users_table, row.id, {"active": False, "updated_at": now()})
+                store_users.deactivate_user(conn, row.id)
             self.vault.audit.record("user_remove", detail={"user": name}, conn=conn)
             keyfile.without(name).save()
 
@@ -201,7 +149,7 @@ class Users:
             raise NotFound(f"there is no user {name!r}")
         if name != self.vault.user.name:
             self._require("users")
-            keys = keys_for_role(self.vault.keys, copy.role)
+            keys = self.vault.keys.for_role(copy.role)
         else:
             if old_passphrase is None or not copy.check(old_passphrase):
                 raise WrongPassphrase("the current passphrase is not right")
@@ -227,75 +175,9 @@ class Users:
         )
         return user
 
-    # -- rotating the keys --
-
     def rotate_keys(self) -> dict[str, Any]:
         """Replace the database key and the seal master key; every copy gets the new keys.
 
-        The steps are ordered so that a crash anywhere leaves an archive that opens:
-
-        1. every user's copy gets the new keys as *pending* (``keys.json`` written atomically);
-        2. the field keys are re-wrapped under the new seal master key, in one transaction
-           (until step 4 the sealer accepts either master key);
-        3. the SQLCipher database is re-keyed (``PRAGMA rekey``, one transaction in the WAL:
-           before its commit the old key opens it, after it the new one);
-        4. the pending keys become the current ones.
-
-        Opening tries the current database key and then the pending one, and running the
-        rotation again finishes an interrupted one.
+        See :func:`sillok.custody.rotation.rotate_keys`.
         """
-        import os
-
-        self._require("keys")
-        archive = self.vault
-        keys = archive.keys
-        if keys.seal is None:
-            raise InvalidInput("rotating the keys needs a copy that holds the seal key")
-        keyfile = KeyFile.load(self._keyfile_path)
-        old_kind = [w.holder for w in keyfile.wrapped if w.version != 2]
-        if old_kind:
-            raise InvalidInput(
-                f"these users must log in once before a rotation: {', '.join(old_kind)}"
-            )
-        # An interrupted rotation is finished with the keys it started.
-        new = archive.pending_keys or ArchiveKeys(os.urandom(32), keys.archive, os.urandom(32))
-        if archive.pending_keys is not None and archive.opened_with_pending:
-            keys = archive.previous_keys or keys
-        # 1. pending copies for everyone
-        keyfile = KeyFile(
-            keyfile.path,
-            tuple(
-                w.with_keys(keys_for_role(keys, w.role), keys_for_role(new, w.role))
-                for w in keyfile.wrapped
-            ),
-        )
-        keyfile.save()
-        # 2. field keys under the new seal master key
-        assert new.seal is not None
-        with archive.store.transaction() as conn:
-            rewrapped = archive.sealer.rewrap(conn, new.seal)
-        # 3. the database file under the new key
-        new_db_key = derive_key(new.database, "database")
-        if archive.store.dialect.name == "sqlcipher":
-            raw = archive.store.engine.raw_connection()
-            try:
-                raw.driver_connection.execute(  # type: ignore[union-attr]
-                    f"PRAGMA rekey = \"x'{new_db_key.hex()}'\""
-                )
-            finally:
-                raw.close()
-        store = Store(archive.store.dialect, new_db_key)
-        store.check()
-        # 4. the new keys are the current ones
-        KeyFile(
-            keyfile.path,
-            tuple(w.with_keys(keys_for_role(new, w.role)) for w in keyfile.wrapped),
-        ).save()
-        from sillok.store.rows import HOOKS_OPTION
-
-        store.engine = store.engine.execution_options(**{HOOKS_OPTION: archive.hooks})
-        archive.store.close()
-        archive.store = store
-        archive.keys = new
-        archive.audit.record("keys_rotate", detail={"field_keys": rewrapped})
-        return {"users": len(keyfile.wrapped), "field_keys": rewrapped}
+        return rotate_keys(self.vault)

@@ -21,34 +21,27 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, and_, func, select, text
+from sqlalchemy import Connection
 
 from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
-from sillok.ledger.log import (
+from sillok.ledger.entries import (
     LOGGED_TABLES,
     SHAPES,
-    ArchiveLog,
     Entry,
     TableShape,
     content_commitment,
     entry_bytes,
 )
+from sillok.ledger.log import ArchiveLog
 from sillok.ledger.merkle import CompactRange
-from sillok.model import (
-    RECORD_TABLES,
-    attachments,
-    ledger_checkpoints,
-    ledger_entries,
-    ledger_state,
-)
-from sillok.model import record_versions as versions_table
+from sillok.model import RECORD_TABLES
+from sillok.store import ledger as store_ledger
 
 if TYPE_CHECKING:
-    from sillok.records.attachments import Attachments
     from sillok.vault import Vault
 
 CHUNK = 20_000
@@ -56,6 +49,13 @@ MAX_PROBLEMS = 20
 _KIND_OF_TABLE = {t.name: kind for kind, t in RECORD_TABLES.items()}
 
 Progress = Callable[[str, int], None]
+
+
+class Rehashing(Protocol):
+    """What verification needs of the attachments (``archive.attachments``)."""
+
+    def rehash(self, row: Any) -> str | None:
+        """Re-hash one stored attachment; None if it matches, else what is wrong."""
 
 
 @dataclass
@@ -107,35 +107,13 @@ class VerifyReport:
         }
 
 
-_ENTRY_COLUMNS = ("seq", "tbl", "row_id", "row_sub", "row_version", "op", "content", "leaf_hash")
-
-
-def _raw_entries(conn: Connection) -> Iterator[tuple[Any, ...]]:
-    """Every log entry as a plain tuple, in seq order, a chunk at a time."""
-    query = text(
-        "SELECT seq, tbl, row_id, row_sub, row_version, op, content, leaf_hash "
-        "FROM ledger_entries WHERE seq > :last ORDER BY seq LIMIT :n"
-    )
-    last = -1
-    while True:
-        batch = conn.execute(query, {"last": last, "n": CHUNK}).all()
-        if not batch:
-            return
-        for r in batch:
-            yield tuple(r)
-        last = batch[-1][0]
-
-
 def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None = None) -> None:
     """Pass 1: every entry's leaf hash and position, every checkpoint, the frontier."""
-    state = conn.execute(select(ledger_state).where(ledger_state.c.id == 1)).first()
+    state = store_ledger.log_state(conn)
     if state is None:
         report.problem("the archive has no log state (ledger_state is empty)")
         return
-    checkpoints = {
-        int(r.size): (bytes(r.root), r.note)
-        for r in conn.execute(select(ledger_checkpoints).order_by(ledger_checkpoints.c.size))
-    }
+    checkpoints = {size: (root, note) for size, root, note in store_ledger.checkpoints(conn)}
     frontier = CompactRange()
 
     def check_checkpoint(size: int) -> None:
@@ -159,7 +137,8 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
     expected = 0
     sha256 = hashlib.sha256
     # Raw rows (no ORM processing): this loop runs once per entry of the whole log.
-    for seq, tbl, rid, sub, ver, op, content, stored in _raw_entries(conn):
+    entries = store_ledger.entries_in_order(conn, CHUNK)
+    for seq, tbl, rid, sub, ver, op, content, stored in entries:
         if seq != expected:
             report.problem(f"log entry {expected} is missing (the next one is numbered {seq})")
             expected = seq
@@ -199,13 +178,8 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
 
 
 def _key_range(conn: Connection, shape: TableShape) -> tuple[int, int] | None:
-    col = shape.table.c[shape.key[0]]
-    lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
-    elo, ehi = conn.execute(
-        select(func.min(ledger_entries.c.row_id), func.max(ledger_entries.c.row_id)).where(
-            ledger_entries.c.tbl == shape.table.name
-        )
-    ).one()
+    lo, hi = store_ledger.id_range(conn, shape.table, shape.key[0])
+    elo, ehi = store_ledger.entry_id_range(conn, shape.table.name)
     values = [v for v in (lo, hi, elo, ehi) if v is not None]
     return (int(min(values)), int(max(values))) if values else None
 
@@ -243,36 +217,19 @@ def _verify_chunk(
 ) -> None:
     name = shape.table.name
     logged: dict[tuple[int, int | None], list[Entry]] = {}
-    where = and_(
-        ledger_entries.c.tbl == name, ledger_entries.c.row_id >= lo, ledger_entries.c.row_id < hi
-    )
-    query = (
-        select(*[ledger_entries.c[c] for c in _ENTRY_COLUMNS])
-        .where(where)
-        .order_by(ledger_entries.c.seq)
-    )
-    for seq, tbl, rid, sub, ver, op, content, leaf in conn.execute(query):
+    for seq, tbl, rid, sub, ver, op, content, leaf in store_ledger.entries_in_range(
+        conn, name, lo, hi
+    ):
         logged.setdefault((rid, sub), []).append(
             Entry(seq, tbl, rid, sub, ver, op, None if content is None else bytes(content), leaf)
         )
-    col = shape.table.c[shape.key[0]]
-    names = [c.name for c in shape.table.columns]
-    rows = [
-        dict(zip(names, r, strict=True))
-        for r in conn.execute(select(shape.table).where(col >= lo, col < hi))
-    ]
+    rows = store_ledger.rows_in_range(conn, shape.table, shape.key[0], lo, hi)
     kept: dict[int, dict[int, str]] = {}
     if shape.versioned:
-        for r in conn.execute(
-            select(
-                versions_table.c.record_id, versions_table.c.version, versions_table.c.data
-            ).where(
-                versions_table.c.record_kind == _KIND_OF_TABLE[name],
-                versions_table.c.record_id >= lo,
-                versions_table.c.record_id < hi,
-            )
+        for rid, kept_version, data in store_ledger.kept_versions_in_range(
+            conn, _KIND_OF_TABLE[name], lo, hi
         ):
-            kept.setdefault(int(r.record_id), {})[int(r.version)] = r.data
+            kept.setdefault(rid, {})[kept_version] = data
     for mapping in rows:
         key = shape.key_of(mapping)
         report.rows += 1
@@ -356,7 +313,7 @@ def _verify_versions(
 class Verification:
     """``archive.verification``: check the log and the rows."""
 
-    def __init__(self, vault: Vault, attachments: Attachments) -> None:
+    def __init__(self, vault: Vault, attachments: Rehashing) -> None:
         self.vault = vault
         self.attachments = attachments
 
@@ -380,20 +337,14 @@ class Verification:
 
     def _attachments(self, conn: Connection, report: VerifyReport) -> None:
         """Re-hash every stored attachment against its recorded SHA-256."""
-        store = self.attachments
         last = 0
         while True:
-            batch = conn.execute(
-                select(attachments)
-                .where(attachments.c.id > last)
-                .order_by(attachments.c.id)
-                .limit(1000)
-            ).all()
+            batch = store_ledger.attachments_after(conn, last, 1000)
             if not batch:
                 return
             for row in batch:
                 report.attachments += 1
-                problem = store.rehash(row)
+                problem = self.attachments.rehash(row)
                 if problem:
                     report.problem(problem)
             last = batch[-1].id

@@ -1,4 +1,4 @@
-"""The Merkle log: RFC 9162 tree hashing, inclusion and consistency proofs, canonical entries.
+"""The Merkle tree: RFC 9162 hashing, inclusion and consistency proofs, the compact range.
 
 Every change to a record appends one entry to an append-only log. The log is a Merkle tree
 hashed exactly as in RFC 9162 (Certificate Transparency v2) and RFC 6962:
@@ -9,6 +9,7 @@ hashed exactly as in RFC 9162 (Certificate Transparency v2) and RFC 6962:
 - a tree of n > 1 leaves splits at k, the largest power of two smaller than n.
 
 This module is pure computation: the archive stores leaf hashes and calls these functions.
+What a leaf hashes (the canonical bytes of a log entry) is :mod:`sillok.ledger.entries`.
 Verification follows RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by step (the algorithms of
 transparency-dev/merkle), so a proof that verifies here verifies with any conforming client.
 """
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 HASH_SIZE = 32
 """Length in bytes of every hash in the log (SHA-256)."""
@@ -30,21 +29,10 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
 _MAX_TREE_SIZE = (1 << 64) - 1  # tree sizes are uint64 in RFC 9162 and in checkpoints
-_MAX_ENTRY_DEPTH = 64
-# RFC 8785 numbers are IEEE 754 doubles: only integers in this range survive a round trip.
-_MAX_SAFE_INTEGER = (1 << 53) - 1
 
 
 class ProofError(ValueError):
     """A Merkle proof, a root or a tree size failed verification or is malformed."""
-
-
-class CanonicalEntryError(ValueError):
-    """A log entry cannot be encoded canonically (a float, a non-NFC string, a bytes value...).
-
-    The message names the position of the offending value (for example ``$.names[2].text``)
-    and its type, never its content: entries may hold protected text.
-    """
 
 
 # --- hashing ------------------------------------------------------------------------------
@@ -489,105 +477,3 @@ class CompactRange:
 
     def __repr__(self) -> str:
         return f"CompactRange(size={self._size}, root={self.root().hex()})"
-
-
-# --- canonical entries (RFC 8785 subset) ---------------------------------------------------
-
-_STRING_ESCAPES = {i: f"\\u{i:04x}" for i in range(0x20)}
-_STRING_ESCAPES.update(
-    {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
-)
-
-
-def _path_key(path: str, key: str) -> str:
-    shown = key if len(key) <= 40 else key[:37] + "..."
-    if shown.isascii() and shown.isidentifier():
-        return f"{path}.{shown}"
-    return f"{path}[{json.dumps(shown, ensure_ascii=False)}]"
-
-
-def _encode_string(s: str, path: str) -> str:
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        raise CanonicalEntryError(f"{path}: string holds a lone surrogate") from None
-    if not unicodedata.is_normalized("NFC", s):
-        raise CanonicalEntryError(
-            f"{path}: string is not in Unicode NFC; normalise it before logging"
-        )
-    return '"' + s.translate(_STRING_ESCAPES) + '"'
-
-
-def _encode_value(value: Any, path: str, depth: int, out: list[str]) -> None:
-    if depth > _MAX_ENTRY_DEPTH:
-        raise CanonicalEntryError(f"{path}: nested deeper than {_MAX_ENTRY_DEPTH} levels")
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(_encode_string(value, path))
-    elif isinstance(value, int):
-        if abs(value) > _MAX_SAFE_INTEGER:
-            raise CanonicalEntryError(
-                f"{path}: integer outside +-(2**53-1); write it as a decimal string"
-            )
-        out.append(str(int(value)))
-    elif isinstance(value, float):
-        raise CanonicalEntryError(f"{path}: floats are not allowed; use an integer or a string")
-    elif isinstance(value, Mapping):
-        keys = list(value)
-        for key in keys:
-            if not isinstance(key, str):
-                raise CanonicalEntryError(
-                    f"{path}: object keys must be strings, got {type(key).__name__}"
-                )
-        # RFC 8785 orders keys by their UTF-16 code units, which differs from code point
-        # order once characters outside the Basic Multilingual Plane appear.
-        keys.sort(key=lambda k: k.encode("utf-16-be", "surrogatepass"))
-        out.append("{")
-        for i, key in enumerate(keys):
-            if i:
-                out.append(",")
-            child = _path_key(path, key)
-            out.append(_encode_string(key, child))
-            out.append(":")
-            _encode_value(value[key], child, depth + 1, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode_value(item, f"{path}[{i}]", depth + 1, out)
-        out.append("]")
-    else:
-        raise CanonicalEntryError(
-            f"{path}: values of type {type(value).__name__} are not allowed; "
-            "use strings (hex or base64 for bytes, ISO 8601 or EDTF for dates)"
-        )
-
-
-def canonical_entry(obj: Mapping[str, Any]) -> bytes:
-    """Encode a log entry as canonical JSON bytes (an RFC 8785 subset; see docs/ledger.md).
-
-    Objects with string keys sorted by UTF-16 code units, arrays, strings, integers within
-    +-(2**53-1), true, false and null; no whitespace; UTF-8. Floats, bytes, dates and other
-    types are refused, as are strings that are not in Unicode NFC or hold lone surrogates,
-    so any RFC 8785 implementation reproduces these bytes from the same JSON value.
-
-    Raises:
-        CanonicalEntryError: the entry holds a value that has no canonical encoding here.
-    """
-    if not isinstance(obj, Mapping):
-        raise CanonicalEntryError(f"$: a log entry must be a mapping, got {type(obj).__name__}")
-    out: list[str] = []
-    _encode_value(obj, "$", 0, out)
-    return "".join(out).encode("utf-8")
-
-
-def entry_hash(obj: Mapping[str, Any]) -> bytes:
-    """Return the leaf hash of a log entry: ``leaf_hash(canonical_entry(obj))``."""
-    return leaf_hash(canonical_entry(obj))

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from sillok.model import audit_events
-from sillok.store.rows import insert_rows, now
+from sillok.store.audit import add_audit_events, newest_audit_events
+from sillok.store.rows import now
 
 if TYPE_CHECKING:
     from sillok.settings import Settings
@@ -130,10 +130,10 @@ class AuditTrail:
                 }
             )
         if conn is not None:
-            insert_rows(conn, self.opened.store.dialect, audit_events, rows)
+            add_audit_events(conn, self.opened.store.dialect, rows)
             return
         with self.opened.store.transaction() as own:
-            insert_rows(own, self.opened.store.dialect, audit_events, rows)
+            add_audit_events(own, self.opened.store.dialect, rows)
 
     def events(
         self,
@@ -144,17 +144,15 @@ class AuditTrail:
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """The newest events first, filtered."""
-        stmt = select(audit_events)
-        if action:
-            stmt = stmt.where(audit_events.c.action == action)
-        if record_kind:
-            stmt = stmt.where(audit_events.c.record_kind == record_kind)
-        if record_id is not None:
-            stmt = stmt.where(audit_events.c.record_id == record_id)
-        if actor:
-            stmt = stmt.where(audit_events.c.actor == actor)
-        stmt = stmt.order_by(audit_events.c.id.desc()).limit(limit)
         with self.opened.store.reading() as conn:
+            rows = newest_audit_events(
+                conn,
+                action=action,
+                record_kind=record_kind,
+                record_id=record_id,
+                actor=actor,
+                limit=limit,
+            )
             return [
                 {
                     "id": r.id,
@@ -164,7 +162,7 @@ class AuditTrail:
                     "record": f"{r.record_kind}:{r.record_id}" if r.record_kind else None,
                     "detail": json.loads(r.detail),
                 }
-                for r in conn.execute(stmt)
+                for r in rows
             ]
 
     def import_failed_logins(self, conn: Connection) -> int:

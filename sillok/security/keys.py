@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sillok.errors import ArchiveError, WrongPassphrase
+from sillok.security.policy import may_open_sealed
 from sillok.settings import KdfParams
 
 KEYFILE_FORMAT = 1
@@ -103,6 +104,10 @@ class ArchiveKeys:
     def without_seal(self) -> ArchiveKeys:
         """The same keys minus the seal master key (for roles that may not open seals)."""
         return replace(self, seal=None)
+
+    def for_role(self, role: str) -> ArchiveKeys:
+        """The keys a role receives: the seal master key only if the role may open seals."""
+        return self if may_open_sealed(role) else self.without_seal()
 
 
 def _bundle_aad(holder: str, role: str) -> bytes:

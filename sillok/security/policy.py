@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sillok.model import RECORD_TABLES
+
 ROLES: tuple[str, ...] = ("admin", "coordinator", "documenter", "reviewer", "analyst", "viewer")
 """The roles a user can have, most powerful first."""
 
@@ -218,8 +220,6 @@ def redact_row(
 
 def redact(role: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """Redact a record shown by kind (``act``, ``person``...), its own sharing level applying."""
-    from sillok.model import RECORD_TABLES
-
     table = RECORD_TABLES[kind].name if kind in RECORD_TABLES else kind
     return redact_row(role, table, data)
 

@@ -28,12 +28,11 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table
 
 from sillok.errors import SillokError
-from sillok.model import persons, seal_keys
+from sillok.store import seals as store
 from sillok.store.dialects import Dialect
-from sillok.store.rows import now
 
 PREFIX = "sealed:v1:"
 ARCHIVE_SUBJECT = "archive"
@@ -79,7 +78,7 @@ def seal_rules(
     name = table.name
     if name == "person_names":
         ids = sorted({int(r["person_id"]) for r in rows})
-        protected = _protected_persons(conn, ids)
+        protected = store.protected_persons(conn, ids)
         return [
             [("name", person_subject(r["person_id"]))] if r["person_id"] in protected else []
             for r in rows
@@ -106,19 +105,6 @@ def seal_rules(
             for r in rows
         ]
     return [[] for _ in rows]
-
-
-def _protected_persons(conn: Connection, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        found.update(
-            r[0]
-            for r in conn.execute(
-                select(persons.c.id).where(persons.c.id.in_(chunk), persons.c.protected.is_(True))
-            )
-        )
-    return found
 
 
 class Sealer:
@@ -174,38 +160,29 @@ class Sealer:
         """The field key of each subject, made (and stored wrapped) where missing."""
         found: dict[str, tuple[int, bytes]] = {}
         wanted = sorted(subjects)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for row in conn.execute(select(seal_keys).where(seal_keys.c.subject.in_(chunk))):
-                key = self._unwrap(int(row.id), row.subject, row.wrapped)
-                if key is None:
-                    raise SealError(
-                        f"the seal key of {row.subject} was shredded: nothing can be sealed for it"
-                    )
-                found[row.subject] = (int(row.id), key)
+        for row in store.seal_keys_of(conn, wanted):
+            key = self._unwrap(int(row.id), row.subject, row.wrapped)
+            if key is None:
+                raise SealError(
+                    f"the seal key of {row.subject} was shredded: nothing can be sealed for it"
+                )
+            found[row.subject] = (int(row.id), key)
         missing = [s for s in wanted if s not in found]
         if missing:
             master = self._need_master(f"sealing for {missing[0]}")
-            ids = self._dialect.allocate_ids(conn, seal_keys, len(missing))
-            stamp = now()
-            rows = []
+            ids = store.new_seal_key_ids(conn, self._dialect, len(missing))
+            made = []
             for key_id, subject in zip(ids, missing, strict=True):
                 key = AESGCM.generate_key(bit_length=256)
                 nonce = os.urandom(12)
-                rows.append(
-                    {
-                        "id": key_id,
-                        "subject": subject,
-                        "wrapped": nonce + master.encrypt(nonce, key, _key_aad(key_id, subject)),
-                        "created_at": stamp,
-                    }
-                )
+                wrapped = nonce + master.encrypt(nonce, key, _key_aad(key_id, subject))
+                made.append((key_id, subject, wrapped))
                 found[subject] = (int(key_id), key)
-            conn.execute(insert(seal_keys), rows)
+            store.insert_seal_keys(conn, made)
         return found
 
     def _load(self, conn: Connection, key_id: int) -> bytes | None:
-        row = conn.execute(select(seal_keys).where(seal_keys.c.id == key_id)).first()
+        row = store.seal_key(conn, key_id)
         if row is None:
             raise SealError(f"seal key {key_id} does not exist")
         return self._unwrap(key_id, row.subject, row.wrapped)
@@ -279,21 +256,17 @@ class Sealer:
 
     def shred(self, conn: Connection, subject: str) -> bool:
         """Destroy the wrapped key of a subject; False if it had none."""
-        row = conn.execute(select(seal_keys).where(seal_keys.c.subject == subject)).first()
+        row = store.seal_key_of(conn, subject)
         if row is None or row.wrapped is None:
             return False
-        conn.execute(
-            update(seal_keys)
-            .where(seal_keys.c.id == row.id)
-            .values(wrapped=None, shredded_at=now())
-        )
+        store.shred_seal_key(conn, row.id)
         return True
 
     def rewrap(self, conn: Connection, new_master: bytes) -> int:
         """Re-wrap every live field key under a new seal master key; returns how many."""
         fresh = AESGCM(new_master)
         count = 0
-        for row in conn.execute(select(seal_keys).where(seal_keys.c.wrapped.is_not(None))).all():
+        for row in store.live_seal_keys(conn):
             raw = bytes(row.wrapped)
             aad = _key_aad(int(row.id), row.subject)
             try:
@@ -305,11 +278,7 @@ class Sealer:
             if key is None:
                 raise SealError(f"seal key {row.id} opens with no known seal master key")
             nonce = os.urandom(12)
-            conn.execute(
-                update(seal_keys)
-                .where(seal_keys.c.id == row.id)
-                .values(wrapped=nonce + fresh.encrypt(nonce, key, aad))
-            )
+            store.rewrap_seal_key(conn, row.id, nonce + fresh.encrypt(nonce, key, aad))
             count += 1
         self._older = [m for m in (self._master, *self._older) if m is not None]
         self._master = fresh

@@ -1,4 +1,5 @@
-"""What opening and creating an archive reads and writes: its metadata and its users' rows."""
+"""What opening and creating an archive reads and writes: its metadata, whether its log and
+seal keys exist, its users' rows (:mod:`sillok.store.users`), the row counts of its tables."""
 
 from __future__ import annotations
 
@@ -6,9 +7,19 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from sillok.model import archive_meta, ledger_state, seal_keys, users
-from sillok.store.dialects import Dialect
-from sillok.store.rows import insert_rows, now
+from sillok.model import archive_meta, ledger_state, seal_keys
+from sillok.store.users import add_users, users_by_name
+
+__all__ = [
+    "add_users",
+    "has_seal_keys",
+    "ledger_started",
+    "meta_value",
+    "read_meta",
+    "row_counts",
+    "users_by_name",
+    "write_meta",
+]
 
 
 def write_meta(conn: Connection, values: dict[str, str]) -> None:
@@ -37,34 +48,6 @@ def ledger_started(conn: Connection) -> bool:
 def has_seal_keys(conn: Connection) -> bool:
     """Whether any field key was ever made."""
     return conn.execute(select(seal_keys.c.id).limit(1)).first() is not None
-
-
-def users_by_name(conn: Connection) -> dict[str, Any]:
-    """Every row of the users table, by name."""
-    return {r.name: r for r in conn.execute(select(users))}
-
-
-def add_users(
-    conn: Connection, dialect: Dialect, people: list[tuple[str, str]], created_by: str
-) -> None:
-    """Insert active users, each a (name, role)."""
-    stamp = now()
-    insert_rows(
-        conn,
-        dialect,
-        users,
-        [
-            {
-                "name": name,
-                "role": role,
-                "active": True,
-                "created_by": created_by,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-            for name, role in people
-        ],
-    )
 
 
 def row_counts(conn: Connection, tables: Any) -> dict[str, int]:

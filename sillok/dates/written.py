@@ -1,13 +1,10 @@
-"""Uncertain dates: EDTF text plus the earliest and latest day it can mean.
+"""Dates as people write them, in English or Korean, read as EDTF text.
 
-Every date in Sillok is stored as an EDTF string (Library of Congress Extended Date/Time
-Format) together with a ``lower`` and an ``upper`` bound (``datetime.date``, both inclusive)
-used for range queries. ``parse_date`` reads what documenters write, in English or Korean;
-``from_edtf`` reads strict EDTF only. Both return an immutable ``UncertainDate`` whose
-``edtf`` text parses back to the same value (``parse_date(u.edtf) == u``).
+:func:`written_edtf` turns a written date into the EDTF text :func:`sillok.dates.parse_date`
+stores; the bounds of that text are :mod:`sillok.dates.edtf`'s.
 
-Accepted forms (``parse_date``), written -> stored EDTF. Case, spacing, full-width digits and
-Hangul in NFC or NFD do not matter.
+Accepted forms, written -> stored EDTF (as docs/flat-acts-format.md lists them). Case, spacing,
+full-width digits and Hangul in NFC or NFD do not matter.
 
 * Year: ``2009``, ``2009년``, ``1980년생`` (born in 1980), ``주체98년`` (Juche N is 1911+N)
   -> ``2009``.
@@ -48,260 +45,16 @@ Rules worth knowing:
   ``20th century``. Two-digit years (``'90s``, ``09년``) and day-first or month-first numerals
   (``15/03/2009``) are refused as ambiguous.
 * A qualified season has no strict EDTF form: ``around spring 2010`` is ``2010-03~/2010-05~``.
-
-Bounds:
-
-* Seasons: spring Mar 1 - May 31, summer Jun 1 - Aug 31, autumn Sep 1 - Nov 30, winter Dec 1 -
-  end of February of the next year. Level 2 divisions 25-41 follow the standard.
-* ``~`` and ``?`` widen a date by one unit of its precision (a year by 1 year, a month by 1
-  month, a day by 7 days); ``%`` by two. Qualified level 2 forms read by the ``edtf`` package
-  (``2004-06~-11``) are widened by a year.
-* Open (``..``) and unknown (empty) interval ends take the fixed ``OPEN_LOWER`` (1900-01-01)
-  and ``OPEN_UPPER`` (2100-12-31), or the known end if it lies beyond them: fixed, not "today",
-  so that a stored bound never depends on when it was computed.
-* Years 0001-9999 only (``datetime.date``). An interval must not end before it starts.
-
-Common forms are read with regular expressions (microseconds); only unusual level 2 EDTF goes
-through the ``edtf`` package (milliseconds). Both parsers are memoized (``lru_cache``).
 """
 
 from __future__ import annotations
 
 import calendar
-import datetime as dt
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-OPEN_LOWER = dt.date(1900, 1, 1)
-"""Lower bound used for an open or unknown interval start (``../2005``)."""
-OPEN_UPPER = dt.date(2100, 12, 31)
-"""Upper bound used for an open or unknown interval end (``2005/..``)."""
-
-_APPROX_DAYS = 7
-_ACCEPTED = (
-    "accepted forms: 2009, 2009-03, 2009-03-15, March 2009, 15 March 2009, 1990s, spring 2010, "
-    "around 2005, 2008-2011, 2009년 3월 15일, 2009.3.15, 1990년대 초, 2010년 봄, 2005년경, "
-    "2008~2011년, or any EDTF"
-)
-
-
-class DateError(ValueError):
-    """A date that cannot be read; the message quotes the offending value."""
-
-
-class _Invalid(Exception):
-    """The text has the shape of a date but names an impossible one; args[0] says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class UncertainDate:
-    """An EDTF date with the earliest and latest day (inclusive) it can mean."""
-
-    edtf: str
-    lower: dt.date
-    upper: dt.date
-
-    def __post_init__(self) -> None:
-        if self.lower > self.upper:
-            raise DateError(
-                f"date {self.edtf!r}: lower bound {self.lower} is after upper bound {self.upper}"
-            )
-
-    def overlaps(self, other: UncertainDate) -> bool:
-        """True when the two dates could share at least one day (bounds are inclusive)."""
-        return self.lower <= other.upper and other.lower <= self.upper
-
-    def __str__(self) -> str:
-        return self.edtf
-
-
-# --- strict EDTF -------------------------------------------------------------------------
-
-_EDTF_POINT = re.compile(
-    r"(\d{4})(?:-(\d\d|XX)(?:-(\d\d|XX))?)?([?~%]?)|(\d{3}X|\d\dXX|\dXXX)([?~%]?)"
-)
-# Characters the edtf package's grammar can use; anything else is not worth its milliseconds.
-_EDTF_CHARS = re.compile(r"[0-9XSEYTZ?~%^\-.:,+\[\]{}]+")
-# Level 2 shapes that the human-language reader could misread (qualifier inside a date, sets).
-_LEVEL2_HINT = re.compile(r"[\[\]{}]|[?~%]-|-[?~%]|\dX-|X-\d|\dX\d|\dS\d|\dE\d|^Y|\dT\d")
-
-# season code -> (first month, last month); months past 12 run into the next year.
-_SEASON_MONTHS: dict[int, tuple[int, int]] = {
-    21: (3, 5), 22: (6, 8), 23: (9, 11), 24: (12, 14),
-    25: (3, 5), 26: (6, 8), 27: (9, 11), 28: (12, 14),
-    29: (9, 11), 30: (12, 14), 31: (3, 5), 32: (6, 8),
-    33: (1, 3), 34: (4, 6), 35: (7, 9), 36: (10, 12),
-    37: (1, 4), 38: (5, 8), 39: (9, 12), 40: (1, 6), 41: (7, 12),
-}  # fmt: skip
-
-# (strict lower, strict upper, widened lower, widened upper)
-_Bounds = tuple[dt.date, dt.date, dt.date, dt.date]
-
-
-def _year_range(first: int, last: int) -> tuple[dt.date, dt.date]:
-    """Jan 1 of first .. Dec 31 of last, clamped to the years datetime can hold."""
-    lo = dt.date(first, 1, 1) if first >= dt.MINYEAR else dt.date.min
-    hi = dt.date(last, 12, 31) if last <= dt.MAXYEAR else dt.date.max
-    return lo, hi
-
-
-def _month_day(year: int, month: int, last: bool) -> dt.date:
-    """First (or last) day of a month given as a possibly out-of-range count, clamped."""
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    if not dt.MINYEAR <= year <= dt.MAXYEAR:
-        return dt.date.min if year < dt.MINYEAR else dt.date.max
-    return dt.date(year, month, calendar.monthrange(year, month)[1] if last else 1)
-
-
-def _shift_days(day: dt.date, days: int) -> dt.date:
-    try:
-        return day + dt.timedelta(days=days)
-    except OverflowError:
-        return dt.date.min if days < 0 else dt.date.max
-
-
-def _widen(lo: dt.date, hi: dt.date, precision: str, qual: str) -> _Bounds:
-    """Add the documented margin for ``~``/``?`` (one unit) or ``%`` (two units)."""
-    if not qual:
-        return lo, hi, lo, hi
-    n = 2 if qual == "%" else 1
-    if precision == "year":
-        return (lo, hi, *_year_range(lo.year - n, hi.year + n))
-    if precision == "month":
-        wide = _month_day(lo.year, lo.month - n, False), _month_day(hi.year, hi.month + n, True)
-        return lo, hi, *wide
-    return lo, hi, _shift_days(lo, -_APPROX_DAYS * n), _shift_days(hi, _APPROX_DAYS * n)
-
-
-def _edtf_point(text: str) -> _Bounds | None:
-    """Bounds of one EDTF date in the common shapes; None for any other shape."""
-    m = _EDTF_POINT.fullmatch(text)
-    if m is None:
-        return None
-    y, mo, d, qual, unspecified, uqual = m.groups()
-    if unspecified:
-        n = unspecified.count("X")
-        first = int(unspecified[:-n]) * 10**n
-        return _widen(*_year_range(first, first + 10**n - 1), "year", uqual)
-    year = int(y)
-    if year == 0:
-        raise _Invalid("year 0000 is outside the supported years 0001-9999")
-    if mo is None or mo == "XX":
-        if d not in (None, "XX"):
-            return None  # 2009-XX-15 is level 2: leave it to the edtf package
-        return _widen(*_year_range(year, year), "year", qual)
-    month = int(mo)
-    if d is None and month in _SEASON_MONTHS:
-        if qual:
-            return None  # a qualified season is not valid EDTF
-        first, last = _SEASON_MONTHS[month]
-        lo, hi = _month_day(year, first, False), _month_day(year, last, True)
-        return lo, hi, lo, hi
-    if not 1 <= month <= 12:
-        raise _Invalid(f"there is no month {mo}")
-    if d is None or d == "XX":
-        lo, hi = _month_day(year, month, False), _month_day(year, month, True)
-        return _widen(lo, hi, "month", qual)
-    day, last_day = int(d), calendar.monthrange(year, month)[1]
-    if not 1 <= day <= last_day:
-        raise _Invalid(f"{calendar.month_name[month]} {year} has no day {d}")
-    when = dt.date(year, month, day)
-    return _widen(when, when, "day", qual)
-
-
-def _struct_date(value: object, lower: bool) -> dt.date | None:
-    """A date from the edtf package's struct_time; None for its +-infinity."""
-    if isinstance(value, float):
-        return None
-    year, month, day = value[0], value[1], value[2]  # type: ignore[index]
-    if lower and year == 0:
-        return dt.date.min  # 0XXX, XXXX: the unspecified years start at 0000
-    if not dt.MINYEAR <= year <= dt.MAXYEAR:
-        raise _Invalid(f"year {year} is outside the supported years 0001-9999")
-    try:
-        return dt.date(year, month, day)
-    except ValueError as exc:
-        raise _Invalid(str(exc)) from None
-
-
-def _package_point(text: str) -> _Bounds | None:
-    """Bounds of a level 2 EDTF date read by the edtf package; None if it is not EDTF."""
-    if not _EDTF_CHARS.fullmatch(text) or " " in text:  # the package tolerates stray spaces
-        return None
-    import edtf  # imported lazily: its grammar is slow to build and rarely needed
-
-    try:
-        parsed = edtf.parse_edtf(text)
-    except Exception:  # the package raises assorted errors (even AttributeError) on bad input
-        return None
-    lo = _struct_date(parsed.lower_strict(), lower=True)
-    hi = _struct_date(parsed.upper_strict(), lower=False)
-    if lo is None:
-        lo = OPEN_LOWER if hi is None else min(OPEN_LOWER, hi)
-    if hi is None:
-        hi = max(OPEN_UPPER, lo)
-    if lo > hi:
-        raise _Invalid(f"it ends ({hi}) before it starts ({lo})")
-    has = {q for q in "?~%" if q in text}
-    qual = "%" if "%" in has or {"?", "~"} <= has else ("~" if has else "")
-    return _widen(lo, hi, "year", qual)
-
-
-def _edtf_bounds(text: str, use_package: bool) -> tuple[dt.date, dt.date] | None:
-    """(lower, upper) of an EDTF string, None when not EDTF; raises _Invalid if impossible."""
-    sides = text.split("/")
-    if len(sides) > 2:
-        return None
-    ends: list[_Bounds | None] = []
-    for side in sides:
-        if len(sides) == 2 and side in ("", ".."):
-            ends.append(None)
-            continue
-        bounds = _edtf_point(side)
-        # a set ([..], {..}) may stand alone but cannot be an interval end
-        if bounds is None and use_package and (len(sides) == 1 or side[:1] not in "[{"):
-            bounds = _package_point(side)
-        if bounds is None:
-            return None
-        ends.append(bounds)
-    if len(ends) == 1:
-        assert ends[0] is not None
-        return ends[0][2], ends[0][3]
-    start, end = ends
-    if start is None and end is None:
-        raise _Invalid("an interval needs at least one known end")
-    if start is None:
-        assert end is not None
-        return min(OPEN_LOWER, end[2]), end[3]
-    if end is None:
-        return start[2], max(OPEN_UPPER, start[3])
-    if start[0] > end[1]:
-        raise _Invalid("the interval ends before it starts")
-    return start[2], end[3]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def from_edtf(text: str) -> UncertainDate:
-    """Parse strict EDTF (levels 0 and 1, and level 2 through the ``edtf`` package).
-
-    Raises:
-        DateError: the text is not EDTF, or names an impossible or unsupported date.
-    """
-    if not isinstance(text, str):
-        raise DateError(f"an EDTF date must be text, not {type(text).__name__}: {text!r}")
-    stripped = text.strip()
-    try:
-        bounds = _edtf_bounds(stripped, use_package=True)
-    except _Invalid as exc:
-        raise DateError(f"impossible date: {text!r} ({exc})") from None
-    if bounds is None:
-        raise DateError(f"not a valid EDTF date: {text!r}")
-    return UncertainDate(stripped, *bounds)
-
-
-# --- what people write -------------------------------------------------------------------
+from sillok.dates.edtf import SEASON_MONTHS, Invalid, edtf_bounds
 
 _TRANSLATE = str.maketrans(
     {"–": "~", "—": "~", "―": "~", "‒": "~", "〜": "~", "∼": "~", "−": "-", "’": "'", "‘": "'"}
@@ -387,7 +140,8 @@ class _Phrase:
 _BORN = re.compile(r"(\d)\s*년\s*생\b")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """The text in NFKC, lower case, dashes and quotes made plain, spaces single."""
     folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).lower()
     # "1980년생" (born in 1980) is how a birth year is usually written: the year itself.
     folded = _BORN.sub(r"\1년", folded)
@@ -397,7 +151,7 @@ def _normalise(text: str) -> str:
 def _juche(m: re.Match[str]) -> str:
     year = 1911 + int(m[1])  # Juche 1 is 1912
     if m[2] and int(m[2]) != year:
-        raise _Invalid(f"Juche {m[1]} is {year}, not {m[2]}")
+        raise Invalid(f"Juche {m[1]} is {year}, not {m[2]}")
     return str(year)
 
 
@@ -516,12 +270,12 @@ def _ends(p: _Phrase) -> tuple[str, str] | None:
     if p.year is None or (p.day is not None and p.month is None):
         return None
     if p.month is not None and not 1 <= p.month <= 12:
-        raise _Invalid(f"there is no month {p.month}")
+        raise Invalid(f"there is no month {p.month}")
     if p.part:
         pair = _part_ends(p)
         return None if pair is None else (_render(pair[0]) + p.qual, _render(pair[1]) + p.qual)
     if p.season is not None and p.qual:
-        first, last = _SEASON_MONTHS[p.season]
+        first, last = SEASON_MONTHS[p.season]
         start = _Phrase(p.year, first)
         end = _Phrase(p.year + (last - 1) // 12, (last - 1) % 12 + 1)
         return _render(start) + p.qual, _render(end) + p.qual
@@ -539,17 +293,22 @@ def _range(left: str, right: str) -> str | None:
         return None
     start, end = ends_a[0], ends_b[1]
     text = start if start == end else f"{start}/{end}"
-    _edtf_bounds(text, use_package=False)  # raises _Invalid for a range that runs backwards
+    edtf_bounds(text, use_package=False)  # raises Invalid for a range that runs backwards
     return text
 
 
-def _human(s: str) -> str | None:
-    """EDTF text for a date written in English or Korean; None when no form matches."""
+def written_edtf(s: str) -> str | None:
+    """EDTF text for a date written in English or Korean, as :func:`normalise` leaves it;
+    None when no form matches.
+
+    Raises:
+        Invalid: the text has a date's shape but names an impossible one.
+    """
     s = _JUCHE.sub(_juche, s).replace("년도", "년")  # 년도 (year as a period) reads as 년
     single = _phrase(s)
     if single is not None and not single.is_open and (ends := _ends(single)) is not None:
         return ends[0] if ends[0] == ends[1] else f"{ends[0]}/{ends[1]}"
-    problem: _Invalid | None = None
+    problem: Invalid | None = None
     pairs: list[tuple[str, str]]
     if s.startswith("between ") and " and " in s:
         left, right = s[8:].split(" and ", 1)
@@ -570,7 +329,7 @@ def _human(s: str) -> str | None:
             continue
         try:
             text = _range(left.strip(), right.strip())
-        except _Invalid as exc:  # keep looking: another split of the text may be the right one
+        except Invalid as exc:  # keep looking: another split of the text may be the right one
             problem = problem or exc
             continue
         if text is not None:
@@ -578,42 +337,3 @@ def _human(s: str) -> str | None:
     if problem is not None:
         raise problem
     return None
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def parse_date(text: str) -> UncertainDate:
-    """Parse a date as people write it (English, Korean or EDTF); see the module docstring.
-
-    Raises:
-        DateError: the text is unreadable or names an impossible date; the message quotes it.
-    """
-    if not isinstance(text, str):
-        raise DateError(f"a date must be text, not {type(text).__name__}: {text!r}")
-    s = _normalise(text)
-    if not s:
-        raise DateError(f"empty date: {text!r}")
-    candidate = s.upper().replace(", ", ",")  # [1667, 1668] -> [1667,1668]
-    try:
-        bounds = _edtf_bounds(candidate, use_package=False)
-        if bounds is None and _LEVEL2_HINT.search(candidate):
-            bounds = _edtf_bounds(candidate, use_package=True)
-        if bounds is not None:
-            return UncertainDate(candidate, *bounds)
-        human = _human(s)
-        if human is not None:
-            bounds = _edtf_bounds(human, use_package=False)
-            if bounds is not None:  # always, as the human reader writes only common EDTF shapes
-                return UncertainDate(human, *bounds)
-        bounds = _edtf_bounds(candidate, use_package=True)
-        if bounds is not None:
-            return UncertainDate(candidate, *bounds)
-    except _Invalid as exc:
-        raise DateError(f"impossible date: {text!r} ({exc})") from None
-    raise DateError(f"unreadable date: {text!r} ({_ACCEPTED})")
-
-
-def parse_optional(text: str | None) -> UncertainDate | None:
-    """Like ``parse_date``, but None, "" and blank text give None."""
-    if text is None or not text.strip():
-        return None
-    return parse_date(text)

@@ -1,0 +1,107 @@
+"""Rotating the keys: a new database key and seal master key, for every user at once.
+
+Removing a user deletes their copy of the keys; a rotation afterwards (``sillok keys
+rotate``) makes any copy they kept useless for the database as it is from then on. The steps
+are ordered so that a crash at any moment leaves an archive that opens (:func:`rotate_keys`),
+and opening (:func:`open_store`) tries the current database key and then the pending one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from sillok.errors import ArchiveError, InvalidInput
+from sillok.folder import KEYS_FILE
+from sillok.security.keys import ArchiveKeys, KeyFile, derive_key
+from sillok.security.policy import may
+from sillok.store import Store
+from sillok.store.database_file import rekey_database
+from sillok.store.dialects import Dialect
+
+if TYPE_CHECKING:
+    from sillok.vault import Vault
+
+
+def open_store(
+    dialect: Dialect, keys: ArchiveKeys, pending: ArchiveKeys | None
+) -> tuple[Store, ArchiveKeys]:
+    """Open the store with the database key, or with the pending one of a rotation.
+
+    A rotation rekeys the database between writing the pending keys and making them
+    current; whichever key opens it is the right one.
+    """
+    store = Store(dialect, derive_key(keys.database, "database"))
+    try:
+        store.check()
+        return store, keys
+    except ArchiveError:
+        store.close()
+        if pending is None:
+            raise
+    store = Store(dialect, derive_key(pending.database, "database"))
+    store.check()
+    return store, pending
+
+
+def rotate_keys(vault: Vault) -> dict[str, Any]:
+    """Replace the database key and the seal master key; every copy gets the new keys.
+
+    The steps are ordered so that a crash anywhere leaves an archive that opens:
+
+    1. every user's copy gets the new keys as *pending* (``keys.json`` written atomically);
+    2. the field keys are re-wrapped under the new seal master key, in one transaction
+       (until step 4 the sealer accepts either master key);
+    3. the SQLCipher database is re-keyed (``PRAGMA rekey``, one transaction in the WAL:
+       before its commit the old key opens it, after it the new one);
+    4. the pending keys become the current ones.
+
+    Opening tries the current database key and then the pending one, and running the
+    rotation again finishes an interrupted one.
+
+    Returns:
+        How many users' copies and field keys now use the new keys.
+    Raises:
+        InvalidInput: the role may not manage keys, its copy lacks the seal key, or a user
+            still holds a copy of the kind made before users existed.
+    """
+    if not may(vault.role, "keys"):
+        raise InvalidInput(f"the {vault.role} role may not manage users or keys")
+    keys = vault.keys
+    if keys.seal is None:
+        raise InvalidInput("rotating the keys needs a copy that holds the seal key")
+    keyfile = KeyFile.load(vault.folder / KEYS_FILE)
+    old_kind = [w.holder for w in keyfile.wrapped if w.version != 2]
+    if old_kind:
+        raise InvalidInput(
+            f"these users must log in once before a rotation: {', '.join(old_kind)}"
+        )
+    # An interrupted rotation is finished with the keys it started.
+    new = vault.pending_keys or ArchiveKeys(os.urandom(32), keys.archive, os.urandom(32))
+    if vault.pending_keys is not None and vault.opened_with_pending:
+        keys = vault.previous_keys or keys
+    # 1. pending copies for everyone
+    keyfile = KeyFile(
+        keyfile.path,
+        tuple(
+            w.with_keys(keys.for_role(w.role), new.for_role(w.role)) for w in keyfile.wrapped
+        ),
+    )
+    keyfile.save()
+    # 2. field keys under the new seal master key
+    assert new.seal is not None
+    with vault.store.transaction() as conn:
+        rewrapped = vault.sealer.rewrap(conn, new.seal)
+    # 3. the database file under the new key
+    new_db_key = derive_key(new.database, "database")
+    rekey_database(vault.store, new_db_key)
+    store = Store(vault.store.dialect, new_db_key)
+    store.check()
+    # 4. the new keys are the current ones
+    KeyFile(keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)).save()
+    vault.attach_hooks(store)
+    vault.store.close()
+    vault.store = store
+    vault.keys = new
+    vault.audit.record("keys_rotate", detail={"field_keys": rewrapped})
+    return {"users": len(keyfile.wrapped), "field_keys": rewrapped}

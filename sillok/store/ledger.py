@@ -1,0 +1,252 @@
+"""What the Merkle log reads and writes: its state, its entries, its signed checkpoints; and
+the rows it covers, read back in key order for a backfill or a verification.
+
+The log's logic (entries, commitments, signing) is :mod:`sillok.ledger`; these are its
+statements only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, delete, func, insert, select, text, update
+
+from sillok.model import attachments, ledger_checkpoints, ledger_entries, ledger_state
+from sillok.model import record_versions as versions
+from sillok.store.dialects import Dialect
+from sillok.store.rows import now
+
+_STATE_ID = 1  # the log's state is one row
+
+
+# --- the log's state ------------------------------------------------------------------------
+
+
+def create_log_state(
+    conn: Connection, frontier: bytes, origin: str, verifier_key: str, signing_key: bytes
+) -> None:
+    """Write the state of a new, empty log (once, when the archive is created)."""
+    conn.execute(
+        insert(ledger_state),
+        {
+            "id": _STATE_ID,
+            "size": 0,
+            "frontier": frontier,
+            "origin": origin,
+            "verifier_key": verifier_key,
+            "signing_key": signing_key,
+        },
+    )
+
+
+def log_state(conn: Connection, lock: bool = False) -> Row[Any] | None:
+    """The log's state (size, frontier, origin, keys), None for an archive without a log.
+
+    ``lock`` holds the row until the transaction ends (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite's writing transactions are already exclusive), so two appends cannot
+    extend the same frontier.
+    """
+    stmt = select(ledger_state).where(ledger_state.c.id == _STATE_ID)
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def advance_log_state(conn: Connection, old_size: int, size: int, frontier: bytes) -> None:
+    """Record the log's new size and frontier, if it still has ``old_size`` entries."""
+    conn.execute(
+        update(ledger_state)
+        .where(ledger_state.c.id == _STATE_ID, ledger_state.c.size == old_size)
+        .values(size=size, frontier=frontier)
+    )
+
+
+# --- entries --------------------------------------------------------------------------------
+
+
+def insert_entries(conn: Connection, dialect: Dialect, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert log entries (seq, tbl, row_id, row_sub, row_version, op, content, leaf_hash)."""
+    dialect.bulk_insert(conn, ledger_entries, rows)
+
+
+def leaf_hashes(conn: Connection, size: int) -> list[bytes]:
+    """The first ``size`` leaf hashes, in order."""
+    return [
+        bytes(h)
+        for (h,) in conn.execute(
+            select(ledger_entries.c.leaf_hash)
+            .where(ledger_entries.c.seq < size)
+            .order_by(ledger_entries.c.seq)
+        )
+    ]
+
+
+def entries_about(conn: Connection, table: str, row_id: int) -> list[Row[Any]]:
+    """Every entry about one row of a table (any second key part), oldest first."""
+    return list(
+        conn.execute(
+            select(ledger_entries)
+            .where(ledger_entries.c.tbl == table, ledger_entries.c.row_id == row_id)
+            .order_by(ledger_entries.c.seq)
+        )
+    )
+
+
+_ENTRY_COLUMNS = ("seq", "tbl", "row_id", "row_sub", "row_version", "op", "content", "leaf_hash")
+_ENTRIES_AFTER = text(
+    f"SELECT {', '.join(_ENTRY_COLUMNS)} "
+    "FROM ledger_entries WHERE seq > :last ORDER BY seq LIMIT :n"
+)
+
+
+def entries_in_order(conn: Connection, chunk: int) -> Iterator[tuple[Any, ...]]:
+    """Every entry as a plain tuple (seq, tbl, row_id, row_sub, row_version, op, content,
+    leaf_hash), in seq order, read ``chunk`` entries at a time.
+
+    Plain rows, without the ORM's processing: a verification reads the whole log this way.
+    """
+    last = -1
+    while True:
+        batch = conn.execute(_ENTRIES_AFTER, {"last": last, "n": chunk}).all()
+        if not batch:
+            return
+        for r in batch:
+            yield tuple(r)
+        last = batch[-1][0]
+
+
+def entries_in_range(
+    conn: Connection, table: str, lo: int, hi: int
+) -> Iterator[tuple[Any, ...]]:
+    """The entries about rows ``lo <= id < hi`` of a table, as the tuples of
+    :func:`entries_in_order`, in seq order."""
+    query = (
+        select(*[ledger_entries.c[c] for c in _ENTRY_COLUMNS])
+        .where(
+            ledger_entries.c.tbl == table,
+            ledger_entries.c.row_id >= lo,
+            ledger_entries.c.row_id < hi,
+        )
+        .order_by(ledger_entries.c.seq)
+    )
+    for r in conn.execute(query):
+        yield tuple(r)
+
+
+def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None]:
+    """The smallest and largest row id the log's entries name in a table (None if none)."""
+    lo, hi = conn.execute(
+        select(func.min(ledger_entries.c.row_id), func.max(ledger_entries.c.row_id)).where(
+            ledger_entries.c.tbl == table
+        )
+    ).one()
+    return lo, hi
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+
+def insert_checkpoint(conn: Connection, size: int, root: bytes, note: str) -> None:
+    """Keep the signed checkpoint of one tree size, stamped now."""
+    conn.execute(
+        insert(ledger_checkpoints),
+        {"size": size, "root": root, "note": note, "signed_at": now()},
+    )
+
+
+def delete_checkpoint(conn: Connection, size: int) -> None:
+    """Drop the checkpoint of one tree size (one signed earlier in the same transaction)."""
+    conn.execute(delete(ledger_checkpoints).where(ledger_checkpoints.c.size == size))
+
+
+def checkpoint_note(conn: Connection, size: int) -> str | None:
+    """The signed note of one tree size, if one was signed."""
+    note: str | None = conn.execute(
+        select(ledger_checkpoints.c.note).where(ledger_checkpoints.c.size == size)
+    ).scalar()
+    return note
+
+
+def checkpoints(conn: Connection) -> Iterator[tuple[int, bytes, str]]:
+    """Every signed checkpoint (size, root, note), smallest first."""
+    for row in conn.execute(select(ledger_checkpoints).order_by(ledger_checkpoints.c.size)):
+        yield int(row.size), bytes(row.root), row.note
+
+
+# --- the rows the log covers ----------------------------------------------------------------
+
+
+def rows_in_key_order(conn: Connection, table: Table, key: Sequence[str]) -> list[dict[str, Any]]:
+    """Every row of a table, as dicts, ordered by the ``key`` columns."""
+    order = [table.c[k] for k in key]
+    return [dict(r._mapping) for r in conn.execute(select(table).order_by(*order))]
+
+
+def id_range(conn: Connection, table: Table, column: str) -> tuple[int | None, int | None]:
+    """The smallest and largest value of a table's integer key column (None if empty)."""
+    col = table.c[column]
+    lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+    return lo, hi
+
+
+def rows_in_range(
+    conn: Connection, table: Table, column: str, lo: int, hi: int
+) -> list[dict[str, Any]]:
+    """The rows with ``lo <= column < hi``, as dicts of every column."""
+    col = table.c[column]
+    names = [c.name for c in table.columns]
+    return [
+        dict(zip(names, r, strict=True))
+        for r in conn.execute(select(table).where(col >= lo, col < hi))
+    ]
+
+
+def kept_versions(conn: Connection, kind: str) -> Iterator[tuple[int, str]]:
+    """Every superseded version of every record of a kind: (record id, the version's JSON),
+    by record and version."""
+    for r in conn.execute(
+        select(versions.c.record_id, versions.c.data)
+        .where(versions.c.record_kind == kind)
+        .order_by(versions.c.record_id, versions.c.version)
+    ):
+        yield int(r.record_id), r.data
+
+
+def kept_versions_in_range(
+    conn: Connection, kind: str, lo: int, hi: int
+) -> Iterator[tuple[int, int, str]]:
+    """The superseded versions of records ``lo <= id < hi`` of a kind: (record id, version,
+    the version's JSON)."""
+    for r in conn.execute(
+        select(versions.c.record_id, versions.c.version, versions.c.data).where(
+            versions.c.record_kind == kind,
+            versions.c.record_id >= lo,
+            versions.c.record_id < hi,
+        )
+    ):
+        yield int(r.record_id), int(r.version), r.data
+
+
+def kept_version(conn: Connection, kind: str, record_id: int, version: int) -> str | None:
+    """One superseded version of a record, as its JSON, or None if it was not kept."""
+    data: str | None = conn.execute(
+        select(versions.c.data).where(
+            versions.c.record_kind == kind,
+            versions.c.record_id == record_id,
+            versions.c.version == version,
+        )
+    ).scalar()
+    return data
+
+
+def attachments_after(conn: Connection, last_id: int, limit: int) -> list[Row[Any]]:
+    """The next ``limit`` attachment rows with ids above ``last_id``, by id."""
+    return list(
+        conn.execute(
+            select(attachments)
+            .where(attachments.c.id > last_id)
+            .order_by(attachments.c.id)
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,84 @@
+"""What sealing reads and writes: the wrapped field keys (``seal_keys``), and which persons
+are protected (whose names are sealed).
+
+The keys are stored wrapped under the seal master key; wrapping and unwrapping is
+:mod:`sillok.security.seal`'s. A shredded key keeps its row, with no wrapped bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from sillok.model import persons, seal_keys
+from sillok.store.dialects import Dialect
+from sillok.store.rows import now
+
+_IN_CHUNK = 500  # bound parameters per IN list
+
+
+def protected_persons(conn: Connection, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that are persons marked protected."""
+    found: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        found.update(
+            r[0]
+            for r in conn.execute(
+                select(persons.c.id).where(persons.c.id.in_(chunk), persons.c.protected.is_(True))
+            )
+        )
+    return found
+
+
+def seal_keys_of(conn: Connection, subjects: Sequence[str]) -> Iterator[Row[Any]]:
+    """The stored keys (id, subject, wrapped or None if shredded) of the subjects that have one."""
+    for start in range(0, len(subjects), _IN_CHUNK):
+        chunk = subjects[start : start + _IN_CHUNK]
+        yield from conn.execute(select(seal_keys).where(seal_keys.c.subject.in_(chunk)))
+
+
+def seal_key(conn: Connection, key_id: int) -> Row[Any] | None:
+    """One stored key by id, or None."""
+    return conn.execute(select(seal_keys).where(seal_keys.c.id == key_id)).first()
+
+
+def seal_key_of(conn: Connection, subject: str) -> Row[Any] | None:
+    """The stored key of one subject, or None."""
+    return conn.execute(select(seal_keys).where(seal_keys.c.subject == subject)).first()
+
+
+def live_seal_keys(conn: Connection) -> list[Row[Any]]:
+    """Every stored key that was not shredded."""
+    return list(conn.execute(select(seal_keys).where(seal_keys.c.wrapped.is_not(None))).all())
+
+
+def new_seal_key_ids(conn: Connection, dialect: Dialect, count: int) -> list[int]:
+    """Ids for keys about to be made (a key's id is bound into its wrapping)."""
+    return dialect.allocate_ids(conn, seal_keys, count)
+
+
+def insert_seal_keys(conn: Connection, keys: Sequence[tuple[int, str, bytes]]) -> None:
+    """Store new keys, each (id, subject, wrapped key), stamped now."""
+    stamp = now()
+    conn.execute(
+        insert(seal_keys),
+        [
+            {"id": key_id, "subject": subject, "wrapped": wrapped, "created_at": stamp}
+            for key_id, subject, wrapped in keys
+        ],
+    )
+
+
+def rewrap_seal_key(conn: Connection, key_id: int, wrapped: bytes) -> None:
+    """Replace the wrapped bytes of one key (wrapped under a new seal master key)."""
+    conn.execute(update(seal_keys).where(seal_keys.c.id == key_id).values(wrapped=wrapped))
+
+
+def shred_seal_key(conn: Connection, key_id: int) -> None:
+    """Destroy the wrapped bytes of one key, noting when."""
+    conn.execute(
+        update(seal_keys).where(seal_keys.c.id == key_id).values(wrapped=None, shredded_at=now())
+    )
