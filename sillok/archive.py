@@ -41,6 +41,7 @@ from sillok.security.policy import User, may_open_sealed
 from sillok.security.seal import Sealer
 from sillok.settings import Settings
 from sillok.store import Store, head_revision, meta
+from sillok.store import users as store_users
 from sillok.store.dialects import dialect_for
 from sillok.store.rows import now
 from sillok.vault import Vault
@@ -180,16 +181,16 @@ class Archive:
                 archive_id = meta.meta_value(conn, "archive_id") or os.urandom(8).hex()
                 vault.log.setup(conn, f"sillok/{archive_id}")
                 vault.log.backfill(conn)
-            known = meta.users_by_name(conn)
+            known = store_users.users_by_name(conn)
             if not known:
                 # An archive made before users existed: its key holders are its users.
-                meta.add_users(
+                store_users.add_users(
                     conn,
                     vault.store.dialect,
                     [(w.holder, w.role) for w in keyfile.wrapped],
                     vault.user.name,
                 )
-                known = meta.users_by_name(conn)
+                known = store_users.users_by_name(conn)
             record = known.get(wrapped.holder)
             if record is None or not record.active:
                 raise ArchiveError(f"user {wrapped.holder!r} is not a user of this archive")
@@ -227,7 +228,8 @@ class Archive:
                 },
             )
             vault.log.setup(conn, f"sillok/{archive_id}")
-            meta.add_users(conn, vault.store.dialect, [(vault.user.name, "admin")], vault.user.name)
+            admin = [(vault.user.name, "admin")]
+            store_users.add_users(conn, vault.store.dialect, admin, vault.user.name)
             for directory in (vault.places, vault.organizations):
                 directory.seed(conn, vault.store.dialect, vault.settings.actor)
 

@@ -55,7 +55,7 @@ class Vault:
         self.hooks = ArchiveHooks(self.log, self.sealer, self._audit_write)
         self.audit = AuditTrail(self)
         self.disclosure = Disclosure(self)
-        # Set when a key rotation was interrupted (see sillok.custody.users.Users.rotate_keys).
+        # Set when a key rotation was interrupted (see sillok.custody.rotation.rotate_keys).
         self.pending_keys: ArchiveKeys | None = None
         self.previous_keys: ArchiveKeys | None = None
         self.opened_with_pending = False

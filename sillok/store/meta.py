@@ -8,16 +8,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from sillok.model import archive_meta, ledger_state, seal_keys
-from sillok.store.users import add_users, users_by_name
 
 __all__ = [
-    "add_users",
     "has_seal_keys",
     "ledger_started",
     "meta_value",
     "read_meta",
     "row_counts",
-    "users_by_name",
     "write_meta",
 ]
 
