@@ -1,15 +1,21 @@
-"""The panic button: make an archive impossible to open, fast, without a passphrase.
+"""The panic button: make an archive impossible to open, and its files unreadable, without a
+passphrase.
 
-``sillok wipe ARCHIVE`` overwrites and deletes every wrapped copy of the archive's keys
-(``keys.json``, and any half-written ``keys.tmp``), overwrites the start of the database file
-(the SQLCipher salt and first pages) and deletes its write-ahead log. The database key was
-random and lived only in those copies, so what remains (the encrypted database, the sealed
-attachments) cannot be decrypted by anyone, including the archive's own users. It takes well
-under a second on any archive size: nothing but the key file and a megabyte is written.
+``sillok wipe ARCHIVE`` first overwrites and deletes every wrapped copy of the archive's keys
+(``keys.json``, and any half-written ``keys.tmp``): from that moment nobody can open the archive,
+in well under a second whatever its size. It then overwrites every other file of the archive
+with random bytes and deletes it: the database, its write-ahead log and shared memory, the
+sealed evidence files, the TOTP secrets, the failed-login notes, ``archive.json``. Overwriting
+matters because a key copy may survive elsewhere (a copy of ``keys.json`` taken earlier, or its
+old blocks on the disk) and, with a coerced passphrase, would open whatever ciphertext is left.
+Only the ``WIPED`` marker stays (the time of the wipe, nothing else), so that a running server's
+store and anyone opening the folder are told what happened; delete the folder to leave no mark.
 
 What it cannot do: reach copies elsewhere (backups, replicas, a PostgreSQL server's data,
 whose sealed fields do become unreadable but whose other columns are the server's to erase),
-or guarantee that a flash drive's wear levelling kept no old block of ``keys.json``.
+or overwrite in place on a disk that does not write in place: SSDs remap blocks (wear
+levelling) and copy-on-write or journaling file systems may keep old blocks. There, only
+full-disk encryption makes deleted data unreadable; docs/security.md says what to do.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from pathlib import Path
 from sillok.errors import ArchiveError
 from sillok.folder import ARCHIVE_FILE, DB_FILE, KEYS_FILE, WIPED_FILE
 
-_HEADER_BYTES = 1 << 20
+_CHUNK = 1 << 20
 
 
 @dataclass
@@ -36,13 +42,27 @@ class WipeReport:
     seconds: float = 0.0
 
 
-def _overwrite(path: Path, size: int | None = None) -> None:
-    """Overwrite a file (or its first ``size`` bytes) with random bytes and flush it to disk."""
-    length = path.stat().st_size if size is None else min(size, path.stat().st_size)
+def overwrite(path: Path) -> None:
+    """Overwrite a whole file with random bytes, in place, and flush it to the disk.
+
+    One random megabyte is written over and over: the bytes only have to differ from the
+    ciphertext they replace, and a fresh megabyte per megabyte would cost more than the disk.
+    """
+    length = path.stat().st_size
+    noise = os.urandom(min(max(length, 1), _CHUNK))
     with open(path, "r+b") as fh:
-        fh.write(os.urandom(max(length, 1)))
+        done = 0
+        while done < max(length, 1):
+            chunk = noise[: max(length, 1) - done]
+            fh.write(chunk)
+            done += len(chunk)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _destroy(path: Path) -> None:
+    overwrite(path)
+    path.unlink()
 
 
 def wipe(folder: Path) -> WipeReport:
@@ -56,25 +76,27 @@ def wipe(folder: Path) -> WipeReport:
     if not (folder / ARCHIVE_FILE).is_file():
         raise ArchiveError(f"{folder} is not a Sillok archive: nothing was wiped")
     report = WipeReport(str(folder))
-    # The keys first: once they are gone nothing else matters, so a slow disk or a pulled
-    # plug later on still leaves the archive unopenable.
+    # The keys first: once they are gone nobody can open the archive, so a slow disk or a
+    # pulled plug later on still leaves it unopenable.
     for name in (KEYS_FILE, "keys.tmp"):
         path = folder / name
         if path.exists():
-            _overwrite(path)
-            path.unlink()
+            _destroy(path)
             report.destroyed.append(name)
-    db = folder / DB_FILE
-    if db.exists():
-        _overwrite(db, _HEADER_BYTES)
-        report.destroyed.append(f"{DB_FILE} (first {_HEADER_BYTES // 1024} KiB)")
-    for name in (f"{DB_FILE}-wal", f"{DB_FILE}-shm", "failed-logins.jsonl"):
-        path = folder / name
-        if path.exists():
-            path.unlink()
-            report.destroyed.append(name)
+    # The marker next, so that a running server's store stops handing out connections before
+    # the files under it change.
     marker = {"wiped_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
     (folder / WIPED_FILE).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+    # Then everything else, the database (the largest) last among the archive's own files.
+    files = sorted(
+        (p for p in folder.rglob("*") if p.is_file() and p.name != WIPED_FILE),
+        key=lambda p: (p.name == DB_FILE, str(p)),
+    )
+    for path in files:
+        _destroy(path)
+        report.destroyed.append(str(path.relative_to(folder)))
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        sub.rmdir()
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -318,8 +318,24 @@ class KeyFile:
             json.dump(body, fh, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        # The old file's blocks would stay on the disk after the rename, holding copies a
+        # removed user could open with an old passphrase: keep it open across the rename and
+        # overwrite it then (the new file is in place first, so a crash loses neither).
+        try:
+            old = open(self.path, "r+b")  # noqa: SIM115 - closed below, after the rename
+        except FileNotFoundError:
+            old = None
+        try:
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+            if old is not None:
+                size = os.fstat(old.fileno()).st_size
+                old.write(os.urandom(size))
+                old.flush()
+                os.fsync(old.fileno())
+        finally:
+            if old is not None:
+                old.close()
 
     def holder(self, name: str) -> WrappedKey | None:
         """One holder's copy, or None."""

@@ -138,13 +138,16 @@ class Store:
             dialect=old._dialect,
         )
         path = getattr(self.dialect, "path", None)
-        wiped = Path(path).parent / WIPED_FILE if path is not None else None
+        database = Path(path) if path is not None else None
+        wiped = database.parent / WIPED_FILE if database is not None else None
 
         @event.listens_for(engine.pool, "checkout")
         def _checkout(_dbapi: Any, _record: Any, _proxy: Any) -> None:
             # A wipe (from another process) overwrote the file: a connection opened before it
             # must not go on reading the pages it holds. Raising here closes this one.
-            if wiped is not None and wiped.exists():
+            if database is not None and wiped is not None and (
+                wiped.exists() or not database.exists()
+            ):
                 raise ArchiveError("the archive was wiped: it cannot be read any more")
 
         @event.listens_for(engine.pool, "checkin")
