@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -109,3 +110,34 @@ def test_every_way_in_gives_the_same_answer(site: Site, role: str) -> None:
             continue  # the web names its province filter differently
         answers = [way(site, role, query, filters) for way in (_library, _cli, _web)]
         assert answers[0] == answers[1] == answers[2], (role, query, answers)
+
+
+def _facets(answer: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {name: {v["key"]: v["count"] for v in values} for name, values in answer.items()}
+
+
+@pytest.mark.parametrize("role", ["admin", "viewer"])
+def test_facets_and_the_sharing_filter_count_only_what_the_role_is_shown(
+    site: Site, role: str
+) -> None:
+    client, ids = login(site.app, role), site.ids
+    listed = client.get("/api/search", params={"province": "KP-08"}).json()
+    assert {h["id"] for h in listed["hits"]} == {ids["act_internal"], ids["act_confidential"]}
+    facets = _facets(listed["facets"])
+    assert facets["year"] == {"2009": 2} and facets["agency"] == {"mss": 2}
+    assert facets["act_type"] == {"arbitrary_detention": 1, "torture": 1}
+    assert facets["sharing"] == {"confidential": 1, "internal": 1}
+    # the confidential act is indexed under the victim's name: a word finds it for the
+    # administrator only, and the facets count nothing the viewer is not shown
+    narrowed = client.get("/api/search", params={"q": "Yodok", "sharing": "confidential"}).json()
+    shown = [(h["kind"], h["id"]) for h in narrowed["hits"]]
+    if role == "admin":
+        assert shown == [("act", ids["act_confidential"])]
+        assert _facets(narrowed["facets"])["sharing"] == {"confidential": 1}
+    else:
+        assert shown == [] and not any(_facets(narrowed["facets"]).values())
+    public = client.get("/api/search", params={"sharing": "public"}).json()
+    assert [h["id"] for h in public["hits"]] == [ids["act_public"]]
+    with Archive.open(site.folder, password(role), settings=FAST, user=role) as opened:
+        found = opened.searcher.search("Yodok", sharing="confidential")
+    assert [(h.kind, h.id) for h in found] == shown

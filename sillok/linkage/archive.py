@@ -21,7 +21,6 @@ import pandas as pd
 
 from sillok.errors import InvalidInput, NotFound
 from sillok.linkage.clusters import DEFAULT_THRESHOLD, Caution, IdentityGraph, cautions, pair_key
-from sillok.model import links as links_table
 from sillok.store import queries
 from sillok.store import rows as store_rows
 
@@ -252,4 +251,4 @@ def _record_kind(kind: str) -> str:
     return LINK_KINDS[kind]
 
 
-__all__ = ["Candidate", "LinkRun", "Links", "links_table"]
+__all__ = ["Candidate", "LinkRun", "Links"]
