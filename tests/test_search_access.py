@@ -28,7 +28,7 @@ runner = CliRunner()
 #: roles that read a victim's name in an internal record, and in a confidential one
 IDENTITY_INTERNAL = {"admin", "documenter", "reviewer", "coordinator"}
 IDENTITY_CONFIDENTIAL = {"admin", "documenter", "reviewer"}
-#: roles holding the seal key (a confidential act is indexed under its sealed narrative)
+#: roles holding the seal key: words find a confidential act (its narrative sealed) for them only
 SEAL_HOLDERS = {"admin", "documenter"}
 EVERYONE = set(ROLES)
 
@@ -59,6 +59,7 @@ def _questions(site: Site) -> list[tuple[str, dict[str, str], dict[tuple[str, in
         ("Kim Yo-jong", {}, by_name),
         ("김여정", {}, by_name),
         ("여정", {}, by_name),
+        # a word of the confidential act's type ("torture", alias "interrogation")
         ("interrogation", {}, {confidential: SEAL_HOLDERS}),
         ("Witness Alpha", {}, {("source", ids["source"]): set()}),
         # filters without words list every record the role may see

@@ -89,7 +89,7 @@ def capture_metadata(path: Path) -> tuple[str | None, str | None]:
     recordings keep their metadata inside the sealed file, unread.
     """
     try:
-        from PIL import Image
+        from PIL import Image  # Pillow is optional: without it, no capture metadata
     except ImportError:
         return None, None
     try:

@@ -204,6 +204,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, Row]]:
+    # openpyxl takes longer to import than the rest of an import's start: only for .xlsx
     from openpyxl import load_workbook
 
     try:

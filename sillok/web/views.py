@@ -8,6 +8,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -247,8 +248,6 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
         elif key == "names" and isinstance(value, list):
             value = [n["name"] if isinstance(n, Mapping) else str(n) for n in value]
         elif key == "aliases" and isinstance(value, str) and value.startswith("["):
-            import json
-
             value = json.loads(value)
         elif key in ("date_edtf", "birth_edtf") and isinstance(value, str):
             reading = human_date(value, lang)
