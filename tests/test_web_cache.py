@@ -69,13 +69,13 @@ def test_search_matches_are_shared_but_each_role_sees_only_its_own(
     admin, viewer = login(site.app, "admin"), login(site.app, "viewer")
     confidential = site.ids["act_confidential"]
     searches: list[str] = []
-    find = Searcher.find
+    match = Searcher.match
 
     def counted(self: Searcher, query: str, *args: Any, **kwargs: Any) -> Any:
         searches.append(query)
-        return find(self, query, *args, **kwargs)
+        return match(self, query, *args, **kwargs)
 
-    monkeypatch.setattr(Searcher, "find", counted)
+    monkeypatch.setattr(Searcher, "match", counted)
 
     def acts(client: object, query: str) -> set[int]:
         found = client.get("/api/search", params={"q": query}).json()  # type: ignore[attr-defined]

@@ -20,8 +20,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sillok.errors import InvalidInput, NotFound
-from sillok.linkage.clusters import DEFAULT_THRESHOLD, Caution, IdentityGraph, cautions, pair_key
-from sillok.model import links as links_table
+from sillok.linkage import labels as reviewed
+from sillok.linkage.clusters import (
+    DEFAULT_THRESHOLD,
+    Caution,
+    IdentityGraph,
+    cautions,
+    cluster_ids,
+    pair_key,
+)
+from sillok.security.seal import is_sealed
 from sillok.store import queries
 from sillok.store import rows as store_rows
 
@@ -105,8 +113,7 @@ class Links:
     def _events_frame(self) -> pd.DataFrame:
         """The events, like persons without what is sensitive: confidential events and acts
         are left out, protected victims too, and a sealed title counts as no title."""
-        from sillok.linkage.events import events_frame
-        from sillok.security.seal import is_sealed
+        from sillok.linkage.events import events_frame  # needs Splink, an optional extra
 
         with self.vault.store.reading() as conn:
             rows = queries.events_for_linkage(conn)
@@ -142,8 +149,7 @@ class Links:
         """
         if kind not in LINK_KINDS:
             raise InvalidInput(f"cannot link {kind!r}; expected one of {', '.join(LINK_KINDS)}")
-        from sillok.linkage import labels as reviewed
-        from sillok.linkage.model import LinkageModel
+        from sillok.linkage.model import LinkageModel  # needs Splink, an optional extra
 
         record_kind = LINK_KINDS[kind]
         frame = self.records_frame(kind)
@@ -228,8 +234,6 @@ class Links:
 
     def clusters(self, kind: str = "persons") -> dict[int, int]:
         """Record id -> resolved identity (one member's id), for records with accepted links."""
-        from sillok.linkage.clusters import cluster_ids
-
         with self.vault.store.reading() as conn:
             accepted = queries.links_with_status(conn, _record_kind(kind), "accepted")
         members = {r.left_id for r in accepted} | {r.right_id for r in accepted}
@@ -240,6 +244,7 @@ class Links:
 
 
 def _schema(kind: str) -> Schema:
+    # the schemas are made of Splink comparisons, and Splink is an optional extra
     from sillok.linkage.events import EVENTS
     from sillok.linkage.schema import PERSONS
 
@@ -252,4 +257,4 @@ def _record_kind(kind: str) -> str:
     return LINK_KINDS[kind]
 
 
-__all__ = ["Candidate", "LinkRun", "Links", "links_table"]
+__all__ = ["Candidate", "LinkRun", "Links"]

@@ -35,13 +35,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
 
 from sillok.errors import InvalidInput, NotFound, SillokError
-from sillok.model import RECORD_TABLES, attachment_custody, attachments
+from sillok.model import RECORD_TABLES
 from sillok.security.keys import derive_key
 from sillok.security.policy import may, may_see
-from sillok.store.rows import get, insert_records, insert_rows, now
+from sillok.store import attachments as attachment_rows
+from sillok.store.rows import get, insert_records, now
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
@@ -89,7 +89,7 @@ def capture_metadata(path: Path) -> tuple[str | None, str | None]:
     recordings keep their metadata inside the sealed file, unread.
     """
     try:
-        from PIL import Image
+        from PIL import Image  # Pillow is optional: without it, no capture metadata
     except ImportError:
         return None, None
     try:
@@ -223,31 +223,23 @@ class Attachments:
         return {"id": aid, **values}
 
     def _custody(self, conn: Any, attachment_id: int, action: str, origin: str | None) -> None:
-        insert_rows(
+        attachment_rows.add_custody(
             conn,
             self.vault.store.dialect,
-            attachment_custody,
-            [
-                {
-                    "attachment_id": attachment_id,
-                    "at": now(),
-                    "actor": self.vault.user.name,
-                    "action": action,
-                    "origin": origin,
-                }
-            ],
+            {
+                "attachment_id": attachment_id,
+                "at": now(),
+                "actor": self.vault.user.name,
+                "action": action,
+                "origin": origin,
+            },
         )
 
     def list(self, kind: str | None = None, record_id: int | None = None) -> list[dict[str, Any]]:
         """Attachments (of one record), with their chain of custody, as the role may see them."""
-        stmt = select(attachments).order_by(attachments.c.id)
-        if kind is not None:
-            stmt = stmt.where(attachments.c.record_kind == kind)
-        if record_id is not None:
-            stmt = stmt.where(attachments.c.record_id == record_id)
         found = []
         with self.vault.store.reading() as conn:
-            for row in conn.execute(stmt):
+            for row in attachment_rows.attachments_of(conn, kind, record_id):
                 sharing = self._sharing_of(conn, row)
                 if not may_see(self.vault.role, sharing):
                     continue
@@ -256,11 +248,7 @@ class Attachments:
                 )
                 shown["custody"] = [
                     {"at": c.at.isoformat(), "actor": c.actor, "action": c.action}
-                    for c in conn.execute(
-                        select(attachment_custody)
-                        .where(attachment_custody.c.attachment_id == row.id)
-                        .order_by(attachment_custody.c.id)
-                    )
+                    for c in attachment_rows.custody_of(conn, row.id)
                 ]
                 found.append(shown)
         return found
@@ -274,7 +262,7 @@ class Attachments:
         self._require("attachment.get")
         output = Path(output)
         with self.vault.store.reading() as conn:
-            row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
+            row = attachment_rows.attachment(conn, attachment_id)
             if row is None or not may_see(self.vault.role, self._sharing_of(conn, row)):
                 raise NotFound(f"there is no attachment with id {attachment_id}")
         if output.exists():

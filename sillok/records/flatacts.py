@@ -1,5 +1,10 @@
 """The flat acts format: one row per act, as CSV, JSON lines or XLSX.
 
+This module holds the format itself: its columns, the values its columns take (source types,
+sharing levels, sexes, perpetrator roles, in English and Korean spellings), how a row is
+validated (:func:`parse_row`), and reading and writing files. Writing rows into an archive is
+:mod:`sillok.records.ingest`'s.
+
 Reading yields ``(row_number, {column: value})`` with every value a stripped NFC string ("" for
 empty), whatever the file's encoding quirks (UTF-8 BOM, CRLF, Hangul in NFD). Row numbers are
 what a person sees: the header is row 1 in CSV and XLSX, and the first object is row 1 in JSON
@@ -12,9 +17,13 @@ import csv
 import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from sillok import vocab
+from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
 
 COLUMNS: tuple[str, ...] = (
@@ -44,6 +53,45 @@ REQUIRED: tuple[str, ...] = ("source_ref", "act_type")
 FORMATS = ("csv", "jsonl", "xlsx")
 
 Row = dict[str, str]
+
+SOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    "testimony": ("testimony", "증언", "탈북민 증언"),
+    "interview": ("interview", "면담", "인터뷰"),
+    "document": ("document", "문서", "공문서"),
+    "media_report": ("media report", "media", "언론", "언론 보도", "보도"),
+    "ngo_report": ("ngo report", "ngo", "ngo 보고서", "보고서"),
+    "other": ("other", "기타"),
+}
+SHARING: dict[str, tuple[str, ...]] = {
+    "confidential": ("confidential", "기밀", "비공개"),
+    "internal": ("internal", "내부", "내부용"),
+    "public": ("public", "공개"),
+}
+SEXES: dict[str, tuple[str, ...]] = {
+    "male": ("male", "m", "man", "남", "남성", "남자"),
+    "female": ("female", "f", "woman", "여", "여성", "여자"),
+    "unknown": ("unknown", "u", "?", "미상", "모름"),
+}
+#: what the perpetrators named in a row did (one role for the row's agencies and persons):
+#: the modes of liability that documentation of international crimes distinguishes
+PERPETRATOR_ROLES: dict[str, tuple[str, ...]] = {
+    "perpetrator": ("perpetrator", "가해자", "가해"),
+    "direct": ("direct perpetrator", "direct", "직접 가해자", "직접 가해", "실행자"),
+    "ordered": ("ordered", "ordered it", "instigator", "지시", "명령", "지시자", "명령자"),
+    "superior": ("superior", "commander", "superior responsibility", "상급자", "지휘관",
+                 "상급자 책임"),
+    "accomplice": ("accomplice", "aided", "abetted", "방조", "방조자", "공범"),
+}
+
+
+def _choices(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {alias.lower(): key for key, aliases in table.items() for alias in (key, *aliases)}
+
+
+_SOURCE_TYPE_OF = _choices(SOURCE_TYPES)
+_SHARING_OF = _choices(SHARING)
+_SEX_OF = _choices(SEXES)
+_ROLE_OF = _choices(PERPETRATOR_ROLES)
 
 
 def format_of(path: Path) -> str:
@@ -156,6 +204,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, Row]]:
+    # openpyxl takes longer to import than the rest of an import's start: only for .xlsx
     from openpyxl import load_workbook
 
     try:
@@ -199,3 +248,121 @@ def write_rows(out: IO[str], rows: Iterable[Mapping[str, str]], fmt: str) -> int
     else:
         raise InvalidInput(f"unknown export format {fmt!r} (expected csv or jsonl)")
     return count
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row was rejected."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.reason} ({self.value!r})"
+
+
+@dataclass
+class ParsedRow:
+    """One valid row, with its values resolved."""
+
+    number: int
+    raw: dict[str, str]
+    source_type: str
+    source_date: UncertainDate | None
+    act_type: str
+    act_date: UncertainDate | None
+    victim_birth: UncertainDate | None
+    victim_sex: str | None
+    sharing: str
+    facility_type: str | None
+    perpetrator_orgs: list[str]
+    perpetrator_names: list[str]
+    perpetrator_role: str
+
+
+def _split_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(";") if v.strip()]
+
+
+# An import meets the same dates many times over: parsing is memoised, for a bounded number
+# of distinct values.
+_parse_date = lru_cache(maxsize=8192)(parse_date)
+
+
+def parse_row(number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
+    """Validate one row: the parsed row, or every error in it.
+
+    Vocabulary values (act types, facility types) are resolved in any spelling the shipped
+    vocabularies know; the other columns take the values of :data:`SOURCE_TYPES`,
+    :data:`SHARING`, :data:`SEXES` and :data:`PERPETRATOR_ROLES`.
+    """
+    errors: list[RowError] = []
+
+    def bad(column: str, reason: str) -> None:
+        errors.append(RowError(number, column, raw.get(column, ""), reason))
+
+    def date(column: str) -> UncertainDate | None:
+        value = raw.get(column, "")
+        if not value:
+            return None
+        try:
+            return _parse_date(value)
+        except DateError as exc:
+            bad(column, str(exc))
+            return None
+
+    def choice(column: str, table: dict[str, str], default: str | None) -> str | None:
+        value = raw.get(column, "")
+        if not value:
+            return default
+        found = table.get(value.lower())
+        if found is None:
+            bad(column, f"not one of {', '.join(sorted(set(table.values())))}")
+        return found
+
+    if not raw.get("source_ref"):
+        bad("source_ref", "a source_ref is required")
+    act_type = None
+    if not raw.get("act_type"):
+        bad("act_type", "an act_type is required")
+    else:
+        term = vocab.load("act_types").lookup(raw["act_type"])
+        if term is None:
+            bad("act_type", "unknown act type (see `sillok vocab list act_types`)")
+        else:
+            act_type = term.key
+    parsed_dates = (date("source_date"), date("act_date"), date("victim_birth"))
+    source_type = choice("source_type", _SOURCE_TYPE_OF, "testimony")
+    sharing = choice("sharing", _SHARING_OF, "internal")
+    sex = choice("victim_sex", _SEX_OF, None)
+    role = choice("perpetrator_role", _ROLE_OF, "perpetrator")
+    if raw.get("perpetrator_role") and not (
+        raw.get("perpetrator_org") or raw.get("perpetrator_name")
+    ):
+        bad("perpetrator_role", "a role needs a perpetrator_org or perpetrator_name")
+    if errors or act_type is None or source_type is None or sharing is None or role is None:
+        return errors
+    facility_type = None
+    if raw.get("facility"):
+        ftype = vocab.load("facility_types").lookup(raw["facility"])
+        facility_type = ftype.key if ftype is not None else None
+    return ParsedRow(
+        number=number,
+        raw=raw,
+        source_type=source_type,
+        source_date=parsed_dates[0],
+        act_type=act_type,
+        act_date=parsed_dates[1],
+        victim_birth=parsed_dates[2],
+        victim_sex=sex,
+        sharing=sharing,
+        facility_type=facility_type,
+        perpetrator_orgs=_split_list(raw.get("perpetrator_org", "")),
+        perpetrator_names=_split_list(raw.get("perpetrator_name", "")),
+        perpetrator_role=role,
+    )

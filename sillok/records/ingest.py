@@ -1,4 +1,7 @@
-"""Importing flat acts files: validate every row, then write sources, events, persons and acts.
+"""Importing flat acts files: write the valid rows as sources, events, persons and acts.
+
+Each row is validated by the format's own rules (:func:`sillok.records.flatacts.parse_row`);
+the search documents of what is written are built by :mod:`sillok.records.index`.
 
 The whole import is one transaction: by default any invalid row means nothing is written, and
 the report names every bad row, column and value; with ``skip_invalid`` the valid rows are
@@ -18,83 +21,44 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from sillok import vocab
-from sillok.dates import DateError, UncertainDate, parse_date
+from sillok.dates import UncertainDate
 from sillok.directory import Entry
 from sillok.errors import InvalidInput
-from sillok.model import act_perpetrators, act_sources, person_names
 from sillok.names import is_hangul
-from sillok.records.flatacts import COLUMNS, format_of, read_rows, write_rows
-from sillok.records.search import document, name_tokens, text_tokens, virtual_token
+from sillok.records.flatacts import (
+    COLUMNS,
+    ParsedRow,
+    RowError,
+    format_of,
+    parse_row,
+    read_rows,
+)
+from sillok.records.index import (
+    IndexChanges,
+    act_document,
+    event_document,
+    person_document,
+    source_document,
+)
+from sillok.store import imports as import_rows
 from sillok.store import queries
-from sillok.store.dialects import doc_id
-from sillok.store.rows import UpsertResult, delete_perpetrators, insert_rows, upsert_by_ref
+from sillok.store import search as index_store
+from sillok.store.rows import UpsertResult, delete_perpetrators, upsert_by_ref
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
 
 Progress = Callable[[int], None]
 
-SOURCE_TYPES: dict[str, tuple[str, ...]] = {
-    "testimony": ("testimony", "증언", "탈북민 증언"),
-    "interview": ("interview", "면담", "인터뷰"),
-    "document": ("document", "문서", "공문서"),
-    "media_report": ("media report", "media", "언론", "언론 보도", "보도"),
-    "ngo_report": ("ngo report", "ngo", "ngo 보고서", "보고서"),
-    "other": ("other", "기타"),
-}
-SHARING: dict[str, tuple[str, ...]] = {
-    "confidential": ("confidential", "기밀", "비공개"),
-    "internal": ("internal", "내부", "내부용"),
-    "public": ("public", "공개"),
-}
-SEXES: dict[str, tuple[str, ...]] = {
-    "male": ("male", "m", "man", "남", "남성", "남자"),
-    "female": ("female", "f", "woman", "여", "여성", "여자"),
-    "unknown": ("unknown", "u", "?", "미상", "모름"),
-}
-#: what the perpetrators named in a row did (one role for the row's agencies and persons):
-#: the modes of liability that documentation of international crimes distinguishes
-PERPETRATOR_ROLES: dict[str, tuple[str, ...]] = {
-    "perpetrator": ("perpetrator", "가해자", "가해"),
-    "direct": ("direct perpetrator", "direct", "직접 가해자", "직접 가해", "실행자"),
-    "ordered": ("ordered", "ordered it", "instigator", "지시", "명령", "지시자", "명령자"),
-    "superior": ("superior", "commander", "superior responsibility", "상급자", "지휘관",
-                 "상급자 책임"),
-    "accomplice": ("accomplice", "aided", "abetted", "방조", "방조자", "공범"),
-}
 MAX_KEPT_ERRORS = 10_000
-
-
-def _choices(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    return {alias.lower(): key for key, aliases in table.items() for alias in (key, *aliases)}
-
-
-_SOURCE_TYPE_OF = _choices(SOURCE_TYPES)
-_SHARING_OF = _choices(SHARING)
-_SEX_OF = _choices(SEXES)
-_ROLE_OF = _choices(PERPETRATOR_ROLES)
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why one row was rejected."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason} ({self.value!r})"
 
 
 @dataclass
@@ -147,44 +111,6 @@ class ImportFailed(InvalidInput):
         self.report = report
 
 
-@dataclass
-class ParsedRow:
-    """One valid row, with its values resolved."""
-
-    number: int
-    raw: dict[str, str]
-    source_type: str
-    source_date: UncertainDate | None
-    act_type: str
-    act_date: UncertainDate | None
-    victim_birth: UncertainDate | None
-    victim_sex: str | None
-    sharing: str
-    facility_type: str | None
-    perpetrator_orgs: list[str]
-    perpetrator_names: list[str]
-    perpetrator_role: str
-
-
-def _split_list(value: str) -> list[str]:
-    return [v.strip() for v in value.split(";") if v.strip()]
-
-
-# An import meets the same dates, descriptions and names many times over: the pure functions
-# that cost most are memoised, each for a bounded number of distinct values.
-_parse_date = lru_cache(maxsize=8192)(parse_date)
-
-
-@lru_cache(maxsize=20_000)
-def _text_tokens(text: str | None) -> frozenset[str]:
-    return frozenset(text_tokens(text))
-
-
-@lru_cache(maxsize=4096)
-def _names_document(names: tuple[str, ...]) -> str:
-    return document(name_tokens(names))
-
-
 def _date_columns(prefix: str, value: UncertainDate | None) -> dict[str, Any]:
     return {
         f"{prefix}_edtf": value.edtf if value else None,
@@ -198,82 +124,15 @@ class Importer:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
         self._victim_key = vault.key_for("victim ref")
         # Load the directories now, not inside the import's write transaction.
         _ = (vault.places, vault.organizations)
 
-    # --- validation ---------------------------------------------------------------------
-
     def parse_row(self, number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
-        """Validate one row: the parsed row, or every error in it."""
-        errors: list[RowError] = []
-
-        def bad(column: str, reason: str) -> None:
-            errors.append(RowError(number, column, raw.get(column, ""), reason))
-
-        def date(column: str) -> UncertainDate | None:
-            value = raw.get(column, "")
-            if not value:
-                return None
-            try:
-                return _parse_date(value)
-            except DateError as exc:
-                bad(column, str(exc))
-                return None
-
-        def choice(column: str, table: dict[str, str], default: str | None) -> str | None:
-            value = raw.get(column, "")
-            if not value:
-                return default
-            found = table.get(value.lower())
-            if found is None:
-                bad(column, f"not one of {', '.join(sorted(set(table.values())))}")
-            return found
-
-        if not raw.get("source_ref"):
-            bad("source_ref", "a source_ref is required")
-        act_type = None
-        if not raw.get("act_type"):
-            bad("act_type", "an act_type is required")
-        else:
-            term = self.act_types.lookup(raw["act_type"])
-            if term is None:
-                bad("act_type", "unknown act type (see `sillok vocab list act_types`)")
-            else:
-                act_type = term.key
-        parsed_dates = (date("source_date"), date("act_date"), date("victim_birth"))
-        source_type = choice("source_type", _SOURCE_TYPE_OF, "testimony")
-        sharing = choice("sharing", _SHARING_OF, "internal")
-        sex = choice("victim_sex", _SEX_OF, None)
-        role = choice("perpetrator_role", _ROLE_OF, "perpetrator")
-        if raw.get("perpetrator_role") and not (
-            raw.get("perpetrator_org") or raw.get("perpetrator_name")
-        ):
-            bad("perpetrator_role", "a role needs a perpetrator_org or perpetrator_name")
-        if (errors or act_type is None or source_type is None or sharing is None
-                or role is None):
-            return errors
-        facility_type = None
-        if raw.get("facility"):
-            ftype = self.facility_types.lookup(raw["facility"])
-            facility_type = ftype.key if ftype is not None else None
-        return ParsedRow(
-            number=number,
-            raw=raw,
-            source_type=source_type,
-            source_date=parsed_dates[0],
-            act_type=act_type,
-            act_date=parsed_dates[1],
-            victim_birth=parsed_dates[2],
-            victim_sex=sex,
-            sharing=sharing,
-            facility_type=facility_type,
-            perpetrator_orgs=_split_list(raw.get("perpetrator_org", "")),
-            perpetrator_names=_split_list(raw.get("perpetrator_name", "")),
-            perpetrator_role=role,
-        )
+        """Validate one row: the parsed row, or every error in it (see
+        :func:`sillok.records.flatacts.parse_row`)."""
+        return parse_row(number, raw)
 
     # --- running --------------------------------------------------------------------------
 
@@ -343,8 +202,8 @@ class Importer:
             # A large import leaves the index in many segments, which slows every search;
             # merging them costs about 3 µs per document of the whole index, so only after an
             # import that wrote a tenth of it or more.
-            if sum(report.created.values()) * 10 >= queries.indexed_records_estimate(conn):
-                self.vault.store.dialect.compact_search_index(conn)
+            if sum(report.created.values()) * 10 >= index_store.indexed_records_estimate(conn):
+                index_store.compact_index(conn, self.vault.store.dialect)
             if rejected.count:
                 report.rejects_file = str(rejected.path)
         if progress is not None:
@@ -583,8 +442,7 @@ class Importer:
             if ref not in persons.created and (len(every) > len(known.get(pid, []))
                                                or ref in persons.updated):
                 renamed[ref] = every
-        if rows:
-            insert_rows(conn, self.vault.store.dialect, person_names, rows)
+        import_rows.add_person_names(conn, self.vault.store.dialect, rows)
         return renamed
 
     def _link_acts(
@@ -629,10 +487,8 @@ class Importer:
                     }
                     for p in perpetrator_refs[row.number]
                 ]
-        if links:
-            insert_rows(conn, self.vault.store.dialect, act_sources, links)
-        if perps:
-            insert_rows(conn, self.vault.store.dialect, act_perpetrators, perps)
+        import_rows.add_act_sources(conn, self.vault.store.dialect, links)
+        import_rows.add_perpetrators(conn, self.vault.store.dialect, perps)
 
     def _index(
         self,
@@ -649,63 +505,36 @@ class Importer:
         informant_ref: dict[int, str],
         renamed: set[str],
     ) -> None:
-        archive = self.vault
+        places = self.vault.places
         protected = set(informant_ref.values())
-        docs: list[tuple[int, str]] = []
-        stale: list[int] = []
-
-        def add(kind: str, result: UpsertResult, refs: Iterable[str], document_of: Any,
-                also: Collection[str] = ()) -> None:
-            changed = result.created | result.updated | set(also)
-            for ref in refs:
-                if ref in changed:
-                    did = doc_id(kind, result.ids[ref])
-                    if ref not in result.created:
-                        stale.append(did)
-                    docs.append((did, document_of(ref)))
-
-        def act_document(ref: str) -> str:
-            row = act_row[ref]
-            values = act_values[ref]
-            # A confidential description is sealed (sillok.security.seal): its words stay out of the
-            # index, where anyone holding the database key could read them.
-            tokens = (
-                set(_text_tokens(row.raw.get("description")))
-                if row.sharing != "confidential"
-                else set()
-            )
-            tokens.add(virtual_token("type", row.act_type))
-            if values["victim_id"] is not None:
-                tokens.add(virtual_token("person", values["victim_id"]))
-            for entry_id in (values["place_id"], values["facility_id"]):
-                for entry in archive.places.ancestors(entry_id)[:2] if entry_id else ():
-                    tokens.add(virtual_token("place", entry.id))
-            for org in orgs_of[row.number]:
-                tokens.add(virtual_token("organization", org.id))
-            return document(tokens)
-
-        add("act", acts, act_row, act_document)
-        add(
+        changes = IndexChanges()
+        changes.add(
+            "act",
+            acts,
+            act_row,
+            lambda ref: act_document(
+                act_row[ref], act_values[ref], places, orgs_of[act_row[ref].number]
+            ),
+        )
+        changes.add(
             "person",
             persons,
             [r for r in person_names_of if r not in protected],
-            lambda ref: _names_document(tuple(person_names_of[ref])),
+            lambda ref: person_document(person_names_of[ref]),
             renamed,
         )
-        add(
-            "source",
-            sources,
-            {r.raw["source_ref"] for r in act_row.values()},
-            lambda ref: document(text_tokens(ref)),
+        changes.add(
+            "source", sources, {r.raw["source_ref"] for r in act_row.values()}, source_document
         )
-        add(
+        changes.add(
             "event",
             events,
             event_values,
-            lambda ref: document(text_tokens(ref) | _text_tokens(event_values[ref]["title"])),
+            lambda ref: event_document(ref, event_values[ref]["title"]),
         )
-        archive.store.dialect.unindex_documents(conn, stale)
-        archive.store.dialect.index_documents(conn, docs)
+        index_store.write_documents(
+            conn, self.vault.store.dialect, changes.documents, changes.stale
+        )
 
 
 class _Rejects:
@@ -736,4 +565,4 @@ class _Rejects:
             self._fh.close()
 
 
-__all__ = ["ImportFailed", "ImportReport", "Importer", "RowError", "write_rows"]
+__all__ = ["ImportFailed", "ImportReport", "Importer"]

@@ -83,13 +83,7 @@ class RecordBook:
 
     def _names(self, conn: Any, person_id: int, reveal: bool) -> list[tuple[str, str, str]]:
         """A person's names, sealed ones opened when revealed (each opening audited)."""
-        from sillok.model import person_names
-
-        rows = conn.execute(
-            person_names.select()
-            .where(person_names.c.person_id == person_id)
-            .order_by(person_names.c.id)
-        ).all()
+        rows = queries.name_rows_of_person(conn, person_id)
         disclosure = self.vault.disclosure
         opened = []
         for r in rows:
@@ -98,6 +92,29 @@ class RecordBook:
                 return []
             opened.append((name, r.script, r.kind))
         return opened
+
+    def id_of(self, kind: str, ref: str) -> int:
+        """The id of the record of ``kind`` with this ref.
+
+        Raises:
+            NotFound: when there is none the role may see.
+        """
+        kind = _kind(kind)
+        with self.vault.store.reading() as conn:
+            row = store_rows.by_refs(conn, kind, [ref]).get(ref)
+        if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
+            raise NotFound(f"there is no {kind} with ref {ref!r}")
+        return int(row.id)
+
+    def visible(self, kind: str, ids: Sequence[int]) -> list[int]:
+        """The ids among ``ids`` of records the role may see, in the same order (records that
+        do not exist are left out; places and organizations are everyone's)."""
+        if kind in ("place", "organization"):
+            return list(ids)
+        kind = _kind(kind)
+        with self.vault.store.reading() as conn:
+            levels = queries.sharing_levels(conn, kind, ids)
+        return [i for i in ids if i in levels and may_see(self.vault.role, levels[i])]
 
     def titles(self, hits: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """A one-line title for each (kind, id), with only what the role may read."""

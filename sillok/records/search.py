@@ -1,23 +1,15 @@
-"""Search: what a record is indexed under, and how a query becomes index lookups.
+"""Search: the records a query (any script) and an act filter find, as the role may see them.
 
-A search document is a bag of folded tokens (see :mod:`sillok.names`):
-
-* Latin words are folded (no case, diacritics, apostrophes or hyphens);
-* Hangul words are indexed whole (DPRK and ROK spelling alike), by every syllable bigram, and
-  by their last syllable, so that one- and two-syllable queries (``여정``, ``요덕``) find words
-  that contain them without a scan;
-* names of persons and places add their romanizations in every family (RR, McCune-Reischauer,
-  the DPRK's own, common spellings), so ``Yodok`` finds ``요덕`` and ``김여정`` finds
-  ``Kim Yo-jong``.
-
-A query is an AND over its words; each word is an OR over its spellings. The index itself
-(FTS5 or a PostgreSQL tsvector) is the store dialect's business.
+What a record is indexed under and how a query becomes index terms is
+:mod:`sillok.records.index`; the index itself is the store's. This module asks the index
+(:meth:`Searcher.match`) and applies the one access rule every way in goes through
+(:meth:`Searcher.visible`): the library, the command line and the web call it, and none keeps
+its own.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,8 +19,10 @@ from sqlalchemy import Connection
 from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.errors import InvalidInput
-from sillok.names import fold, hangul_normal, is_surname, person_name_tokens, query_terms
+from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
+from sillok.security.policy import Access, access, may, may_see
 from sillok.store import queries
+from sillok.store import search as index_store
 from sillok.store.dialects import Alternative
 from sillok.store.queries import ActFilter
 
@@ -36,109 +30,10 @@ if TYPE_CHECKING:
     from sillok.records.reading import RecordBook
     from sillok.vault import Vault
 
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
-_TOKEN_OK = re.compile(r"^[0-9a-z\uac00-\ud7a3]+$")
-_WORD_SPLIT = re.compile(r"[\s,.;:!?()\[\]{}\"“”/]+")
-
 #: the record kinds a search can return, in the order results are listed
 SEARCH_KINDS = ("act", "event", "source", "person")
 #: how many persons one query word may name and still find their acts by victim
 PERSONS_PER_WORD = 300
-
-
-def hangul_grams(word: str) -> set[str]:
-    """A Hangul word, its syllable bigrams and its last syllable."""
-    grams: set[str] = set()
-    for run in _HANGUL_RUN.findall(hangul_normal(word)):
-        grams.add(run)
-        grams.update(run[i : i + 2] for i in range(len(run) - 1))
-        grams.add(run[-1])
-    return grams
-
-
-def text_tokens(text: str | None) -> set[str]:
-    """Tokens of free text (a description, a title, a narrative)."""
-    if not text:
-        return set()
-    tokens: set[str] = set()
-    for word in _WORD_SPLIT.split(text):
-        if not word:
-            continue
-        if _HANGUL_RUN.search(word):
-            tokens |= hangul_grams(word)
-            if _HANGUL_RUN.fullmatch(word):
-                continue
-        folded = fold(word)
-        if folded:
-            tokens.add(folded)
-    return {t for t in tokens if _TOKEN_OK.match(t)}
-
-
-_VIRTUAL_PREFIX = {"type": "xt", "person": "xv", "place": "xp", "organization": "xo"}
-_NOT_ALNUM = re.compile(r"[^0-9a-z]")
-
-
-def virtual_token(kind: str, value: object) -> str:
-    """The token that stands in an act's document for a linked record or vocabulary term.
-
-    An act is not indexed under every spelling of its victim's name or its place: it carries
-    one token per linked record (``xv12`` for person 12), and a query word is expanded to the
-    tokens of the records it names. This keeps documents small, so imports stay fast.
-    """
-    return _VIRTUAL_PREFIX[kind] + _NOT_ALNUM.sub("", str(value).lower())
-
-
-def name_tokens(names: Iterable[str]) -> set[str]:
-    """Tokens of a person's names, in every script and romanization."""
-    tokens: set[str] = set()
-    for name in names:
-        tokens |= person_name_tokens(name)
-        if _HANGUL_RUN.search(name):
-            tokens |= hangul_grams(name.replace(" ", ""))
-    return {t for t in tokens if _TOKEN_OK.match(t)}
-
-
-def document(tokens: Iterable[str]) -> str:
-    """A search document from tokens (sorted, so equal records give equal documents)."""
-    return " ".join(sorted(set(tokens)))
-
-
-def query_groups(query: str) -> list[list[Alternative]]:
-    """A query as AND-groups of alternatives (token, is_prefix) for the store's index.
-
-    In a query of several words, the first word that may be a surname ("Kim", "김") is matched
-    whole, not as a prefix: as a prefix it matches a fifth of all names (and free text such as
-    김책시, Kimchaek), and the index reads every token a prefix covers however selective the
-    other words are. Its Hangul syllable is also looked up joined to the first syllable of the
-    other words ("김영" for "Kim Yong-chol"), the bigram under which free text that writes the
-    name as one word is indexed. Later words keep their prefixes ("Kim Yong" finds "Kim
-    Yongsu").
-    """
-    raw_words = [fold(w) for w in _WORD_SPLIT.split(query) if fold(w)]
-    terms_of = [sorted(t for t in terms if _TOKEN_OK.match(t)) for terms in query_terms(query)]
-    terms_of = [terms for terms in terms_of if terms]
-    heads = [{t[0] for t in terms if _HANGUL_RUN.fullmatch(t)} for terms in terms_of]
-    surnames = [any(t in raw_words and is_surname(t) for t in terms) for terms in terms_of]
-    surname_at = surnames.index(True) if len(terms_of) > 1 and any(surnames) else None
-    groups: list[list[Alternative]] = []
-    for i, terms in enumerate(terms_of):
-        surname = i == surname_at
-        following = sorted(set().union(*heads[:i], *heads[i + 1 :])) if surname else []
-        alternatives: list[Alternative] = []
-        for term in terms:
-            hangul = _HANGUL_RUN.fullmatch(term) is not None
-            if hangul and len(term) == 1:
-                alternatives.append((term, not surname))
-                alternatives.extend((term + head, False) for head in following)
-            elif hangul and len(term) > 2:
-                alternatives.append((term, False))
-                bigrams = tuple(sorted({term[i : i + 2] for i in range(len(term) - 1)}))
-                alternatives.append((bigrams, False))
-            else:
-                prefix = not (hangul or surname) and term in raw_words and len(term) >= 3
-                alternatives.append((term, prefix))
-        groups.append(list(dict.fromkeys(alternatives)))
-    return groups
 
 
 @dataclass(frozen=True)
@@ -158,6 +53,20 @@ def order_hits(found: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
     """Hits grouped by kind in :data:`SEARCH_KINDS` order, newest record first within a kind."""
     rank = {k: i for i, k in enumerate(SEARCH_KINDS)}
     return sorted(set(found), key=lambda h: (rank.get(h[0], 99), -h[1]))
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What a query matched in the index, before the access rule: never shown as it is.
+
+    ``found`` is (kind, id) in :func:`order_hits` order; ``worded`` says whether the query had
+    words (the access rule then also asks whether the role may read what each record is
+    indexed under). Matches are the same for every role, so a server may keep them for all;
+    only :meth:`Searcher.visible` turns them into what a role is shown.
+    """
+
+    found: tuple[tuple[str, int], ...]
+    worded: bool
 
 
 class Searcher:
@@ -245,7 +154,7 @@ class Searcher:
         dialect = self.vault.store.dialect
         named_by_all: list[tuple[str, int]] = []
         if len(groups) > 1:
-            named_by_all = queries.search_documents(
+            named_by_all = index_store.search_documents(
                 conn, dialect, groups, ["person"], ActFilter(), PERSONS_PER_WORD
             )
         expanded = []
@@ -257,7 +166,7 @@ class Searcher:
                 virtual.update(virtual_token("place", i) for i in places.ids_for(token))
                 virtual.update(virtual_token("organization", i) for i in orgs.ids_for(token))
                 virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
-            persons = queries.search_documents(
+            persons = index_store.search_documents(
                 conn, dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
             )
             virtual.update(virtual_token("person", rid) for _kind, rid in persons + named_by_all)
@@ -267,23 +176,40 @@ class Searcher:
         return expanded, named_by_all
 
     def search(
-        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+        self,
+        query: str,
+        act_filter: ActFilter | None = None,
+        limit: int | None = None,
+        sharing: str | None = None,
     ) -> list[Hit]:
-        """Records matching a query (any script) and, when given, an act filter."""
-        found = self.find(query, act_filter, limit)
+        """Records matching a query (any script) and, when given, an act filter and a sharing
+        level, as the archive's role may be shown them (:meth:`visible`)."""
+        found = self.find(query, act_filter, limit, sharing)
         titles = self.records.titles(found)
         return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in found]
 
     def find(
-        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+        self,
+        query: str,
+        act_filter: ActFilter | None = None,
+        limit: int | None = None,
+        sharing: str | None = None,
     ) -> list[tuple[str, int]]:
         """(kind, id) of the records :meth:`search` finds, in its order, without titles: a
         page that shows 20 of 100 matches makes titles for those 20 only."""
+        return self.visible(self.match(query, act_filter, limit), sharing)
+
+    def match(
+        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+    ) -> Matches:
+        """What the index holds for a query and an act filter (at most ``limit`` records),
+        before the access rule: the same for every role, and shown to none until
+        :meth:`visible` has kept what the role may be shown."""
         act_filter = act_filter or ActFilter()
         limit = limit or self.vault.settings.search_limit
         groups = query_groups(query) if query.strip() else []
         if query.strip() and not groups:
-            return []
+            return Matches((), worded=True)
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.vault.store.reading() as conn:
             if groups:
@@ -297,15 +223,60 @@ class Searcher:
                         break
                     # only acts' documents hold virtual tokens: the others are searched
                     # without them, which spares the index hundreds of lookups
-                    found += queries.search_documents(
+                    found += index_store.search_documents(
                         conn, self.vault.store.dialect, expanded if kind == "act" else groups,
                         [kind], act_filter, wanted,
                     )
                     if len(found) >= limit:
                         break
             else:
-                found = [("act", i) for i in queries.filter_acts(conn, act_filter, limit)]
-        return order_hits(found)
+                found = [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
+        return Matches(tuple(order_hits(found)), worded=bool(groups))
+
+    def visible(self, matches: Matches, sharing: str | None = None) -> list[tuple[str, int]]:
+        """The matches the archive's role may be shown, in their order (only those of one
+        sharing level when ``sharing`` is given): the search access rule, :func:`may_find`."""
+        by_kind: dict[str, list[int]] = {}
+        for kind, rid in matches.found:
+            by_kind.setdefault(kind, []).append(rid)
+        with self.vault.store.reading() as conn:
+            levels = {
+                kind: queries.sharing_levels(conn, kind, ids) for kind, ids in by_kind.items()
+            }
+        kept = []
+        for kind, rid in matches.found:
+            if rid not in levels[kind]:
+                continue  # written over since it was indexed
+            level = levels[kind][rid] or "internal"
+            if sharing is not None and level != sharing:
+                continue
+            if may_find(self.vault.role, kind, level, matches.worded):
+                kept.append((kind, rid))
+        return kept
+
+
+def may_find(role: str, kind: str, sharing: str, by_words: bool) -> bool:
+    """Whether a record that a search matched may be shown to ``role``.
+
+    The role must see records of the sharing level at all. A word can only match a record
+    through what it is indexed under (:data:`~sillok.records.index.INDEXED_FIELDS`); if that
+    holds a field the role may not read (a victim's name, a confidential narrative), the match
+    itself would tell them what the field says. So a search with words finds only records
+    whose indexed fields the role may read; filters without words still list every record
+    the role may see.
+    """
+    if not may_see(role, sharing):
+        return False
+    if not by_words:
+        return True
+    if kind == "act" and sharing == "confidential" and not may(role, "seal.open"):
+        # A confidential act's description is sealed: only a holder of the seal key reads
+        # it, however the role's field classes read.
+        return False
+    return all(
+        access(role, sharing, table, column) is not Access.REDACT
+        for table, column in INDEXED_FIELDS.get(kind, ())
+    )
 
 
 def _orgs(vault: Vault, agency: str | None) -> frozenset[int] | None:

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
 from sillok.store import rows as store_rows
 from sillok.store import statements as store
+from sillok.store.statements import StatementRow
 
 if TYPE_CHECKING:
     from sillok.records.reading import RecordBook
@@ -354,10 +355,10 @@ class Statements:
         """Every version of a statement, oldest first."""
         return self.records.history("statement", statement_id)
 
-    def _brief(self, row: Row[Any] | None) -> Statement | None:
+    def _brief(self, row: StatementRow | None) -> Statement | None:
         return _statement(row) if row is not None else None
 
-    def _full(self, conn: Connection, row: Row[Any], links: bool = True) -> Statement:
+    def _full(self, conn: Connection, row: StatementRow, links: bool = True) -> Statement:
         if not links:
             return _statement(row)
         orgs = self.vault.organizations
@@ -374,7 +375,7 @@ class Statements:
 
 
 def _statement(
-    row: Row[Any],
+    row: StatementRow,
     signatories: tuple[Signatory, ...] = (),
     related: tuple[RelatedEvent, ...] = (),
 ) -> Statement:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
+from sillok.security.policy import may_see
 from sillok.store import queries
+from sillok.store import rows as store_rows
 from sillok.store.queries import ActFilter
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
 
 GROUPINGS = ("act_type", "year", "province", "facility", "agency")
+#: what the acts a search found are tallied by, to narrow it further
+FACETS = (*GROUPINGS, "sharing")
 UNKNOWN = "unknown"
 
 
@@ -58,6 +63,34 @@ class Stats:
             {key_name: name, "label": labels[name], "count": n}
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         ]
+
+    def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
+        """How many of the given acts (those the role may see) fall under each key of each of
+        :data:`FACETS`: act type, year (an act whose date lies within one year), province
+        (one of the gazetteer's), facility type, agency and sharing level."""
+        counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+        with self.vault.store.reading() as conn:
+            rows = store_rows.get_many(conn, "act", act_ids)
+            perps = queries.perpetrators_of_acts(conn, list(rows))
+        places, orgs = self.vault.places, self.vault.organizations
+        for act in (rows[i] for i in act_ids if i in rows):
+            if not may_see(self.vault.role, act.sharing):
+                continue
+            counters["act_type"][act.act_type] += 1
+            lower, upper = act.date_lower, act.date_upper
+            if lower is not None and upper is not None and lower.year == upper.year:
+                counters["year"][str(lower.year)] += 1
+            province = places.province_of(act.facility_id or act.place_id)
+            if province is not None and province.vocab_key:
+                counters["province"][province.vocab_key] += 1
+            if act.facility_type:
+                counters["facility"][act.facility_type] += 1
+            for org_id in {o for o, _p, _r in perps.get(act.id, []) if o}:
+                org = orgs.get(org_id)
+                if org is not None:
+                    counters["agency"][org.vocab_key or org.label] += 1
+            counters["sharing"][act.sharing] += 1
+        return counters
 
     def _group(self, by: str, key: Any) -> tuple[str, str]:
         if key is None:

@@ -5,7 +5,7 @@ they differ (how a connection is keyed and configured, the search index, id allo
 methods of one small dialect object, so no other module asks which store it is talking to.
 
 Search documents are bags of already-folded tokens (see
-:mod:`sillok.records.search`). Their ids pack
+:mod:`sillok.records.index`). Their ids pack
 the record kind and the record id into one integer, ``kind_code << 40 | record_id``.
 """
 

@@ -1,4 +1,7 @@
-"""Read queries of the services: search, act filters, counts, the rows of an export."""
+"""Read queries of the services: act filters, counts, names, links, the rows of an export.
+
+The search index's own queries are in :mod:`sillok.store.search`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, and_, column, func, or_, select, text
+from sqlalchemy import Connection, Row, Select, and_, func, or_, select
 
 from sillok.model import (
+    RECORD_TABLES,
     act_perpetrators,
     act_sources,
     acts,
@@ -19,7 +23,8 @@ from sillok.model import (
     persons,
     sources,
 )
-from sillok.store.dialects import Dialect, QueryGroups, doc_id, split_doc_id
+
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -63,45 +68,6 @@ class ActFilter:
                 )
             )
         return conds
-
-
-def search_documents(
-    conn: Connection,
-    dialect: Dialect,
-    groups: QueryGroups,
-    kinds: Sequence[str],
-    act_filter: ActFilter,
-    limit: int,
-) -> list[tuple[str, int]]:
-    """(kind, id) of the records matching the query and, for acts, the filter."""
-    match_sql, params = dialect.match(groups, kinds)
-    if act_filter.is_empty():
-        rows = conn.execute(text(f"{match_sql} LIMIT :limit"), {**params, "limit": limit})
-        return [split_doc_id(r[0]) for r in rows]
-    matched = text(match_sql).columns(column("doc", BigInteger)).subquery("matched")
-    base = doc_id("act", 0)
-    stmt = (
-        select(acts.c.id)
-        .join(matched, acts.c.id == matched.c.doc - base)
-        .where(*act_filter.where())
-        .limit(limit)
-    )
-    return [("act", r[0]) for r in conn.execute(stmt, params)]
-
-
-def indexed_records_estimate(conn: Connection) -> int:
-    """About how many records have search documents: the highest id of each searched table
-    (ids grow by one, so this counts deleted records too; cheap on any size)."""
-    return sum(
-        conn.execute(select(func.max(table.c.id))).scalar() or 0
-        for table in (acts, persons, sources, events)
-    )
-
-
-def filter_acts(conn: Connection, act_filter: ActFilter, limit: int) -> list[int]:
-    """Ids of the acts matching the filter (no text query)."""
-    stmt = select(acts.c.id).where(*act_filter.where()).order_by(acts.c.id).limit(limit)
-    return [r[0] for r in conn.execute(stmt)]
 
 
 def count_acts_by(conn: Connection, column: str, act_filter: ActFilter) -> list[tuple[Any, int]]:
@@ -154,6 +120,24 @@ def count_records(conn: Connection) -> dict[str, int]:
     return counts
 
 
+def sharing_levels(conn: Connection, kind: str, ids: Sequence[int]) -> dict[int, str | None]:
+    """The sharing level of each record of ``kind`` among ``ids`` that exists (None for a kind
+    without one, such as persons); ids of records that do not exist are absent."""
+    table = RECORD_TABLES[kind]
+    sharing = table.c.get("sharing")
+    found: dict[int, str | None] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _IN_CHUNK):
+        chunk = unique[start : start + _IN_CHUNK]
+        if sharing is None:
+            stmt = select(table.c.id).where(table.c.id.in_(chunk))
+            found.update((r[0], None) for r in conn.execute(stmt))
+        else:
+            stmt = select(table.c.id, sharing).where(table.c.id.in_(chunk))
+            found.update((r[0], r[1]) for r in conn.execute(stmt))
+    return found
+
+
 def names_of_persons(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str, str]]]:
     """(name, script, kind) of each person, in the order they were recorded."""
     found: dict[int, list[tuple[str, str, str]]] = {}
@@ -173,6 +157,16 @@ def names_of_persons(conn: Connection, ids: Sequence[int]) -> dict[int, list[tup
         for pid, name, script, kind in rows:
             found.setdefault(pid, []).append((name, script, kind))
     return found
+
+
+def name_rows_of_person(conn: Connection, person_id: int) -> list[Row[Any]]:
+    """A person's name rows (id, name, script, kind...), in the order they were recorded."""
+    stmt = (
+        select(person_names)
+        .where(person_names.c.person_id == person_id)
+        .order_by(person_names.c.id)
+    )
+    return list(conn.execute(stmt).all())
 
 
 def sources_of_acts(conn: Connection, act_ids: Sequence[int]) -> dict[int, list[int]]:

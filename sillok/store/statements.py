@@ -16,6 +16,9 @@ from sillok.model import events, statement_events, statement_signatories, statem
 from sillok.store.dialects import Dialect
 from sillok.store.rows import delete_rows, insert_rows
 
+StatementRow = Row[Any]
+"""A row of the statements table, as these queries return it."""
+
 
 def _published_order() -> list[Any]:
     """Newest first: by date (undated last), then by id."""

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.records.flatacts import read_rows
-from sillok.records.ingest import ImportReport, ParsedRow, RowError
+from sillok.records.flatacts import ParsedRow, RowError, read_rows
+from sillok.records.ingest import ImportReport
 
 if TYPE_CHECKING:
     from sillok.archive import Archive

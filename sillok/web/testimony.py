@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.records.flatacts import COLUMNS
-from sillok.records.ingest import ImportReport, ParsedRow
-from sillok.store import rows as store_rows
+from sillok.records.flatacts import COLUMNS, ParsedRow
+from sillok.records.ingest import ImportReport
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -206,9 +205,7 @@ class TestimonyDesk:
         report = self.archive.ingest.run_rows(
             ((n, raw) for n, (_pos, raw) in enumerate(rows, start=1)), f"testimony {ref}"
         )
-        with self.archive.store.reading() as conn:
-            source = store_rows.by_refs(conn, "source", [ref])[ref]
-        return source.id, report
+        return self.archive.records.id_of("source", ref), report
 
 
 def _blank_event(event: EventEntry) -> bool:

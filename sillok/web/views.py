@@ -8,7 +8,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,16 +16,12 @@ from urllib.parse import urlencode
 
 from sillok import vocab
 from sillok.errors import InvalidInput, NotFound
-from sillok.records.search import Hit
-from sillok.store import queries
-from sillok.store import rows as store_rows
+from sillok.records.search import Hit, Matches
+from sillok.records.stats import FACETS
 from sillok.web.access import (
-    DIRECTORY_KINDS,
     REDACTED,
     Principal,
-    may,
     may_see,
-    readable,
     refused,
     sealed,
     sharing_of,
@@ -40,7 +36,6 @@ if TYPE_CHECKING:
 
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
-FACETS = ("act_type", "year", "province", "facility", "agency", "sharing")
 #: how many linked records a record page lists (the API and search reach the rest)
 LIST_LIMIT = 50
 #: how many matches a search considers for its facets and pages
@@ -111,12 +106,10 @@ _LINKS = {
 
 
 def visible_ids(archive: Archive, principal: Principal, kind: str, ids: Sequence[int]) -> list[int]:
-    """The ids among ``ids`` whose records the principal may see, in the same order."""
-    if kind in DIRECTORY_KINDS or not ids:
-        return list(ids)
-    with archive.store.reading() as conn:
-        rows = store_rows.get_many(conn, kind, list(ids))
-    return [i for i in ids if i in rows and may_see(principal, sharing_of(kind, rows[i]._mapping))]
+    """The ids among ``ids`` whose records the principal may see, in the same order (the
+    records service decides, for the archive the principal opened with their passphrase)."""
+    del principal  # the archive already acts for them
+    return archive.records.visible(kind, ids)
 
 
 def record_view(
@@ -255,8 +248,6 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
         elif key == "names" and isinstance(value, list):
             value = [n["name"] if isinstance(n, Mapping) else str(n) for n in value]
         elif key == "aliases" and isinstance(value, str) and value.startswith("["):
-            import json
-
             value = json.loads(value)
         elif key in ("date_edtf", "birth_edtf") and isinstance(value, str):
             reading = human_date(value, lang)
@@ -407,7 +398,8 @@ def search_view(
     limit: int = 20,
     cache: ArchiveCache | None = None,
 ) -> SearchResult:
-    """Search as the CLI does, keep what the principal may see, and count facets.
+    """Search as the CLI does, and count facets: the search service keeps what the
+    principal's role may be shown (:meth:`sillok.records.search.Searcher.visible`).
 
     With a ``cache``, both are kept until the archive changes: the ids a query and filter
     match, shared by every role (each match is checked against the principal's role after),
@@ -464,22 +456,12 @@ def _search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
-    found: Sequence[tuple[str, int]] = []
+    hits: list[tuple[str, int]] = []
     if sharing is not None or not act_filter.is_empty() or query.strip():
-        found = _search(archive, query, act_filter, cache)
-    rows = _rows_by_kind(archive, found)
-    hits = []
-    for kind, rid in found:
-        row = rows.get(kind, {}).get(rid)
-        if row is None:
-            continue
-        level = sharing_of(kind, row._mapping)
-        if not may_see(principal, level) or (sharing is not None and level != sharing):
-            continue
-        if query.strip() and not _index_readable(principal, kind, level):
-            continue
-        hits.append((kind, rid))
-    facets = _facets(archive, [rows["act"][rid] for kind, rid in hits if kind == "act"], lang)
+        # the search service keeps what the principal's role may be shown: the one access
+        # rule of the library, the command line and these pages
+        hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
+    facets = _facets(archive, [rid for kind, rid in hits if kind == "act"], lang)
     page = hits[offset : offset + limit]
     titles = _titles(archive, principal, page)
     return SearchResult(
@@ -493,75 +475,23 @@ def _search_view(
     )
 
 
-#: kind -> the fields its search document is made from, beyond those every role reads
-INDEXED_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "act": (("acts", "victim_id"), ("acts", "description")),
-    "event": (("events", "title"),),
-    "person": (("person_names", "name"),),
-    "source": (),
-}
-
-
-def _index_readable(principal: Principal, kind: str, level: str) -> bool:
-    """Whether the principal may read everything a record is indexed under.
-
-    A word can only match a record through its indexed text; if that text holds a field the
-    principal may not read (a victim's name, a confidential narrative), the match itself would
-    tell them what the field says. So a search with words returns only records whose indexed
-    fields the principal may read; filters without words still list every record it may see.
-    """
-    if kind == "act" and level == "confidential" and not may(principal, "seal.open"):
-        # A confidential act's description is sealed: only a holder of the seal key reads it,
-        # however the role's field classes read.
-        return False
-    return all(readable(principal, level, t, c) for t, c in INDEXED_FIELDS.get(kind, ()))
-
-
-def _search(
+def _matches(
     archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
-) -> Sequence[tuple[str, int]]:
-    """(kind, id) of the matches in order (titles are made for the page shown only)."""
-    from sillok.records.search import query_groups
+) -> Matches:
+    """What the query and filter match in the index, for every role alike (each match is
+    checked against the principal's role after); titles are made for the page shown only."""
 
-    if query.strip() and not query_groups(query):
-        return []
-
-    def find() -> tuple[tuple[str, int], ...]:
-        return tuple(archive.searcher.find(query, act_filter, limit=SEARCH_WINDOW))
+    def match() -> Matches:
+        return archive.searcher.match(query, act_filter, limit=SEARCH_WINDOW)
 
     if cache is None:
-        return find()
+        return match()
     kept, mark = cache
-    return kept.get(mark, ("matches", query, act_filter), find)
+    return kept.get(mark, ("matches", query, act_filter), match)
 
 
-def _rows_by_kind(archive: Archive, found: Sequence[tuple[str, int]]) -> dict[str, dict[int, Any]]:
-    by_kind: dict[str, list[int]] = {"act": []}
-    for kind, rid in found:
-        by_kind.setdefault(kind, []).append(rid)
-    with archive.store.reading() as conn:
-        return {kind: store_rows.get_many(conn, kind, ids) for kind, ids in by_kind.items()}
-
-
-def _facets(archive: Archive, acts: Sequence[Any], lang: str) -> dict[str, list[FacetValue]]:
-    counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
-    with archive.store.reading() as conn:
-        perps = queries.perpetrators_of_acts(conn, [a.id for a in acts])
-    for act in acts:
-        counters["act_type"][act.act_type] += 1
-        lower, upper = act.date_lower, act.date_upper
-        if lower is not None and upper is not None and lower.year == upper.year:
-            counters["year"][str(lower.year)] += 1
-        province = archive.places.province_of(act.facility_id or act.place_id)
-        if province is not None and province.vocab_key:
-            counters["province"][province.vocab_key] += 1
-        if act.facility_type:
-            counters["facility"][act.facility_type] += 1
-        for org_id in {o for o, _p, _r in perps.get(act.id, []) if o}:
-            org = archive.organizations.get(org_id)
-            if org is not None:
-                counters["agency"][org.vocab_key or org.label] += 1
-        counters["sharing"][act.sharing] += 1
+def _facets(archive: Archive, act_ids: Sequence[int], lang: str) -> dict[str, list[FacetValue]]:
+    counters = archive.stats.facets(act_ids)
     facets: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
         ordered = (

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
-from sillok.records.ingest import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
+from sillok.records.flatacts import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
 from sillok.web.context import Req, current
 from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, pickers
 
