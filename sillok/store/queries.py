@@ -23,6 +23,7 @@ from sillok.model import (
     persons,
     sources,
 )
+from sillok.model import links as links_table
 
 _IN_CHUNK = 500
 
@@ -281,21 +282,17 @@ def persons_for_linkage(conn: Connection) -> list[tuple[int, str | None, str | N
 
 def link_pairs(conn: Connection, kind: str) -> dict[tuple[int, int], Any]:
     """Every link of a record kind, by (left id, right id)."""
-    from sillok.model import links
-
-    rows = conn.execute(select(links).where(links.c.record_kind == kind))
+    rows = conn.execute(select(links_table).where(links_table.c.record_kind == kind))
     return {(r.left_id, r.right_id): r for r in rows}
 
 
 def links_with_status(conn: Connection, kind: str, status: str, limit: int | None = None
                       ) -> list[Any]:
     """Links of a kind in one status, the most probable first."""
-    from sillok.model import links
-
     stmt = (
-        select(links)
-        .where(links.c.record_kind == kind, links.c.status == status)
-        .order_by(links.c.probability_ppm.desc(), links.c.id)
+        select(links_table)
+        .where(links_table.c.record_kind == kind, links_table.c.status == status)
+        .order_by(links_table.c.probability_ppm.desc(), links_table.c.id)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
