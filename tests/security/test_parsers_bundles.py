@@ -222,7 +222,7 @@ def test_any_change_to_a_bundle_verifies_or_is_refused(
         assert type(result.record_id) is int and type(result.version) is int
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)  # each example runs the whole command
 @given(data=st.binary(max_size=512) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_any_bytes_given_to_proof_verify_are_refused_cleanly(data: bytes) -> None:
     """Property: ``sillok proof verify`` on any bytes exits 2 with an error, never a
