@@ -1,0 +1,164 @@
+"""Red team, issue 12 finding 4: a ref never carries a protected person's name.
+
+A named perpetrator's ref is ``perpetrator:{source}:{name}``, and ``protect`` leaves it as it
+is, so every role reads the protected name in ``ref`` next to ``names: ["[protected]"]``: in
+``show``, in proof bundles, and in the persons table for anyone holding the database key. A
+user-chosen ``victim_ref`` that contains a name does the same, in exports too.
+
+Each test makes the attack and asserts the safe outcome; the ones that fail on the code of
+today are marked ``xfail(strict=True)`` (the marker must come off with the fix). Only an
+audited opening (``reveal``, an admin's export with the protected fields) may show the name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from sillok.archive import Archive
+from sillok.security.policy import ROLES, may
+from tests.conftest import FAST
+from tests.datasets import row, write_csv
+
+PERPETRATOR = "Qxperpname Kim"
+#: a victim_ref as people write them: the victim's name
+NAMED_REF = "Qxrefname Choe"
+MARKS = ("qxperpname", "qxrefname")
+
+
+@contextmanager
+def opened_as(archive: Archive, role: str) -> Iterator[Archive]:
+    """The archive opened by a user of ``role`` (made on first use; the admin is the
+    archive's own user)."""
+    if role == "admin":
+        yield archive
+        return
+    name, passphrase = f"{role}1", f"{role} passphrase, long enough"
+    if archive.users.get(name) is None:
+        archive.users.add(name, role, passphrase)
+    with Archive.open(archive.folder, passphrase, settings=FAST, user=name) as other:
+        yield other
+
+
+def leaks(value: Any) -> list[str]:
+    dumped = json.dumps(value, ensure_ascii=False, default=str).lower()
+    return [m for m in MARKS if m in dumped]
+
+
+def protected_pair(archive: Archive, tmp_path: Path) -> tuple[int, int, int]:
+    """One act whose victim has a name for a ref and whose named perpetrator is direct; both
+    are then protected. Returns (act, victim, perpetrator) ids."""
+    act = row(source_ref="S-1", act_type="torture", act_date="2011", victim_ref=NAMED_REF,
+              victim_name="Choe Myong", perpetrator_name=PERPETRATOR,
+              perpetrator_role="direct", description="beaten", sharing="internal")
+    archive.ingest.run(write_csv(tmp_path / "act.csv", [act]))
+    with archive.store.reading() as conn:
+        act_id, victim = conn.execute(text("SELECT id, victim_id FROM acts")).one()
+        perpetrator = conn.execute(
+            text("SELECT person_id FROM act_perpetrators WHERE person_id IS NOT NULL")
+        ).scalar_one()
+    for person in (victim, perpetrator):
+        archive.protection.protect(person)
+    return int(act_id), int(victim), int(perpetrator)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 finding 4: the person's ref (perpetrator:S-1:NAME, victim:NAME) shows the "
+    "protected name to every role",
+)
+def test_showing_a_protected_person_shows_no_name(archive: Archive, tmp_path: Path) -> None:
+    """``show person`` (what the CLI, the page and the API render) without reveal, for every
+    role."""
+    _act, victim, perpetrator = protected_pair(archive, tmp_path)
+    seen = {}
+    for role in ROLES:
+        with opened_as(archive, role) as other:
+            shown = [other.records.show("person", p) for p in (victim, perpetrator)]
+        assert all(s["names"] == ["[protected]"] for s in shown), role
+        if leaks(shown):
+            seen[role] = [s["ref"] for s in shown]
+    assert not seen, f"protected names in refs: {seen}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 finding 4: a proof bundle of a protected person discloses the ref with "
+    "the name",
+)
+def test_a_proof_of_a_protected_person_shows_no_name(archive: Archive, tmp_path: Path) -> None:
+    """A proof bundle of each protected person, by each role that may make proofs."""
+    _act, victim, perpetrator = protected_pair(archive, tmp_path)
+    seen = {}
+    for role in [r for r in ROLES if may(r, "proof")]:
+        with opened_as(archive, role) as other:
+            bundles = [other.proofs.record("person", p) for p in (victim, perpetrator)]
+        if leaks(bundles):
+            seen[role] = [b["fields"].get("ref") for b in bundles]
+    assert not seen, f"protected names in the bundles: {seen}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 finding 4: persons.ref holds the protected names in the clear",
+)
+def test_the_persons_table_holds_no_protected_name(archive: Archive, tmp_path: Path) -> None:
+    """Anyone holding the database key (every role) reads persons.ref."""
+    protected_pair(archive, tmp_path)
+    with archive.store.reading() as conn:
+        refs = [r[0] for r in conn.execute(text("SELECT ref FROM persons WHERE protected"))]
+    assert not leaks(refs), f"refs in the clear: {refs}"
+
+
+#: today's exports carry the victim_ref with the name for these roles
+EXPORT_LEAKS_TODAY = ("admin", "coordinator", "documenter", "reviewer")
+
+
+def _export_leaks(archive: Archive, tmp_path: Path, roles: tuple[str, ...]) -> dict[str, Any]:
+    protected_pair(archive, tmp_path)
+    seen = {}
+    for role in roles:
+        with opened_as(archive, role) as other:
+            out = []
+            for fmt in ("json", "csv"):
+                buffer = io.StringIO()
+                other.exports.write(buffer, fmt)
+                out.append(buffer.getvalue())
+        if leaks(out):
+            seen[role] = leaks(out)
+    return seen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 finding 4: the export's victim_ref column carries the protected victim's "
+    "name",
+)
+def test_an_export_shows_no_protected_name(archive: Archive, tmp_path: Path) -> None:
+    """The exports (JSON lines and CSV, without the protected fields) of the roles whose
+    export shows the named victim_ref today."""
+    seen = _export_leaks(archive, tmp_path, EXPORT_LEAKS_TODAY)
+    assert not seen, f"protected names in exports: {seen}"
+
+
+def test_the_other_exports_show_no_protected_name(archive: Archive, tmp_path: Path) -> None:
+    """The viewer's and analyst's exports (victim refs redacted): no protected name, the
+    perpetrator's included (its column shows the sealed value). Holds today; a guard."""
+    others = tuple(r for r in ROLES if r not in EXPORT_LEAKS_TODAY)
+    assert not _export_leaks(archive, tmp_path, others)
+
+
+def test_the_act_shows_no_protected_perpetrator_name(archive: Archive, tmp_path: Path) -> None:
+    """``show act`` for every role: the protected perpetrator's name is not in it (holds
+    today; a guard)."""
+    act, _victim, _perpetrator = protected_pair(archive, tmp_path)
+    for role in ROLES:
+        with opened_as(archive, role) as other:
+            assert not leaks(other.records.show("act", act)), role
