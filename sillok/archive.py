@@ -35,7 +35,8 @@ from sillok.records.statements import Statements
 from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
-from sillok.security.keys import ArchiveKeys, KeyFile, WrappedKey, derive_key
+from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keys import ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import User, may_open_sealed
 from sillok.security.seal import Sealer

@@ -129,18 +129,18 @@ def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path) -> None:
 
 def _child_rotation(folder: str, kill_after: str) -> None:
     """Run in a child: rotate the keys, and SIGKILL itself right after one step."""
-    from sillok.security import keys, seal
+    from sillok.security import keyfile, seal
     from sillok.store import Store
 
     def die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     saves = {"n": 0}
-    original_save = keys.KeyFile.save
+    original_save = keyfile.KeyFile.save
     original_rewrap = seal.Sealer.rewrap
     original_check = Store.check
 
-    def save(self: keys.KeyFile) -> None:
+    def save(self: keyfile.KeyFile) -> None:
         original_save(self)
         saves["n"] += 1
         if (kill_after, saves["n"]) in (("pending", 1), ("promoted", 2)):
@@ -158,7 +158,7 @@ def _child_rotation(folder: str, kill_after: str) -> None:
         if kill_after == "rekey" and saves["n"] == 1:
             die()
 
-    keys.KeyFile.save = save  # type: ignore[method-assign]
+    keyfile.KeyFile.save = save  # type: ignore[method-assign]
     seal.Sealer.rewrap = rewrap  # type: ignore[method-assign,assignment]
     Store.check = check  # type: ignore[method-assign]
     archive = Archive.open(Path(folder), PASSPHRASE, settings=FAST)

@@ -15,7 +15,7 @@ from sillok.cli import app
 from sillok.errors import ArchiveError, InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.audit import FAILED_LOGINS_FILE
-from sillok.security.keys import KeyFile
+from sillok.security.keyfile import KeyFile
 from tests.conftest import FAST, PASSPHRASE
 
 runner = CliRunner()

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sillok.errors import ArchiveError, InvalidInput
 from sillok.folder import KEYS_FILE
-from sillok.security.keys import ArchiveKeys, KeyFile, derive_key
+from sillok.security.keyfile import KeyFile
+from sillok.security.keys import ArchiveKeys, derive_key
 from sillok.security.policy import may
 from sillok.store import Store
 from sillok.store.database_file import rekey_database

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
-from sillok.security.keys import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey
 from sillok.security.policy import ROLES, User, may, may_open_sealed
 from sillok.store import users as store_users
 

@@ -2,7 +2,7 @@
 
 Each test in this folder is an attack from docs/threat-model.md, written the way an attacker
 would run it: with a key copy (a user's entry of ``keys.json`` and their passphrase, opened
-with the library's own :class:`~sillok.security.keys.KeyFile`), the files of the folder, raw
+with the library's own :class:`~sillok.security.keyfile.KeyFile`), the files of the folder, raw
 SQL, and the library's own functions for the formats (a real attacker reads the source). Each
 test asserts the *safe* outcome, so a test that is marked ``xfail`` shows an attack that works
 today; the marker goes when the fix lands (``strict=True`` makes the test fail as soon as the
@@ -52,10 +52,12 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError
 from sillok.folder import KEYS_FILE, read_info
 from sillok.ledger.checkpoint import Signer
-from sillok.ledger.log import SHAPES, ArchiveLog, LogError, content_commitment
+from sillok.ledger.entries import SHAPES, content_commitment
+from sillok.ledger.log import ArchiveLog, LogError
 from sillok.model import ledger_entries, ledger_state
 from sillok.records.attachments import STORE, AttachmentError, open_stream
-from sillok.security.keys import KeyFile, derive_key
+from sillok.security.keyfile import KeyFile
+from sillok.security.keys import derive_key
 from sillok.store import Store
 from sillok.store.dialects import SqlCipherDialect
 from sillok.web.totp import TOTP_FILE

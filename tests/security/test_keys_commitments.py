@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from sillok.archive import Archive
 from sillok.folder import KEYS_FILE
-from sillok.ledger.log import SHAPES, ArchiveLog, content_commitment
+from sillok.ledger.entries import SHAPES, content_commitment
+from sillok.ledger.log import ArchiveLog
 from sillok.model import ledger_entries, person_names, persons
 from sillok.security.seal import is_sealed
 from tests.security.conftest import (

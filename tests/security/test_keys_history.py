@@ -14,7 +14,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from sillok.archive import Archive
 from sillok.folder import KEYS_FILE
 from sillok.ledger.checkpoint import Checkpoint, CheckpointError, Signer, open_checkpoint
-from sillok.ledger.log import SHAPES, ArchiveLog, content_commitment, entry_bytes
+from sillok.ledger.entries import SHAPES, content_commitment, entry_bytes
+from sillok.ledger.log import ArchiveLog
 from sillok.ledger.merkle import CompactRange, leaf_hash
 from sillok.model import acts, ledger_checkpoints, ledger_entries, ledger_state
 from tests.security.conftest import (

@@ -24,7 +24,7 @@ from sillok.cli import app
 from sillok.errors import SillokError
 from sillok.folder import KEYS_FILE
 from sillok.model import person_names
-from sillok.security import keys as keys_module
+from sillok.security import keyfile as keys_module
 from sillok.security.policy import ROLES
 from sillok.security.seal import Sealer, SealError, is_sealed
 from sillok.web.totp import TotpStore
