@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sillok import __version__
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
+from sillok.records.statements import PublishRightNeeded
 from sillok.web import i18n
 from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, is_api
@@ -187,6 +188,12 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
         return _error(request, 404, "not_found", str(exc))
+
+    @app.exception_handler(PublishRightNeeded)
+    async def not_publisher(request: Request, exc: PublishRightNeeded) -> Response:
+        # The library's refusal, whichever route asked: the role lacks a right (403), the
+        # input was not wrong.
+        return _error(request, 403, "forbidden", str(exc))
 
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput) -> Response:
