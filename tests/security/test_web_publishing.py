@@ -81,13 +81,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def test_role_action_state_table_through_the_api(site: Site) -> None:
     client = TestClient(site.app, raise_server_exceptions=False)
     tokens: dict[str | None, dict[str, str]] = {None: {}}
-    for role in ROLES:
-        answer = client.post("/api/tokens", json={"username": role, "passphrase": password(role)})
-        assert answer.status_code == 201, role
-        tokens[role] = {"Authorization": f"Bearer {answer.json()['token']}"}
+    for name in ROLES:
+        answer = client.post("/api/tokens", json={"username": name, "passphrase": password(name)})
+        assert answer.status_code == 201, name
+        tokens[name] = {"Authorization": f"Bearer {answer.json()['token']}"}
     statements = site.app.state.web.archive.statements
     wrong = []
-    for role in (*ROLES, None):
+    roles: tuple[str | None, ...] = (*ROLES, None)
+    for role in roles:
         for action, (method, path, body) in ACTIONS.items():
             for state in STATES:
                 item = _fresh(statements, state)
