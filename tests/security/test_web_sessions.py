@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from sillok.cli import app as cli
 from sillok.web import WebSettings, create_app
 from tests.conftest import FAST, PASSPHRASE
-from tests.test_web_app import Site, build_site, login, password
+from tests.test_web_app import Site, build_site, csrf_of, login, password
 
 runner = CliRunner()
 
@@ -115,62 +115,44 @@ def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_logins_of_one_user_share_one_archive_released_with_the_sessions(site: Site) -> None:
-    login(site.app, "viewer")  # the first login opens the user's archive
+def test_logins_of_one_user_share_one_archive_closed_with_the_last_session(site: Site) -> None:
     before = _open_descriptors()
-    browsers = [login(site.app, "viewer") for _ in range(12)]
+    browsers = [login(site.app, "viewer")]
+    one_archive = _open_descriptors() - before  # what the first login opened
+    browsers += [login(site.app, "viewer") for _ in range(11)]
     tokens = [_token(site, "viewer") for _ in range(12)]
-    # 24 more logins of the same user: no more open files than one archive's worth
-    assert _open_descriptors() - before <= 2
+    # 23 more logins of the same user open nothing more (they were ~2 files each)
+    assert _open_descriptors() - before <= one_archive + 2
     for browser in browsers:
         assert browser.get("/dashboard").status_code == 200
     for browser in browsers:
-        browser.post("/logout", data={"csrf_token": _csrf(browser)})
+        browser.post("/logout", data={"csrf_token": csrf_of(browser)})
     for token in tokens:
         assert _api(site).delete("/api/tokens/current", headers=token).status_code == 204
     assert _api(site).get("/api/me", headers=tokens[0]).status_code == 401
-
-
-def _csrf(client: TestClient) -> str:
-    from tests.test_web_app import csrf_of
-
-    return csrf_of(client, "/search")
+    # the last session gone, the user's archive is closed
+    assert _open_descriptors() - before <= 2
 
 
 def test_open_archives_are_bounded_and_freed_by_expiry(site: Site) -> None:
-    clock = site.clock
     bounded = create_app(
         site.folder,
-        WebSettings(passphrase=PASSPHRASE, archive=FAST, clock=clock, max_open_archives=2),
+        WebSettings(passphrase=PASSPHRASE, archive=FAST, clock=site.clock, max_open_archives=2),
     )
+    client = TestClient(bounded, raise_server_exceptions=False)
+
+    def token_of(user: str) -> int:
+        form = {"username": user, "passphrase": password(user)}
+        answer = client.post("/api/tokens", json=form)
+        if answer.status_code != 201:
+            assert answer.json()["error"]["code"] == "busy"
+        return answer.status_code
+
     try:
-        first = _descriptors_of_logins(bounded, ["viewer", "analyst"])
-        refused = _api_of(bounded).post(
-            "/api/tokens", json={"username": "reviewer", "passphrase": password("reviewer")}
-        )
-        assert refused.status_code == 503
-        assert refused.json()["error"]["code"] == "busy"
+        assert [token_of(u) for u in ("viewer", "analyst", "viewer")] == [201, 201, 201]
+        assert token_of("reviewer") == 503  # a third user's archive would pass the bound
         # sessions that expire give their archives back
-        clock.advance(bounded.state.web.settings.token_idle_seconds + 1)
-        again = _api_of(bounded).post(
-            "/api/tokens", json={"username": "reviewer", "passphrase": password("reviewer")}
-        )
-        assert again.status_code == 201
-        assert first == 2
+        site.clock.advance(bounded.state.web.settings.token_idle_seconds + 1)
+        assert token_of("reviewer") == 201
     finally:
         bounded.state.web.close()
-
-
-def _api_of(app: object) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)  # type: ignore[arg-type]
-
-
-def _descriptors_of_logins(app: object, users: list[str]) -> int:
-    made = 0
-    for user in users:
-        answer = _api_of(app).post(
-            "/api/tokens", json={"username": user, "passphrase": password(user)}
-        )
-        assert answer.status_code == 201
-        made += 1
-    return made
