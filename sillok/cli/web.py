@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 
 import typer
 
-from sillok.cli import ArchiveArg, PassphraseFile, app, console, friendly_errors, read_passphrase
+from sillok.cli import (
+    ArchiveArg,
+    PassphraseFile,
+    app,
+    console,
+    err_console,
+    friendly_errors,
+    read_passphrase,
+)
 from sillok.cli.commands import ProgressBar
+from sillok.demo import open_or_create
 from sillok.errors import SillokError
 
 DEMO_SIZE = 2000
+
+
+def plain_http_warning(host: str, secure_cookies: bool) -> str | None:
+    """What to tell the operator before serving plain HTTP beyond this machine, or None.
+
+    On the loopback address only this machine can connect; on any other address passphrases
+    and records cross the network in the clear unless a TLS proxy in front serves https (and
+    ``--secure-cookies`` says so).
+    """
+    if secure_cookies or _loopback(host):
+        return None
+    return (
+        f"warning: serving plain HTTP on {host}: passphrases, session cookies and records cross "
+        "the network unencrypted. Serve on 127.0.0.1 behind a TLS proxy (https) and pass "
+        "--secure-cookies, or keep to this machine."
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 @app.command()
@@ -23,7 +58,8 @@ def serve(
     secure_cookies: bool = typer.Option(
         False,
         "--secure-cookies",
-        help="Mark cookies Secure (when a TLS proxy in front serves the site over https).",
+        help="Mark cookies Secure and send Strict-Transport-Security (when a TLS proxy in "
+        "front serves the site over https).",
     ),
     demo: bool = typer.Option(
         False,
@@ -37,15 +73,16 @@ def serve(
 
     The passphrase unlocks the archive for the server; users then log in with their own.
     Requests are not logged, because their addresses can hold search words and names.
+    Serving on an address other than loopback without --secure-cookies prints a warning:
+    plain HTTP carries passphrases in the clear.
     """
     import uvicorn
 
+    # FastAPI and uvicorn are the optional `web` extra: imported only to serve.
     from sillok.web import WebSettings, create_app
 
     passphrase = read_passphrase(passphrase_file)
     if demo:
-        from sillok.demo import open_or_create
-
         with ProgressBar(DEMO_SIZE) as advance:
             opened, created = open_or_create(archive, passphrase, DEMO_SIZE, 1, progress=advance)
         opened.close()
@@ -65,6 +102,9 @@ def serve(
             f"--host/--port: cannot listen on {host}:{port} ({exc.strerror})"
         ) from None
     users = ", ".join(u["name"] for u in web_app.state.web.archive.users.list() if u["active"])
+    warning = plain_http_warning(host, secure_cookies)
+    if warning:
+        err_console.print(warning, soft_wrap=True)
     console.print(
         f"Sillok is serving {archive} at http://{host}:{port}/ (Ctrl-C stops it).", soft_wrap=True
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
+from sillok.security.policy import may
 from sillok.store import rows as store_rows
 from sillok.store import statements as store
 from sillok.store.statements import StatementRow
@@ -129,6 +130,10 @@ def _date(text: str | None) -> UncertainDate | None:
         return parse_date(text.strip())
     except DateError as exc:
         raise InvalidInput(f"date: {exc}") from None
+
+
+class PublishRightNeeded(InvalidInput):
+    """A change only a role with the publish right may make, asked by one without it."""
 
 
 def _checked_text(name: str, value: str, limit: int) -> str:
@@ -251,6 +256,7 @@ class Statements:
         cleaned = [n.strip() for n in names if n.strip()]
         directory = self.vault.organizations
         with self.vault.store.transaction() as conn:
+            self._check_publish_right(conn, statement_id)
             ids = []
             for name in cleaned:
                 entry = directory.resolve(name)
@@ -272,6 +278,7 @@ class Statements:
         """
         self.get(statement_id)
         with self.vault.store.transaction() as conn:
+            self._check_publish_right(conn, statement_id)
             found = store.existing_event_ids(conn, list(event_ids))
             missing = sorted(set(event_ids) - found)
             if missing:
@@ -294,9 +301,29 @@ class Statements:
             current = store_rows.get(conn, "statement", statement_id)
             if current is None:
                 raise NotFound(f"there is no statement with id {statement_id}")
+            self._check_publish_right(conn, statement_id, publishing="published" in changes)
             changed = store_rows.changed_fields(current, changes)
             if changed:
                 store_rows.update_record(conn, "statement", current, changed, self._actor(actor))
+
+    def _check_publish_right(
+        self, conn: Connection, statement_id: int, publishing: bool = False
+    ) -> None:
+        """Refuse, without the publish right, to publish or withdraw, or to change a statement
+        that is or was published: what the public reads (or read) is the publisher's to change.
+
+        Raises:
+            PublishRightNeeded: naming the role and the right.
+        """
+        role = self.vault.role
+        if may(role, "statement.publish"):
+            return
+        versions = store_rows.history(conn, "statement", statement_id)
+        if publishing or any(v.get("published") for v in versions):
+            raise PublishRightNeeded(
+                f"the {role} role may not publish, withdraw or change a published or withdrawn "
+                f"statement (statement.publish)"
+            )
 
     # --- reading --------------------------------------------------------------------------
 

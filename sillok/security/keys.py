@@ -37,7 +37,6 @@ from sillok.security.policy import may_open_sealed
 from sillok.settings import KdfParams
 
 
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -24,9 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sillok import __version__
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
+from sillok.records.statements import PublishRightNeeded
 from sillok.web import i18n
+from sillok.web.bodies import BodyGate, TooLarge
 from sillok.web.caches import ArchiveCache
-from sillok.web.context import Refused, Web, csrf_guard, is_api
+from sillok.web.context import Refused, Web, csrf_guard, current, is_api
+from sillok.web.evidence import FileTooLarge
+from sillok.web.logins import KeyCopies, OpenArchives
 from sillok.web.sessions import LoginGuard, SessionStore
 from sillok.web.settings import WebSettings
 from sillok.web.totp import TotpStore
@@ -54,6 +58,9 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+#: sent over https, and with --secure-cookies (a TLS proxy in front): browsers then refuse
+#: plain http to the site for a year (RFC 6797)
+HSTS = "max-age=31536000"
 #: the API operations anyone may call: published statements, and logging in
 PUBLIC_OPERATIONS = frozenset(
     {
@@ -73,6 +80,7 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "locked",
+    503: "busy",
 }
 
 
@@ -98,6 +106,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     settings = settings or WebSettings()
     folder = Path(archive_folder)
     archive = Archive.open(folder, settings.passphrase, settings.archive)
+    logins = OpenArchives(settings.max_open_archives)
     web = Web(
         folder=folder,
         archive=archive,
@@ -107,12 +116,14 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
             settings.session_idle_seconds,
             settings.session_max_seconds,
             settings.token_idle_seconds,
+            release=logins.release,
         ),
         guard=LoginGuard(settings.clock, settings.max_failed_logins, settings.lockout_seconds),
         templates=_templates(),
         cache=ArchiveCache(),
         totp=TotpStore(folder),
-        statements=archive.statements,
+        logins=logins,
+        copies=KeyCopies(folder),
     )
     app = FastAPI(
         title="Sillok",
@@ -126,7 +137,8 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     app.state.web = web
     app.router.on_shutdown.append(web.close)
     _add_handlers(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyGate, web=web)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     static = Path(str(resources.files("sillok.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
     from sillok.web.routes import ROUTERS
@@ -138,12 +150,15 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware: the security headers on every response, and ``no-store`` on all
+    """Pure ASGI middleware: the security headers on every response, ``no-store`` on all
     but static files (pages hold what a role may see: no shared or browser cache may keep
-    them). Plain ASGI rather than ``BaseHTTPMiddleware``, which costs a task per request."""
+    them), and ``Strict-Transport-Security`` over https or, with ``hsts`` (``--secure-cookies``:
+    a TLS proxy in front), always. Plain ASGI rather than ``BaseHTTPMiddleware``, which costs
+    a task per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
         self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,6 +166,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
+        hsts = self.hsts or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -158,6 +174,8 @@ class SecurityHeaders:
                 extra = [(k, v) for k, v in self.headers if k not in present]
                 if not static and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
+                if hsts:
+                    extra.append((b"strict-transport-security", HSTS.encode()))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -167,8 +185,6 @@ class SecurityHeaders:
 def _error(request: Request, status: int, code: str, message: str) -> Response:
     if is_api(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-    from sillok.web.context import current
-
     try:
         req = current(request)
     except Refused:
@@ -188,6 +204,16 @@ def _add_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: NotFound) -> Response:
         return _error(request, 404, "not_found", str(exc))
 
+    @app.exception_handler(PublishRightNeeded)
+    async def not_publisher(request: Request, exc: PublishRightNeeded) -> Response:
+        # The library's refusal, whichever route asked: the role lacks a right (403), the
+        # input was not wrong.
+        return _error(request, 403, "forbidden", str(exc))
+
+    @app.exception_handler(FileTooLarge)
+    async def file_too_large(request: Request, exc: FileTooLarge) -> Response:
+        return _error(request, 413, "too_large", str(exc))
+
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput) -> Response:
         return _error(request, 422, "invalid_input", str(exc))
@@ -204,6 +230,15 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         return _error(request, 422, "invalid_input", _describe(exc.errors()))
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge) -> Response:
+        message = "The request is larger than {n} bytes."
+        try:
+            message = current(request)._(message, n=exc.limit)
+        except Refused:
+            message = message.format(n=exc.limit)
+        return _error(request, 413, "too_large", message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

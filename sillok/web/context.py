@@ -8,8 +8,10 @@ request that carries neither an API token nor its session's CSRF token.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -19,21 +21,32 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 from markupsafe import Markup
 
+from sillok.archive import Archive
+from sillok.errors import SillokError
 from sillok.web import i18n
 from sillok.web.access import NOBODY, Principal, may
 from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
 
 if TYPE_CHECKING:
-    from sillok.archive import Archive
     from sillok.records.statements import Statements
     from sillok.web.caches import ArchiveCache
+    from sillok.web.logins import KeyCopies, OpenArchives
     from sillok.web.sessions import LoginGuard, SessionStore
     from sillok.web.settings import WebSettings
     from sillok.web.totp import TotpStore
 
+log = logging.getLogger("sillok.web")
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+#: what a request from nobody logged in may send a body to: the login forms (and logging out)
+LOGIN_ROUTES = frozenset({("POST", "/login"), ("POST", "/api/tokens"), ("POST", "/logout")})
+#: in the scope of a request whose body the gate withheld: (status, code, the body's bound)
+#: (see sillok.web.bodies.BodyGate)
+WITHHELD = "sillok.withheld"
+#: in the scope of an upload page's request: its CSRF token is checked in the multipart body
+UPLOAD_FORM = "sillok.upload_form"
 
 
 class Refused(Exception):
@@ -51,6 +64,7 @@ class Web:
     """The application's shared state."""
 
     folder: Path
+    #: the server's own archive (opened with the operator's passphrase): the public side
     archive: Archive
     settings: WebSettings
     sessions: SessionStore
@@ -59,12 +73,66 @@ class Web:
     #: what pages compute from the records, until the next write (see sillok.web.caches)
     cache: ArchiveCache
     totp: TotpStore
-    #: published statements for the public side (read through the server's own archive)
-    statements: Statements
+    #: the archives of logged-in users, one per user (see sillok.web.logins)
+    logins: OpenArchives
+    #: the key copies in keys.json, watched for changes (see sillok.web.logins)
+    copies: KeyCopies
+    _own_copy: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._own_copy = self.copies.read().get(self.archive.user.name)
+
+    @property
+    def statements(self) -> Statements:
+        """Published statements for the public side, read through the server's own archive."""
+        return self.archive.statements
+
+    def notice_changes(self) -> None:
+        """Act on a change of ``keys.json`` since the last request (by this server or another
+        process): end every session whose user's key copy is gone or different, or whose user
+        the users table no longer lists with that role; reopen the server's own archive when
+        its copy changed (a key rotation re-keys the database under it).
+
+        Cheap when nothing changed: one ``stat`` (done by the caller, see
+        :meth:`sillok.web.logins.KeyCopies.stale`), then nothing.
+        """
+        with self._lock:
+            if not self.copies.stale():
+                return  # another request dealt with it while this one waited
+            copies = self.copies.read()
+            if copies.get(self.archive.user.name) != self._own_copy:
+                self._reopen(copies.get(self.archive.user.name))
+            try:
+                roles = {u["name"]: u["role"] for u in self.archive.users.list() if u["active"]}
+            except Exception:  # noqa: BLE001  (whatever the store says: nobody can be checked)
+                log.exception("the users table cannot be read: every session ends")
+                roles = {}
+            ended = self.sessions.end_where(
+                lambda s: s.authenticated
+                and (copies.get(s.username or "") != s.copy or roles.get(s.username) != s.role)
+            )
+        if ended:
+            log.warning("keys.json changed: %d sessions and tokens ended", ended)
+
+    def _reopen(self, copy: str | None) -> None:
+        """Open the server's archive again, as the same user; keep the open one when the
+        operator's passphrase no longer opens it (a passphrase change leaves it valid)."""
+        try:
+            fresh = Archive.open(
+                self.folder, self.settings.passphrase, self.settings.archive, self.archive.user.name
+            )
+        except SillokError as exc:
+            log.error("the server's own key copy changed and does not open: %s", exc)
+        else:
+            stale, self.archive = self.archive, fresh
+            stale.close()
+        self._own_copy = copy  # tried once per change of the copy, not at every request
 
     def close(self) -> None:
-        """End every session and close the server's archive."""
+        """End every session and close the archives."""
         self.sessions.close_all()
+        self.logins.close_all()
         self.archive.close()
 
 
@@ -209,30 +277,52 @@ def current(request: Request) -> Req:
 
 
 async def csrf_guard(request: Request) -> None:
-    """Refuse (403) a state-changing request without its session's CSRF token.
+    """Refuse a state-changing request whose body the gate withheld (401, 413, 415; see
+    :mod:`sillok.web.bodies`), or that carries neither an API token nor its session's CSRF
+    token (403).
 
     A request with an API token carries no cookie a browser could send on its own, so it needs
-    no CSRF token; everything else must show the token from the session's pages, in the form
-    field ``csrf_token`` or the ``X-CSRF-Token`` header.
+    no CSRF token; everything else must show the token from the session's pages, in the header
+    ``X-CSRF-Token`` or the form field ``csrf_token`` (an upload form's is checked as its body
+    is read, before the file, by :func:`sillok.web.bodies.read_upload_form`).
     """
     if request.method not in UNSAFE_METHODS:
         return
     req = current(request)
+    withheld = request.scope.get(WITHHELD)
+    if withheld is not None:
+        raise _withheld_refusal(req, *withheld)
     if req.via_token:
         return
     if is_api(request) and SESSION_COOKIE not in request.cookies:
         return  # no ambient credential to abuse: the route's own authentication decides
     token = request.headers.get(CSRF_HEADER)
-    content_type = request.headers.get("content-type", "")
-    if token is None and content_type.startswith(
+    if token is None and request.scope.get(UPLOAD_FORM):
+        return  # checked in the body, before any file is written
+    if token is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form(max_part_size=req.web.settings.max_upload_bytes)
+        # Bounded by the gate (a few KB for a login form, max_body_bytes for a user), and a
+        # multipart form here is a login form's: every other one was refused or is an upload.
+        form = await request.form()
         value = form.get(CSRF_FIELD)
         token = value if isinstance(value, str) else None
     if not csrf_ok(req.session, token):
-        raise Refused(
-            403,
-            "csrf",
-            req._("This form has expired or did not come from this site. Reload and try again."),
-        )
+        raise csrf_refusal(req)
+
+
+def csrf_refusal(req: Req) -> Refused:
+    """The answer to a form without its session's CSRF token (403)."""
+    return Refused(
+        403,
+        "csrf",
+        req._("This form has expired or did not come from this site. Reload and try again."),
+    )
+
+
+def _withheld_refusal(req: Req, status: int, code: str, limit: int) -> Refused:
+    if status == 401:
+        return Refused(401, code, req._("Please log in first."))
+    if status == 413:
+        return Refused(413, code, req._("The request is larger than {n} bytes.", n=limit))
+    return Refused(status, code, req._("A file is accepted only by an upload form."))

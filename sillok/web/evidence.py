@@ -1,10 +1,11 @@
-"""Evidence files through the web: upload in a stream, download, always through the archive's
-attachment service (sealing, keyed-hash names, SHA-256, chain of custody, audit).
+"""Files between the network and the archive: evidence uploads and downloads, import files.
 
-The attachment service reads a file from a path and writes one back to a path, so an upload is
-streamed, a chunk at a time (a multi-gigabyte recording never sits in memory), into a private
-folder inside the archive (mode 0700, file 0600) and removed as soon as it is sealed; a
-download is written there, sent, and removed once sent.
+The attachment service reads a file from a path and writes one back to a path, and the import
+reader takes a path, so an upload is streamed, a chunk at a time (a multi-gigabyte recording
+never sits in memory), into a private folder inside the archive (``.web-transfer/``, mode
+0700, files 0600), and a download is written there; each file is overwritten with zeros and
+removed as soon as it is sealed, read or sent. Nothing goes to the system's temporary folder
+(see :mod:`sillok.web.bodies` for how multipart forms are kept from Starlette's spooling).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import secrets
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from sillok.errors import InvalidInput
 
@@ -49,50 +50,64 @@ def private_path(archive: Archive, filename: str) -> Path:
     return folder / safe_name(filename)
 
 
-def private_file(archive: Archive, filename: str) -> Path:
-    """A new, empty file only this process can read, named ``filename`` in its own folder."""
-    path = private_path(archive, filename)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return path
-
-
 def discard(path: Path) -> None:
-    """Remove a waiting file and its folder."""
-    shutil.rmtree(path.parent, ignore_errors=True)
+    """Overwrite a waiting file (and anything else in its folder) with zeros, then remove the
+    folder. On a plain filesystem the plaintext then does not stay in the freed blocks; what
+    this cannot reach (copy-on-write filesystems, SSD remapping) is said in docs/web.md."""
+    folder = path.parent  # a folder of its own, made by private_path
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            _overwrite(entry)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _overwrite(path: Path) -> None:
+    try:
+        with open(path, "r+b", buffering=0) as fh:
+            left = os.fstat(fh.fileno()).st_size
+            zeros = bytes(CHUNK)
+            while left > 0:
+                left -= fh.write(zeros[: min(CHUNK, left)])
+            os.fsync(fh.fileno())
+    except OSError:
+        pass  # removed anyway; the folder was private to this process
 
 
 async def receive(stream: AsyncIterator[bytes], path: Path, limit: int) -> int:
     """Write a request body to ``path`` as it arrives; the number of bytes.
 
     Raises:
-        InvalidInput: when the body is larger than ``limit`` (the partial file is removed).
+        FileTooLarge: when the body is larger than ``limit`` (the partial file is removed).
     """
-    with _Limited(path, limit) as out:
+    with Limited(path, limit) as out:
         async for chunk in stream:
             out.write(chunk)
     return out.size
 
 
-def copy_upload(source: IO[bytes], path: Path, limit: int) -> int:
-    """Copy an uploaded form file to ``path`` a chunk at a time; the number of bytes."""
-    with _Limited(path, limit) as out:
-        while chunk := source.read(CHUNK):
-            out.write(chunk)
-    return out.size
+class FileTooLarge(InvalidInput):
+    """A file that grew past the size allowed while it was received."""
 
 
-class _Limited:
-    """A new file that refuses to grow past ``limit`` bytes: the partial file is removed and
-    :class:`InvalidInput` raised."""
+class Limited:
+    """A new file (mode 0600) that refuses to grow past ``limit`` bytes: the partial file is
+    overwritten and removed, and :class:`FileTooLarge` raised."""
 
     def __init__(self, path: Path, limit: int) -> None:
         self.path, self.limit, self.size = path, limit, 0
-        self._out = open(path, "wb")  # noqa: SIM115  (closed by __exit__)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._out = os.fdopen(fd, "wb")
 
-    def __enter__(self) -> _Limited:
+    def __enter__(self) -> Limited:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (it stays, for the caller to use and discard)."""
         self._out.close()
 
     def write(self, chunk: bytes) -> None:
@@ -101,5 +116,5 @@ class _Limited:
         if self.size > self.limit:
             self._out.close()
             discard(self.path)
-            raise InvalidInput(f"the file is larger than the {self.limit} bytes allowed")
+            raise FileTooLarge(f"the file is larger than the {self.limit} bytes allowed")
         self._out.write(chunk)

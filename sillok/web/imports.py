@@ -1,17 +1,16 @@
 """Importing a flat acts file through the web: upload, see the validation report, then commit.
 
-The uploaded bytes are read into rows at once (through a private temporary file that is
-removed before the answer leaves, because the format reader takes a path) and the rows wait
-on the server, in the uploader's session, until they are committed or abandoned. Validation
+The upload is streamed into a file in the archive's private folder (the format reader takes a
+path; see :mod:`sillok.web.evidence`), read into rows at once, and the file is overwritten and
+removed before the answer leaves; the rows wait on the server, in the uploader's session,
+until they are committed or abandoned. Validation
 is the importer's own (:meth:`~sillok.records.ingest.Importer.parse_row`), so the preview and the
 import can never disagree about a row.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,25 +68,21 @@ def format_of_upload(filename: str, declared: str | None = None) -> str:
     return found[suffix]
 
 
-def read_upload(name: str, data: bytes, fmt: str) -> list[tuple[int, dict[str, str]]]:
-    """The rows of uploaded bytes; :class:`InvalidInput` for a file that cannot be read."""
-    if not data:
+def read_upload(name: str, path: Path, fmt: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of an uploaded file waiting at ``path`` (named ``name`` by the uploader);
+    :class:`InvalidInput` for a file that cannot be read. The caller discards the file."""
+    if path.stat().st_size == 0:
         raise InvalidInput(f"{name}: the file is empty")
-    folder = tempfile.mkdtemp(prefix="sillok-upload-")
-    path = Path(folder) / f"upload.{fmt}"
+    readable = path.with_name(f"upload.{fmt}")  # the reader knows the format by the suffix
+    if readable != path:
+        path.rename(readable)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return list(read_rows(path))
+        return list(read_rows(readable))
     except InvalidInput as exc:
-        raise InvalidInput(str(exc).replace(path.name, name)) from None
+        raise InvalidInput(str(exc).replace(readable.name, name)) from None
     except UnicodeDecodeError:
         # The JSON lines reader lets this one through (reported to the core's maintainers).
         raise InvalidInput(f"{name}: not UTF-8 text") from None
-    finally:
-        path.unlink(missing_ok=True)
-        os.rmdir(folder)
 
 
 def preview(archive: Archive, name: str, rows: list[tuple[int, dict[str, str]]]) -> Preview:

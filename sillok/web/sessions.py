@@ -3,8 +3,9 @@
 A session is a random id in an HttpOnly cookie; everything else (who is logged in, the CSRF
 token, a pending import) stays on the server, so a stolen page or a cookie jar reveals nothing
 but an id that dies when the session is revoked. Sessions expire when idle and at a maximum
-age, are replaced by a new id at login, and are revoked at logout and when the user's
-passphrase changes. API tokens are the same objects, carried in an Authorization header.
+age, are replaced by a new id at login, and are revoked at logout and when the user's key
+copy changes (a new passphrase, another role, removal, rotated keys: see
+:mod:`sillok.web.logins`). API tokens are the same objects, carried in an Authorization header.
 
 Sessions live in the server process: restarting the server logs everyone out, and the server
 runs as one process (``sillok serve``), which is what keeps this simple and safe.
@@ -36,15 +37,18 @@ class Session:
     kind: str = "browser"  # browser or token
     #: what a form step keeps between requests (a pending import), never sent to the client
     pending: dict[str, Any] = field(default_factory=dict)
-    #: the archive opened with the user's own passphrase (their role, their keys)
+    #: the archive opened with the user's own passphrase (their role, their keys), shared
+    #: with the user's other sessions (see sillok.web.logins.OpenArchives)
     archive: Any = None
+    #: a digest of the key copy the user logged in with (see sillok.web.logins.KeyCopies)
+    copy: str | None = None
 
-    def end(self) -> None:
-        """Release what the session holds: its archive (and the keys in it)."""
+    def end(self, release: Callable[[Any], None]) -> None:
+        """Let go of what the session holds: its archive goes back to ``release``."""
         archive, self.archive = self.archive, None
         self.pending.clear()
         if archive is not None:
-            archive.close()
+            release(archive)
 
     @property
     def authenticated(self) -> bool:
@@ -58,8 +62,13 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def _close(archive: Any) -> None:
+    archive.close()
+
+
 class SessionStore:
-    """Every live session and token, with idle and maximum-age expiry."""
+    """Every live session and token, with idle and maximum-age expiry; an ended session's
+    archive goes to ``release`` (by default it is closed)."""
 
     def __init__(
         self,
@@ -67,8 +76,10 @@ class SessionStore:
         idle_seconds: int,
         max_seconds: int,
         token_idle_seconds: int,
+        release: Callable[[Any], None] = _close,
     ) -> None:
         self.clock = clock
+        self.release = release
         self.idle_seconds = idle_seconds
         self.max_seconds = max_seconds
         self.token_idle_seconds = token_idle_seconds
@@ -91,7 +102,7 @@ class SessionStore:
         )
         with self._lock:
             self._sessions[_digest(session.id)] = session
-            self._sweep(now)
+        self.sweep()
         return session
 
     def get(self, session_id: str | None) -> Session | None:
@@ -106,42 +117,44 @@ class SessionStore:
                 return None
             if self._expired(session, now):
                 del self._sessions[key]
-                session.end()
-                return None
-            session.last_seen = now
-            return session
+            else:
+                session.last_seen = now
+                return session
+        session.end(self.release)
+        return None
 
     def revoke(self, session_id: str) -> None:
         """End one session."""
         with self._lock:
             session = self._sessions.pop(_digest(session_id), None)
         if session is not None:
-            session.end()
+            session.end(self.release)
 
     def revoke_user(self, username: str) -> int:
         """End every session and token of a user (at a passphrase change); how many."""
+        return self.end_where(lambda s: s.username == username)
+
+    def end_where(self, doomed: Callable[[Session], bool]) -> int:
+        """End every session and token for which ``doomed`` is true; how many."""
         with self._lock:
-            doomed = [k for k, s in self._sessions.items() if s.username == username]
-            ended = [self._sessions.pop(key) for key in doomed]
+            keys = [k for k, s in self._sessions.items() if doomed(s)]
+            ended = [self._sessions.pop(key) for key in keys]
         for session in ended:
-            session.end()
+            session.end(self.release)
         return len(ended)
 
     def _expired(self, session: Session, now: float) -> bool:
         idle = self.token_idle_seconds if session.kind == "token" else self.idle_seconds
         return now - session.last_seen > idle or now - session.created > self.max_seconds
 
-    def _sweep(self, now: float) -> None:
-        for key in [k for k, s in self._sessions.items() if self._expired(s, now)]:
-            self._sessions.pop(key).end()
+    def sweep(self) -> int:
+        """End the sessions that expired (their archives go back); how many."""
+        now = self.clock()
+        return self.end_where(lambda s: self._expired(s, now))
 
     def close_all(self) -> None:
         """End every session (the server is stopping)."""
-        with self._lock:
-            ended = list(self._sessions.values())
-            self._sessions.clear()
-        for session in ended:
-            session.end()
+        self.end_where(lambda s: True)
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -26,6 +26,10 @@ class WebSettings:
             (behind a TLS-terminating proxy); they are Secure anyway on an https request.
         max_upload_bytes: the largest import file accepted.
         max_evidence_bytes: the largest evidence file accepted (streamed, never in memory).
+        max_body_bytes: the largest body of any other request from a logged-in user (a
+            testimony, a statement); a visitor may send nothing but a login form (8 KiB).
+        max_open_archives: how many users' archives the server holds open at once (one per
+            logged-in user, shared by their sessions and tokens); a login past it answers 503.
         page_size: items per page in lists.
         clock: seconds, monotonic; a test passes its own to move time without sleeping.
     """
@@ -40,5 +44,7 @@ class WebSettings:
     secure_cookies: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
     max_evidence_bytes: int = 8 * 1024 * 1024 * 1024
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_open_archives: int = 64
     page_size: int = 20
     clock: Callable[[], float] = time.monotonic

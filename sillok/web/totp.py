@@ -2,10 +2,10 @@
 
 A user who turns it on keeps a secret in an authenticator app; the server keeps the same
 secret in ``ARCHIVE/web-totp.json``, sealed with AES-256-GCM under a key derived from the
-archive's secret (so the file is useless without an unlocked archive) with the user name bound
-in as associated data (so a secret moved to another user fails to open). A code is accepted
-once: the time step of the last accepted code is remembered, so a code seen over a shoulder
-cannot be replayed within its window.
+archive's secret in the user's own key copy (so the file is useless without a copy unlocked)
+with the user name bound in as associated data (so a secret moved to another user fails to
+open). A code is accepted once: the time step of the last accepted code is remembered, so a
+code seen over a shoulder cannot be replayed within its window.
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sillok.security.keys import derive_key
+
 if TYPE_CHECKING:
-    from sillok.archive import Archive
+    from sillok.security.keys import ArchiveKeys
 
 TOTP_FILE = "web-totp.json"
+#: what the key sealing the secrets is derived for (from the archive secret of the user's copy)
+PURPOSE = "web totp secrets"
 ISSUER = "Sillok"
 
 
@@ -54,19 +58,21 @@ class TotpStore:
         os.replace(tmp, self.path)
 
     @staticmethod
-    def _cipher(archive: Archive) -> AESGCM:
-        return AESGCM(archive.key_for("web totp secrets"))
+    def _cipher(keys: ArchiveKeys) -> AESGCM:
+        # Derived from the keys of the user's copy, not from an opened archive, so a login can
+        # check the code before the archive is opened (and audits the login).
+        return AESGCM(derive_key(keys.archive, PURPOSE))
 
     def enrolled(self, username: str) -> bool:
         """Whether the user has turned the second factor on."""
         return username in self._read()
 
-    def _secret(self, archive: Archive, username: str) -> str | None:
+    def _secret(self, keys: ArchiveKeys, username: str) -> str | None:
         entry = self._read().get(username)
         if entry is None:
             return None
         try:
-            plain = self._cipher(archive).decrypt(
+            plain = self._cipher(keys).decrypt(
                 base64.b64decode(entry["nonce"]),
                 base64.b64decode(entry["secret"]),
                 username.encode(),
@@ -75,15 +81,15 @@ class TotpStore:
             return None
         return plain.decode("ascii")
 
-    def verify(self, archive: Archive, code: str | None) -> bool:
-        """Whether ``code`` is the user's current code (True when they have no second factor).
+    def verify(self, username: str, keys: ArchiveKeys, code: str | None) -> bool:
+        """Whether ``code`` is the user's current code (True when they have no second factor);
+        ``keys`` are those of the user's copy.
 
         A damaged or moved secret refuses the login rather than waving it through.
         """
-        username = archive.user.name
         if not self.enrolled(username):
             return True
-        secret = self._secret(archive, username)
+        secret = self._secret(keys, username)
         if secret is None or not code:
             return False
         return self._accept(username, secret, code)
@@ -111,13 +117,12 @@ class TotpStore:
         """The ``otpauth://`` address an authenticator app reads."""
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
-    def enroll(self, archive: Archive, secret: str, code: str) -> bool:
+    def enroll(self, username: str, keys: ArchiveKeys, secret: str, code: str) -> bool:
         """Turn the second factor on once the user shows a code from their app."""
-        username = archive.user.name
         if not self._accept(username, secret, code):
             return False
         nonce = os.urandom(12)
-        sealed = self._cipher(archive).encrypt(nonce, secret.encode("ascii"), username.encode())
+        sealed = self._cipher(keys).encrypt(nonce, secret.encode("ascii"), username.encode())
         with self._lock:
             data = self._read()
             data[username] = {

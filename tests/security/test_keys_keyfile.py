@@ -118,7 +118,9 @@ def test_a_folder_without_a_passphrase_shows_no_user_names_or_roles(yodok: Archi
         add_user(yodok, name, role)
     with open_as(yodok.folder, names["reviewer"], passphrase_of(names["reviewer"])) as reviewer:
         secret = TotpStore.new_secret()
-        TotpStore(yodok.folder).enroll(reviewer, secret, pyotp.TOTP(secret).now())
+        TotpStore(yodok.folder).enroll(
+            reviewer.user.name, reviewer.keys, secret, pyotp.TOTP(secret).now()
+        )
     words = [*names.values(), *names]
     shown = sorted(
         f"{word!r} in {name}"

@@ -27,7 +27,9 @@ def test_a_viewers_copy_does_not_open_a_colleagues_totp_secret(yodok: Archive) -
     secret = TotpStore.new_secret()
     with open_as(yodok.folder, "qx.reviewer", reviewer_passphrase) as reviewer:
         store = TotpStore(yodok.folder)
-        staged(store.enroll(reviewer, secret, pyotp.TOTP(secret).now()), "the reviewer enrolled")
+        code = pyotp.TOTP(secret).now()
+        enrolled = store.enroll(reviewer.user.name, reviewer.keys, secret, code)
+        staged(enrolled, "the reviewer enrolled")
     reviewer_loot = Loot.from_copy(yodok.folder / KEYS_FILE, "qx.reviewer", reviewer_passphrase)
     tools_fit(secret in totp_secrets(yodok.folder, reviewer_loot), "the reviewer's copy opens it")
     passphrase = add_user(yodok, "qx.viewer", "viewer")

@@ -1,4 +1,9 @@
-"""The user's own account: change the passphrase, turn the second factor on or off."""
+"""The user's own account: change the passphrase, turn the second factor on or off.
+
+Turning the second factor off needs the passphrase and a current code (a session left open
+on a shared computer must not be enough to strip it), counts failures like a login, and is
+audited, as turning it on is (``user_passwd``, with ``second_factor`` in the detail).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from fastapi.responses import Response
 
 from sillok.errors import InvalidInput, WrongPassphrase
 from sillok.web.context import Refused, Req, current
+from sillok.web.logins import passphrase_ok
 
 pages = APIRouter(include_in_schema=False)
 
@@ -68,8 +74,12 @@ def change_passphrase(
 @pages.post("/account/totp/start")
 def totp_start(req: ReqDep) -> Response:
     """Make a secret for the user's authenticator app (not active until confirmed)."""
-    _me(req)
+    name = _me(req)
     assert req.session is not None
+    if req.web.totp.enrolled(name):
+        # A new secret replaces the old one only after the old one is turned off (which
+        # needs the passphrase and a code): no reset with the session alone.
+        return _render(req, 422, error=req._("Turn the second factor off first."))
     req.session.pending[PENDING_TOTP] = req.web.totp.new_secret()
     return _render(req)
 
@@ -77,20 +87,41 @@ def totp_start(req: ReqDep) -> Response:
 @pages.post("/account/totp/confirm")
 def totp_confirm(req: ReqDep, code: Annotated[str, Form(max_length=10)]) -> Response:
     """Turn the second factor on with a code from the app."""
-    _me(req)
+    name = _me(req)
     assert req.session is not None
     secret = req.session.pending.get(PENDING_TOTP)
-    if not isinstance(secret, str):
+    if not isinstance(secret, str) or req.web.totp.enrolled(name):
         return _render(req, 422, error=req._("Start again: no secret is waiting."))
-    if not req.web.totp.enroll(req.archive, secret, code):
+    if not req.web.totp.enroll(name, req.archive.keys, secret, code):
         return _render(req, 422, error=req._("That code is not right; try the next one."))
     req.session.pending.pop(PENDING_TOTP, None)
+    req.archive.audit.record("user_passwd", detail={"user": name, "second_factor": "on"})
     return _render(req, message=req._("The second factor is on."))
 
 
 @pages.post("/account/totp/remove")
-def totp_remove(req: ReqDep) -> Response:
-    """Turn the second factor off."""
+def totp_remove(
+    req: ReqDep,
+    passphrase: Annotated[str, Form(max_length=1000)] = "",
+    code: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Turn the second factor off: with the passphrase and a current code."""
     name = _me(req)
+    if not req.web.totp.enrolled(name):
+        return _render(req)
+    if req.web.guard.locked(name):
+        return _render(req, 429, error=req._("Too many failed attempts: try again later."))
+    if not (
+        passphrase_ok(req.web, name, passphrase)
+        and req.web.totp.verify(name, req.archive.keys, code)
+    ):
+        req.web.guard.failed(name)
+        req.archive.audit.record(
+            "login_failed", detail={"user": name, "second_factor_removal": True}
+        )
+        message = req._("The passphrase or the code is not right: the second factor stays on.")
+        return _render(req, 422, error=message)
+    req.web.guard.succeeded(name)
     req.web.totp.remove(name)
+    req.archive.audit.record("user_passwd", detail={"user": name, "second_factor": "off"})
     return _render(req, message=req._("The second factor is off."))

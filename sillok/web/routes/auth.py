@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from sillok.archive import Archive
 from sillok.web.context import Refused, Req, current, set_session_cookie
-from sillok.web.logins import open_for_user, second_factor_ok
-from sillok.web.sessions import SESSION_COOKIE
+from sillok.web.logins import Login, ServerBusy, log_in
+from sillok.web.sessions import SESSION_COOKIE, Session
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["authentication"])
@@ -27,8 +26,9 @@ def _safe_next(target: str | None) -> str:
     return "/dashboard"
 
 
-def _login(req: Req, username: str, passphrase: str, code: str | None) -> Archive:
-    """Open the archive as the user, counting failures; :class:`Refused` (401 or 429)."""
+def _login(req: Req, username: str, passphrase: str, code: str | None) -> Login:
+    """Let the user in, counting failures; :class:`Refused` (401, 429, or 503 when the server
+    holds as many users' archives as it may)."""
     left = req.web.guard.locked(username)
     if left:
         minutes = math.ceil(left / 60)
@@ -37,15 +37,24 @@ def _login(req: Req, username: str, passphrase: str, code: str | None) -> Archiv
             "locked",
             req._("Too many failed logins: try again in {minutes} minutes.", minutes=minutes),
         )
-    archive = open_for_user(req.web, username, passphrase)
-    if archive is not None and not second_factor_ok(req.web, archive, code):
-        archive.close()
-        archive = None
-    if archive is None:
+    req.web.sessions.sweep()  # expired sessions give their archives back first
+    try:
+        done = log_in(req.web, username, passphrase, code)
+    except ServerBusy:
+        raise Refused(
+            503, "busy", req._("Too many people are logged in right now; try again later.")
+        ) from None
+    if done is None:
         req.web.guard.failed(username)
         raise Refused(401, "unauthenticated", req._("The user name or passphrase is wrong."))
     req.web.guard.succeeded(username)
-    return archive
+    return done
+
+
+def _session(req: Req, done: Login, kind: str = "browser") -> Session:
+    session = req.web.sessions.create(done.archive.user.name, done.archive.role, kind=kind)
+    session.archive, session.copy = done.archive, done.copy
+    return session
 
 
 @pages.get("/login")
@@ -65,7 +74,7 @@ def login(
 ) -> Response:
     """Check the passphrase; on success a new session replaces the old one."""
     try:
-        archive = _login(req, username, passphrase, code)
+        done = _login(req, username, passphrase, code)
     except Refused as refused:
         return req.render(
             "login.html",
@@ -76,8 +85,7 @@ def login(
         )
     if req.session is not None:
         req.web.sessions.revoke(req.session.id)  # a new id at login: no session fixation
-    req.session = req.web.sessions.create(archive.user.name, archive.role)
-    req.session.archive = archive
+    req.session = _session(req, done)
     req.new_session = True
     return req.redirect(_safe_next(next))
 
@@ -114,12 +122,11 @@ class TokenAnswer(BaseModel):
 @api.post("/tokens", status_code=201, summary="Log in as a program: get an API token")
 def create_token(req: ReqDep, body: TokenRequest) -> TokenAnswer:
     """Exchange a user name and passphrase for a bearer token (same checks and lockout)."""
-    archive = _login(req, body.username, body.passphrase, body.code)
-    session = req.web.sessions.create(archive.user.name, archive.role, kind="token")
-    session.archive = archive
+    done = _login(req, body.username, body.passphrase, body.code)
+    session = _session(req, done, kind="token")
     return TokenAnswer(
         token=session.id,
-        role=archive.role,
+        role=done.archive.role,
         expires_after_idle_seconds=req.web.settings.token_idle_seconds,
     )
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
 from sillok.web.access import refused
+from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
-from sillok.web.evidence import copy_upload, discard, private_file, private_path, receive, safe_name
+from sillok.web.evidence import discard, private_path, receive, safe_name
 from sillok.web.routes.records import Kind, RecordId
 
 pages = APIRouter(include_in_schema=False)
@@ -28,17 +29,14 @@ def _attach(req: Req, kind: Kind, record_id: int, path: Any) -> dict[str, Any]:
 
 
 @pages.post("/records/{kind}/{record_id}/attachments")
-async def upload(
-    req: ReqDep, kind: Kind, record_id: RecordId, file: Annotated[UploadFile, File()]
-) -> Response:
-    """Seal an uploaded file into the archive and attach it to the record."""
+async def upload(req: ReqDep, request: Request, kind: Kind, record_id: RecordId) -> Response:
+    """Seal an uploaded file (the form's ``file``) into the archive and attach it."""
     req.require("attachment.add", kind.value)
-    path = private_file(req.archive, file.filename or "evidence")
+    received = await read_upload_form(req, request, req.web.settings.max_evidence_bytes)
     try:
-        await run_in_threadpool(copy_upload, file.file, path, req.web.settings.max_evidence_bytes)
-        await run_in_threadpool(_attach, req, kind, record_id, path)
+        await run_in_threadpool(_attach, req, kind, record_id, received.path)
     finally:
-        discard(path)
+        await run_in_threadpool(discard, received.path)
     return req.redirect(f"/records/{kind.value}/{record_id}#attachments")
 
 
@@ -51,7 +49,7 @@ async def _send(req: Req, attachment_id: int) -> Response:
     try:
         await run_in_threadpool(req.archive.attachments.get, attachment_id, path)
     except BaseException:
-        discard(path)
+        await run_in_threadpool(discard, path)
         raise
     return FileResponse(
         path,
@@ -92,14 +90,14 @@ async def api_upload(
 ) -> JSONResponse:
     """Store the body as an evidence file of the record; answers its SHA-256 and size."""
     req.require("attachment.add", kind.value)
-    path = private_file(req.archive, filename)
+    path = private_path(req.archive, filename)
     try:
         size = await receive(request.stream(), path, req.web.settings.max_evidence_bytes)
         if size == 0:
             raise InvalidInput("the file is empty")
         added = await run_in_threadpool(_attach, req, kind, record_id, path)
     finally:
-        discard(path)
+        await run_in_threadpool(discard, path)
     return JSONResponse(added, status_code=201)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
+from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
+from sillok.web.evidence import FileTooLarge, discard, private_path, receive
 from sillok.web.imports import Preview, commit, format_of_upload, preview, read_upload
 
 pages = APIRouter(include_in_schema=False)
@@ -28,15 +31,13 @@ def _pending(req: Req, import_id: str) -> Preview:
     return found
 
 
-async def _read(req: Req, upload: UploadFile, fmt: str | None = None) -> Preview:
-    limit = req.web.settings.max_upload_bytes
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise Refused(413, "too_large", req._("The file is larger than {n} bytes.", n=limit))
-    name = upload.filename or "upload"
-    kind = format_of_upload(name, fmt)
-    rows = await run_in_threadpool(read_upload, name, data, kind)
-    return await run_in_threadpool(preview, req.archive, name, rows)
+def _check(req: Req, name: str, path: Path, fmt: str) -> Preview:
+    """Read and validate a file waiting in the private folder, then discard it."""
+    try:
+        rows = read_upload(name, path, fmt)
+    finally:
+        discard(path)
+    return preview(req.archive, name, rows)
 
 
 @pages.get("/import")
@@ -47,11 +48,23 @@ def import_form(req: ReqDep) -> Response:
 
 
 @pages.post("/import")
-async def import_upload(req: ReqDep, file: Annotated[UploadFile, File()]) -> Response:
-    """Validate an uploaded file and show the report; nothing is written yet."""
+async def import_upload(req: ReqDep, request: Request) -> Response:
+    """Validate an uploaded file (the form's ``file``) and show the report; nothing is
+    written yet."""
     req.require("import")
     try:
-        checked = await _read(req, file)
+        received = await read_upload_form(req, request, req.web.settings.max_upload_bytes)
+        name = received.filename or "upload"
+        try:
+            kind = format_of_upload(name)
+        except InvalidInput:
+            await run_in_threadpool(discard, received.path)
+            raise
+        checked = await run_in_threadpool(_check, req, name, received.path, kind)
+    except FileTooLarge:
+        limit = req.web.settings.max_upload_bytes
+        error = req._("The file is larger than {n} bytes.", n=limit)
+        return req.render("import.html", status=413, preview=None, report=None, error=error)
     except InvalidInput as exc:
         return req.render("import.html", status=422, preview=None, report=None, error=str(exc))
     assert req.session is not None  # a logged-in page request always has one
@@ -99,14 +112,13 @@ async def api_import(
     report and an ``id`` to commit it with; with ``commit`` a file with any invalid row is
     refused (422, the report) and a valid one is imported (201)."""
     req.require("import")
-    limit = req.web.settings.max_upload_bytes
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise Refused(413, "too_large", f"the file is larger than {limit} bytes")
-    rows = await run_in_threadpool(read_upload, name, data, format)
-    checked = await run_in_threadpool(preview, req.archive, name, rows)
+    path = private_path(req.archive, name)
+    size = await receive(request.stream(), path, req.web.settings.max_upload_bytes)
+    if size == 0:
+        await run_in_threadpool(discard, path)
+        raise InvalidInput(f"{name}: the file is empty")
+    checked = await run_in_threadpool(_check, req, name, path, format)
+    rows = checked.rows
     if not commit_now:
         if req.session is not None:
             req.session.pending[PENDING] = checked

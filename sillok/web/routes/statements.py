@@ -13,7 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from sillok.errors import InvalidInput
-from sillok.records.statements import LANGUAGES, STATEMENT_KINDS, Statement
+from sillok.records.statements import (
+    LANGUAGES,
+    STATEMENT_KINDS,
+    PublishRightNeeded,
+    Statement,
+)
 from sillok.web.context import Refused, Req, current
 from sillok.web.views import history_view
 
@@ -172,6 +177,8 @@ def edit(
         service.edit(statement_id, title=title, body=body, date=date, kind=kind, actor=actor)
         service.set_signatories(statement_id, _names(signatories), actor)
         service.set_events(statement_id, event_ids, actor)
+    except PublishRightNeeded:
+        raise  # a refusal (403), not a field to correct
     except InvalidInput as exc:
         return _render_form(req, values, _form_error(exc), item, "edit")
     return req.redirect(f"/statements/{statement_id}")
