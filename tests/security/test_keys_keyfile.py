@@ -131,12 +131,6 @@ def test_a_folder_without_a_passphrase_shows_no_user_names_or_roles(yodok: Archi
     assert not shown, f"without a passphrase the folder shows {shown}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 9 (review F19): archive.json stores the PostgreSQL URL verbatim, "
-    "password included",
-)
 def test_the_folder_does_not_hold_the_postgresql_password(pg_url: str, tmp_path: Path) -> None:
     password = "qxPGsecretQX"
     url = pg_url.replace("postgres@", f"postgres:{password}@", 1)
@@ -146,11 +140,6 @@ def test_the_folder_does_not_hold_the_postgresql_password(pg_url: str, tmp_path:
     assert not shown, f"the server's password is in {shown}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 9 (review F19): 'sillok init' accepts the one-character passphrase 'a'",
-)
 def test_init_refuses_a_one_character_passphrase(tmp_path: Path) -> None:
     folder = tmp_path / "archive"
     result = runner.invoke(app, ["init", str(folder)], env={"SILLOK_PASSPHRASE": "a"})
