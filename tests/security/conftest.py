@@ -134,9 +134,13 @@ def steal_key_file(folder: Path, to: Path) -> Path:
 def derivation_labels() -> tuple[str, ...]:
     """Every label the library derives a key under, read from its source (Kerckhoffs)."""
     pattern = re.compile(r'(?:key_for|derive_key)\([^()"]*?"([^"{}]+)"')
+    by_name = re.compile(r"(?:key_for|derive_key)\([^()\"]*?,?\s*([A-Z][A-Z_]+)\)")
     found: set[str] = set()
     for path in Path(sillok.__file__).parent.rglob("*.py"):
-        found.update(pattern.findall(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        found.update(pattern.findall(text))
+        for constant in by_name.findall(text):  # a label kept in a module constant
+            found.update(re.findall(rf'^{constant}\s*=\s*"([^"{{}}]+)"', text, re.M))
     return tuple(sorted(found))
 
 
