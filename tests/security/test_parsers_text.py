@@ -19,6 +19,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from openpyxl.xml import DEFUSEDXML
 from sqlalchemy import text
 
 from sillok.archive import Archive
@@ -245,14 +246,15 @@ def test_any_text_in_a_valid_row_is_imported_or_refused(tmp_path: Path) -> None:
 FAILS_TODAY = {
     "truncated-sheet.xlsx": "xml ParseError",
     "undefined-entity.xlsx": "xml ParseError",
-    "external-entity.xlsx": "xml ParseError",
-    "billion-laughs.xlsx": "xml ParseError",
     "row-gap-bomb.xlsx": "read and imported, no row limit",
     "no-sheet.xlsx": "IndexError",
     "deep-nesting.jsonl": "RecursionError",
     "huge-integer.jsonl": "ValueError",
     "lone-surrogate.jsonl": "UnicodeEncodeError at commit",
 }
+if not DEFUSEDXML:  # with defusedxml, openpyxl refuses a DTD while the book opens
+    FAILS_TODAY |= {"external-entity.xlsx": "xml ParseError",
+                    "billion-laughs.xlsx": "xml ParseError"}
 FLAT_FILES = sorted(
     p.name for p in HOSTILE.iterdir() if p.suffix in (".csv", ".jsonl", ".xlsx")
 )

@@ -18,6 +18,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from openpyxl.xml import DEFUSEDXML
 
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import read_rows
@@ -132,11 +133,29 @@ ENTITY_SHEETS = {
 }
 
 
-@pytest.mark.xfail(
+#: openpyxl parses with defusedxml when it is installed (it is not a declared dependency
+#: today): a DTD that declares entities is then refused while the book opens, before the
+#: sheet's <dimension>, inside the reader's try. Only the undeclared entity (no DTD) gets past.
+_DTD_ATTACK = pytest.mark.xfail(
+    condition=not DEFUSEDXML,
     strict=True,
-    reason="issue 12 finding 10: an entity in the sheet raises an uncaught xml ParseError",
+    reason="issue 12 finding 10: without defusedxml an entity in the sheet raises an uncaught "
+    "xml ParseError",
 )
-@pytest.mark.parametrize("attack", sorted(ENTITY_SHEETS))
+ENTITY_MARKS = {
+    "undefined": pytest.mark.xfail(
+        strict=True,
+        reason="issue 12 finding 10: an undeclared entity raises an uncaught xml ParseError "
+        "(defusedxml or not)",
+    ),
+    "external": _DTD_ATTACK,
+    "billion-laughs": _DTD_ATTACK,
+}
+
+
+@pytest.mark.parametrize(
+    "attack", [pytest.param(a, marks=ENTITY_MARKS[a]) for a in sorted(ENTITY_SHEETS)]
+)
 def test_entities_in_the_sheet_are_refused(attack: str, tmp_path: Path) -> None:
     """XXE, an undeclared entity and billion laughs in the sheet: refused, and a file named
     by an external entity is never read into a row or a message."""
