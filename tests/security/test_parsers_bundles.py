@@ -3,9 +3,9 @@ malformed proof bundle with :class:`BundleError` (exit code 2 and a message on t
 line), never a traceback, and never accept a bundle whose record id or version is not an
 integer.
 
-Each test makes the attack and asserts the safe outcome; the ones that fail on the code of
-today are marked ``xfail(strict=True)`` (the marker must come off with the fix). The files
-come from ``tests/data/hostile/make.py``.
+Each test makes the attack and asserts the safe outcome; the ones that failed before the fix
+were marked ``xfail(strict=True)``, and the markers came off with it. The files come from
+``tests/data/hostile/make.py``.
 """
 
 from __future__ import annotations
