@@ -232,7 +232,8 @@ def good_bundle(folder: Path) -> dict[str, Any]:
     acts = folder / "acts.jsonl"
     lines = [dict(zip(GOOD_ROWS[0], r, strict=True)) for r in GOOD_ROWS[1:]]
     acts.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), "utf-8")
-    with Archive.create(folder / "archive", "hostile bundles", settings=settings) as archive:
+    passphrase = "hostile bundles of a throwaway archive, 7 Oct"  # strong enough for create
+    with Archive.create(folder / "archive", passphrase, settings=settings) as archive:
         archive.ingest.run(acts)
         return archive.proofs.record("act", 1)
 
