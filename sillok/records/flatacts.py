@@ -257,7 +257,10 @@ def _jsonl_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:
                         f"{where}, column {name}: expected text, not a JSON "
                         f"{'object' if isinstance(value, dict) else 'array'}"
                     )
-            yield number, {n: _cell(where, n, obj[n], limits) for n in names}
+            # the names are the keys cleaned ("source_ref " is source_ref), in the keys' order
+            yield number, {
+                n: _cell(where, n, v, limits) for n, v in zip(names, obj.values(), strict=True)
+            }
 
 
 def _read_xlsx(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:

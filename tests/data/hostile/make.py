@@ -185,6 +185,12 @@ def lone_surrogate_csv() -> bytes:
     return b"source_ref,act_type,victim_name\nS-1,torture,Kim \xed\xa0\x80\n"
 
 
+def spaced_keys_line() -> bytes:
+    """A JSON line whose keys carry spaces ("source_ref "): found by bench/fuzz_readers.py
+    (KeyError). The names are cleaned as a CSV header's are, so it reads as one row."""
+    return b'{"source_ref ":"S-1", " act_type": "torture", "victim_name": "Kim"}\n'
+
+
 #: file name -> how to make it (the files that need no archive)
 FILES: dict[str, Callable[[], bytes]] = {
     "truncated-sheet.xlsx": lambda: xlsx(good_sheet()[: len(good_sheet()) // 2]),
@@ -197,6 +203,11 @@ FILES: dict[str, Callable[[], bytes]] = {
     "huge-integer.jsonl": huge_integer_line,
     "lone-surrogate.jsonl": lone_surrogate_line,
     "lone-surrogate.csv": lone_surrogate_csv,
+    "spaced-keys.jsonl": spaced_keys_line,
+}
+#: files that are not refused: read cleanly, as the rows named here
+READ_AS: dict[str, list[dict[str, str]]] = {
+    "spaced-keys.jsonl": [{"source_ref": "S-1", "act_type": "torture", "victim_name": "Kim"}],
 }
 
 
