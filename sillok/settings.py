@@ -19,6 +19,22 @@ class KdfParams:
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """How much of a flat acts file (CSV, JSON lines, XLSX) the readers take before refusing it.
+
+    Each limit is checked while the file is read, so a file past one is refused before it has
+    cost more than the limit; the error names the limit. An XLSX file's declared sheet size and
+    inflated part sizes are checked before its sheet is read.
+    """
+
+    rows: int = 1_048_576  # the most rows an XLSX sheet can have
+    cells: int = 25_000_000
+    cell_chars: int = 100_000
+    line_chars: int = 4 * 1024 * 1024
+    xlsx_inflated_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     """Settings for creating, opening and working with an archive.
 
@@ -28,9 +44,11 @@ class Settings:
         actor: the name recorded as created_by/updated_by for changes.
         import_batch_size: rows committed per batch during an import.
         search_limit: the most hits a search returns.
+        read_limits: how much of a flat acts file the readers take before refusing it.
     """
 
     kdf: KdfParams = field(default_factory=KdfParams)
     actor: str = "owner"
     import_batch_size: int = 5000
     search_limit: int = 50
+    read_limits: ReadLimits = field(default_factory=ReadLimits)

@@ -23,7 +23,7 @@ from sillok.cli import (
     read_secret,
 )
 from sillok.custody.backup import FolderReplica
-from sillok.custody.proofs import BundleCheck, parse_record, verify_bundle
+from sillok.custody.proofs import BundleCheck, load_bundle, parse_record, verify_bundle
 from sillok.custody.wipe import wipe as wipe_archive
 from sillok.errors import InvalidInput
 from sillok.security.policy import may
@@ -108,11 +108,9 @@ def proof(
 
     if target == "verify" and bundle is not None:
         try:
-            data = json.loads(bundle.read_text(encoding="utf-8"))
+            data = load_bundle(bundle.read_bytes(), str(bundle))
         except OSError as exc:
             raise InvalidInput(f"{bundle}: cannot read it ({exc.strerror})") from None
-        except ValueError:
-            raise InvalidInput(f"{bundle} is not JSON") from None
         result = verify_bundle(data, list(key) if key else None)
         if as_json:
             print_json(result.__dict__ if isinstance(result, BundleCheck) else result)

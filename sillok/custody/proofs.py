@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -218,10 +219,75 @@ def _trusted(bundle: dict[str, Any], trusted_keys: list[str] | None) -> list[str
     return [key]
 
 
+_JSON_TYPES = {bool: "true or false", int: "a number", float: "a number", str: "a string",
+               list: "an array", dict: "an object", type(None): "null"}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: the most hashes a proof can need (a tree of 2**64 entries)
+_MOST_HASHES = 64
+
+
+def _kind(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _integer(value: Any, name: str, least: int) -> int:
+    if type(value) is not int or value < least:  # not isinstance: true is not a record id
+        raise BundleError(f"{name} must be an integer of at least {least}, not {_kind(value)}")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise BundleError(f"{name} must be a string, not {_kind(value)}")
+    return value
+
+
+def _hex64(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise BundleError(f"{name} must be 64 lowercase hex digits")
+    return value
+
+
+def _field(value: Any, name: str) -> Any:
+    """A disclosed value as the log holds it: null, true/false, an integer or Unicode text."""
+    if type(value) not in (type(None), bool, int, str):
+        raise BundleError(f"{name} must be null, true/false, an integer or a string")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BundleError(f"{name} is not Unicode text (a lone surrogate)") from None
+    return value
+
+
+def _hashes(bundle: dict[str, Any], name: str) -> list[bytes]:
+    given = bundle.get(name, [])
+    if not isinstance(given, list) or len(given) > _MOST_HASHES:
+        raise BundleError(f"{name} must be an array of at most {_MOST_HASHES} base64 hashes")
+    return [_unb64(h, f"{name} hash {i}") for i, h in enumerate(given)]
+
+
+def load_bundle(data: bytes | str, name: str) -> Any:
+    """The parsed JSON of a bundle file named ``name``; :class:`BundleError` naming it if the
+    text is not UTF-8 JSON (or nests past what the parser takes)."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text)
+    except UnicodeDecodeError:
+        raise BundleError(f"{name}: not UTF-8 text") from None
+    except RecursionError:
+        raise BundleError(f"{name}: not JSON (nested too deeply)") from None
+    except ValueError as exc:  # not JSON, or an integer past Python's digit limit
+        reason = str(exc)[:200].encode("utf-8", "backslashreplace").decode()
+        raise BundleError(f"{name}: not JSON ({reason})") from None
+
+
 def verify_bundle(
     bundle: Any, trusted_keys: list[str] | None = None
 ) -> BundleCheck | dict[str, Any]:
     """Check a proof bundle (record or consistency); raise :class:`BundleError` if it fails.
+
+    Every value is checked for its type before use, and the error names the field.
 
     Args:
         bundle: the parsed JSON of the bundle.
@@ -233,25 +299,23 @@ def verify_bundle(
     if bundle.get("format") == CONSISTENCY_FORMAT:
         return _verify_consistency(bundle, _trusted(bundle, trusted_keys))
     if bundle.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"unknown bundle format {bundle.get('format')!r}")
+        raise BundleError(f"format: not {BUNDLE_FORMAT!r} or {CONSISTENCY_FORMAT!r}")
     keys = _trusted(bundle, trusted_keys)
     try:
-        checkpoint = open_checkpoint(str(bundle.get("checkpoint", "")), keys)
+        checkpoint = open_checkpoint(_text(bundle.get("checkpoint"), "checkpoint"), keys)
     except CheckpointError as exc:
         raise BundleError(f"the checkpoint does not verify: {exc}") from None
     record = bundle.get("record")
     if not isinstance(record, dict):
-        raise BundleError("the bundle has no record")
-    table, kind = record.get("table"), record.get("kind")
-    rid, version = record.get("id"), record.get("version")
-    if (
-        table not in LOGGED_BY_NAME
-        or kind not in RECORD_TABLES
-        or RECORD_TABLES[kind].name != table
-    ):
-        raise BundleError(f"the bundle's record kind {kind!r} / table {table!r} is unknown")
-    if not isinstance(rid, int) or not isinstance(version, int):
-        raise BundleError("the record's id and version must be integers")
+        raise BundleError(f"record must be an object, not {_kind(record)}")
+    table = _text(record.get("table"), "record.table")
+    kind = _text(record.get("kind"), "record.kind")
+    rid = _integer(record.get("id"), "record.id", 1)
+    version = _integer(record.get("version"), "record.version", 1)
+    if table not in LOGGED_BY_NAME or RECORD_TABLES.get(kind) is None:
+        raise BundleError(f"record.kind {kind[:40]!r} / record.table {table[:40]!r} is unknown")
+    if RECORD_TABLES[kind].name != table:
+        raise BundleError(f"record.table {table!r} is not the table of record.kind {kind!r}")
     fields, salts, withheld = (bundle.get(k) or {} for k in ("fields", "salts", "withheld"))
     if not all(isinstance(x, dict) for x in (fields, salts, withheld)):
         raise BundleError("fields, salts and withheld must be JSON objects")
@@ -267,33 +331,32 @@ def verify_bundle(
     for column in sorted(columns):
         if column in withheld:
             if column not in shape.redactable:
-                raise BundleError(f"column {column!r} cannot be withheld")
-            committed[column] = {"c": str(withheld[column])}
+                raise BundleError(f"withheld.{column}: this column cannot be withheld")
+            committed[column] = {"c": _hex64(withheld[column], f"withheld.{column}")}
         elif column in shape.redactable:
             if column not in salts:
-                raise BundleError(f"the disclosed field {column!r} has no salt")
-            salt = bytes.fromhex(str(salts[column]))
-            committed[column] = {"c": field_commitment(salt, fields[column])}
+                raise BundleError(f"salts.{column}: the disclosed field has no salt")
+            salt = bytes.fromhex(_hex64(salts[column], f"salts.{column}"))
+            value = _field(fields[column], f"fields.{column}")
+            committed[column] = {"c": field_commitment(salt, value)}
         else:
-            committed[column] = fields[column]
+            committed[column] = _field(fields[column], f"fields.{column}")
     content = content_commitment(committed)
     entry = bundle.get("entry")
-    if not isinstance(entry, dict) or not isinstance(entry.get("index"), int):
-        raise BundleError("the bundle has no entry index")
+    if not isinstance(entry, dict):
+        raise BundleError(f"entry must be an object, not {_kind(entry)}")
+    index = _integer(entry.get("index"), "entry.index", 0)
     op = entry.get("op")
     if op not in ("insert", "update"):
-        raise BundleError(f"entry operation {op!r} is not insert or update")
+        raise BundleError("entry.op must be insert or update")
     canonical = entry_bytes(table, rid, None, version, op, content)
-    if "canonical" in entry and entry["canonical"] != canonical.decode("utf-8"):
+    if "canonical" in entry and _text(entry["canonical"], "entry.canonical") != canonical.decode(
+        "utf-8"
+    ):
         raise BundleError("the record's fields do not match the entry the bundle names")
-    proof = [
-        _unb64(h, f"inclusion proof hash {i}")
-        for i, h in enumerate(bundle.get("inclusion_proof") or [])
-    ]
+    proof = _hashes(bundle, "inclusion_proof")
     try:
-        verify_inclusion(
-            leaf_hash(canonical), entry["index"], checkpoint.size, proof, checkpoint.root
-        )
+        verify_inclusion(leaf_hash(canonical), index, checkpoint.size, proof, checkpoint.root)
     except ProofError as exc:
         raise BundleError(f"the inclusion proof fails: {exc}") from None
     return BundleCheck(
@@ -302,7 +365,7 @@ def verify_bundle(
         version=version,
         origin=checkpoint.origin,
         tree_size=checkpoint.size,
-        index=entry["index"],
+        index=index,
         key_name=keys[0].split("+", 1)[0],
         fields=dict(fields),
         withheld=tuple(sorted(withheld)),
@@ -310,15 +373,14 @@ def verify_bundle(
 
 
 def _verify_consistency(bundle: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    old_note = _text(bundle.get("old_checkpoint"), "old_checkpoint")
+    new_note = _text(bundle.get("new_checkpoint"), "new_checkpoint")
     try:
-        old = open_checkpoint(str(bundle.get("old_checkpoint", "")), keys)
-        new = open_checkpoint(str(bundle.get("new_checkpoint", "")), keys, origin=old.origin)
+        old = open_checkpoint(old_note, keys)
+        new = open_checkpoint(new_note, keys, origin=old.origin)
     except CheckpointError as exc:
         raise BundleError(f"a checkpoint does not verify: {exc}") from None
-    proof = [
-        _unb64(h, f"consistency proof hash {i}")
-        for i, h in enumerate(bundle.get("consistency_proof") or [])
-    ]
+    proof = _hashes(bundle, "consistency_proof")
     try:
         verify_consistency(old.size, new.size, old.root, new.root, proof)
     except ProofError as exc:
@@ -331,4 +393,11 @@ def fingerprint(bundle_text: str) -> str:
     return hashlib.sha256(bundle_text.encode("utf-8")).hexdigest()
 
 
-__all__ = ["BundleCheck", "BundleError", "Proofs", "parse_record", "verify_bundle"]
+__all__ = [
+    "BundleCheck",
+    "BundleError",
+    "Proofs",
+    "load_bundle",
+    "parse_record",
+    "verify_bundle",
+]

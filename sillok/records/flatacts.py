@@ -25,6 +25,8 @@ from typing import IO, Any
 from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
+from sillok.records.workbook import printable, xlsx_rows
+from sillok.settings import ReadLimits
 
 COLUMNS: tuple[str, ...] = (
     "source_ref",
@@ -136,99 +138,148 @@ def check_header(header: Iterable[Any], where: str) -> list[str]:
     return names
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Row]]:
-    """Stream the rows of a flat acts file; bad structure raises :class:`InvalidInput`."""
+def read_rows(path: Path, limits: ReadLimits | None = None) -> Iterator[tuple[int, Row]]:
+    """Stream the rows of a flat acts file.
+
+    Raises:
+        InvalidInput: the file is damaged, hostile, or past one of ``limits`` (default:
+            :class:`~sillok.settings.ReadLimits`), checked while reading; the message names the
+            file, and the row, column and limit where there is one.
+    """
+    limits = limits or ReadLimits()
     fmt = format_of(path)
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
     if fmt == "csv":
-        yield from _read_csv(path)
+        yield from _read_csv(path, limits)
     elif fmt == "jsonl":
-        yield from _read_jsonl(path)
+        yield from _read_jsonl(path, limits)
     else:
-        yield from _read_xlsx(path)
+        yield from _read_xlsx(path, limits)
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, Row]]:
+def _cell(where: str, column: str, value: Any, limits: ReadLimits) -> str:
+    """One value as stripped NFC text, refused if too long or not Unicode text."""
+    text = _clean(value)
+    if len(text) > limits.cell_chars:
+        raise InvalidInput(
+            f"{where}, column {column}: {len(text):,} characters, more than "
+            f"{limits.cell_chars:,} (the limit ReadLimits.cell_chars)"
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"{where}, column {column}: a lone surrogate ({printable(text, 40)!r}) is not "
+                "Unicode text"
+            ) from None
+    return text
+
+
+def _check_row_number(where: str, number: int, limits: ReadLimits) -> None:
+    if number > limits.rows:
+        raise InvalidInput(
+            f"{where}: past the most rows a file may have ({limits.rows:,}, the limit "
+            "ReadLimits.rows)"
+        )
+
+
+def _lines(fh: IO[str], name: str, limits: ReadLimits) -> Iterator[str]:
+    """The lines of a text file, refused at the first longer than the limit."""
+    number = 0
+    while line := fh.readline(limits.line_chars + 1):
+        number += 1
+        if len(line) > limits.line_chars:
+            raise InvalidInput(
+                f"{name} line {number}: longer than {limits.line_chars:,} characters (the "
+                "limit ReadLimits.line_chars)"
+            )
+        yield line
+
+
+def _read_csv(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(_lines(fh, path.name, limits))
         try:
             header = check_header(next(reader), f"{path.name} row 1")
         except StopIteration:
             raise InvalidInput(f"{path.name}: the file is empty") from None
         except UnicodeDecodeError:
             raise InvalidInput(f"{path.name}: not UTF-8 text") from None
+        except csv.Error as exc:
+            raise InvalidInput(f"{path.name} row 1: {exc}") from None
         width = len(header)
         try:
             for values in reader:
+                where = f"{path.name} row {reader.line_num}"
+                _check_row_number(where, reader.line_num, limits)
                 if not any(v.strip() for v in values):
                     continue
                 if len(values) != width:
-                    raise InvalidInput(
-                        f"{path.name} row {reader.line_num}: {len(values)} values "
-                        f"for {width} columns"
-                    )
-                yield reader.line_num, dict(zip(header, map(_clean_text, values), strict=True))
+                    raise InvalidInput(f"{where}: {len(values)} values for {width} columns")
+                yield reader.line_num, {
+                    h: _cell(where, h, v, limits) for h, v in zip(header, values, strict=True)
+                }
         except UnicodeDecodeError:
             raise InvalidInput(f"{path.name} near row {reader.line_num}: not UTF-8 text") from None
         except csv.Error as exc:
             raise InvalidInput(f"{path.name} row {reader.line_num}: {exc}") from None
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
+def _read_jsonl(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:
     try:
-        yield from _jsonl_rows(path)
+        yield from _jsonl_rows(path, limits)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: not UTF-8 text") from None
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
+def _jsonl_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:
     with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
+        for number, line in enumerate(_lines(fh, path.name, limits), start=1):
+            where = f"{path.name} row {number}"
+            _check_row_number(where, number, limits)
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path.name} row {number}: not JSON ({exc})") from None
+            except RecursionError:
+                # a row is one object of text values: nesting this deep is never a row
+                raise InvalidInput(f"{where}: not JSON (nested too deeply)") from None
+            except ValueError as exc:  # not JSON, or an integer past Python's digit limit
+                raise InvalidInput(f"{where}: not JSON ({printable(str(exc))})") from None
             if not isinstance(obj, dict):
-                raise InvalidInput(f"{path.name} row {number}: expected a JSON object")
-            names = check_header(obj.keys(), f"{path.name} row {number}")
-            row = {n: _clean(obj[n]) for n in names}
+                raise InvalidInput(f"{where}: expected a JSON object")
+            names = check_header(obj.keys(), where)
             for name, value in obj.items():
                 if isinstance(value, dict | list):
                     raise InvalidInput(
-                        f"{path.name} row {number}, column {name}: expected text, not {value!r}"
+                        f"{where}, column {name}: expected text, not a JSON "
+                        f"{'object' if isinstance(value, dict) else 'array'}"
                     )
+            # the names are the keys cleaned ("source_ref " is source_ref), in the keys' order
+            yield number, {
+                n: _cell(where, n, v, limits) for n, v in zip(names, obj.values(), strict=True)
+            }
+
+
+def _read_xlsx(path: Path, limits: ReadLimits) -> Iterator[tuple[int, Row]]:
+    rows = xlsx_rows(path.name, path, limits)
+    raw_header = next(rows, None)
+    if raw_header is None:
+        raise InvalidInput(f"{path.name}: the sheet is empty")
+    while raw_header and raw_header[-1] is None:
+        raw_header = raw_header[:-1]
+    header = check_header(raw_header, f"{path.name} row 1")
+    for number, values in enumerate(rows, start=2):
+        where = f"{path.name} row {number}"
+        _check_row_number(where, number, limits)
+        cells = list(values[: len(header)]) + [None] * (len(header) - len(values))
+        if any(_clean(v) for v in values[len(header) :]):
+            raise InvalidInput(f"{where}: values beyond the last column")
+        row = {h: _cell(where, h, v, limits) for h, v in zip(header, cells, strict=True)}
+        if any(row.values()):
             yield number, row
-
-
-def _read_xlsx(path: Path) -> Iterator[tuple[int, Row]]:
-    # openpyxl takes longer to import than the rest of an import's start: only for .xlsx
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InvalidInput(f"{path.name}: not a readable XLSX file ({exc})") from None
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        try:
-            raw_header = next(rows)
-        except StopIteration:
-            raise InvalidInput(f"{path.name}: the sheet is empty") from None
-        while raw_header and raw_header[-1] is None:
-            raw_header = raw_header[:-1]
-        header = check_header(raw_header, f"{path.name} row 1")
-        for number, values in enumerate(rows, start=2):
-            cells = list(values[: len(header)]) + [None] * (len(header) - len(values))
-            if any(_clean(v) for v in values[len(header) :]):
-                raise InvalidInput(f"{path.name} row {number}: values beyond the last column")
-            if not any(_clean(v) for v in cells):
-                continue
-            yield number, {h: _clean(v) for h, v in zip(header, cells, strict=True)}
-    finally:
-        book.close()
 
 
 def write_rows(out: IO[str], rows: Iterable[Mapping[str, str]], fmt: str) -> int:
@@ -325,6 +376,9 @@ def parse_row(number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
             bad(column, f"not one of {', '.join(sorted(set(table.values())))}")
         return found
 
+    for column, value in raw.items():
+        if not value.isascii() and printable(value, len(value)) != value:
+            errors.append(RowError(number, column, printable(value, 80), "not Unicode text"))
     if not raw.get("source_ref"):
         bad("source_ref", "a source_ref is required")
     act_type = None

@@ -154,7 +154,7 @@ class Importer:
         path = Path(path)
         format_of(path)
         return self.run_rows(
-            read_rows(path),
+            read_rows(path, self.vault.settings.read_limits),
             path.name,
             skip_invalid,
             rejects or path.with_name(path.name + ".rejects.csv"),

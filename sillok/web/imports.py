@@ -19,6 +19,7 @@ from sillok import vocab
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import ParsedRow, RowError, read_rows
 from sillok.records.ingest import ImportReport
+from sillok.settings import ReadLimits
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -68,16 +69,19 @@ def format_of_upload(filename: str, declared: str | None = None) -> str:
     return found[suffix]
 
 
-def read_upload(name: str, path: Path, fmt: str) -> list[tuple[int, dict[str, str]]]:
+def read_upload(
+    name: str, path: Path, fmt: str, limits: ReadLimits | None = None
+) -> list[tuple[int, dict[str, str]]]:
     """The rows of an uploaded file waiting at ``path`` (named ``name`` by the uploader);
-    :class:`InvalidInput` for a file that cannot be read. The caller discards the file."""
+    :class:`InvalidInput` for a file that cannot be read or is past one of ``limits``. The
+    caller discards the file."""
     if path.stat().st_size == 0:
         raise InvalidInput(f"{name}: the file is empty")
     readable = path.with_name(f"upload.{fmt}")  # the reader knows the format by the suffix
     if readable != path:
         path.rename(readable)
     try:
-        return list(read_rows(readable))
+        return list(read_rows(readable, limits))
     except InvalidInput as exc:
         raise InvalidInput(str(exc).replace(readable.name, name)) from None
     except UnicodeDecodeError:

@@ -3,9 +3,9 @@ malformed proof bundle with :class:`BundleError` (exit code 2 and a message on t
 line), never a traceback, and never accept a bundle whose record id or version is not an
 integer.
 
-Each test makes the attack and asserts the safe outcome; the ones that fail on the code of
-today are marked ``xfail(strict=True)`` (the marker must come off with the fix). The files
-come from ``tests/data/hostile/make.py``.
+Each test makes the attack and asserts the safe outcome; the ones that failed before the fix
+were marked ``xfail(strict=True)``, and the markers came off with it. The files come from
+``tests/data/hostile/make.py``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _at(*path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-#: name -> (how the bundle is spoiled, why it fails today or None when it is refused today)
+#: name -> (how the bundle is spoiled, how it failed before issue 12, or None: refused before)
 SPOILED: dict[str, tuple[Callable[[dict[str, Any]], None], str | None]] = {
     "salt not hex": (_salt("zz" + "00" * 31), "ValueError from bytes.fromhex"),
     "salt a number": (_salt(5), "ValueError from bytes.fromhex"),
@@ -91,16 +91,7 @@ SPOILED: dict[str, tuple[Callable[[dict[str, Any]], None], str | None]] = {
 
 
 def _cases() -> list[Any]:
-    return [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(strict=True, reason=f"issue 12 finding 10: {why}")]
-            if why
-            else [],
-            id=name.replace(" ", "-"),
-        )
-        for name, (_change, why) in SPOILED.items()
-    ]
+    return [pytest.param(name, id=name.replace(" ", "-")) for name in SPOILED]
 
 
 def spoiled(good: dict[str, Any], name: str) -> dict[str, Any]:
@@ -133,7 +124,7 @@ def test_proof_verify_refuses_a_spoiled_bundle_without_a_traceback(
     assert "error:" in result.stderr
 
 
-#: the committed regression bundles; all three fail today
+#: the committed regression bundles, and how each failed before issue 12
 HOSTILE_BUNDLES = {
     "bundle-salt-not-hex.json": "ValueError traceback",
     "bundle-proof-not-a-list.json": "TypeError traceback",
@@ -146,13 +137,7 @@ def test_the_regression_bundles_are_listed() -> None:
     assert all((HOSTILE / name).is_file() for name in HOSTILE_BUNDLES)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"issue 12 finding 10: {w}"))
-        for n, w in HOSTILE_BUNDLES.items()
-    ],
-)
+@pytest.mark.parametrize("name", sorted(HOSTILE_BUNDLES))
 def test_proof_verify_refuses_a_regression_bundle(name: str) -> None:
     """The files in tests/data/hostile: exit code 2, an error message, no exception."""
     result = runner.invoke(app, ["proof", "verify", str(HOSTILE / name)], env={})
@@ -191,11 +176,6 @@ def changes(draw: st.DrawFn) -> tuple[tuple[str, ...], Any]:
     return path, draw(json_values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: a non-hex salt (ValueError), a non-list inclusion_proof and "
-    "an unhashable record kind (TypeError) crash verify_bundle",
-)
 @example(change=(("salts", "description"), "zz"))
 @example(change=(("inclusion_proof",), 5))
 @example(change=(("record", "kind"), []))

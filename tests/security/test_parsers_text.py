@@ -2,9 +2,9 @@
 refuse hostile input with a named error (:class:`InvalidInput`), never another exception, and
 leave the archive unchanged.
 
-Each test makes the attack and asserts the safe outcome; the ones that fail on the code of
-today are marked ``xfail(strict=True)`` (the marker must come off with the fix). The files
-come from ``tests/data/hostile/make.py``.
+Each test makes the attack and asserts the safe outcome; the ones that failed before the fix
+were marked ``xfail(strict=True)``, and the markers came off with it. The files come from
+``tests/data/hostile/make.py``.
 """
 
 from __future__ import annotations
@@ -65,9 +65,6 @@ def count_acts(archive: Archive) -> int:
 # --- JSON lines -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 12 finding 10: deeply nested JSON raises RecursionError"
-)
 @pytest.mark.parametrize("depth", [10_000, 200_000])
 def test_deeply_nested_json_is_refused(depth: int, tmp_path: Path) -> None:
     """A description of nested arrays (a line of 20 KB or 400 KB): refused by name."""
@@ -76,11 +73,6 @@ def test_deeply_nested_json_is_refused(depth: int, tmp_path: Path) -> None:
     refused(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10 (found writing these tests): a 5,000-digit integer raises "
-    "ValueError from json.loads",
-)
 def test_a_huge_integer_is_refused(tmp_path: Path) -> None:
     """An integer past Python's 4,300-digit conversion limit: refused by name (row 1)."""
     path = tmp_path / "huge.jsonl"
@@ -110,11 +102,6 @@ def _surrogate_line(column: str) -> bytes:
     return (json.dumps(row) + "\n").encode()  # ASCII: the surrogate is an escape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: a lone surrogate passes the reader and validation, then "
-    "UnicodeEncodeError at commit",
-)
 def test_a_lone_surrogate_is_refused_before_commit(archive: Archive, tmp_path: Path) -> None:
     """"\\ud800" in each free-text column of a JSON line. Reading and validating must already
     refuse it (the web preview is built from them), the import must refuse it with an error
@@ -190,10 +177,6 @@ json_lines = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: nested JSON raises RecursionError, a huge integer ValueError",
-)
 @example(data=make.deep_json_line(10_000))
 @example(data=make.huge_integer_line())
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -214,11 +197,6 @@ any_text = st.text(
 FREE_TEXT = [c for c in SURROGATE_COLUMNS if c != "source_ref"] + ["facility", "event_ref"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: a lone surrogate crashes the import at commit "
-    "(UnicodeEncodeError)",
-)
 def test_any_text_in_a_valid_row_is_imported_or_refused(tmp_path: Path) -> None:
     """Property: a row valid but for arbitrary text in its free-text columns is imported or
     refused with InvalidInput, and a refusal writes nothing."""
@@ -242,8 +220,8 @@ def test_any_text_in_a_valid_row_is_imported_or_refused(tmp_path: Path) -> None:
 
 # --- the fixed regression files -------------------------------------------------------------
 
-#: files of tests/data/hostile that today's readers do not refuse cleanly, and why
-FAILS_TODAY = {
+#: files of tests/data/hostile that the readers did not refuse cleanly before issue 12, and how
+FAILED_BEFORE = {
     "truncated-sheet.xlsx": "xml ParseError",
     "undefined-entity.xlsx": "xml ParseError",
     "row-gap-bomb.xlsx": "read and imported, no row limit",
@@ -263,21 +241,16 @@ FLAT_FILES = sorted(
 def test_every_hostile_file_is_listed() -> None:
     """make.py's files are all here, and the table above names only files that exist."""
     assert set(FLAT_FILES) == {n for n in make.FILES}
-    assert set(FAILS_TODAY) <= set(FLAT_FILES)
+    assert set(FAILED_BEFORE) <= set(FLAT_FILES)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(strict=True, reason=f"issue 12 finding 10: {FAILS_TODAY[n]}"),
-        )
-        if n in FAILS_TODAY
-        else n
-        for n in FLAT_FILES
-    ],
-)
+@pytest.mark.parametrize("name", sorted(make.READ_AS))
+def test_a_fuzz_found_file_reads_cleanly(name: str) -> None:
+    """Files the fuzz campaign crashed the reader with, which are valid: read as their rows."""
+    assert [row for _n, row in read_all(HOSTILE / name)] == make.READ_AS[name]
+
+
+@pytest.mark.parametrize("name", [n for n in FLAT_FILES if n not in make.READ_AS])
 def test_a_hostile_file_is_refused_by_the_import(name: str, sqlcipher_archive: Archive) -> None:
     """Each regression file: the import refuses it with InvalidInput naming the file, and
     nothing is written."""

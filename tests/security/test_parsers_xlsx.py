@@ -1,10 +1,9 @@
 """Red team, issue 12 finding 10: the XLSX reader refuses damaged, hostile and oversized files
 with a named error (:class:`InvalidInput` naming the file), never another exception.
 
-Each test makes the attack and asserts the safe outcome. The ones that fail on the code of
-today are marked ``xfail(strict=True)``: once the reader is fixed they pass, strict xfail turns
-that into a failure, and the marker must come off. ``pytest --runxfail`` shows each attack
-working. The files come from ``tests/data/hostile/make.py``.
+Each test makes the attack and asserts the safe outcome; the ones that failed before the fix
+were marked ``xfail(strict=True)``, and the markers came off with it. The files come from
+``tests/data/hostile/make.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from openpyxl.xml import DEFUSEDXML
 
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import read_rows
@@ -69,11 +67,6 @@ def test_the_good_book_reads(tmp_path: Path) -> None:
 # --- truncation -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: a truncated sheet raises xml ParseError (the sheet is parsed "
-    "outside the reader's try)",
-)
 def test_every_truncation_of_the_sheet_is_refused_by_name(tmp_path: Path) -> None:
     """Cut the sheet's XML at every byte: each cut is malformed XML and must be refused.
 
@@ -104,11 +97,6 @@ def test_every_truncation_of_the_file_is_refused_by_name(tmp_path: Path) -> None
     assert not wrong, f"{len(wrong)} cut points are not refused: {list(wrong.items())[:5]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10 (found by the fuzz test below): a book with no sheet raises "
-    "IndexError",
-)
 def test_a_book_without_a_sheet_is_refused(tmp_path: Path) -> None:
     """The workbook part lists no sheet: refused, not ``worksheets[0]`` out of range."""
     path = tmp_path / "no-sheet.xlsx"
@@ -133,29 +121,7 @@ ENTITY_SHEETS = {
 }
 
 
-#: openpyxl parses with defusedxml when it is installed (it is not a declared dependency
-#: today): a DTD that declares entities is then refused while the book opens, before the
-#: sheet's <dimension>, inside the reader's try. Only the undeclared entity (no DTD) gets past.
-_DTD_ATTACK = pytest.mark.xfail(
-    condition=not DEFUSEDXML,
-    strict=True,
-    reason="issue 12 finding 10: without defusedxml an entity in the sheet raises an uncaught "
-    "xml ParseError",
-)
-ENTITY_MARKS = {
-    "undefined": pytest.mark.xfail(
-        strict=True,
-        reason="issue 12 finding 10: an undeclared entity raises an uncaught xml ParseError "
-        "(defusedxml or not)",
-    ),
-    "external": _DTD_ATTACK,
-    "billion-laughs": _DTD_ATTACK,
-}
-
-
-@pytest.mark.parametrize(
-    "attack", [pytest.param(a, marks=ENTITY_MARKS[a]) for a in sorted(ENTITY_SHEETS)]
-)
+@pytest.mark.parametrize("attack", sorted(ENTITY_SHEETS))
 def test_entities_in_the_sheet_are_refused(attack: str, tmp_path: Path) -> None:
     """XXE, an undeclared entity and billion laughs in the sheet: refused, and a file named
     by an external entity is never read into a row or a message."""
@@ -192,10 +158,6 @@ def test_entities_in_the_workbook_part_are_refused(attack: str, tmp_path: Path) 
 # --- bombs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: no row limit; 1.6 KB expands to 2,000,000 rows and is read",
-)
 def test_a_row_gap_bomb_is_refused_by_a_row_limit(tmp_path: Path) -> None:
     """A header and one row numbered 2,000,000: openpyxl hands over every empty row between.
 
@@ -212,10 +174,6 @@ def test_a_row_gap_bomb_is_refused_by_a_row_limit(tmp_path: Path) -> None:
 BOMB_ROWS_BEFORE_REFUSAL = 100_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: no size limit; a 650 KB file is read as 2,000,000 rows",
-)
 def test_a_content_bomb_is_refused_before_it_is_read(tmp_path: Path) -> None:
     """650 KB that inflate to 200 MB of sheet XML and 2,000,000 acts (the attack took 96 s
     and 1 GB in the web preview).
@@ -285,10 +243,6 @@ def damaged_books(draw: st.DrawFn) -> bytes:
     return make.xlsx(GOOD, {part: bytes(data)})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 10: damaged sheet XML raises xml ParseError, not InvalidInput",
-)
 @example(book=make.xlsx(GOOD[: len(GOOD) // 2]))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=damaged_books())

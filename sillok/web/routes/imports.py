@@ -34,7 +34,7 @@ def _pending(req: Req, import_id: str) -> Preview:
 def _check(req: Req, name: str, path: Path, fmt: str) -> Preview:
     """Read and validate a file waiting in the private folder, then discard it."""
     try:
-        rows = read_upload(name, path, fmt)
+        rows = read_upload(name, path, fmt, req.archive.settings.read_limits)
     finally:
         discard(path)
     return preview(req.archive, name, rows)
