@@ -82,11 +82,14 @@ class ImportReport:
     unverified: list[tuple[str, str]] = field(default_factory=list)
     committed: bool = False
     rejects_file: str | None = None
+    #: records whose earlier text left their history (made confidential)
+    withheld: int = 0
 
     def count(self, kind: str, result: UpsertResult) -> None:
         """Add an upsert's numbers."""
         self.created[kind] = self.created.get(kind, 0) + len(result.created)
         self.updated[kind] = self.updated.get(kind, 0) + len(result.updated)
+        self.withheld += len(result.withheld)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -215,7 +218,11 @@ class Importer:
             # A large import leaves the index in many segments, which slows every search;
             # merging them costs about 3 µs per document of the whole index, so only after an
             # import that wrote a tenth of it or more.
-            if sum(report.created.values()) * 10 >= index_store.indexed_records_estimate(conn):
+            if (
+                sum(report.created.values()) * 10 >= index_store.indexed_records_estimate(conn)
+                or report.withheld
+            ):
+                # a record made confidential: its earlier words leave the index's segments
                 index_store.compact_index(conn, self.vault.store.dialect)
             if rejected.count:
                 report.rejects_file = str(rejected.path)
