@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sillok.archive import Archive
 from sillok.records.flatacts import COLUMNS, read_rows
 from sillok.records.ingest import ImportFailed
+from sillok.records.withheld import WITHHELD
 from tests.datasets import YODOK, row, write_csv
 
 
@@ -172,7 +173,11 @@ def test_export_imports_back_to_an_equal_archive(archive: Archive, tmp_path: Pat
     other = Archive.create(tmp_path / "other", "another passphrase", settings=archive.settings)
     with other:
         other.ingest.run(exported)
-        assert export_rows(other) == export_rows(archive)
+        # what the export withheld ([protected]) is not in the file: the copy has nothing there
+        withheld = [
+            {k: "" if v in WITHHELD else v for k, v in row.items()} for row in export_rows(archive)
+        ]
+        assert export_rows(other) == withheld
         theirs, ours = other.stats.archive_counts(), archive.stats.archive_counts()
         # exports leave informants out (protected): the one informant is all that differs
         assert theirs == {**ours, "persons": ours["persons"] - 1}

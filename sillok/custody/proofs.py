@@ -28,6 +28,7 @@ from sillok.ledger.entries import (
     content_commitment,
     entry_bytes,
     field_commitment,
+    is_withheld,
 )
 from sillok.ledger.merkle import (
     ProofError,
@@ -109,9 +110,16 @@ class Proofs:
                 if data is None:
                     raise NotFound(f"{kind} {record_id} has no version {version}")
                 row = json.loads(data)
-            sharing = row.get("sharing")
+            # An earlier version answers to today's sharing level and seals (issue 12, 3).
+            today = dict(current._mapping)
+            sharing = today.get("sharing")
             if not may_see(role, sharing):
                 raise NotFound(f"there is no {kind} with id {record_id}")
+            if today.get("protected") and row.get("ref") != today.get("ref"):
+                raise InvalidInput(
+                    f"{kind} {record_id} version {version} carries a ref withdrawn when the "
+                    "person was protected: no bundle of it is made"
+                )
             entries = [
                 e
                 for e in log.entries_of(conn, table.name, record_id)
@@ -131,8 +139,11 @@ class Proofs:
         for column, value in values.items():
             if column not in shape.redactable:
                 fields[column] = value
-            elif is_sealed(row.get(column)) or (
-                access(role, sharing, table.name, column) is Access.REDACT
+            elif (
+                is_sealed(row.get(column))
+                or is_withheld(row.get(column))
+                or is_sealed(today.get(column))
+                or access(role, sharing, table.name, column) is Access.REDACT
             ):
                 withheld[column] = committed[column]["c"]
             else:

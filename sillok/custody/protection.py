@@ -7,6 +7,7 @@ from typing import Any
 
 from sillok.errors import InvalidInput, NotFound
 from sillok.security.policy import may
+from sillok.security.refs import RefKey
 from sillok.security.seal import is_sealed, person_subject
 from sillok.store import persons as person_rows
 from sillok.store.rows import get, update_record
@@ -34,8 +35,14 @@ class Protection:
             person = get(conn, "person", person_id)
             if person is None:
                 raise NotFound(f"there is no person with id {person_id}")
-            if not person.protected:
-                update_record(conn, "person", person, {"protected": True}, self.vault.user.name)
+            # A victim's chosen ref may be their name: it becomes a keyed hash (security/refs).
+            ref = RefKey.of(self.vault.sealer, conn).when_protected(person.ref)
+            changes = {
+                **({} if person.protected else {"protected": True}),
+                **({} if ref == person.ref else {"ref": ref}),
+            }
+            if changes:
+                update_record(conn, "person", person, changes, self.vault.user.name)
             person_rows.rewrite_names(
                 conn, store.dialect, person_id, lambda name: not is_sealed(name)
             )

@@ -291,6 +291,17 @@ def field_commitment(salt: bytes, value: Json) -> str:
     return hashlib.sha256(salt + _jcs_scalar(value)).hexdigest()
 
 
+WITHHELD_PREFIX = "withheld:v1:"
+"""What a superseded version kept in ``record_versions`` holds in place of a value that left
+the history (its record became confidential): ``withheld:v1:{commitment hex}``, the field's
+commitment in the log, so the version still verifies."""
+
+
+def is_withheld(value: Any) -> bool:
+    """Whether a kept value is a withheld field's commitment (:data:`WITHHELD_PREFIX`)."""
+    return isinstance(value, str) and value.startswith(WITHHELD_PREFIX)
+
+
 def committed_object(
     shape: TableShape,
     salt_key: bytes,
@@ -298,12 +309,15 @@ def committed_object(
     key: tuple[int, int | None],
     version: int | None,
 ) -> dict[str, Any]:
-    """The JSON object a row's content commitment hashes: redactable fields as ``{"c": hex}``."""
+    """The JSON object a row's content commitment hashes: redactable fields as ``{"c": hex}``
+    (a withheld field of a kept version is its commitment already)."""
     obj: dict[str, Any] = dict(values)
     if shape.redactable:
         secret = _row_secret(salt_key, shape.table.name, key, version)
         for column in shape.redactable:
-            if column in obj:
+            if column in obj and is_withheld(obj[column]):
+                obj[column] = {"c": str(obj[column])[len(WITHHELD_PREFIX) :]}
+            elif column in obj:
                 salt = hashlib.sha256(secret + column.encode()).digest()
                 obj[column] = {"c": field_commitment(salt, obj[column])}
     return obj

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table
 
-from sillok.ledger.entries import SHAPES
+from sillok.ledger.entries import SHAPES, WITHHELD_PREFIX, is_withheld
 from sillok.ledger.log import ArchiveLog
+from sillok.security.seal import is_sealed
 
 
 class Sealing(Protocol):
@@ -57,6 +58,30 @@ class ArchiveHooks:
             key = SHAPES[table.name].key[0] if table.name in SHAPES else None
             ids = [int(r[key]) for r in rows] if key else []
             self.on_write(conn, table.name, op, ids)
+
+    def withheld(
+        self, table: Table, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> list[str]:
+        """The columns ``after`` holds sealed and ``before`` in the clear (a record made
+        confidential): their earlier values must leave the history."""
+        shape = SHAPES.get(table.name)
+        return sorted(
+            column
+            for column in (shape.redactable if shape is not None else ())
+            if is_sealed(after.get(column))
+            and before.get(column) is not None
+            and not is_sealed(before.get(column))
+        )
+
+    def stand_in(self, table: Table, kept: Mapping[str, Any], column: str) -> str | None:
+        """What a kept version holds in place of a withheld value: its commitment in the log
+        (the version still verifies). None when there is nothing to withhold."""
+        value = kept.get(column)
+        if value is None or is_sealed(value) or is_withheld(value):
+            return None
+        shape = SHAPES[table.name]
+        version = int(kept["version"]) if shape.versioned else None
+        return WITHHELD_PREFIX + str(self.log.committed(shape, kept, version)[column]["c"])
 
     def unchanged(
         self, conn: Connection, table: Table, current: Any, changes: dict[str, Any]

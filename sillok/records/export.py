@@ -7,6 +7,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import write_rows
+from sillok.records.person_refs import export_victim_ref
 from sillok.security.policy import PROTECTED, REDACTED, Access, access, may, may_see
 from sillok.security.seal import is_sealed
 from sillok.store import queries
@@ -83,8 +84,6 @@ class Exports:
                         source = sources[source_id]
                         victim = people.get(act.victim_id) if act.victim_id else None
                         vnames = names.get(act.victim_id, []) if act.victim_id else []
-                        first = vnames[0][0] if vnames else ""
-                        hangul = next((n for n, s, _k in vnames[1:] if s == "Hang"), "")
                         informant = ""
                         if reveal and source.informant_id:
                             informant = self._name(conn, source.informant_id, True)
@@ -102,9 +101,8 @@ class Exports:
                             "place": _name_for_import(places, act.place_id),
                             "facility": _name_for_import(places, act.facility_id)
                             or (act.facility_type or ""),
-                            "victim_ref": _victim_ref(victim.ref) if victim else "",
-                            "victim_name": first,
-                            "victim_name_hangul": hangul,
+                            "victim_ref": export_victim_ref(victim.ref) if victim else "",
+                            **_victim_names(vnames),
                             "victim_sex": (victim.sex or "") if victim else "",
                             "victim_birth": (victim.birth_edtf or "") if victim else "",
                             "victim_origin": _name_for_import(places, victim.origin_place_id)
@@ -114,7 +112,9 @@ class Exports:
                                 _name_for_import(orgs, o) for o, _p, _r in act_perps if o
                             ),
                             "perpetrator_name": "; ".join(
-                                names.get(p, [("", "", "")])[0][0] for _o, p, _r in act_perps if p
+                                self._perpetrator(conn, people[p], names.get(p, []), reveal, act)
+                                for _o, p, _r in act_perps
+                                if p
                             ),
                             # one role per row on import; "perpetrator" (the default)
                             # is left blank, so that files without the column round-trip
@@ -123,8 +123,21 @@ class Exports:
                             ),
                             "description": act.description or "",
                             "sharing": act.sharing,
+                            "protected": _protected_column(
+                                victim, [people[p] for _o, p, _r in act_perps if p]
+                            ),
                         }
                         yield self._shown(conn, row, act, victim, event, reveal)
+
+    def _perpetrator(
+        self, conn: Any, person: Any, names: list[tuple[str, str, str]], reveal: bool, act: Any
+    ) -> str:
+        """A named perpetrator as the role may export them: never a sealed value."""
+        if person.protected:
+            return self._name(conn, person.id, reveal)
+        if access(self.vault.role, act.sharing, "person_names", "name") is Access.REDACT:
+            return REDACTED
+        return names[0][0] if names else ""
 
     def _name(self, conn: Any, person_id: int, reveal: bool) -> str:
         """A protected person's first name, opened (and audited) when revealed."""
@@ -148,13 +161,15 @@ class Exports:
 
         if victim is not None:
             if hidden("acts", "victim_id"):
-                for column in ("victim_ref", "victim_name", "victim_name_hangul"):
+                for column in ("victim_ref", *NAME_COLUMNS):
                     row[column] = REDACTED if row[column] else ""
             elif victim.protected:
-                row["victim_name"] = self._name(conn, victim.id, reveal)
-                row["victim_name_hangul"] = ""
+                opened = self.records._names(conn, victim.id, reveal)
+                row.update(_victim_names(opened) if opened else _victim_names([]))
+                if not opened:
+                    row["victim_name"] = PROTECTED
             elif hidden("person_names", "name"):
-                for column in ("victim_name", "victim_name_hangul"):
+                for column in NAME_COLUMNS:
                     row[column] = REDACTED if row[column] else ""
             for column, field in (
                 ("victim_sex", "sex"),
@@ -175,6 +190,21 @@ class Exports:
         return row
 
 
-def _victim_ref(ref: str | None) -> str:
-    """The file's victim_ref for a stored person ref (victims without one stay without)."""
-    return ref.removeprefix("victim:") if ref and ref.startswith("victim:") else ""
+NAME_COLUMNS = ("victim_name", "victim_name_hangul", "victim_aliases")
+
+
+def _victim_names(names: list[tuple[str, str, str]]) -> dict[str, str]:
+    """A victim's names in the file's columns: the first, the first Hangul one after it, and
+    every other (``;``-separated), so that an import gives the person the same names."""
+    first = names[0][0] if names else ""
+    hangul = next((n for n, s, _k in names[1:] if s == "Hang"), "")
+    rest = [n for n, _s, _k in names if n not in (first, hangul)]
+    return {"victim_name": first, "victim_name_hangul": hangul, "victim_aliases": "; ".join(rest)}
+
+
+def _protected_column(victim: Any, perpetrators: list[Any]) -> str:
+    """Who in the row is protected (``victim``, ``perpetrator N``), so that an import keeps
+    them protected (see :mod:`sillok.records.withheld`)."""
+    marks = ["victim"] if victim is not None and victim.protected else []
+    marks += [f"perpetrator {n}" for n, p in enumerate(perpetrators, start=1) if p.protected]
+    return "; ".join(marks)

@@ -42,6 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "victim_ref",
     "victim_name",
     "victim_name_hangul",
+    "victim_aliases",
     "victim_sex",
     "victim_birth",
     "victim_origin",
@@ -50,6 +51,7 @@ COLUMNS: tuple[str, ...] = (
     "perpetrator_role",
     "description",
     "sharing",
+    "protected",
 )
 REQUIRED: tuple[str, ...] = ("source_ref", "act_type")
 FORMATS = ("csv", "jsonl", "xlsx")

@@ -18,13 +18,10 @@ How rows map to records (see docs/flat-acts-format.md):
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -34,11 +31,9 @@ from sillok.directory import Entry
 from sillok.errors import InvalidInput
 from sillok.names import is_hangul
 from sillok.records.flatacts import (
-    COLUMNS,
     ParsedRow,
     RowError,
     format_of,
-    parse_row,
     read_rows,
 )
 from sillok.records.index import (
@@ -48,10 +43,23 @@ from sillok.records.index import (
     person_document,
     source_document,
 )
+from sillok.records.person_refs import (
+    act_ref,
+    chosen_victim_refs,
+    opened_names,
+    protect_known,
+    rekey_refs,
+    unnamed_victim_ref,
+)
+from sillok.records.rejects import Rejects
+from sillok.records.withheld import ImportRow, parse_import_row, parts
+from sillok.security.refs import RefKey
 from sillok.store import imports as import_rows
 from sillok.store import queries
+from sillok.store import rows as store_rows
 from sillok.store import search as index_store
 from sillok.store.rows import UpsertResult, delete_perpetrators, upsert_by_ref
+from sillok.store.seals import protected_persons
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
@@ -59,7 +67,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 
 MAX_KEPT_ERRORS = 10_000
-
 
 @dataclass
 class ImportReport:
@@ -75,11 +82,14 @@ class ImportReport:
     unverified: list[tuple[str, str]] = field(default_factory=list)
     committed: bool = False
     rejects_file: str | None = None
+    #: records whose earlier text left their history (made confidential)
+    withheld: int = 0
 
     def count(self, kind: str, result: UpsertResult) -> None:
         """Add an upsert's numbers."""
         self.created[kind] = self.created.get(kind, 0) + len(result.created)
         self.updated[kind] = self.updated.get(kind, 0) + len(result.updated)
+        self.withheld += len(result.withheld)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -125,14 +135,18 @@ class Importer:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.facility_types = vocab.load("facility_types")
-        self._victim_key = vault.key_for("victim ref")
         # Load the directories now, not inside the import's write transaction.
         _ = (vault.places, vault.organizations)
 
     def parse_row(self, number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
         """Validate one row: the parsed row, or every error in it (see
-        :func:`sillok.records.flatacts.parse_row`)."""
-        return parse_row(number, raw)
+        :func:`sillok.records.flatacts.parse_row`).
+
+        A value an export withheld (``[protected]``, ``[redacted]``, ``[erased]``) is never
+        imported as data: the field is left as the archive has it. In a column that says which
+        record the row is about, it makes the row invalid (nothing could be matched).
+        """
+        return parse_import_row(number, raw)
 
     # --- running --------------------------------------------------------------------------
 
@@ -172,12 +186,14 @@ class Importer:
         """Import rows already read: (row number, {column: value}); see :meth:`run`."""
         report = ImportReport(file=name)
         batch_size = self.vault.settings.import_batch_size
-        rejected = _Rejects(rejects or Path(f"{name}.rejects.csv"))
+        rejected = Rejects(rejects or Path(f"{name}.rejects.csv"))
         with rejected, self.vault.store.transaction() as conn:
-            batch: list[ParsedRow] = []
+            if import_rows.refs_to_rekey(conn):  # an archive from before the ref key
+                rekey_refs(conn, self.vault.sealer, self.vault.settings.actor)
+            batch: list[ImportRow] = []
             for number, raw in rows:
                 report.rows += 1
-                parsed = self.parse_row(number, raw)
+                parsed = parse_import_row(number, raw)
                 if isinstance(parsed, list):
                     report.invalid_rows += 1
                     if len(report.errors) < MAX_KEPT_ERRORS:
@@ -202,7 +218,11 @@ class Importer:
             # A large import leaves the index in many segments, which slows every search;
             # merging them costs about 3 µs per document of the whole index, so only after an
             # import that wrote a tenth of it or more.
-            if sum(report.created.values()) * 10 >= index_store.indexed_records_estimate(conn):
+            if (
+                sum(report.created.values()) * 10 >= index_store.indexed_records_estimate(conn)
+                or report.withheld
+            ):
+                # a record made confidential: its earlier words leave the index's segments
                 index_store.compact_index(conn, self.vault.store.dialect)
             if rejected.count:
                 report.rejects_file = str(rejected.path)
@@ -236,7 +256,7 @@ class Importer:
             report.unverified.append((kind, name))
         return found
 
-    def _write(self, conn: Connection, batch: list[ParsedRow], report: ImportReport) -> None:
+    def _write(self, conn: Connection, batch: list[ImportRow], report: ImportReport) -> None:
         if not batch:
             return
         archive, dialect, actor = (
@@ -279,47 +299,67 @@ class Importer:
                 for o in row.perpetrator_orgs
             ]
 
-        # persons: informants (protected; their ref is a keyed hash, never the name), victims,
-        # named perpetrators
+        # persons: informants (protected), victims, named perpetrators. A ref made from a name
+        # is a keyed hash under the ref key (security/refs.py), never the name. What a row
+        # leaves blank (or an export withheld) it does not know: it never clears what another
+        # testimony recorded, and it never un-protects anyone.
+        refs = RefKey.of(archive.sealer, conn)
         person_values: dict[str, dict[str, Any]] = {}
         person_names_of: dict[str, list[str]] = {}
+        to_protect: set[str] = set()
         informant_ref: dict[int, str] = {}
         victim_ref: dict[int, str] = {}
         perpetrator_refs: dict[int, list[str]] = {}
-        name_key = archive.key_for("informant ref")
+        chosen = chosen_victim_refs(
+            conn, refs, [row.raw["victim_ref"] for row in batch if row.raw.get("victim_ref")]
+        )
         for row in batch:
             raw = row.raw
             if raw.get("informant"):
-                digest = hmac.digest(name_key, raw["informant"].encode(), "sha256").hex()
-                ref = f"informant:{digest[:32]}"
+                ref = refs.informant(raw["informant"])
                 informant_ref[row.number] = ref
                 person_values[ref] = {"protected": True, "status": "unknown"}
                 person_names_of.setdefault(ref, []).append(raw["informant"])
-            vref = self._victim_ref(raw)
+            vref = chosen.get(raw.get("victim_ref", "")) or unnamed_victim_ref(refs, raw)
             if vref:
                 victim_ref[row.number] = vref
                 origin = origin_of[row.number]
-                # What a row leaves blank it does not know: it never clears what another
-                # testimony recorded about the same victim.
-                values = person_values.setdefault(vref, {"protected": False})
+                values = person_values.setdefault(vref, {})
                 if row.victim_sex:
                     values["sex"] = row.victim_sex
                 if row.victim_birth:
                     values.update(_date_columns("birth", row.victim_birth))
                 if origin:
                     values["origin_place_id"] = origin.id
+                if row.protected_victim:
+                    to_protect.add(vref)
+                names = person_names_of.setdefault(vref, [])
                 for name in (raw.get("victim_name"), raw.get("victim_name_hangul")):
                     if name:
-                        person_names_of.setdefault(vref, []).append(name)
-            refs = []
+                        names.append(name)
+                if "victim_aliases" not in row.withheld:
+                    names += parts(raw.get("victim_aliases", ""))
+            named = []
             for name in row.perpetrator_names:
-                pref = f"perpetrator:{raw['source_ref']}:{name}"
-                refs.append(pref)
-                person_values.setdefault(pref, {"status": "unknown", "protected": False})
+                pref = refs.perpetrator(raw["source_ref"], name)
+                named.append(pref)
+                person_values.setdefault(pref, {"status": "unknown"})
                 person_names_of.setdefault(pref, []).append(name)
-            perpetrator_refs[row.number] = refs
+                if name in row.protected_perpetrators:
+                    to_protect.add(pref)
+            perpetrator_refs[row.number] = named
+        known = store_rows.by_refs(conn, "person", sorted(to_protect))
+        for ref in to_protect - set(known):  # protected before their names are written
+            person_values[ref]["protected"] = True
         persons = upsert_by_ref(conn, dialect, "person", person_values, actor)
         report.count("person", persons)
+        protect_known(
+            conn,
+            refs,
+            [p.id for p in known.values() if not p.protected],
+            dialect,
+            actor,
+        )
         renamed = self._add_names(conn, persons, person_names_of)
 
         source_values: dict[str, dict[str, Any]] = {}
@@ -339,8 +379,10 @@ class Importer:
         sources = upsert_by_ref(conn, dialect, "source", source_values, actor)
         report.count("source", sources)
 
-        event_values = {
-            row.raw["event_ref"]: {"title": row.raw.get("event_title") or None}
+        event_values: dict[str, dict[str, Any]] = {
+            row.raw["event_ref"]: {}
+            if "event_title" in row.withheld
+            else {"title": row.raw.get("event_title") or None}
             for row in batch
             if row.raw.get("event_ref")
         }
@@ -348,21 +390,19 @@ class Importer:
         report.count("event", events)
 
         act_values: dict[str, dict[str, Any]] = {}
-        act_row: dict[str, ParsedRow] = {}
+        act_row: dict[str, ImportRow] = {}
         for row in batch:
             raw = row.raw
             vref = victim_ref.get(row.number)
             place, facility = place_of[row.number], facility_of[row.number]
-            key = "\x1f".join(
-                (
-                    raw["source_ref"],
-                    raw.get("event_ref", ""),
-                    vref or "",
-                    row.act_type,
-                    row.act_date.edtf if row.act_date else "",
-                )
+            ref = act_ref(
+                refs,
+                raw["source_ref"],
+                raw.get("event_ref", ""),
+                vref,
+                row.act_type,
+                row.act_date.edtf if row.act_date else "",
             )
-            ref = "act:" + hashlib.sha256(key.encode()).hexdigest()[:32]
             act_values[ref] = {
                 "act_type": row.act_type,
                 "event_id": events.ids[raw["event_ref"]] if raw.get("event_ref") else None,
@@ -374,6 +414,8 @@ class Importer:
                 "description": raw.get("description") or None,
                 "sharing": row.sharing,
             }
+            if "description" in row.withheld:  # an export withheld it: leave it as it is
+                del act_values[ref]["description"]
             act_row[ref] = row
         acts = upsert_by_ref(conn, dialect, "act", act_values, actor)
         self._link_acts(conn, acts, act_row, sources, persons, orgs_of, perpetrator_refs, report)
@@ -394,17 +436,6 @@ class Importer:
             set(renamed),
         )
 
-    def _victim_ref(self, raw: dict[str, str]) -> str | None:
-        if raw.get("victim_ref"):
-            return f"victim:{raw['victim_ref']}"
-        name = raw.get("victim_name_hangul") or raw.get("victim_name")
-        if not name:
-            return None
-        # A keyed hash, not the name: a victim may later be protected, and a ref is never
-        # sealed.
-        digest = hmac.digest(self._victim_key, name.encode(), "sha256").hex()[:32]
-        return f"victim@{raw['source_ref']}:{digest}"
-
     def _guess_facility_type(self, name: str) -> str | None:
         for word in name.replace("-", " ").split():
             term = self.facility_types.lookup(word)
@@ -421,16 +452,16 @@ class Importer:
         """Store the names not known yet; returns every name of each person seen before whose
         names changed or whose record was updated: their search documents are made anew."""
         existing_ids = [persons.ids[r] for r in names_of if r not in persons.created]
-        known = queries.names_of_persons(conn, existing_ids)
+        known = opened_names(conn, self.vault.sealer, existing_ids)
         rows = []
         renamed: dict[str, list[str]] = {}
         for ref, names in names_of.items():
             if ref.startswith("informant:") and ref not in persons.created:
-                # An informant's ref is a keyed hash of their name, so a known informant has
-                # this name already; it is sealed, so it cannot be compared below.
+                # An informant's ref is a keyed hash of their name: a known informant has
+                # this name already.
                 continue
             pid = persons.ids[ref]
-            every = [n for n, _s, _k in known.get(pid, [])]
+            every = list(known.get(pid, []))
             seen = set(every)
             for name in dict.fromkeys(names):
                 if name not in seen:
@@ -449,7 +480,7 @@ class Importer:
         self,
         conn: Connection,
         acts: UpsertResult,
-        act_row: dict[str, ParsedRow],
+        act_row: dict[str, ImportRow],
         sources: UpsertResult,
         persons: UpsertResult,
         orgs_of: dict[int, list[Entry]],
@@ -458,6 +489,11 @@ class Importer:
     ) -> None:
         created = acts.created
         changed_ids = [acts.ids[r] for r in acts.updated]
+        # a perpetrator whose name the file withheld stays as the archive has them
+        kept = queries.perpetrators_of_acts(
+            conn,
+            [acts.ids[r] for r in acts.updated if "perpetrator_name" in act_row[r].withheld],
+        )
         delete_perpetrators(conn, changed_ids)
         existing_links = queries.sources_of_acts(
             conn, [acts.ids[r] for r in act_row if r not in created]
@@ -487,6 +523,12 @@ class Importer:
                     }
                     for p in perpetrator_refs[row.number]
                 ]
+                named = {persons.ids[p] for p in perpetrator_refs[row.number]}
+                perps += [
+                    {"act_id": act_id, "organization_id": None, "person_id": p, "role": r}
+                    for _o, p, r in kept.get(act_id, [])
+                    if p is not None and p not in named
+                ]
         import_rows.add_act_sources(conn, self.vault.store.dialect, links)
         import_rows.add_perpetrators(conn, self.vault.store.dialect, perps)
 
@@ -494,7 +536,7 @@ class Importer:
         self,
         conn: Connection,
         acts: UpsertResult,
-        act_row: dict[str, ParsedRow],
+        act_row: dict[str, ImportRow],
         act_values: dict[str, dict[str, Any]],
         persons: UpsertResult,
         person_names_of: dict[str, list[str]],
@@ -506,7 +548,12 @@ class Importer:
         renamed: set[str],
     ) -> None:
         places = self.vault.places
-        protected = set(informant_ref.values())
+        # A protected person's names are sealed: they never enter the index, where anyone
+        # holding the database key reads them, and which every role searches.
+        sealed_ids = protected_persons(conn, sorted({persons.ids[r] for r in person_names_of}))
+        protected = set(informant_ref.values()) | {
+            r for r in person_names_of if persons.ids[r] in sealed_ids
+        }
         changes = IndexChanges()
         changes.add(
             "act",
@@ -530,39 +577,11 @@ class Importer:
             "event",
             events,
             event_values,
-            lambda ref: event_document(ref, event_values[ref]["title"]),
+            lambda ref: event_document(ref, event_values[ref].get("title")),
         )
         index_store.write_documents(
             conn, self.vault.store.dialect, changes.documents, changes.stale
         )
-
-
-class _Rejects:
-    """The rejected rows' file, written as rows come (opened at the first one)."""
-
-    FIELDS = ("row", "errors", *COLUMNS)
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._fh: IO[str] | None = None
-        self._writer: csv.DictWriter[str] | None = None
-
-    def write(self, row: dict[str, str]) -> None:
-        """Append one rejected row."""
-        if self._writer is None:
-            self._fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            self._writer = csv.DictWriter(self._fh, fieldnames=self.FIELDS, lineterminator="\n")
-            self._writer.writeheader()
-        self._writer.writerow({k: row.get(k, "") for k in self.FIELDS})
-        self.count += 1
-
-    def __enter__(self) -> _Rejects:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fh is not None:
-            self._fh.close()
 
 
 __all__ = ["ImportFailed", "ImportReport", "Importer"]

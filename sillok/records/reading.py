@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import NotFound
+from sillok.ledger.entries import is_withheld
 from sillok.model import RECORD_TABLES
 from sillok.security.policy import PROTECTED, REDACTED, Access, access, may_see
+from sillok.security.seal import is_sealed
 from sillok.store import queries
 from sillok.store import rows as store_rows
 
@@ -273,9 +275,36 @@ class RecordBook:
             versions = store_rows.history(conn, kind, record_id)
             if not versions or not may_see(self.vault.role, versions[-1].get("sharing")):
                 raise NotFound(f"there is no {kind} with id {record_id}")
+            # Every version answers to today's sharing level and today's seals: a record made
+            # confidential (or a person protected) shows none of its earlier text either.
+            current = versions[-1]
             shown = []
             for version in versions:
                 extra = {k: v for k, v in version.items() if k.startswith("_")}
                 plain = {k: v for k, v in version.items() if not k.startswith("_")}
-                shown.append({**self.vault.disclosure.row(conn, table, plain), **extra})
+                if version is not current:
+                    plain = _as_today(plain, current)
+                shown.append(
+                    {
+                        **self.vault.disclosure.row(
+                            conn, table, plain, sharing=current.get("sharing")
+                        ),
+                        **extra,
+                    }
+                )
         return shown
+
+
+def _as_today(kept: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """A superseded version with what is sealed today (or withheld from the history) shown as
+    :data:`PROTECTED`, and a protected person's earlier ref (which may hold their name) too."""
+    out = dict(kept)
+    for column, value in kept.items():
+        withdrawn = is_withheld(value) or (
+            value is not None and is_sealed(current.get(column)) and not is_sealed(value)
+        )
+        if column == "ref" and current.get("protected") and value != current.get("ref"):
+            withdrawn = True
+        if withdrawn:
+            out[column] = PROTECTED
+    return out

@@ -181,6 +181,15 @@ class Sealer:
             store.insert_seal_keys(conn, made)
         return found
 
+    def subject_key(self, conn: Connection, subject: str) -> bytes:
+        """The field key of a subject, made (and stored wrapped) if it has none yet.
+
+        For keyed hashes that only the seal key's holders may compute (person refs, see
+        :mod:`sillok.security.refs`): the key is random, so it survives a key rotation
+        (re-wrapped), and no other key copy derives it.
+        """
+        return self._keys_for(conn, {subject})[subject][1]
+
     def _load(self, conn: Connection, key_id: int) -> bytes | None:
         row = store.seal_key(conn, key_id)
         if row is None:

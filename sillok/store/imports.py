@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select
 
-from sillok.model import act_perpetrators, act_sources, person_names
+from sillok.model import act_perpetrators, act_sources, archive_meta, person_names, persons
 from sillok.store.dialects import Dialect
 from sillok.store.rows import insert_rows
+
+REKEY_REFS = "person refs to re-key"
+"""The metadata key migration 0005 sets on an archive whose person refs were made before the
+ref key (see :mod:`sillok.security.refs`); the first writer's import re-keys them."""
 
 
 def add_person_names(
@@ -40,3 +44,34 @@ def add_perpetrators(
     """Add the perpetrators of acts: rows of (act_id, organization_id, person_id, role)."""
     if perpetrators:
         insert_rows(conn, dialect, act_perpetrators, perpetrators)
+
+
+def name_rows(conn: Connection, person_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The name rows (id, name, script, kind) of each person, in the order recorded."""
+    found: dict[int, list[Any]] = {}
+    unique = sorted(set(person_ids))
+    for start in range(0, len(unique), 500):
+        rows = conn.execute(
+            select(person_names)
+            .where(person_names.c.person_id.in_(unique[start : start + 500]))
+            .order_by(person_names.c.id)
+        )
+        for row in rows:
+            found.setdefault(int(row.person_id), []).append(row)
+    return found
+
+
+def refs_to_rekey(conn: Connection) -> bool:
+    """Whether the archive's person refs still have to be re-keyed (migration 0005)."""
+    stmt = select(archive_meta.c.value).where(archive_meta.c.key == REKEY_REFS)
+    return conn.execute(stmt).first() is not None
+
+
+def persons_to_rekey(conn: Connection) -> list[Any]:
+    """Every person row (their refs are re-keyed one by one)."""
+    return list(conn.execute(select(persons).order_by(persons.c.id)).all())
+
+
+def refs_rekeyed(conn: Connection) -> None:
+    """Note that the person refs were re-keyed."""
+    conn.execute(delete(archive_meta).where(archive_meta.c.key == REKEY_REFS))

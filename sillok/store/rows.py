@@ -43,6 +43,14 @@ class WriteHooks(Protocol):
     ) -> dict[str, Any]:
         """``changes`` without the sealed values that open to the same plaintext."""
 
+    def withheld(
+        self, table: Table, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> list[str]:
+        """Columns sealed in ``after`` and in the clear in ``before``: they leave the history."""
+
+    def stand_in(self, table: Table, kept: Mapping[str, Any], column: str) -> Any:
+        """What a kept version holds in place of a withheld value (None: keep it as it is)."""
+
 
 def hooks_of(conn: Connection) -> WriteHooks:
     """The write hooks the connection carries; RuntimeError if it has none."""
@@ -213,8 +221,16 @@ def update_record(
     """Keep ``current`` in the history and write ``changes`` as the next version.
 
     Returns the new version number. The update is conditional on the version read, so a
-    concurrent change is not silently overwritten.
+    concurrent change is not silently overwritten. A value sealed by this change (the record
+    became confidential) leaves the earlier versions too (:func:`withhold_history`).
     """
+    return _update(conn, kind, current, changes, actor)[0]
+
+
+def _update(
+    conn: Connection, kind: str, current: Row[Any], changes: Mapping[str, Any], actor: str
+) -> tuple[int, bool]:
+    """:func:`update_record`; (the new version, whether earlier values left the history)."""
     table = table_of(kind)
     hooks = hooks_of(conn)
     stamp = now()
@@ -244,7 +260,35 @@ def update_record(
     if result.rowcount != 1:
         raise RuntimeError(f"{kind} {current.id} changed while it was being updated")
     hooks.written(conn, table, [new_row], "update")
-    return new_version
+    withheld = hooks.withheld(table, old, new_row)
+    withhold_history(conn, kind, current.id, withheld)
+    return new_version, bool(withheld)
+
+
+def withhold_history(conn: Connection, kind: str, record_id: int, columns: Sequence[str]) -> int:
+    """Replace ``columns`` in every kept version of a record by what the hooks give in their
+    place (a record made confidential keeps no earlier text in the clear); returns how many
+    versions changed."""
+    if not columns:
+        return 0
+    hooks, table = hooks_of(conn), table_of(kind)
+    where = (record_versions.c.record_kind == kind) & (record_versions.c.record_id == record_id)
+    changed = 0
+    kept_rows = conn.execute(
+        select(record_versions.c.id, record_versions.c.data).where(where)
+    ).all()
+    for kept_id, data in kept_rows:
+        kept = json.loads(data)
+        stand_ins = {c: hooks.stand_in(table, kept, c) for c in columns}
+        stand_ins = {c: v for c, v in stand_ins.items() if v is not None}
+        if stand_ins:
+            conn.execute(
+                update(record_versions)
+                .where(record_versions.c.id == kept_id)
+                .values(data=row_json({**kept, **stand_ins}))
+            )
+            changed += 1
+    return changed
 
 
 def changed_fields(current: Row[Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -260,6 +304,8 @@ class UpsertResult:
     ids: dict[str, int] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     updated: set[str] = field(default_factory=set)
+    #: refs whose earlier text left the history (sealed now): the index must drop it too
+    withheld: set[str] = field(default_factory=set)
 
 
 def upsert_by_ref(
@@ -286,8 +332,10 @@ def upsert_by_ref(
         if changes:
             changes = hooks.unchanged(conn, table, row, changes)
         if changes:
-            update_record(conn, kind, row, changes, actor)
+            _version, withheld = _update(conn, kind, row, changes, actor)
             result.updated.add(ref)
+            if withheld:
+                result.withheld.add(ref)
     return result
 
 

@@ -112,12 +112,6 @@ def test_a_protected_or_shredded_name_cannot_be_guessed_from_the_log(
     "who",
     ["informant", "shredded informant", "victim"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 3 (review F10): informant and victim refs are HMAC(key_for('informant "
-    "ref' or 'victim ref'), name) in the clear, and every role derives those keys",
-)
 def test_a_protected_persons_ref_does_not_confirm_a_guessed_name(yodok: Archive, who: str) -> None:
     with yodok.store.reading() as conn:
         refs = dict(conn.execute(select(persons.c.id, persons.c.ref)).all())

@@ -66,11 +66,6 @@ def made_confidential(archive: Archive, tmp_path: Path) -> int:
     return int(act_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 3: history shows version 1's text under its own (internal) "
-    "sharing level, to viewer, analyst, coordinator and reviewer",
-)
 def test_history_hides_text_written_before_the_record_became_confidential(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -88,11 +83,6 @@ def test_history_hides_text_written_before_the_record_became_confidential(
     assert not seen, f"the earlier text in the history: {seen}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 3: a proof of version 1 discloses its text (and salt) under the "
-    "old sharing level, to coordinator and reviewer",
-)
 def test_a_proof_of_an_earlier_version_hides_its_text(archive: Archive, tmp_path: Path) -> None:
     """A proof bundle of version 1, made by each role that may make proofs but not read the
     act now: the description is withheld as its commitment (or no bundle is made)."""
@@ -119,10 +109,6 @@ def test_roles_without_proofs_get_none_of_an_earlier_version(
             other.proofs.record("act", act_id, version=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 3: record_versions keeps version 1's text in the clear",
-)
 def test_the_earlier_text_is_not_kept_in_the_clear_in_record_versions(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -151,10 +137,6 @@ def _fts_pages(archive: Archive) -> bytes:
     return b"".join(blobs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 3: the earlier text's tokens stay in the search index's segments",
-)
 def test_the_earlier_text_leaves_the_search_index(
     sqlcipher_archive: Archive, tmp_path: Path
 ) -> None:

@@ -323,11 +323,6 @@ def _protect_then_import_again(archive: Archive, tmp_path: Path) -> int:
     return victim
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 1: the re-import sets persons.protected back to false and stores "
-    "the new names in the clear",
-)
 def test_a_new_testimony_about_a_protected_victim_keeps_them_protected(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -344,11 +339,6 @@ def test_a_new_testimony_about_a_protected_victim_keeps_them_protected(
     assert {LATER_NAME, LATER_HANGUL} <= {n["name"] for n in opened if isinstance(n, dict)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 1: the re-imported names are indexed; a viewer's search finds "
-    "the protected victim and their acts",
-)
 def test_no_role_without_the_seal_finds_a_protected_victim_by_a_later_name(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -370,26 +360,7 @@ def test_no_role_without_the_seal_finds_a_protected_victim_by_a_later_name(
 
 @pytest.mark.parametrize(
     "include_protected",
-    [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 12 finding 2: the export's [protected] markers are imported as a "
-                "description and as a victim's name",
-            ),
-            id="export",
-        ),
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 12 finding 1: re-importing the full export un-protects every "
-                "protected person and stores their names in the clear",
-            ),
-            id="export-include-protected",
-        ),
-    ],
+    [pytest.param(False, id="export"), pytest.param(True, id="export-include-protected")],
 )
 def test_reimporting_an_admin_export_changes_nothing(
     archive: Archive, tmp_path: Path, include_protected: bool
@@ -416,11 +387,6 @@ def test_reimporting_an_admin_export_changes_nothing(
 # --- finding 2: export then import is lossless ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 2: the round trip loses protection, protected names (a "
-    "perpetrator's comes back as ciphertext) and aliases",
-)
 def test_an_admin_export_round_trips_into_a_fresh_archive(
     archive: Archive, tmp_path: Path
 ) -> None:
@@ -441,30 +407,7 @@ def test_an_admin_export_round_trips_into_a_fresh_archive(
         assert Counter(person_views(copy).values()) == Counter(person_views(archive).values())
 
 
-#: roles whose export, imported, stores a marker today
-MARKERS_TODAY = {
-    "admin": "[protected]",
-    "documenter": "[protected]",
-    "reviewer": "[protected]",
-    "analyst": "[redacted] and victim:[redacted]",
-}
-
-
-@pytest.mark.parametrize(
-    "role",
-    [
-        pytest.param(
-            r,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=f"issue 12 finding 2: the export's {MARKERS_TODAY[r]} is imported as data",
-            ),
-        )
-        if r in MARKERS_TODAY
-        else r
-        for r in ROLES
-    ],
-)
+@pytest.mark.parametrize("role", ROLES)
 def test_no_export_imports_a_marker_as_data(
     sqlcipher_archive: Archive, tmp_path: Path, role: str
 ) -> None:

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from sillok.archive import Archive
@@ -69,11 +68,6 @@ def protected_pair(archive: Archive, tmp_path: Path) -> tuple[int, int, int]:
     return int(act_id), int(victim), int(perpetrator)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 4: the person's ref (perpetrator:S-1:NAME, victim:NAME) shows the "
-    "protected name to every role",
-)
 def test_showing_a_protected_person_shows_no_name(archive: Archive, tmp_path: Path) -> None:
     """``show person`` (what the CLI, the page and the API render) without reveal, for every
     role."""
@@ -88,11 +82,6 @@ def test_showing_a_protected_person_shows_no_name(archive: Archive, tmp_path: Pa
     assert not seen, f"protected names in refs: {seen}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 4: a proof bundle of a protected person discloses the ref with "
-    "the name",
-)
 def test_a_proof_of_a_protected_person_shows_no_name(archive: Archive, tmp_path: Path) -> None:
     """A proof bundle of each protected person, by each role that may make proofs."""
     _act, victim, perpetrator = protected_pair(archive, tmp_path)
@@ -105,10 +94,6 @@ def test_a_proof_of_a_protected_person_shows_no_name(archive: Archive, tmp_path:
     assert not seen, f"protected names in the bundles: {seen}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 4: persons.ref holds the protected names in the clear",
-)
 def test_the_persons_table_holds_no_protected_name(archive: Archive, tmp_path: Path) -> None:
     """Anyone holding the database key (every role) reads persons.ref."""
     protected_pair(archive, tmp_path)
@@ -136,11 +121,6 @@ def _export_leaks(archive: Archive, tmp_path: Path, roles: tuple[str, ...]) -> d
     return seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 4: the export's victim_ref column carries the protected victim's "
-    "name",
-)
 def test_an_export_shows_no_protected_name(archive: Archive, tmp_path: Path) -> None:
     """The exports (JSON lines and CSV, without the protected fields) of the roles whose
     export shows the named victim_ref today."""
