@@ -237,6 +237,7 @@ def _verify_chunk(
         if not history:
             report.problem(f"{_describe(shape, key)} is not in the log: it was added behind it")
             continue
+        _check_history(shape, key, history, report)
         last = history[-1]
         version = int(mapping["version"]) if shape.versioned else None
         content = _content(log, shape, mapping, version)
@@ -263,12 +264,36 @@ def _verify_chunk(
                 f"{name} {rid} has a version {version} in its history but no current row"
             )
     for key, history in logged.items():
+        _check_history(shape, key, history, report)
         last = history[-1]
         if last.op != "delete":
             report.problem(
                 f"{_describe(shape, key)} is missing: the log recorded it (entry {last.seq}) "
                 "and no deletion"
             )
+
+
+def _check_history(
+    shape: TableShape, key: tuple[int, int | None], history: list[Entry], report: VerifyReport
+) -> None:
+    """A row's entries must alternate: no insert while it exists, no change once deleted.
+
+    A row deleted behind the log whose key was then given again (SQLite gives ids from the
+    largest one left) shows as a second insert with no deletion between.
+    """
+    present = False
+    for entry in history:
+        if entry.op == "insert" and present:
+            report.problem(
+                f"{_describe(shape, key)} was inserted again (entry {entry.seq}) with no "
+                "deletion logged before: a row was deleted behind the log and its key reused"
+            )
+        elif entry.op != "insert" and not present:
+            report.problem(
+                f"{_describe(shape, key)} has a logged {entry.op} (entry {entry.seq}) while the "
+                "log says it does not exist"
+            )
+        present = entry.op != "delete"
 
 
 def _content(log: ArchiveLog, shape: TableShape, mapping: Any, version: int | None) -> bytes:

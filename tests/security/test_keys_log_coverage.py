@@ -72,17 +72,10 @@ def test_erasing_or_swapping_seal_keys_is_caught_by_verify(yodok: Archive, tampe
 @pytest.mark.parametrize(
     "store_kind",
     [
-        pytest.param(
-            "sqlcipher",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 11 item 7 (review F5): on SQLCipher ids are max(id)+1, so new rows "
-                "take the deleted rows' ids, and verify compares each row with the last entry for "
-                "its id",
-            ),
-        ),
-        "postgresql",  # sequences never give an id twice: caught today, and must stay so
+        # SQLCipher gives ids from the largest one left, so new rows take the deleted rows'
+        # ids: verify catches the key inserted twice with no deletion between (issue 11 item 7)
+        "sqlcipher",
+        "postgresql",  # sequences never give an id twice
     ],
 )
 def test_deleting_the_newest_audit_rows_is_caught_by_verify(yodok: Archive) -> None:
