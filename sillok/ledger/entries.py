@@ -36,6 +36,7 @@ from sillok.model import (
     audit_events,
     person_contacts,
     person_names,
+    seal_keys,
     statement_events,
     statement_signatories,
     users,
@@ -61,7 +62,12 @@ LOGGED_TABLES: tuple[Table, ...] = (
     users,
     audit_events,
     attachment_custody,
+    # the wrapped field keys, committed as they are (ciphertext): a key erased or swapped
+    # behind the log, which would destroy or misattribute sealed identities, breaks verify
+    seal_keys,
 )
+#: tables logged since a later version, whose rows an older archive logs when first opened
+NEWLY_LOGGED: tuple[Table, ...] = (seal_keys,)
 LOGGED_BY_NAME: dict[str, Table] = {t.name: t for t in LOGGED_TABLES}
 
 Json = None | bool | int | str

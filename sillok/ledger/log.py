@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Table
 from sillok.ledger.checkpoint import Checkpoint, Signer, open_checkpoint
 from sillok.ledger.entries import (
     LOGGED_TABLES,
+    NEWLY_LOGGED,
     SHAPES,
     Entry,
     PendingEntry,
@@ -177,6 +178,24 @@ class ArchiveLog:
                     batch += self.entries_for(table, [version], op)
         for start in range(0, len(batch), _BACKFILL_BATCH):
             self.append(conn, batch[start : start + _BACKFILL_BATCH])
+        return len(batch)
+
+    def cover_new_tables(self, conn: Connection) -> int:
+        """Log the rows of tables an older version did not log (``seal_keys``), once.
+
+        Rows written behind the log before then cannot be told apart from the others: the
+        log covers them from here on. Returns how many entries were appended.
+        """
+        batch: list[PendingEntry] = []
+        for table in NEWLY_LOGGED:
+            if store.entry_id_range(conn, table.name)[0] is not None:
+                continue
+            shape = SHAPES[table.name]
+            batch += self.entries_for(
+                table, store.rows_in_key_order(conn, table, shape.key), "insert"
+            )
+        if batch:
+            self.append(conn, batch)
         return len(batch)
 
     def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:

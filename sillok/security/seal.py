@@ -178,7 +178,7 @@ class Sealer:
                 wrapped = nonce + master.encrypt(nonce, key, _key_aad(key_id, subject))
                 made.append((key_id, subject, wrapped))
                 found[subject] = (int(key_id), key)
-            store.insert_seal_keys(conn, made)
+            store.insert_seal_keys(conn, self._dialect, made)
         return found
 
     def _load(self, conn: Connection, key_id: int) -> bytes | None:

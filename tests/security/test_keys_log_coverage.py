@@ -35,12 +35,6 @@ def informant_of(archive: Archive) -> int:
 
 
 @pytest.mark.parametrize("tamper", ["erase", "swap"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 6 (review F14): seal_keys is not in the log, so erasing or swapping a "
-    "wrapped key leaves `verify` passing",
-)
 def test_erasing_or_swapping_seal_keys_is_caught_by_verify(yodok: Archive, tamper: str) -> None:
     victim = next(h.id for h in yodok.searcher.search("김여정") if h.kind == "person")
     yodok.protection.protect(victim)
