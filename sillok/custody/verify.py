@@ -224,6 +224,7 @@ def _verify_chunk(
             Entry(seq, tbl, rid, sub, ver, op, None if content is None else bytes(content), leaf)
         )
     rows = store_ledger.rows_in_range(conn, shape.table, shape.key[0], lo, hi)
+    person_keys = log.person_keys(conn, name, rows)
     kept: dict[int, dict[int, str]] = {}
     if shape.versioned:
         for rid, kept_version, data in store_ledger.kept_versions_in_range(
@@ -240,7 +241,10 @@ def _verify_chunk(
         _check_history(shape, key, history, report)
         last = history[-1]
         version = int(mapping["version"]) if shape.versioned else None
-        content = _content(log, shape, mapping, version)
+        content = _content(log, shape, mapping, version, person_keys)
+        if person_keys and content != last.content:
+            # logged before its person had a commit key: committed with the salt key
+            content = _content(log, shape, mapping, version)
         if last.op == "delete":
             report.problem(
                 f"{_describe(shape, key)} exists, but the log recorded its deletion "
@@ -296,8 +300,14 @@ def _check_history(
         present = entry.op != "delete"
 
 
-def _content(log: ArchiveLog, shape: TableShape, mapping: Any, version: int | None) -> bytes:
-    return content_commitment(log.committed(shape, mapping, version))
+def _content(
+    log: ArchiveLog,
+    shape: TableShape,
+    mapping: Any,
+    version: int | None,
+    person_keys: dict[int, bytes] | None = None,
+) -> bytes:
+    return content_commitment(log.committed(shape, mapping, version, person_keys))
 
 
 def _verify_versions(
