@@ -182,6 +182,7 @@ class Archive:
                 archive_id = meta.meta_value(conn, "archive_id") or os.urandom(8).hex()
                 vault.log.setup(conn, f"sillok/{archive_id}")
                 vault.log.backfill(conn)
+            vault.log.cover_new_tables(conn)
             known = store_users.users_by_name(conn)
             if not known:
                 # An archive made before users existed: its key holders are its users.

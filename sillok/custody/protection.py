@@ -8,7 +8,7 @@ from typing import Any
 from sillok.errors import InvalidInput, NotFound
 from sillok.security.policy import may
 from sillok.security.refs import RefKey
-from sillok.security.seal import is_sealed, person_subject
+from sillok.security.seal import commit_subject, is_sealed, person_subject
 from sillok.store import persons as person_rows
 from sillok.store.rows import get, update_record
 from sillok.vault import Vault
@@ -26,8 +26,9 @@ class Protection:
 
     def protect(self, person_id: int) -> None:
         """Mark a person protected: their names are sealed under their own key and leave the
-        search index. Earlier versions of the names are not kept (only the log's salted
-        commitments to them)."""
+        search index. Earlier versions of the names are not kept; the log's commitments to
+        them open only with the person's commit key, which from now on only the seal key's
+        holders can unwrap (every role's copy is erased)."""
         self._require("write")
         store = self.vault.store
         # The plaintext names are deleted below: overwrite the freed bytes.
@@ -46,6 +47,7 @@ class Protection:
             person_rows.rewrite_names(
                 conn, store.dialect, person_id, lambda name: not is_sealed(name)
             )
+            self.vault.log.commit_keys.withdraw(conn, person_id, self.vault.sealer)
         store.truncate_wal()
 
     def add_contact(self, person_id: int, kind: str, value: str) -> int:
@@ -64,7 +66,9 @@ class Protection:
             ]
 
     def shred(self, person_id: int) -> bool:
-        """Destroy a person's key: their sealed names and contacts are gone for good.
+        """Destroy a person's keys: their sealed names and contacts are gone for good, and so
+        is the seal holders' copy of their commit key (the log's commitments to their names
+        can no longer be tested by anyone).
 
         On the SQLCipher store the freed bytes are overwritten (``secure_delete``) and the
         write-ahead log is checkpointed and truncated, so the key leaves the files too.
@@ -74,6 +78,7 @@ class Protection:
         store = self.vault.store
         with store.erasing() as conn:
             done = self.vault.sealer.shred(conn, person_subject(person_id))
+            done = self.vault.sealer.shred(conn, commit_subject(person_id)) or done
             if done:
                 self.vault.audit.record("shred", "person", person_id, {}, conn=conn)
         if done:

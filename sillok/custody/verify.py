@@ -224,6 +224,7 @@ def _verify_chunk(
             Entry(seq, tbl, rid, sub, ver, op, None if content is None else bytes(content), leaf)
         )
     rows = store_ledger.rows_in_range(conn, shape.table, shape.key[0], lo, hi)
+    person_keys = log.person_keys(conn, name, rows)
     kept: dict[int, dict[int, str]] = {}
     if shape.versioned:
         for rid, kept_version, data in store_ledger.kept_versions_in_range(
@@ -237,9 +238,13 @@ def _verify_chunk(
         if not history:
             report.problem(f"{_describe(shape, key)} is not in the log: it was added behind it")
             continue
+        _check_history(shape, key, history, report)
         last = history[-1]
         version = int(mapping["version"]) if shape.versioned else None
-        content = _content(log, shape, mapping, version)
+        content = _content(log, shape, mapping, version, person_keys)
+        if person_keys and content != last.content:
+            # logged before its person had a commit key: committed with the salt key
+            content = _content(log, shape, mapping, version)
         if last.op == "delete":
             report.problem(
                 f"{_describe(shape, key)} exists, but the log recorded its deletion "
@@ -263,6 +268,7 @@ def _verify_chunk(
                 f"{name} {rid} has a version {version} in its history but no current row"
             )
     for key, history in logged.items():
+        _check_history(shape, key, history, report)
         last = history[-1]
         if last.op != "delete":
             report.problem(
@@ -271,8 +277,37 @@ def _verify_chunk(
             )
 
 
-def _content(log: ArchiveLog, shape: TableShape, mapping: Any, version: int | None) -> bytes:
-    return content_commitment(log.committed(shape, mapping, version))
+def _check_history(
+    shape: TableShape, key: tuple[int, int | None], history: list[Entry], report: VerifyReport
+) -> None:
+    """A row's entries must alternate: no insert while it exists, no change once deleted.
+
+    A row deleted behind the log whose key was then given again (SQLite gives ids from the
+    largest one left) shows as a second insert with no deletion between.
+    """
+    present = False
+    for entry in history:
+        if entry.op == "insert" and present:
+            report.problem(
+                f"{_describe(shape, key)} was inserted again (entry {entry.seq}) with no "
+                "deletion logged before: a row was deleted behind the log and its key reused"
+            )
+        elif entry.op != "insert" and not present:
+            report.problem(
+                f"{_describe(shape, key)} has a logged {entry.op} (entry {entry.seq}) while the "
+                "log says it does not exist"
+            )
+        present = entry.op != "delete"
+
+
+def _content(
+    log: ArchiveLog,
+    shape: TableShape,
+    mapping: Any,
+    version: int | None,
+    person_keys: dict[int, bytes] | None = None,
+) -> bytes:
+    return content_commitment(log.committed(shape, mapping, version, person_keys))
 
 
 def _verify_versions(

@@ -36,11 +36,13 @@ from sillok.model import (
     audit_events,
     person_contacts,
     person_names,
+    seal_keys,
     statement_events,
     statement_signatories,
     users,
 )
 from sillok.security.policy import redactable
+from sillok.security.seal import is_sealed
 
 ENTRY_FORMAT = 1
 COMMITMENT_FORMAT = 1
@@ -61,8 +63,18 @@ LOGGED_TABLES: tuple[Table, ...] = (
     users,
     audit_events,
     attachment_custody,
+    # the wrapped field keys, committed as they are (ciphertext): a key erased or swapped
+    # behind the log, which would destroy or misattribute sealed identities, breaks verify
+    seal_keys,
 )
+#: tables logged since a later version, whose rows an older archive logs when first opened
+NEWLY_LOGGED: tuple[Table, ...] = (seal_keys,)
 LOGGED_BY_NAME: dict[str, Table] = {t.name: t for t in LOGGED_TABLES}
+
+#: tables whose plaintext can later be sealed by protecting a person: (the column naming the
+#: person, the column then sealed). A plaintext value is committed with a row secret keyed by
+#: the person's commit key (:class:`sillok.security.seal.CommitKeys`), not the salt key.
+PERSON_COMMITTED: dict[str, tuple[str, str]] = {"person_names": ("person_id", "name")}
 
 Json = None | bool | int | str
 #: an entry not yet appended: (table, row id, second key part, version, op, content)
@@ -286,6 +298,27 @@ def _row_secret(
     return hmac.digest(salt_key, f"{table}/{key[0]}/{sub}/{ver}".encode(), "sha256")
 
 
+def secret_key_of(
+    table: str,
+    salt_key: bytes,
+    row: Mapping[Any, Any],
+    person_keys: Mapping[int, bytes] | None,
+) -> bytes:
+    """The key of a row's secret: its person's commit key for a plaintext value that a
+    protection could later seal (:data:`PERSON_COMMITTED`), else the salt key.
+
+    Without the person's key (``person_keys`` None or lacking it) the salt key: rows logged
+    before commit keys existed were committed that way.
+    """
+    spec = PERSON_COMMITTED.get(table)
+    if spec is None or not person_keys:
+        return salt_key
+    person, column = spec
+    if is_sealed(row.get(column)):
+        return salt_key
+    return person_keys.get(int(row[person]), salt_key)
+
+
 def field_commitment(salt: bytes, value: Json) -> str:
     """The hex commitment to a withheld field: SHA-256(salt || canonical JSON of the value)."""
     return hashlib.sha256(salt + _jcs_scalar(value)).hexdigest()
@@ -329,12 +362,17 @@ def content_commitment(committed: Mapping[str, Any]) -> bytes:
 
 
 def entries_for(
-    salt_key: bytes, table: Table, rows: Sequence[Mapping[str, Any]], op: str
+    salt_key: bytes,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    op: str,
+    person_keys: Mapping[int, bytes] | None = None,
 ) -> list[PendingEntry]:
     """The entries (table, row id, sub, version, op, content) of rows, not yet appended.
 
     Rows carry every column; deletes need only the key. A table the log does not cover gives
-    no entries.
+    no entries. ``person_keys`` are the commit keys of the persons whose plaintext the rows
+    hold (see :func:`secret_key_of`).
     """
     shape = SHAPES.get(table.name)
     if shape is None or not rows:
@@ -355,7 +393,8 @@ def entries_for(
         version = int(row["version"]) if shape.versioned else None
         obj: dict[str, Any] = values_of(row)
         if redacted:
-            secret = _row_secret(salt_key, name, key, version)
+            row_key = secret_key_of(name, salt_key, row, person_keys) if person_keys else salt_key
+            secret = _row_secret(row_key, name, key, version)
             for column, column_bytes in redacted:
                 salt = sha256(secret + column_bytes).digest()
                 obj[column] = {"c": sha256(salt + _jcs_scalar(obj[column])).hexdigest()}

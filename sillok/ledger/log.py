@@ -30,6 +30,8 @@ from sqlalchemy import Connection, Table
 from sillok.ledger.checkpoint import Checkpoint, Signer, open_checkpoint
 from sillok.ledger.entries import (
     LOGGED_TABLES,
+    NEWLY_LOGGED,
+    PERSON_COMMITTED,
     SHAPES,
     Entry,
     PendingEntry,
@@ -38,9 +40,12 @@ from sillok.ledger.entries import (
     entries_for,
     entry_bytes,
     field_salt,
+    secret_key_of,
 )
 from sillok.ledger.merkle import CompactRange, leaf_hash
 from sillok.model import RECORD_TABLES
+from sillok.security.keys import derive_key
+from sillok.security.seal import CommitKeys, is_sealed
 from sillok.store import ledger as store
 from sillok.store.dialects import Dialect
 
@@ -77,6 +82,8 @@ class ArchiveLog:
         self._salt_key = salt_key
         self._signing_seal_key = signing_seal_key
         self._signer: Signer | None = None
+        #: the persons' commit keys, every role's copies wrapped under a key of the salt key
+        self.commit_keys = CommitKeys(dialect, derive_key(salt_key, "person commit keys"))
 
     # -- setting up --
 
@@ -119,15 +126,34 @@ class ArchiveLog:
         self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], op: str
     ) -> None:
         """Append one entry per row (rows carry every column; deletes need only the key)."""
-        batch = self.entries_for(table, rows, op)
+        keys = None
+        if op != "delete" and table.name in PERSON_COMMITTED:
+            keys = self.person_keys(conn, table.name, rows, make=True)
+        batch = self.entries_for(table, rows, op, keys)
         if batch:
             self.append(conn, batch)
 
     def entries_for(
-        self, table: Table, rows: Sequence[Mapping[str, Any]], op: str
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        op: str,
+        person_keys: Mapping[int, bytes] | None = None,
     ) -> list[PendingEntry]:
         """The entries (table, row id, sub, version, op, content) of rows, not yet appended."""
-        return entries_for(self._salt_key, table, rows, op)
+        return entries_for(self._salt_key, table, rows, op, person_keys)
+
+    def person_keys(
+        self, conn: Connection, table: str, rows: Sequence[Mapping[str, Any]], make: bool = False
+    ) -> dict[int, bytes] | None:
+        """The commit keys of the persons whose plaintext the rows hold (None for a table
+        without such values); ``make`` makes the missing ones (when appending)."""
+        spec = PERSON_COMMITTED.get(table)
+        if spec is None:
+            return None
+        person, column = spec
+        plain = [int(r[person]) for r in rows if not is_sealed(r.get(column))]
+        return self.commit_keys.of(conn, plain, make=make) if plain else {}
 
     def append(self, conn: Connection, batch: Sequence[PendingEntry]) -> None:
         """Append entries (table, row id, sub, version, op, content) and sign the new head."""
@@ -179,6 +205,24 @@ class ArchiveLog:
             self.append(conn, batch[start : start + _BACKFILL_BATCH])
         return len(batch)
 
+    def cover_new_tables(self, conn: Connection) -> int:
+        """Log the rows of tables an older version did not log (``seal_keys``), once.
+
+        Rows written behind the log before then cannot be told apart from the others: the
+        log covers them from here on. Returns how many entries were appended.
+        """
+        batch: list[PendingEntry] = []
+        for table in NEWLY_LOGGED:
+            if store.entry_id_range(conn, table.name)[0] is not None:
+                continue
+            shape = SHAPES[table.name]
+            batch += self.entries_for(
+                table, store.rows_in_key_order(conn, table, shape.key), "insert"
+            )
+        if batch:
+            self.append(conn, batch)
+        return len(batch)
+
     def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:
         assert self._signer is not None
         root = frontier.root()
@@ -221,11 +265,17 @@ class ArchiveLog:
         return store.checkpoints(conn)
 
     def committed(
-        self, shape: TableShape, row: Mapping[Any, Any], version: int | None
+        self,
+        shape: TableShape,
+        row: Mapping[Any, Any],
+        version: int | None,
+        person_keys: Mapping[int, bytes] | None = None,
     ) -> dict[str, Any]:
-        """The committed object of a row (what its content commitment hashes)."""
+        """The committed object of a row (what its content commitment hashes); a plaintext
+        name needs its person's commit key (:meth:`person_keys`)."""
         key = shape.key_of(row)
-        return committed_object(shape, self._salt_key, shape.values(row), key, version)
+        secret_key = secret_key_of(shape.table.name, self._salt_key, row, person_keys)
+        return committed_object(shape, secret_key, shape.values(row), key, version)
 
     def salt(
         self, table: str, key: tuple[int, int | None], version: int | None, column: str

@@ -35,6 +35,7 @@ from sillok.store import seals as store
 from sillok.store.dialects import Dialect
 
 PREFIX = "sealed:v1:"
+_READERS_PREFIX = "commit-readers:"
 ARCHIVE_SUBJECT = "archive"
 ERASED = "[erased]"
 """What a value sealed under a shredded key shows."""
@@ -69,6 +70,31 @@ def _seal_with(key_id: int, key: bytes, table: str, column: str, row_id: int, va
 def person_subject(person_id: int) -> str:
     """The key subject of one person."""
     return f"person:{int(person_id)}"
+
+
+def commit_subject(person_id: int) -> str:
+    """The subject of the seal holders' copy of a person's commit key (under the seal master)."""
+    return f"commit:person:{int(person_id)}"
+
+
+def readers_subject(person_id: int) -> str:
+    """The subject of every role's copy of a person's commit key (while they are unprotected)."""
+    return f"commit-readers:person:{int(person_id)}"
+
+
+def wrap_key(wrapping: bytes, key_id: int, subject: str, key: bytes) -> bytes:
+    """A key wrapped (AES-256-GCM) under another, bound to its row id and subject."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(wrapping).encrypt(nonce, key, _key_aad(key_id, subject))
+
+
+def unwrap_key(wrapping: bytes, key_id: int, subject: str, wrapped: bytes) -> bytes | None:
+    """The key :func:`wrap_key` wrapped; None if ``wrapping`` does not open it."""
+    raw = bytes(wrapped)
+    try:
+        return AESGCM(wrapping).decrypt(raw[:12], raw[12:], _key_aad(key_id, subject))
+    except (InvalidTag, ValueError):
+        return None
 
 
 def seal_rules(
@@ -176,9 +202,9 @@ class Sealer:
                 key = AESGCM.generate_key(bit_length=256)
                 nonce = os.urandom(12)
                 wrapped = nonce + master.encrypt(nonce, key, _key_aad(key_id, subject))
-                made.append((key_id, subject, wrapped))
+                made.append((int(key_id), subject, wrapped))
                 found[subject] = (int(key_id), key)
-            store.insert_seal_keys(conn, made)
+            store.insert_seal_keys(conn, self._dialect, made)
         return found
 
     def subject_key(self, conn: Connection, subject: str) -> bytes:
@@ -261,6 +287,20 @@ class Sealer:
                     pass  # unreadable: write the new value, sealed again
         return out
 
+    def keep(self, conn: Connection, subject: str, key: bytes) -> None:
+        """Store a given key wrapped under the seal master key (a person's commit key)."""
+        master = self._need_master(f"keeping the key of {subject}")
+        row = store.seal_key_of(conn, subject)
+        if row is not None:
+            nonce = os.urandom(12)
+            wrapped = nonce + master.encrypt(nonce, key, _key_aad(int(row.id), subject))
+            store.rewrap_seal_key(conn, int(row.id), wrapped)
+            return
+        (key_id,) = store.new_seal_key_ids(conn, self._dialect, 1)
+        nonce = os.urandom(12)
+        wrapped = nonce + master.encrypt(nonce, key, _key_aad(int(key_id), subject))
+        store.insert_seal_keys(conn, self._dialect, [(int(key_id), subject, wrapped)])
+
     # -- shredding --
 
     def shred(self, conn: Connection, subject: str) -> bool:
@@ -276,6 +316,8 @@ class Sealer:
         fresh = AESGCM(new_master)
         count = 0
         for row in store.live_seal_keys(conn):
+            if row.subject.startswith(_READERS_PREFIX):
+                continue  # every role's copy of a commit key: not under the seal master
             raw = bytes(row.wrapped)
             aad = _key_aad(int(row.id), row.subject)
             try:
@@ -294,4 +336,99 @@ class Sealer:
         return count
 
 
-__all__ = ["ERASED", "SealError", "Sealer", "is_sealed", "person_subject", "seal_rules"]
+class CommitKeys:
+    """Per-person commit keys: the secrets of the log's commitments to plaintext names.
+
+    A name of an unprotected person is stored in the clear; the log commits to it with a row
+    secret keyed by the person's commit key (:mod:`sillok.ledger.entries`), not by the salt key
+    every role holds. While the person is unprotected the key is also wrapped under
+    ``readers_key`` (which every role derives), so every role can verify those rows. When the
+    person is protected, :meth:`withdraw` keeps a copy under the seal master key and erases
+    every role's copy: the log's old commitments can no longer be tested against guesses
+    without the seal key; shredding the seal holders' copy ends even that.
+    """
+
+    def __init__(self, dialect: Dialect, readers_key: bytes) -> None:
+        self._dialect = dialect
+        self._readers_key = readers_key
+        self._cache: dict[tuple[int, bytes], bytes] = {}
+
+    def of(
+        self, conn: Connection, person_ids: Sequence[int], make: bool = False
+    ) -> dict[int, bytes]:
+        """Every role's copy of the commit keys of these persons, made where missing if
+        ``make`` (a person protected since has none, until new plaintext names need one)."""
+        wanted = sorted({int(p) for p in person_ids})
+        subjects = {readers_subject(p): p for p in wanted}
+        found: dict[int, bytes] = {}
+        emptied: dict[int, int] = {}
+        for row in store.seal_keys_of(conn, list(subjects)):
+            person = subjects[row.subject]
+            key = None
+            if row.wrapped is not None:
+                key = self._unwrap(int(row.id), row.subject, bytes(row.wrapped))
+            if key is not None:
+                found[person] = key
+            else:
+                emptied[person] = int(row.id)
+        if make:
+            fresh = [p for p in wanted if p not in found and p not in emptied]
+            ids = store.new_seal_key_ids(conn, self._dialect, len(fresh)) if fresh else []
+            made = []
+            for key_id, person in zip(ids, fresh, strict=True):
+                found[person] = AESGCM.generate_key(bit_length=256)
+                subject = readers_subject(person)
+                made.append(
+                    (
+                        int(key_id),
+                        subject,
+                        wrap_key(self._readers_key, int(key_id), subject, found[person]),
+                    )
+                )
+            if made:
+                store.insert_seal_keys(conn, self._dialect, made)
+            for person, key_id in emptied.items():
+                found[person] = AESGCM.generate_key(bit_length=256)
+                subject = readers_subject(person)
+                wrapped = wrap_key(self._readers_key, key_id, subject, found[person])
+                store.rewrap_seal_key(conn, key_id, wrapped)
+        return found
+
+    def _unwrap(self, key_id: int, subject: str, wrapped: bytes) -> bytes | None:
+        cached = self._cache.get((key_id, wrapped))
+        if cached is None:
+            cached = unwrap_key(self._readers_key, key_id, subject, wrapped)
+            if cached is not None:
+                self._cache[(key_id, wrapped)] = cached
+        return cached
+
+    def withdraw(self, conn: Connection, person_id: int, sealer: Sealer) -> bool:
+        """Protecting a person: their commit key is kept under the seal master key only.
+
+        Returns False if the person had no commit key (no plaintext name was ever logged
+        with one)."""
+        row = store.seal_key_of(conn, readers_subject(person_id))
+        if row is None or row.wrapped is None:
+            return False
+        key = self._unwrap(int(row.id), row.subject, bytes(row.wrapped))
+        if key is None:
+            raise SealError(f"the commit key of person {person_id} does not open")
+        sealer.keep(conn, commit_subject(person_id), key)
+        store.shred_seal_key(conn, int(row.id))
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != int(row.id)}
+        return True
+
+
+__all__ = [
+    "ERASED",
+    "CommitKeys",
+    "SealError",
+    "Sealer",
+    "commit_subject",
+    "is_sealed",
+    "person_subject",
+    "readers_subject",
+    "seal_rules",
+    "unwrap_key",
+    "wrap_key",
+]

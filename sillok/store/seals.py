@@ -2,7 +2,8 @@
 are protected (whose names are sealed).
 
 The keys are stored wrapped under the seal master key; wrapping and unwrapping is
-:mod:`sillok.security.seal`'s. A shredded key keeps its row, with no wrapped bytes.
+:mod:`sillok.security.seal`'s. A shredded key keeps its row, with no wrapped bytes. Every
+write goes through :mod:`sillok.store.rows`, so the Merkle log covers each one.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select
 
 from sillok.model import persons, seal_keys
 from sillok.store.dialects import Dialect
-from sillok.store.rows import now
+from sillok.store.rows import insert_rows, now, update_row
 
 _IN_CHUNK = 500  # bound parameters per IN list
 
@@ -60,25 +61,33 @@ def new_seal_key_ids(conn: Connection, dialect: Dialect, count: int) -> list[int
     return dialect.allocate_ids(conn, seal_keys, count)
 
 
-def insert_seal_keys(conn: Connection, keys: Sequence[tuple[int, str, bytes]]) -> None:
-    """Store new keys, each (id, subject, wrapped key), stamped now."""
+def insert_seal_keys(
+    conn: Connection, dialect: Dialect, keys: Sequence[tuple[int, str, bytes]]
+) -> None:
+    """Store new keys, each (id, subject, wrapped key), stamped now (logged)."""
     stamp = now()
-    conn.execute(
-        insert(seal_keys),
+    insert_rows(
+        conn,
+        dialect,
+        seal_keys,
         [
-            {"id": key_id, "subject": subject, "wrapped": wrapped, "created_at": stamp}
+            {
+                "id": key_id,
+                "subject": subject,
+                "wrapped": wrapped,
+                "created_at": stamp,
+                "shredded_at": None,
+            }
             for key_id, subject, wrapped in keys
         ],
     )
 
 
 def rewrap_seal_key(conn: Connection, key_id: int, wrapped: bytes) -> None:
-    """Replace the wrapped bytes of one key (wrapped under a new seal master key)."""
-    conn.execute(update(seal_keys).where(seal_keys.c.id == key_id).values(wrapped=wrapped))
+    """Replace the wrapped bytes of one key (a new seal master key, a new readers' copy)."""
+    update_row(conn, seal_keys, key_id, {"wrapped": wrapped})
 
 
 def shred_seal_key(conn: Connection, key_id: int) -> None:
-    """Destroy the wrapped bytes of one key, noting when."""
-    conn.execute(
-        update(seal_keys).where(seal_keys.c.id == key_id).values(wrapped=None, shredded_at=now())
-    )
+    """Destroy the wrapped bytes of one key, noting when (logged)."""
+    update_row(conn, seal_keys, key_id, {"wrapped": None, "shredded_at": now()})

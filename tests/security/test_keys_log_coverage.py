@@ -35,12 +35,6 @@ def informant_of(archive: Archive) -> int:
 
 
 @pytest.mark.parametrize("tamper", ["erase", "swap"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 6 (review F14): seal_keys is not in the log, so erasing or swapping a "
-    "wrapped key leaves `verify` passing",
-)
 def test_erasing_or_swapping_seal_keys_is_caught_by_verify(yodok: Archive, tamper: str) -> None:
     victim = next(h.id for h in yodok.searcher.search("김여정") if h.kind == "person")
     yodok.protection.protect(victim)
@@ -72,17 +66,10 @@ def test_erasing_or_swapping_seal_keys_is_caught_by_verify(yodok: Archive, tampe
 @pytest.mark.parametrize(
     "store_kind",
     [
-        pytest.param(
-            "sqlcipher",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 11 item 7 (review F5): on SQLCipher ids are max(id)+1, so new rows "
-                "take the deleted rows' ids, and verify compares each row with the last entry for "
-                "its id",
-            ),
-        ),
-        "postgresql",  # sequences never give an id twice: caught today, and must stay so
+        # SQLCipher gives ids from the largest one left, so new rows take the deleted rows'
+        # ids: verify catches the key inserted twice with no deletion between (issue 11 item 7)
+        "sqlcipher",
+        "postgresql",  # sequences never give an id twice
     ],
 )
 def test_deleting_the_newest_audit_rows_is_caught_by_verify(yodok: Archive) -> None:
