@@ -28,12 +28,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.security.keys import ArchiveKeys, _b64, _kek, _unb64
+from sillok.security.keys import ArchiveKeys, _b64, _kek, _unb64, derive_key
 from sillok.settings import KdfParams
 
 KEYFILE_FORMAT = 1
 _WRAP_AAD = b"sillok data key v1"
 _USER_KEY_AAD = b"sillok user key v2"
+TOTP_PURPOSE = "web totp secrets"
+"""What a user's own secret (:attr:`ArchiveKeys.own`) is derived from their private key for."""
+
+
+def own_secret(private: X25519PrivateKey) -> bytes:
+    """A user's own secret (:attr:`ArchiveKeys.own`): from their private key, so only their
+    passphrase reaches it."""
+    return derive_key(private.private_bytes_raw(), TOTP_PURPOSE)
 
 
 def _bundle_aad(holder: str, role: str) -> bytes:
@@ -100,10 +108,16 @@ class WrappedKey:
         holder: str,
         role: str,
         params: KdfParams,
+        private: X25519PrivateKey | None = None,
     ) -> WrappedKey:
-        """A new holder's copy of the keys (given as bytes: the database key, no seal key)."""
-        keys = data_key if isinstance(data_key, ArchiveKeys) else ArchiveKeys(data_key, data_key)
-        private = X25519PrivateKey.generate()
+        """A new holder's copy of the keys (given as bytes: the database key, no seal key),
+        with a new key pair unless ``private`` is given."""
+        keys = (
+            data_key
+            if isinstance(data_key, ArchiveKeys)
+            else replace(ArchiveKeys.generate(), database=data_key)
+        )
+        private = private or X25519PrivateKey.generate()
         public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         salt, nonce = os.urandom(16), os.urandom(12)
         sealed_private = AESGCM(_kek(passphrase, salt, params)).encrypt(
@@ -139,12 +153,13 @@ class WrappedKey:
                 key = AESGCM(kek).decrypt(_unb64(self.nonce), _unb64(self.ciphertext), _WRAP_AAD)
             except InvalidTag:
                 raise WrongPassphrase("the passphrase does not unlock this archive") from None
-            return ArchiveKeys(key, key), None
+            return ArchiveKeys.from_legacy(key, key, None), None
         private = self._private(passphrase)
         aad = _bundle_aad(self.holder, self.role)
-        keys = ArchiveKeys.from_bytes(_open_sealed(private, self.bundle, aad))
+        own = own_secret(private)
+        keys = ArchiveKeys.from_bytes(_open_sealed(private, self.bundle, aad)).with_own(own)
         pending = (
-            ArchiveKeys.from_bytes(_open_sealed(private, self.pending, aad))
+            ArchiveKeys.from_bytes(_open_sealed(private, self.pending, aad)).with_own(own)
             if self.pending
             else None
         )
@@ -218,10 +233,10 @@ class KeyFile:
         cls, path: Path, passphrase: str, params: KdfParams, holder: str = "owner"
     ) -> tuple[KeyFile, ArchiveKeys]:
         """Make new random keys, wrap them for ``holder`` (an admin) and write the file."""
-        keys = ArchiveKeys.generate()
-        keyfile = cls(path, (WrappedKey.seal(keys, passphrase, holder, "admin", params),))
+        keys, private = ArchiveKeys.generate(), X25519PrivateKey.generate()
+        keyfile = cls(path, (WrappedKey.seal(keys, passphrase, holder, "admin", params, private),))
         keyfile.save()
-        return keyfile, keys
+        return keyfile, keys.with_own(own_secret(private))
 
     @classmethod
     def load(cls, path: Path) -> KeyFile:

@@ -60,9 +60,7 @@ def wiped(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
         archive.ingest.run(write_csv(tmp_path / "many.csv", rows))
         (tmp_path / "evidence.bin").write_bytes(EVIDENCE)
         archive.attachments.attach("act", 1, tmp_path / "evidence.bin")
-        TotpStore(folder).enroll(
-            archive.user.name, archive.keys, secret, pyotp.TOTP(secret).now()
-        )
+        TotpStore(folder).enroll(archive.user.name, archive.keys, secret, pyotp.TOTP(secret).now())
     staged((folder / DB_FILE).stat().st_size > 3 << 20, "the database is larger than 3 MiB")
     kept = steal_key_file(folder, tmp_path / "kept" / KEYS_FILE)
     loot = Loot.from_copy(kept, ADMIN, PASSPHRASE)
@@ -75,12 +73,6 @@ def wiped(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
     yield folder, kept, secret
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 8 (review F17): wipe overwrites only the first MiB of the database, and "
-    "pages keyed with a raw key decrypt without the file's salt",
-)
 def test_an_old_key_copy_decrypts_no_database_page_after_wipe(
     wiped: tuple[Path, Path, str],
 ) -> None:
@@ -91,12 +83,6 @@ def test_an_old_key_copy_decrypts_no_database_page_after_wipe(
     assert not found, f"{found} of {len(pages)} pages decrypted with a canary after the wipe"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 8 (review F17): wipe leaves attachments/ in place, and an old key copy "
-    "derives their key",
-)
 def test_an_old_key_copy_opens_no_evidence_file_after_wipe(
     wiped: tuple[Path, Path, str],
 ) -> None:
@@ -106,12 +92,6 @@ def test_an_old_key_copy_opens_no_evidence_file_after_wipe(
     assert not opened, f"evidence files opened after the wipe: {opened}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 items 5 and 8 (review F13, F17): wipe leaves web-totp.json in place, and an "
-    "old key copy opens it",
-)
 def test_an_old_key_copy_opens_no_totp_secret_after_wipe(wiped: tuple[Path, Path, str]) -> None:
     folder, kept, secret = wiped
     loot = Loot.from_copy(kept, ADMIN, PASSPHRASE)
