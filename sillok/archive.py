@@ -37,7 +37,7 @@ from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
 from sillok.security.keyfile import KeyFile, WrappedKey
-from sillok.security.keys import SEAL, SIGNING, ArchiveKeys, derive_key
+from sillok.security.keys import KEY_FILE, SEAL, SIGNING, ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import User, may, may_open_sealed
 from sillok.security.seal import Sealer
@@ -242,10 +242,13 @@ class Archive:
                 "keys_rotate", detail={"migration": True, "users": len(keyfile.wrapped)}, conn=conn
             )
             # Written inside the transaction: if it fails, the log keeps the old signing key.
+            # Trust on first use: the entries as they are now become the authenticated ones.
             KeyFile(
                 keyfile.path,
                 tuple(
-                    w.with_keys(keys.for_role(w.role)) if w.version == 2 else w
+                    w.with_keys(keys.for_role(w.role)).authenticated(keys.purposes[KEY_FILE])
+                    if w.version == 2
+                    else w
                     for w in keyfile.wrapped
                 ),
             ).save()

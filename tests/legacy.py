@@ -18,7 +18,7 @@ import pytest
 
 from sillok.folder import KEYS_FILE
 from sillok.security import keyfile
-from sillok.security.keys import SEAL, ArchiveKeys
+from sillok.security.keys import KEY_FILE, SEAL, ArchiveKeys
 
 
 @contextmanager
@@ -29,7 +29,10 @@ def legacy_keys(seal: bool = True) -> Iterator[None]:
         def generate(cls: type[ArchiveKeys]) -> ArchiveKeys:
             database = os.urandom(32)
             keys = ArchiveKeys.from_legacy(database, database, os.urandom(32) if seal else None)
-            return replace(keys, legacy=False)
+            # the key-file key only so that this code can make the archive; the old copies
+            # written by rewrite_as_legacy do not hold it
+            purposes = {**keys.purposes, KEY_FILE: os.urandom(32)}
+            return replace(keys, purposes=purposes, legacy=False)
 
         patch.setattr(ArchiveKeys, "generate", classmethod(generate))
         yield

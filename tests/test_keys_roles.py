@@ -89,3 +89,42 @@ def test_an_archive_from_before_the_purpose_keys_is_migrated(tmp_path: Path) -> 
     assert set(keys.purposes) == keys_for_role("viewer")
     with Archive.open(folder, strong("vera"), settings=FAST, user="vera") as viewer:
         assert viewer.verification.run().ok
+
+
+def test_a_tampered_key_file_entry_stops_user_add_and_rotation(sqlcipher_archive: Archive) -> None:
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from sillok.errors import ArchiveError
+
+    archive = sqlcipher_archive
+    archive.users.add("vera", "viewer", strong("vera"))
+    path = archive.folder / KEYS_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    public = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    for entry in data["wrapped"]:
+        if entry["holder"] == "owner":
+            entry["public"] = base64.b64encode(public).decode()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(ArchiveError, match="the entry of 'owner' is not as an administrator"):
+        archive.users.add("kim", "documenter", strong("kim"))
+    with pytest.raises(ArchiveError, match="nothing was changed"):
+        archive.users.rotate_keys()
+    assert path.read_bytes() == before
+    assert archive.users.get("kim") is None
+
+
+def test_changing_ones_own_passphrase_keeps_the_entry_authenticated(
+    sqlcipher_archive: Archive,
+) -> None:
+    folder = sqlcipher_archive.folder
+    sqlcipher_archive.users.add("vera", "viewer", strong("vera"))
+    with Archive.open(folder, strong("vera"), settings=FAST, user="vera") as vera:
+        vera.users.passwd("vera", strong("vera again"), strong("vera"))
+    sqlcipher_archive.users.rotate_keys()  # checks every entry first
+    with Archive.open(folder, strong("vera again"), settings=FAST, user="vera") as vera:
+        assert vera.role == "viewer"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sillok.errors import ArchiveError, InvalidInput
 from sillok.folder import KEYS_FILE
 from sillok.security.keyfile import KeyFile
-from sillok.security.keys import SIGNING, ArchiveKeys, derive_key
+from sillok.security.keys import KEY_FILE, SIGNING, ArchiveKeys, derive_key
 from sillok.security.policy import may
 from sillok.store import Store
 from sillok.store.database_file import rekey_database
@@ -83,6 +83,9 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     new = vault.pending_keys or keys.rotated()
     if vault.pending_keys is not None and vault.opened_with_pending:
         keys = vault.previous_keys or keys
+    # Nothing is sealed to an entry an administrator did not make as it is (a public key
+    # written into another's entry obtains nothing): checked before a byte is written.
+    keyfile.check_entries(*[k for k in (keys.get(KEY_FILE), new.get(KEY_FILE)) if k])
     # 1. pending copies for everyone
     keyfile = KeyFile(
         keyfile.path,
@@ -102,7 +105,9 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     store = Store(vault.store.dialect, new_db_key)
     store.check()
     # 4. the new keys are the current ones
-    KeyFile(keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)).save()
+    KeyFile(
+        keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)
+    ).authenticated(new.purposes[KEY_FILE]).save()
     vault.attach_hooks(store)
     vault.store.close()
     vault.store = store

@@ -14,6 +14,8 @@ the rotation leaves an archive that opens.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -28,7 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.security.keys import ArchiveKeys, _b64, _kek, _unb64, derive_key
+from sillok.security.keys import KEY_FILE, ArchiveKeys, _b64, _kek, _unb64, derive_key
 from sillok.settings import KdfParams
 
 KEYFILE_FORMAT = 1
@@ -99,6 +101,9 @@ class WrappedKey:
     public: str = ""
     bundle: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] | None = None
+    mac: str = ""
+    """HMAC under the administrators' key-file key of holder, role and public key: an entry
+    whose public key or role anyone else changed is refused before anything is sealed to it."""
 
     @classmethod
     def seal(
@@ -192,6 +197,35 @@ class WrappedKey:
             pending=_seal_to(public, pending.to_bytes(), aad) if pending else None,
         )
 
+    def _authenticator(self, key: bytes) -> str:
+        text = f"sillok key entry v1|{self.holder}|{self.role}|{self.public}".encode()
+        return _b64(hmac.new(key, text, hashlib.sha256).digest())
+
+    def authenticated(self, key: bytes) -> WrappedKey:
+        """This entry with its MAC under the key-file key (an administrator's copy holds it)."""
+        return replace(self, mac=self._authenticator(key))
+
+    def is_authentic(self, *keys: bytes) -> bool:
+        """Whether an administrator made this entry as it is (its MAC checks under a key)."""
+        return self.version == 2 and any(
+            hmac.compare_digest(self.mac, self._authenticator(k)) for k in keys
+        )
+
+    def with_new_passphrase(self, old: str, new: str, params: KdfParams) -> WrappedKey:
+        """The same key pair (so the same bundle and MAC) under a new passphrase."""
+        private = self._private(old)
+        salt, nonce = os.urandom(16), os.urandom(12)
+        sealed_private = AESGCM(_kek(new, salt, params)).encrypt(
+            nonce, private.private_bytes_raw(), _USER_KEY_AAD + self.holder.encode()
+        )
+        return replace(
+            self,
+            salt=_b64(salt),
+            kdf=params,
+            nonce=_b64(nonce),
+            ciphertext=_b64(sealed_private),
+        )
+
     def with_passphrase(self, keys: ArchiveKeys, passphrase: str, params: KdfParams) -> WrappedKey:
         """A fresh copy of ``keys`` for the same holder and role under a new passphrase."""
         return WrappedKey.seal(keys, passphrase, self.holder, self.role, params)
@@ -200,7 +234,7 @@ class WrappedKey:
         """A JSON-ready dict."""
         data = asdict(self)
         if self.version == 1:
-            for key in ("version", "public", "bundle", "pending"):
+            for key in ("version", "public", "bundle", "pending", "mac"):
                 data.pop(key)
         return data
 
@@ -234,7 +268,8 @@ class KeyFile:
     ) -> tuple[KeyFile, ArchiveKeys]:
         """Make new random keys, wrap them for ``holder`` (an admin) and write the file."""
         keys, private = ArchiveKeys.generate(), X25519PrivateKey.generate()
-        keyfile = cls(path, (WrappedKey.seal(keys, passphrase, holder, "admin", params, private),))
+        entry = WrappedKey.seal(keys, passphrase, holder, "admin", params, private)
+        keyfile = cls(path, (entry.authenticated(keys.purposes[KEY_FILE]),))
         keyfile.save()
         return keyfile, keys.with_own(own_secret(private))
 
@@ -277,6 +312,25 @@ class KeyFile:
         finally:
             if old is not None:
                 old.close()
+
+    def check_entries(self, *keys: bytes) -> None:
+        """Refuse a key file whose entries an administrator did not make as they are.
+
+        Raises:
+            ArchiveError: an entry's public key, name or role was changed (or an entry was
+                added) by someone without the key-file key; nothing has been changed.
+        """
+        for wrapped in self.wrapped:
+            if not wrapped.is_authentic(*keys):
+                raise ArchiveError(
+                    f"keys.json was altered: the entry of {wrapped.holder!r} is not as an "
+                    "administrator made it (its public key, name or role changed): nothing was "
+                    "changed; restore keys.json from a backup"
+                )
+
+    def authenticated(self, key: bytes) -> KeyFile:
+        """Every entry with its MAC under ``key`` (after a rotation, or at migration)."""
+        return KeyFile(self.path, tuple(w.authenticated(key) for w in self.wrapped))
 
     def holder(self, name: str) -> WrappedKey | None:
         """One holder's copy, or None."""
