@@ -10,6 +10,7 @@ archive folder are described in :mod:`sillok.folder`.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,9 +37,9 @@ from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
 from sillok.security.keyfile import KeyFile, WrappedKey
-from sillok.security.keys import ArchiveKeys, derive_key
+from sillok.security.keys import KEY_FILE, SEAL, SIGNING, ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
-from sillok.security.policy import User, may_open_sealed
+from sillok.security.policy import User, may, may_open_sealed
 from sillok.security.seal import Sealer
 from sillok.settings import Settings
 from sillok.store import Store, head_revision, meta
@@ -211,11 +212,48 @@ class Archive:
             # master key if none was ever used.
             keys = vault.keys
             if keys.seal is None and no_seal_keys and may_open_sealed(wrapped.role):
-                keys = ArchiveKeys(keys.database, keys.archive, os.urandom(32))
-            fresh = WrappedKey.seal(keys, passphrase, wrapped.holder, wrapped.role, wrapped.kdf)
-            keyfile.replaced(fresh).save()
+                keys = replace(keys, purposes={**keys.purposes, SEAL: os.urandom(32)})
+            fresh = WrappedKey.seal(
+                keys.for_role(wrapped.role), passphrase, wrapped.holder, wrapped.role, wrapped.kdf
+            )
+            keyfile = keyfile.replaced(fresh)
+            keyfile.save()
             vault.keys = keys
             vault.use_sealer(Sealer(vault.store.dialect, keys.seal))
+        if vault.keys.is_legacy() and may(wrapped.role, "keys") and vault.pending_keys is None:
+            self._migrate_keys(keyfile)
+
+    def _migrate_keys(self, keyfile: KeyFile) -> None:
+        """Bring the copies of an archive made before the purpose keys to them (an
+        administrator's open): every copy rewritten with only its role's keys.
+
+        The purpose keys keep the values the old code derived from the archive secret, so old
+        ciphertexts and commitments still open, except three that every old copy could derive
+        and that guard what other roles must not reach: the evidence key (the old one retired,
+        so files sealed before still open), the key-file key (new), and the checkpoint-signing
+        key, replaced by a new Ed25519 key with the transition in the log's key chain.
+        A ``keys rotate`` afterwards also replaces the database key (docs/security.md).
+        """
+        vault = self.vault
+        old = vault.keys
+        keys = old.migrated()
+        with vault.store.transaction() as conn:
+            vault.log.rotate_signer(conn, keys.purposes[SIGNING])
+            vault.audit.record(
+                "keys_rotate", detail={"migration": True, "users": len(keyfile.wrapped)}, conn=conn
+            )
+            # Written inside the transaction: if it fails, the log keeps the old signing key.
+            # Trust on first use: the entries as they are now become the authenticated ones.
+            KeyFile(
+                keyfile.path,
+                tuple(
+                    w.with_keys(keys.for_role(w.role)).authenticated(keys.purposes[KEY_FILE])
+                    if w.version == 2
+                    else w
+                    for w in keyfile.wrapped
+                ),
+            ).save()
+        vault.keys = keys
 
     def _seed(self) -> None:
         vault = self.vault
@@ -318,7 +356,7 @@ class Archive:
         return self.vault.organizations
 
     def key_for(self, purpose: str) -> bytes:
-        """A key derived from the archive secret for one purpose."""
+        """The key of one purpose, if this user's copy holds it."""
         return self.vault.key_for(purpose)
 
     def meta(self) -> dict[str, str]:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sillok.directory import Directory
+from sillok.errors import ArchiveError
 from sillok.ledger.hooks import ArchiveHooks
 from sillok.ledger.log import ArchiveLog
 from sillok.model import organizations, places
 from sillok.security.audit import AuditTrail
 from sillok.security.disclosure import Disclosure
-from sillok.security.keys import ArchiveKeys, derive_key
+from sillok.security.keys import SALTS, SIGNING, ArchiveKeys
 from sillok.security.policy import User, may_open_sealed
 from sillok.security.seal import Sealer
 from sillok.settings import Settings
@@ -46,11 +47,9 @@ class Vault:
         self.user = user
         # Changes are recorded under the name of the user who opened the archive.
         self.settings = replace(settings, actor=user.name)
-        self.log = ArchiveLog(
-            store.dialect,
-            self.key_for("ledger field salts"),
-            self.key_for("checkpoint signing key"),
-        )
+        # Only a copy that holds the signing key signs checkpoints (administrators'); other
+        # writers leave the head unsigned until an administrator's session signs it.
+        self.log = ArchiveLog(store.dialect, self.key_for(SALTS), keys.get(SIGNING))
         self.sealer = Sealer(store.dialect, keys.seal if may_open_sealed(user.role) else None)
         self.hooks = ArchiveHooks(self.log, self.sealer, self._audit_write)
         self.audit = AuditTrail(self)
@@ -79,6 +78,7 @@ class Vault:
         self.opened_with_pending = with_pending
         self.previous_keys = current if with_pending else None
         other = current if with_pending else pending
+        self.log.accept_signing_key(other.get(SIGNING))
         if self.sealer.can_open and other.seal is not None:
             self.use_sealer(Sealer(self.store.dialect, self.keys.seal, older=[other.seal]))
 
@@ -88,8 +88,16 @@ class Vault:
         return self.user.role
 
     def key_for(self, purpose: str) -> bytes:
-        """A key derived from the archive secret for one purpose (keyed hashes, sealing)."""
-        return derive_key(self.keys.archive, purpose)
+        """The key of one purpose (:mod:`sillok.security.keys`), if this user's copy holds it.
+
+        Raises:
+            ArchiveError: the role's copy does not hold it (the policy does not let it do what
+                the key is for).
+        """
+        key = self.keys.get(purpose)
+        if key is None:
+            raise ArchiveError(f"a {self.role}'s key copy holds no {purpose} key")
+        return key
 
     @cached_property
     def places(self) -> Directory:

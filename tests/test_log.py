@@ -23,6 +23,7 @@ from sillok.ledger.entries import (
 )
 from sillok.ledger.merkle import leaf_hash, root_hash
 from sillok.model import acts, ledger_entries, ledger_state
+from sillok.security.keys import derive_key
 from sillok.store import Store
 from sillok.store import rows as store_rows
 from tests.datasets import YODOK, write_csv
@@ -129,7 +130,7 @@ def test_appending_reads_no_earlier_entry(archive: Archive, tmp_path: Path) -> N
 def test_a_connection_without_the_archive_hooks_cannot_write(
     archive: Archive, tmp_path: Path
 ) -> None:
-    bare = Store(archive.store.dialect, archive.key_for("database"))
+    bare = Store(archive.store.dialect, derive_key(archive.keys.database, "database"))
     try:
         with bare.transaction() as conn, pytest.raises(RuntimeError, match="no write hooks"):
             store_rows.insert_records(

@@ -104,14 +104,17 @@ def test_failed_logins_reach_the_audit_trail(sqlcipher_archive: Archive) -> None
     assert not (folder / FAILED_LOGINS_FILE).exists()
 
 
-def test_an_archive_from_before_users_is_upgraded(sqlcipher_archive: Archive) -> None:
+def test_an_archive_from_before_users_is_upgraded(tmp_path: Path) -> None:
     """A key file whose copy seals the data key directly (format 1) still opens."""
     from argon2.low_level import Type, hash_secret_raw
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    archive, folder = sqlcipher_archive, sqlcipher_archive.folder
+    from tests.legacy import legacy_keys
+
+    folder = tmp_path / "archive"
+    with legacy_keys(seal=False):
+        archive = Archive.create(folder, PASSPHRASE, settings=FAST)
     data_key = archive.keys.database
-    assert archive.keys.archive == data_key
     archive.close()
     salt, nonce = os.urandom(16), os.urandom(12)
     kek = hash_secret_raw(PASSPHRASE.encode(), salt, 1, 8 * 1024, 1, 32, Type.ID)
@@ -172,11 +175,13 @@ def test_rotating_the_keys(sqlcipher_archive: Archive, tmp_path: Path) -> None:
     archive.users.add("kang", "documenter", "documenter passphrase")
     archive.users.add("lee", "analyst", "analyst passphrase")
     old_key = derive_key(archive.keys.database, "database")
-    old_seal = archive.keys.seal
+    old = archive.keys
     done = archive.users.rotate_keys()
     # the informant's, the archive-wide and the ref key (security/refs.py)
     assert done == {"users": 3, "field_keys": 3}
-    assert archive.keys.seal != old_seal and archive.keys.archive != archive.keys.database
+    rotated = ("seal", "attachments", "checkpoint signing key", "key file")
+    assert all(archive.keys.get(p) != old.get(p) for p in rotated)
+    assert old.get("attachments") in archive.keys.evidence_keys()  # retired, still opens
     archive.ingest.run(write_csv(tmp_path / "b.csv", [dict(YODOK[0], informant="Witness Beta")]))
     archive.close()
     # a copy of the old key (a removed user's) no longer opens the database

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput, NotFound, SillokError
-from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger.checkpoint import (
+    CheckpointError,
+    follow_transitions,
+    is_signed,
+    key_for_size,
+    open_checkpoint,
+)
 from sillok.ledger.entries import (
     LOGGED_BY_NAME,
     SHAPES,
@@ -128,8 +134,15 @@ class Proofs:
             if not entries:
                 raise NotFound(f"{kind} {record_id} version {version} is not in the log")
             entry = entries[-1]
-            head = log.head(conn)
+            head = log.signed_head(conn)
+            if entry.seq >= head.size:
+                raise InvalidInput(
+                    f"{kind} {record_id} version {version} was written after the log's newest "
+                    "head signed by the organisation: an administrator's session signs it (open "
+                    "the archive as an administrator), then make the proof"
+                )
             leaves = log.leaf_hashes(conn, head.size)
+            chain = log.key_chain(conn)
         key = (record_id, None)
         values = shape.values(row)
         committed = log.committed(shape, row, version)
@@ -167,6 +180,8 @@ class Proofs:
             "inclusion_proof": [_b64(h) for h in proof],
             "checkpoint": head.checkpoint,
             "verifier_key": head.verifier_key,
+            "key_transitions": [link.note for link in chain[1]],
+            "first_key": chain[0],
             "made_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             "made_for_role": role,
         }
@@ -182,18 +197,21 @@ class Proofs:
                     f"sizes {old_size} and {new_size} must satisfy 0 < old <= new <= "
                     f"{head.size} (the log's size)"
                 )
-            old_note = log.checkpoint(conn, old_size)
-            new_note = log.checkpoint(conn, new_size)
+            old_note = _signed(log.checkpoint(conn, old_size))
+            new_note = _signed(log.checkpoint(conn, new_size))
             if old_note is None or new_note is None:
                 missing = old_size if old_note is None else new_size
                 raise NotFound(f"no checkpoint was signed at tree size {missing}")
             leaves = log.leaf_hashes(conn, new_size)
+            chain = log.key_chain(conn)
         return {
             "format": CONSISTENCY_FORMAT,
             "old_checkpoint": old_note,
             "new_checkpoint": new_note,
             "consistency_proof": [_b64(h) for h in consistency_proof(old_size, leaves)],
             "verifier_key": head.verifier_key,
+            "key_transitions": [link.note for link in chain[1]],
+            "first_key": chain[0],
         }
 
 
@@ -221,9 +239,14 @@ class BundleCheck:
         )
 
 
+def _signed(note: str | None) -> str | None:
+    # a head written by a non-administrator is unsigned: it proves nothing to others
+    return note if note is not None and is_signed(note) else None
+
+
 def _trusted(bundle: dict[str, Any], trusted_keys: list[str] | None) -> list[str]:
     if trusted_keys:
-        return trusted_keys
+        return _along_chain(bundle, trusted_keys)
     key = bundle.get("verifier_key")
     if not isinstance(key, str):
         raise BundleError("the bundle names no verifier key and none was given")
@@ -291,6 +314,23 @@ def load_bundle(data: bytes | str, name: str) -> Any:
     except ValueError as exc:  # not JSON, or an integer past Python's digit limit
         reason = str(exc)[:200].encode("utf-8", "backslashreplace").decode()
         raise BundleError(f"{name}: not JSON ({reason})") from None
+
+
+def _along_chain(bundle: dict[str, Any], trusted_keys: list[str]) -> list[str]:
+    """The trusted keys and the keys the bundle's transitions lead to from one of them (each
+    transition signed by the key before it: a key published before a rotation still checks a
+    bundle signed after it)."""
+    first, notes = bundle.get("first_key"), bundle.get("key_transitions") or []
+    if first not in trusted_keys or not notes:
+        return trusted_keys
+    lines = str(bundle.get("checkpoint") or bundle.get("new_checkpoint") or "").split("\n")
+    try:
+        chain = follow_transitions(str(first), [str(n) for n in notes], lines[0])
+        size = int(lines[1])
+    except (CheckpointError, IndexError, ValueError) as exc:
+        raise BundleError(f"the bundle's chain of checkpoint keys does not verify: {exc}") from None
+    # only the key of the checkpoint's epoch: a retired key signs nothing after its transition
+    return [key_for_size(str(first), chain, size)]
 
 
 def verify_bundle(

@@ -1,20 +1,24 @@
-"""Rotating the keys: a new database key and seal master key, for every user at once.
+"""Rotating the keys: every key a removed user may have held, for every user at once.
 
 Removing a user deletes their copy of the keys; a rotation afterwards (``sillok keys
-rotate``) makes any copy they kept useless for the database as it is from then on. The steps
+rotate``) makes any copy they kept useless from then on: a new database key, seal master key
+(field keys re-wrapped), evidence key (files attached from then on are sealed under it; the old
+one is retired into the copies of the roles that may read evidence), key-file key, and a new
+checkpoint-signing key whose transition, signed by the old and the new key, joins the chain
+that ``verify`` and ``proof verify`` follow. The keys that key only what the database key reads
+(log salts, pseudonyms, refs) stay (docs/threat-model.md, note 2). The steps
 are ordered so that a crash at any moment leaves an archive that opens (:func:`rotate_keys`),
 and opening (:func:`open_store`) tries the current database key and then the pending one.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from sillok.errors import ArchiveError, InvalidInput
 from sillok.folder import KEYS_FILE
 from sillok.security.keyfile import KeyFile
-from sillok.security.keys import ArchiveKeys, derive_key
+from sillok.security.keys import KEY_FILE, SIGNING, ArchiveKeys, derive_key
 from sillok.security.policy import may
 from sillok.store import Store
 from sillok.store.database_file import rekey_database
@@ -74,32 +78,36 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     keyfile = KeyFile.load(vault.folder / KEYS_FILE)
     old_kind = [w.holder for w in keyfile.wrapped if w.version != 2]
     if old_kind:
-        raise InvalidInput(
-            f"these users must log in once before a rotation: {', '.join(old_kind)}"
-        )
+        raise InvalidInput(f"these users must log in once before a rotation: {', '.join(old_kind)}")
     # An interrupted rotation is finished with the keys it started.
-    new = vault.pending_keys or ArchiveKeys(os.urandom(32), keys.archive, os.urandom(32))
+    new = vault.pending_keys or keys.rotated()
     if vault.pending_keys is not None and vault.opened_with_pending:
         keys = vault.previous_keys or keys
+    # Nothing is sealed to an entry an administrator did not make as it is (a public key
+    # written into another's entry obtains nothing): checked before a byte is written.
+    keyfile.check_entries(*[k for k in (keys.get(KEY_FILE), new.get(KEY_FILE)) if k])
     # 1. pending copies for everyone
     keyfile = KeyFile(
         keyfile.path,
-        tuple(
-            w.with_keys(keys.for_role(w.role), new.for_role(w.role)) for w in keyfile.wrapped
-        ),
+        tuple(w.with_keys(keys.for_role(w.role), new.for_role(w.role)) for w in keyfile.wrapped),
     )
     keyfile.save()
-    # 2. field keys under the new seal master key
+    # 2. field keys under the new seal master key; the new signing key and its transition
     assert new.seal is not None
+    new_signing = new.purposes[SIGNING]
     with vault.store.transaction() as conn:
         rewrapped = vault.sealer.rewrap(conn, new.seal)
+        if not vault.log.seed_sealed_under(conn, new_signing):
+            vault.log.rotate_signer(conn, new_signing)
     # 3. the database file under the new key
     new_db_key = derive_key(new.database, "database")
     rekey_database(vault.store, new_db_key)
     store = Store(vault.store.dialect, new_db_key)
     store.check()
     # 4. the new keys are the current ones
-    KeyFile(keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)).save()
+    KeyFile(
+        keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)
+    ).authenticated(new.purposes[KEY_FILE]).save()
     vault.attach_hooks(store)
     vault.store.close()
     vault.store = store

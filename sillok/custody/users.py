@@ -12,6 +12,7 @@ useless for the database as it is from then on (:mod:`sillok.custody.rotation`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keys import KEY_FILE
+from sillok.security.passphrases import check_strength
 from sillok.security.policy import ROLES, User, may, may_open_sealed
 from sillok.store import users as store_users
 
@@ -46,11 +49,16 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_passphrase(passphrase: str) -> str:
-    """A passphrase long enough, or :class:`InvalidInput` (which never repeats it)."""
+def check_passphrase(passphrase: str, known: Sequence[str] = ()) -> str:
+    """A passphrase long enough and hard enough to guess (zxcvbn, as at init), or
+    :class:`InvalidInput` saying why (which never repeats it).
+
+    Args:
+        known: words an attacker would try first (the user's name, the archive's folder).
+    """
     if len(passphrase or "") < MIN_PASSPHRASE:
         raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
-    return passphrase
+    return check_strength(passphrase, known)
 
 
 class Users:
@@ -101,8 +109,8 @@ class Users:
         self._require("users")
         check_name(name)
         check_role(role)
-        check_passphrase(passphrase)
-        keyfile = KeyFile.load(self._keyfile_path)
+        check_passphrase(passphrase, (name, self.vault.folder.name))
+        keyfile = self._checked_keyfile()
         if keyfile.holder(name) is not None:
             raise InvalidInput(f"user {name!r} already exists")
         keys = self.vault.keys
@@ -110,7 +118,9 @@ class Users:
             raise InvalidInput(
                 f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
             )
-        copy = WrappedKey.seal(keys.for_role(role), passphrase, name, role, self.vault.settings.kdf)
+        copy = WrappedKey.seal(
+            keys.for_role(role), passphrase, name, role, self.vault.settings.kdf
+        ).authenticated(self.vault.key_for(KEY_FILE))
         with self.vault.store.transaction() as conn:
             existing = store_users.user_named(conn, name)
             if existing is None:
@@ -127,7 +137,7 @@ class Users:
     def remove(self, name: str) -> None:
         """Remove a user: their key copy is deleted, their row marked inactive."""
         self._require("users")
-        keyfile = KeyFile.load(self._keyfile_path)
+        keyfile = self._checked_keyfile()
         if keyfile.holder(name) is None:
             raise NotFound(f"there is no user {name!r}")
         admins = [w for w in keyfile.wrapped if w.role == "admin" and w.holder != name]
@@ -142,22 +152,34 @@ class Users:
 
     def passwd(self, name: str, new_passphrase: str, old_passphrase: str | None = None) -> None:
         """Change a passphrase: one's own with the old one, anyone's as an admin."""
-        check_passphrase(new_passphrase)
+        check_passphrase(new_passphrase, (name, self.vault.folder.name))
         keyfile = KeyFile.load(self._keyfile_path)
         copy = keyfile.holder(name)
         if copy is None:
             raise NotFound(f"there is no user {name!r}")
+        kdf = self.vault.settings.kdf
         if name != self.vault.user.name:
             self._require("users")
+            keyfile = self._checked_keyfile()
             keys = self.vault.keys.for_role(copy.role)
+            fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, kdf).authenticated(
+                self.vault.key_for(KEY_FILE)
+            )
         else:
             if old_passphrase is None or not copy.check(old_passphrase):
                 raise WrongPassphrase("the current passphrase is not right")
-            keys = copy.open_keys(old_passphrase)[0]
-        fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, self.vault.settings.kdf)
+            # the same key pair: the entry stays as an administrator authenticated it
+            fresh = copy.with_new_passphrase(old_passphrase, new_passphrase, kdf)
         with self.vault.store.transaction() as conn:
             self.vault.audit.record("user_passwd", detail={"user": name}, conn=conn)
             keyfile.replaced(fresh).save()
+
+    def _checked_keyfile(self) -> KeyFile:
+        """keys.json, once every entry is checked as an administrator made it (before
+        anything is sealed to one: a public key put in another's entry obtains nothing)."""
+        keyfile = KeyFile.load(self._keyfile_path)
+        keyfile.check_entries(self.vault.key_for(KEY_FILE))
+        return keyfile
 
     def authenticate(self, name: str, passphrase: str) -> User | None:
         """The user when the passphrase is theirs and the archive's records agree, else None.

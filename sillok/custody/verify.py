@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
-from sillok.ledger.checkpoint import CheckpointError, open_checkpoint
+from sillok.ledger.checkpoint import (
+    CheckpointError,
+    follow_transitions,
+    is_signed,
+    key_for_size,
+    open_checkpoint,
+    open_unsigned,
+)
 from sillok.ledger.entries import (
     LOGGED_TABLES,
     SHAPES,
@@ -36,7 +43,7 @@ from sillok.ledger.entries import (
     content_commitment,
     entry_bytes,
 )
-from sillok.ledger.log import ArchiveLog
+from sillok.ledger.log import ArchiveLog, checkpoint_key_chain
 from sillok.ledger.merkle import CompactRange
 from sillok.model import RECORD_TABLES
 from sillok.store import ledger as store_ledger
@@ -67,6 +74,10 @@ class VerifyReport:
     versions: int = 0
     checkpoints: int = 0
     attachments: int = 0
+    unsigned: int = 0
+    """Checkpoints written by non-administrators (covered by a later signed one, if any)."""
+    signed_size: int = 0
+    """The size of the newest checkpoint signed with the organisation's key."""
     size: int = 0
     root: str = ""
     seconds: float = 0.0
@@ -99,6 +110,8 @@ class VerifyReport:
             "versions": self.versions,
             "checkpoints": self.checkpoints,
             "attachments": self.attachments,
+            "unsigned_checkpoints": self.unsigned,
+            "signed_size": self.signed_size,
             "size": self.size,
             "root": self.root,
             "seconds": round(self.seconds, 3),
@@ -115,6 +128,14 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
         return
     checkpoints = {size: (root, note) for size, root, note in store_ledger.checkpoints(conn)}
     frontier = CompactRange()
+    first_key, notes = checkpoint_key_chain(conn, state.verifier_key)
+    try:
+        chain = follow_transitions(first_key, notes, state.origin)
+    except CheckpointError as exc:
+        report.problem(f"the chain of checkpoint keys is broken: {exc}")
+        chain = []
+    if (chain[-1].new_key if chain else first_key) != state.verifier_key:
+        report.problem("the log's verifier key is not the last of its chain of checkpoint keys")
 
     def check_checkpoint(size: int) -> None:
         root, note = checkpoints[size]
@@ -125,7 +146,13 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
                 f"signed at size {size}: an entry before it was changed, removed or moved"
             )
         try:
-            cp = open_checkpoint(note, [state.verifier_key], origin=state.origin)
+            if is_signed(note):
+                signer = key_for_size(first_key, chain, size)
+                cp = open_checkpoint(note, [signer], origin=state.origin)
+            else:
+                # written by a non-administrator: a later signed head covers it
+                cp = open_unsigned(note, origin=state.origin)
+                report.unsigned += 1
         except CheckpointError as exc:
             report.problem(f"checkpoint at size {size}: {exc}")
             return
@@ -171,7 +198,9 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
     elif bytes(state.frontier) != frontier.to_bytes():
         report.problem("the log's stored frontier differs from the recomputed tree")
     if state.size not in checkpoints:
-        report.problem(f"no signed checkpoint covers the log's size {state.size}")
+        report.problem(f"no checkpoint covers the log's size {state.size}")
+    signed = [size for size, (_root, note) in checkpoints.items() if is_signed(note)]
+    report.signed_size = max(signed, default=0)
     stray = [s for s in checkpoints if s > frontier.size]
     if stray:
         report.problem(f"a checkpoint claims size {max(stray)}, beyond the log's {frontier.size}")

@@ -386,3 +386,91 @@ def open_checkpoint(
             f"checkpoint origin {checkpoint.origin!r} is not the expected {origin!r}"
         )
     return checkpoint
+
+
+def is_signed(note: str) -> bool:
+    """Whether a stored checkpoint note carries signatures (a non-administrator's write leaves
+    the head unsigned: only administrators hold the organisation's key)."""
+    return "\n\n" in note
+
+
+def open_unsigned(note: str, origin: str | None = None) -> Checkpoint:
+    """Parse an unsigned checkpoint note (its body alone); it proves nothing by itself.
+
+    Raises:
+        CheckpointError: the note is not a well-formed checkpoint body, or of another origin.
+    """
+    checkpoint = Checkpoint.from_body(note)
+    if origin is not None and checkpoint.origin != origin:
+        raise CheckpointError(
+            f"checkpoint origin {checkpoint.origin!r} is not the expected {origin!r}"
+        )
+    return checkpoint
+
+
+_TRANSITION = "sillok key transition"
+
+
+@dataclass(frozen=True)
+class KeyTransition:
+    """A change of the organisation's checkpoint key at a rotation.
+
+    Checkpoints of size up to ``size`` are signed by ``old_key``, later ones by ``new_key``.
+    The note saying so is signed by both keys, so the chain from the first key to the current
+    one can be followed by anyone who trusts the first (``verify``, ``proof verify``).
+    """
+
+    old_key: str
+    size: int
+    new_key: str
+    note: str
+
+
+def sign_transition(old: Signer, new: Signer, origin: str, size: int) -> KeyTransition:
+    """The transition from ``old`` to ``new`` after tree size ``size``, signed by both."""
+    text = f"{_TRANSITION}\n{origin}\n{size}\n{new.verifier_key()}\n"
+    note = f"{text}\n{old.signature_line(text)}{new.signature_line(text)}"
+    return KeyTransition(old.verifier_key(), size, new.verifier_key(), note)
+
+
+def open_transition(old_key: str, note: str, origin: str) -> KeyTransition:
+    """Check a transition note against the key it leaves (and the key it names).
+
+    Raises:
+        CheckpointError: malformed, of another origin, or not signed by both keys.
+    """
+    lines = open_note(note, [old_key]).split("\n")
+    if len(lines) != 5 or lines[0] != _TRANSITION or not _TREE_SIZE.fullmatch(lines[2]):
+        raise CheckpointError("a key transition note is malformed")
+    if lines[1] != origin:
+        raise CheckpointError(f"a key transition is for the log {lines[1]!r}, not {origin!r}")
+    new_key = lines[3]
+    open_note(note, [new_key])  # the new key signed it too: it was made by the rotation
+    return KeyTransition(old_key, int(lines[2]), new_key, note)
+
+
+def follow_transitions(first_key: str, notes: Sequence[str], origin: str) -> list[KeyTransition]:
+    """The chain of transitions from ``first_key``, each checked by the key before it.
+
+    Raises:
+        CheckpointError: a link does not verify, or the sizes do not grow.
+    """
+    chain: list[KeyTransition] = []
+    key = first_key
+    for note in notes:
+        link = open_transition(key, note, origin)
+        if chain and link.size < chain[-1].size:
+            raise CheckpointError("the key transitions are out of order")
+        chain.append(link)
+        key = link.new_key
+    return chain
+
+
+def key_for_size(first_key: str, chain: Sequence[KeyTransition], size: int) -> str:
+    """The key that signs checkpoints of tree size ``size`` along a transition chain."""
+    key = first_key
+    for link in chain:
+        if size <= link.size:
+            return key
+        key = link.new_key
+    return key

@@ -8,8 +8,10 @@ and every audit event, in the same transaction as the write. An append:
 1. computes each row's content commitment and builds its log entry
    (:mod:`sillok.ledger.entries`), hashes it as an RFC 9162 leaf, and inserts the entries with
    one executemany;
-2. extends the persisted compact range (O(log n) per leaf, no read of older leaves) and signs
-   a checkpoint of the new tree head with the archive's Ed25519 key.
+2. extends the persisted compact range (O(log n) per leaf, no read of older leaves) and
+   writes a checkpoint of the new tree head, signed with the organisation's Ed25519 key when
+   the writer holds it (administrators), else unsigned until an administrator's session signs
+   a later head (docs/threat-model.md: the signing key is the administrators' alone).
 
 The formats are specified in docs/ledger.md ("The archive's log").
 """
@@ -27,7 +29,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Table
 
-from sillok.ledger.checkpoint import Checkpoint, Signer, open_checkpoint
+from sillok.ledger.checkpoint import (
+    Checkpoint,
+    KeyTransition,
+    Signer,
+    follow_transitions,
+    open_checkpoint,
+    sign_transition,
+)
 from sillok.ledger.entries import (
     LOGGED_TABLES,
     NEWLY_LOGGED,
@@ -72,28 +81,38 @@ class LogHead:
 class ArchiveLog:
     """The Merkle log of one archive."""
 
-    def __init__(self, dialect: Dialect, salt_key: bytes, signing_seal_key: bytes) -> None:
+    def __init__(self, dialect: Dialect, salt_key: bytes, signing_seal_key: bytes | None) -> None:
         """Args:
         dialect: the store's dialect (for driver-level bulk inserts).
         salt_key: secret for the salts of redactable fields.
-        signing_seal_key: AES-256-GCM key under which the Ed25519 seed is stored.
+        signing_seal_key: AES-256-GCM key under which the Ed25519 seed is stored; None for a
+            writer who does not hold it (their checkpoints are left unsigned).
         """
         self._dialect = dialect
         self._salt_key = salt_key
         self._signing_seal_key = signing_seal_key
+        self._other_seal_keys: list[bytes] = []
         self._signer: Signer | None = None
         #: the persons' commit keys, every role's copies wrapped under a key of the salt key
         self.commit_keys = CommitKeys(dialect, derive_key(salt_key, "person commit keys"))
 
     # -- setting up --
 
+    @property
+    def signs(self) -> bool:
+        """Whether this writer signs checkpoints (holds the signing key)."""
+        return self._signing_seal_key is not None
+
+    def _sealed_seed(self, signer: Signer, seal_key: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(seal_key).encrypt(nonce, signer.private_bytes(), _SIGNING_KEY_AAD)
+
     def setup(self, conn: Connection, origin: str) -> None:
         """Create the log's state and signing key (once, when the archive is created)."""
+        if self._signing_seal_key is None:
+            raise LogError("setting up the log needs the signing key (an administrator's copy)")
         signer = Signer.generate(origin)
-        nonce = os.urandom(12)
-        sealed = nonce + AESGCM(self._signing_seal_key).encrypt(
-            nonce, signer.private_bytes(), _SIGNING_KEY_AAD
-        )
+        sealed = self._sealed_seed(signer, self._signing_seal_key)
         store.create_log_state(
             conn, CompactRange().to_bytes(), origin, signer.verifier_key(), sealed
         )
@@ -101,18 +120,41 @@ class ArchiveLog:
         self._sign(conn, CompactRange(), origin)
 
     def _load_signer(self, state: Any) -> Signer:
+        if self._signing_seal_key is None:
+            raise LogError("this key copy does not hold the checkpoint-signing key")
         if self._signer is None or self._signer.verifier_key() != state.verifier_key:
-            raw = bytes(state.signing_key)
-            try:
-                seed = AESGCM(self._signing_seal_key).decrypt(raw[:12], raw[12:], _SIGNING_KEY_AAD)
-            except InvalidTag:
-                raise LogError(
-                    "the log's signing key does not open with this archive's key"
-                ) from None
+            seed = self._open_seed(state)
+            if seed is None:
+                raise LogError("the log's signing key does not open with this archive's key")
             self._signer = Signer.from_private_bytes(state.origin, seed)
             if self._signer.verifier_key() != state.verifier_key:
                 raise LogError("the log's signing key does not match its verifier key")
         return self._signer
+
+    def _open_seed(self, state: Any) -> bytes | None:
+        raw = bytes(state.signing_key)
+        for key in [k for k in (self._signing_seal_key, *self._other_seal_keys) if k]:
+            try:
+                seed = AESGCM(key).decrypt(raw[:12], raw[12:], _SIGNING_KEY_AAD)
+            except InvalidTag:
+                continue
+            self._signing_seal_key = key  # during a rotation: the key it is sealed under now
+            return seed
+        return None
+
+    def accept_signing_key(self, key: bytes | None) -> None:
+        """Also try ``key`` for the sealed seed (the other key of an unfinished rotation)."""
+        if key is not None and self._signing_seal_key is not None:
+            self._other_seal_keys.append(key)
+
+    def seed_sealed_under(self, conn: Connection, key: bytes) -> bool:
+        """Whether the signing seed is sealed under ``key`` (a rotation already replaced it)."""
+        raw = bytes(self._state(conn, lock=False).signing_key)
+        try:
+            AESGCM(key).decrypt(raw[:12], raw[12:], _SIGNING_KEY_AAD)
+        except InvalidTag:
+            return False
+        return True
 
     def _state(self, conn: Connection, lock: bool) -> Any:
         state = store.log_state(conn, lock=lock)
@@ -181,7 +223,8 @@ class ArchiveLog:
         ]
         store.insert_entries(conn, self._dialect, rows)
         store.advance_log_state(conn, start, frontier.size, frontier.to_bytes())
-        self._signer = self._load_signer(state)
+        if self.signs:
+            self._signer = self._load_signer(state)
         self._sign(conn, frontier, state.origin)
 
     def backfill(self, conn: Connection) -> int:
@@ -224,9 +267,9 @@ class ArchiveLog:
         return len(batch)
 
     def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:
-        assert self._signer is not None
         root = frontier.root()
-        note = self._signer.sign(Checkpoint(origin, frontier.size, root))
+        checkpoint = Checkpoint(origin, frontier.size, root)
+        note = self._signer.sign(checkpoint) if self.signs and self._signer else checkpoint.body()
         # One checkpoint per transaction: a later append in the same transaction replaces the
         # one signed before it, which nobody outside the transaction ever saw.
         transaction = conn.get_transaction()
@@ -237,7 +280,36 @@ class ArchiveLog:
         if transaction is not None:
             conn.info[_SIGNED_IN] = (weakref.ref(transaction), frontier.size)
 
+    # -- rotating the organisation's key --
+
+    def rotate_signer(self, conn: Connection, new_seal_key: bytes) -> KeyTransition:
+        """Replace the checkpoint-signing key at the log's current size (in the rotation's
+        transaction): a new Ed25519 key, sealed under ``new_seal_key``, and the transition,
+        signed by the old and the new key, added to the chain ``verify`` follows."""
+        state = self._state(conn, lock=True)
+        old = self._load_signer(state)
+        new = Signer.generate(state.origin)
+        transition = sign_transition(old, new, state.origin, int(state.size))
+        first, notes = checkpoint_key_chain(conn, state.verifier_key)
+        store.save_key_chain(conn, json.dumps({"first": first, "notes": [*notes, transition.note]}))
+        store.replace_signing_key(conn, new.verifier_key(), self._sealed_seed(new, new_seal_key))
+        self._signing_seal_key = new_seal_key
+        self._signer = new
+        return transition
+
+    def reseal_signer(self, conn: Connection, new_seal_key: bytes) -> None:
+        """Keep the signing key, sealed under a new key (a legacy copy's migration)."""
+        signer = self._load_signer(self._state(conn, lock=True))
+        store.reseal_signing_key(conn, self._sealed_seed(signer, new_seal_key))
+        self._signing_seal_key = new_seal_key
+
     # -- reading --
+
+    def key_chain(self, conn: Connection) -> tuple[str, list[KeyTransition]]:
+        """The first checkpoint key and the checked transitions since (see :func:`verify`)."""
+        state = self._state(conn, lock=False)
+        first, notes = checkpoint_key_chain(conn, state.verifier_key)
+        return first, follow_transitions(first, notes, state.origin)
 
     def head(self, conn: Connection) -> LogHead:
         """The current size, root and signed checkpoint."""
@@ -247,6 +319,16 @@ class ArchiveLog:
         if note is None:
             raise LogError(f"the log has no checkpoint for its size {state.size}")
         return LogHead(state.size, frontier.root(), note, state.verifier_key, state.origin)
+
+    def signed_head(self, conn: Connection) -> LogHead:
+        """The newest tree head signed with the organisation's key (what proofs and replicas
+        use: heads written by non-administrators are unsigned until an administrator's session
+        signs a later one)."""
+        state = self._state(conn, lock=False)
+        row = store.newest_signed_checkpoint(conn)
+        if row is None:
+            raise LogError("the log has no checkpoint signed by the organisation's key")
+        return LogHead(int(row.size), bytes(row.root), row.note, state.verifier_key, state.origin)
 
     def leaf_hashes(self, conn: Connection, size: int) -> list[bytes]:
         """The first ``size`` leaf hashes, in order."""
@@ -284,9 +366,19 @@ class ArchiveLog:
         return field_salt(self._salt_key, table, key, version, column)
 
 
+def checkpoint_key_chain(conn: Connection, current_key: str) -> tuple[str, list[str]]:
+    """(first checkpoint key, transition notes) as stored; an archive never rotated has
+    its current key as the first and no transitions."""
+    stored = store.key_chain(conn)
+    if stored is None:
+        return current_key, []
+    data = json.loads(stored)
+    return str(data["first"]), [str(n) for n in data["notes"]]
+
+
 def open_head(note: str, verifier_key: str, origin: str) -> Checkpoint:
     """Check a stored checkpoint note with the archive's verifier key."""
     return open_checkpoint(note, [verifier_key], origin=origin)
 
 
-__all__ = ["ArchiveLog", "LogError", "LogHead", "open_head"]
+__all__ = ["ArchiveLog", "LogError", "LogHead", "checkpoint_key_chain", "open_head"]

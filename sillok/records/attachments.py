@@ -3,8 +3,8 @@
 ``sillok attach ARCHIVE KIND:ID FILE`` reads the file once, in chunks (a multi-gigabyte video
 never sits in memory), while it (1) hashes the raw bytes with SHA-256, exactly what
 ``sha256sum`` prints, and (2) seals them chunk by chunk with AES-256-GCM into the archive's
-attachment store. The stored file is named by ``HMAC-SHA256(archive key, SHA-256 of the
-raw bytes)``: equal files share one blob, but nobody without the archive's key can tell from
+attachment store. The stored file is named by ``HMAC-SHA256(attachment names key, SHA-256 of
+the raw bytes)``: equal files share one blob, but nobody without the archive's key can tell from
 the names which known file is inside.
 
 Sealed file format (version 1)::
@@ -13,7 +13,9 @@ Sealed file format (version 1)::
     then chunks: AES-256-GCM(chunk) with nonce = prefix || chunk index (4, big-endian)
     and associated data = b"sillok attachment v1" || chunk index (8) || last flag (1)
 
-The key is derived from the archive secret and the salt. The last-chunk flag in the
+The key is derived from the archive's evidence key of the epoch (:mod:`sillok.security.keys`:
+only roles that may get or add evidence hold it; a rotation starts a new one and keeps the
+old ones in those roles' copies) and the salt. The last-chunk flag in the
 associated data makes a truncated file fail, even when cut at a chunk boundary.
 
 The attachment's record keeps the SHA-256, size, media type, the file name, capture time and
@@ -38,7 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sillok.errors import InvalidInput, NotFound, SillokError
 from sillok.model import RECORD_TABLES
-from sillok.security.keys import derive_key
+from sillok.security.keys import EVIDENCE, EVIDENCE_NAMES, derive_key
 from sillok.security.policy import may, may_see
 from sillok.store import attachments as attachment_rows
 from sillok.store.rows import get, insert_records, now
@@ -161,8 +163,29 @@ class Attachments:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.folder = vault.folder / STORE
-        self._key = vault.key_for("attachments")
-        self._name_key = vault.key_for("attachment names")
+
+    @property
+    def can_open(self) -> bool:
+        """Whether this user's copy holds the evidence keys (roles that get or add evidence)."""
+        return bool(self.vault.keys.evidence_keys())
+
+    def _opened(self, path: Path) -> Iterator[bytes]:
+        """The raw bytes of a sealed file, under whichever epoch's evidence key sealed it."""
+        keys = self.vault.keys.evidence_keys()
+        if not keys:
+            raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
+        for number, key in enumerate(keys, start=1):
+            with open(path, "rb") as source:
+                chunks = open_stream(source, key)
+                try:
+                    first = next(chunks)
+                except AttachmentError:
+                    if number < len(keys):
+                        continue  # sealed in another epoch: the first chunk says so
+                    raise
+                yield first
+                yield from chunks
+                return
 
     def _require(self, action: str) -> None:
         if not may(self.vault.role, action):
@@ -170,7 +193,8 @@ class Attachments:
 
     def blob_name(self, sha256: str) -> str:
         """The keyed-hash name of the blob holding a file with this SHA-256."""
-        return hmac.new(self._name_key, bytes.fromhex(sha256), hashlib.sha256).hexdigest()
+        name_key = self.vault.key_for(EVIDENCE_NAMES)
+        return hmac.new(name_key, bytes.fromhex(sha256), hashlib.sha256).hexdigest()
 
     def attach(
         self, kind: str, record_id: int, path: Path, media: str | None = None
@@ -192,7 +216,7 @@ class Attachments:
                 head = source.read(16)
                 source.seek(0)
                 with open(incoming, "wb") as target:
-                    sha256, size = seal_stream(source, target, self._key)
+                    sha256, size = seal_stream(source, target, self.vault.key_for(EVIDENCE))
                     target.flush()
                     os.fsync(target.fileno())
             blob = self.blob_name(sha256)
@@ -243,9 +267,7 @@ class Attachments:
                 sharing = self._sharing_of(conn, row)
                 if not may_see(self.vault.role, sharing):
                     continue
-                shown = self.vault.disclosure.row(
-                    conn, "attachments", dict(row._mapping), sharing
-                )
+                shown = self.vault.disclosure.row(conn, "attachments", dict(row._mapping), sharing)
                 shown["custody"] = [
                     {"at": c.at.isoformat(), "actor": c.actor, "action": c.action}
                     for c in attachment_rows.custody_of(conn, row.id)
@@ -270,8 +292,8 @@ class Attachments:
         partial = output.with_name(output.name + ".partial")
         digest = hashlib.sha256()
         try:
-            with open(self.folder / row.blob_name, "rb") as source, open(partial, "wb") as target:
-                for chunk in open_stream(source, self._key):
+            with open(partial, "wb") as target:
+                for chunk in self._opened(self.folder / row.blob_name):
                     digest.update(chunk)
                     target.write(chunk)
             if digest.hexdigest() != row.sha256:
@@ -293,14 +315,20 @@ class Attachments:
         return {"id": attachment_id, "sha256": row.sha256, "size": row.size}
 
     def rehash(self, row: Any) -> str | None:
-        """Re-hash one stored attachment; None if it matches, else what is wrong."""
+        """Re-hash one stored attachment; None if it matches, else what is wrong.
+
+        A role whose copy holds no evidence key (viewer, analyst) can only check that the
+        stored file is there.
+        """
+        if not self.can_open:
+            present = (self.folder / row.blob_name).is_file()
+            return None if present else f"attachment {row.id}: its stored file is missing"
         digest = hashlib.sha256()
         size = 0
         try:
-            with open(self.folder / row.blob_name, "rb") as source:
-                for chunk in open_stream(source, self._key):
-                    digest.update(chunk)
-                    size += len(chunk)
+            for chunk in self._opened(self.folder / row.blob_name):
+                digest.update(chunk)
+                size += len(chunk)
         except FileNotFoundError:
             return f"attachment {row.id}: its stored file is missing"
         except AttachmentError as exc:

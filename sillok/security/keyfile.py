@@ -14,6 +14,8 @@ the rotation leaves an archive that opens.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -28,12 +30,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.security.keys import ArchiveKeys, _b64, _kek, _unb64
+from sillok.security.keys import KEY_FILE, ArchiveKeys, _b64, _kek, _unb64, derive_key
 from sillok.settings import KdfParams
 
 KEYFILE_FORMAT = 1
 _WRAP_AAD = b"sillok data key v1"
 _USER_KEY_AAD = b"sillok user key v2"
+TOTP_PURPOSE = "web totp secrets"
+"""What a user's own secret (:attr:`ArchiveKeys.own`) is derived from their private key for."""
+
+
+def own_secret(private: X25519PrivateKey) -> bytes:
+    """A user's own secret (:attr:`ArchiveKeys.own`): from their private key, so only their
+    passphrase reaches it."""
+    return derive_key(private.private_bytes_raw(), TOTP_PURPOSE)
 
 
 def _bundle_aad(holder: str, role: str) -> bytes:
@@ -91,6 +101,9 @@ class WrappedKey:
     public: str = ""
     bundle: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] | None = None
+    mac: str = ""
+    """HMAC under the administrators' key-file key of holder, role and public key: an entry
+    whose public key or role anyone else changed is refused before anything is sealed to it."""
 
     @classmethod
     def seal(
@@ -100,10 +113,16 @@ class WrappedKey:
         holder: str,
         role: str,
         params: KdfParams,
+        private: X25519PrivateKey | None = None,
     ) -> WrappedKey:
-        """A new holder's copy of the keys (given as bytes: the database key, no seal key)."""
-        keys = data_key if isinstance(data_key, ArchiveKeys) else ArchiveKeys(data_key, data_key)
-        private = X25519PrivateKey.generate()
+        """A new holder's copy of the keys (given as bytes: the database key, no seal key),
+        with a new key pair unless ``private`` is given."""
+        keys = (
+            data_key
+            if isinstance(data_key, ArchiveKeys)
+            else replace(ArchiveKeys.generate(), database=data_key)
+        )
+        private = private or X25519PrivateKey.generate()
         public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         salt, nonce = os.urandom(16), os.urandom(12)
         sealed_private = AESGCM(_kek(passphrase, salt, params)).encrypt(
@@ -139,12 +158,13 @@ class WrappedKey:
                 key = AESGCM(kek).decrypt(_unb64(self.nonce), _unb64(self.ciphertext), _WRAP_AAD)
             except InvalidTag:
                 raise WrongPassphrase("the passphrase does not unlock this archive") from None
-            return ArchiveKeys(key, key), None
+            return ArchiveKeys.from_legacy(key, key, None), None
         private = self._private(passphrase)
         aad = _bundle_aad(self.holder, self.role)
-        keys = ArchiveKeys.from_bytes(_open_sealed(private, self.bundle, aad))
+        own = own_secret(private)
+        keys = ArchiveKeys.from_bytes(_open_sealed(private, self.bundle, aad)).with_own(own)
         pending = (
-            ArchiveKeys.from_bytes(_open_sealed(private, self.pending, aad))
+            ArchiveKeys.from_bytes(_open_sealed(private, self.pending, aad)).with_own(own)
             if self.pending
             else None
         )
@@ -177,6 +197,35 @@ class WrappedKey:
             pending=_seal_to(public, pending.to_bytes(), aad) if pending else None,
         )
 
+    def _authenticator(self, key: bytes) -> str:
+        text = f"sillok key entry v1|{self.holder}|{self.role}|{self.public}".encode()
+        return _b64(hmac.new(key, text, hashlib.sha256).digest())
+
+    def authenticated(self, key: bytes) -> WrappedKey:
+        """This entry with its MAC under the key-file key (an administrator's copy holds it)."""
+        return replace(self, mac=self._authenticator(key))
+
+    def is_authentic(self, *keys: bytes) -> bool:
+        """Whether an administrator made this entry as it is (its MAC checks under a key)."""
+        return self.version == 2 and any(
+            hmac.compare_digest(self.mac, self._authenticator(k)) for k in keys
+        )
+
+    def with_new_passphrase(self, old: str, new: str, params: KdfParams) -> WrappedKey:
+        """The same key pair (so the same bundle and MAC) under a new passphrase."""
+        private = self._private(old)
+        salt, nonce = os.urandom(16), os.urandom(12)
+        sealed_private = AESGCM(_kek(new, salt, params)).encrypt(
+            nonce, private.private_bytes_raw(), _USER_KEY_AAD + self.holder.encode()
+        )
+        return replace(
+            self,
+            salt=_b64(salt),
+            kdf=params,
+            nonce=_b64(nonce),
+            ciphertext=_b64(sealed_private),
+        )
+
     def with_passphrase(self, keys: ArchiveKeys, passphrase: str, params: KdfParams) -> WrappedKey:
         """A fresh copy of ``keys`` for the same holder and role under a new passphrase."""
         return WrappedKey.seal(keys, passphrase, self.holder, self.role, params)
@@ -185,7 +234,7 @@ class WrappedKey:
         """A JSON-ready dict."""
         data = asdict(self)
         if self.version == 1:
-            for key in ("version", "public", "bundle", "pending"):
+            for key in ("version", "public", "bundle", "pending", "mac"):
                 data.pop(key)
         return data
 
@@ -218,10 +267,11 @@ class KeyFile:
         cls, path: Path, passphrase: str, params: KdfParams, holder: str = "owner"
     ) -> tuple[KeyFile, ArchiveKeys]:
         """Make new random keys, wrap them for ``holder`` (an admin) and write the file."""
-        keys = ArchiveKeys.generate()
-        keyfile = cls(path, (WrappedKey.seal(keys, passphrase, holder, "admin", params),))
+        keys, private = ArchiveKeys.generate(), X25519PrivateKey.generate()
+        entry = WrappedKey.seal(keys, passphrase, holder, "admin", params, private)
+        keyfile = cls(path, (entry.authenticated(keys.purposes[KEY_FILE]),))
         keyfile.save()
-        return keyfile, keys
+        return keyfile, keys.with_own(own_secret(private))
 
     @classmethod
     def load(cls, path: Path) -> KeyFile:
@@ -262,6 +312,25 @@ class KeyFile:
         finally:
             if old is not None:
                 old.close()
+
+    def check_entries(self, *keys: bytes) -> None:
+        """Refuse a key file whose entries an administrator did not make as they are.
+
+        Raises:
+            ArchiveError: an entry's public key, name or role was changed (or an entry was
+                added) by someone without the key-file key; nothing has been changed.
+        """
+        for wrapped in self.wrapped:
+            if not wrapped.is_authentic(*keys):
+                raise ArchiveError(
+                    f"keys.json was altered: the entry of {wrapped.holder!r} is not as an "
+                    "administrator made it (its public key, name or role changed): nothing was "
+                    "changed; restore keys.json from a backup"
+                )
+
+    def authenticated(self, key: bytes) -> KeyFile:
+        """Every entry with its MAC under ``key`` (after a rotation, or at migration)."""
+        return KeyFile(self.path, tuple(w.authenticated(key) for w in self.wrapped))
 
     def holder(self, name: str) -> WrappedKey | None:
         """One holder's copy, or None."""

@@ -12,7 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, delete, func, insert, select, text, update
 
-from sillok.model import attachments, ledger_checkpoints, ledger_entries, ledger_state
+from sillok.model import (
+    archive_meta,
+    attachments,
+    ledger_checkpoints,
+    ledger_entries,
+    ledger_state,
+)
 from sillok.model import record_versions as versions
 from sillok.store.dialects import Dialect
 from sillok.store.rows import now
@@ -60,6 +66,39 @@ def advance_log_state(conn: Connection, old_size: int, size: int, frontier: byte
         .where(ledger_state.c.id == _STATE_ID, ledger_state.c.size == old_size)
         .values(size=size, frontier=frontier)
     )
+
+
+def replace_signing_key(conn: Connection, verifier_key: str, signing_key: bytes) -> None:
+    """Record the organisation's new checkpoint key (its public key and its sealed seed)."""
+    conn.execute(
+        update(ledger_state)
+        .where(ledger_state.c.id == _STATE_ID)
+        .values(verifier_key=verifier_key, signing_key=signing_key)
+    )
+
+
+def reseal_signing_key(conn: Connection, signing_key: bytes) -> None:
+    """Record the organisation's checkpoint seed sealed under a new key."""
+    conn.execute(
+        update(ledger_state).where(ledger_state.c.id == _STATE_ID).values(signing_key=signing_key)
+    )
+
+
+_KEY_CHAIN = "checkpoint_keys"
+
+
+def key_chain(conn: Connection) -> str | None:
+    """The stored chain of checkpoint keys (JSON: the first key and the transition notes)."""
+    value: str | None = conn.execute(
+        select(archive_meta.c.value).where(archive_meta.c.key == _KEY_CHAIN)
+    ).scalar()
+    return value
+
+
+def save_key_chain(conn: Connection, value: str) -> None:
+    """Replace the stored chain of checkpoint keys."""
+    conn.execute(delete(archive_meta).where(archive_meta.c.key == _KEY_CHAIN))
+    conn.execute(insert(archive_meta), {"key": _KEY_CHAIN, "value": value})
 
 
 # --- entries --------------------------------------------------------------------------------
@@ -116,9 +155,7 @@ def entries_in_order(conn: Connection, chunk: int) -> Iterator[tuple[Any, ...]]:
         last = batch[-1][0]
 
 
-def entries_in_range(
-    conn: Connection, table: str, lo: int, hi: int
-) -> Iterator[tuple[Any, ...]]:
+def entries_in_range(conn: Connection, table: str, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
     """The entries about rows ``lo <= id < hi`` of a table, as the tuples of
     :func:`entries_in_order`, in seq order."""
     query = (
@@ -166,6 +203,17 @@ def checkpoint_note(conn: Connection, size: int) -> str | None:
         select(ledger_checkpoints.c.note).where(ledger_checkpoints.c.size == size)
     ).scalar()
     return note
+
+
+def newest_signed_checkpoint(conn: Connection) -> Row[Any] | None:
+    """The newest checkpoint that carries signatures (size, root, note), or None."""
+    stmt = (
+        select(ledger_checkpoints)
+        .where(ledger_checkpoints.c.note.contains("\n\n", autoescape=True))
+        .order_by(ledger_checkpoints.c.size.desc())
+        .limit(1)
+    )
+    return conn.execute(stmt).first()
 
 
 def checkpoints(conn: Connection) -> Iterator[tuple[int, bytes, str]]:

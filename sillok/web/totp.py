@@ -1,17 +1,22 @@
 """A second factor for logging in: time-based one-time codes (TOTP, RFC 6238, ``pyotp``).
 
 A user who turns it on keeps a secret in an authenticator app; the server keeps the same
-secret in ``ARCHIVE/web-totp.json``, sealed with AES-256-GCM under a key derived from the
-archive's secret in the user's own key copy (so the file is useless without a copy unlocked)
-with the user name bound in as associated data (so a secret moved to another user fails to
-open). A code is accepted once: the time step of the last accepted code is remembered, so a
-code seen over a shoulder cannot be replayed within its window.
+secret in ``ARCHIVE/web-totp.json``, sealed with AES-256-GCM under the user's *own* secret
+(:attr:`sillok.security.keys.ArchiveKeys.own`, derived from their private key, which only their
+passphrase opens): no other user's copy opens it, whatever their role. Entries are named by a
+hash of the user name, not the name, with the name bound in as associated data (so a secret
+moved to another user fails to open). Entries of the format before (named in the clear and
+sealed under a key every copy held) no longer open: such a user asks an administrator to turn
+the second factor off, and enrols again (docs/security.md). A code is accepted once: the time
+step of the last accepted code is remembered, so a code seen over a shoulder cannot be
+replayed within its window.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -22,14 +27,10 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sillok.security.keys import derive_key
-
 if TYPE_CHECKING:
     from sillok.security.keys import ArchiveKeys
 
 TOTP_FILE = "web-totp.json"
-#: what the key sealing the secrets is derived for (from the archive secret of the user's copy)
-PURPOSE = "web totp secrets"
 ISSUER = "Sillok"
 
 
@@ -58,24 +59,30 @@ class TotpStore:
         os.replace(tmp, self.path)
 
     @staticmethod
-    def _cipher(keys: ArchiveKeys) -> AESGCM:
-        # Derived from the keys of the user's copy, not from an opened archive, so a login can
-        # check the code before the archive is opened (and audits the login).
-        return AESGCM(derive_key(keys.archive, PURPOSE))
+    def _cipher(keys: ArchiveKeys) -> AESGCM | None:
+        # The user's own secret, from the keys of their copy rather than an opened archive, so
+        # a login can check the code before the archive is opened (and audits the login).
+        return AESGCM(keys.own) if keys.own is not None else None
+
+    @staticmethod
+    def entry_name(username: str) -> str:
+        """The name of a user's entry in the file (a hash: the file lists no user names)."""
+        return hashlib.sha256(f"sillok totp entry|{username}".encode()).hexdigest()
 
     def enrolled(self, username: str) -> bool:
-        """Whether the user has turned the second factor on."""
-        return username in self._read()
+        """Whether the user has turned the second factor on (in this format or the one before)."""
+        data = self._read()
+        return self.entry_name(username) in data or username in data
 
     def _secret(self, keys: ArchiveKeys, username: str) -> str | None:
-        entry = self._read().get(username)
-        if entry is None:
+        name = self.entry_name(username)
+        entry = self._read().get(name)
+        cipher = self._cipher(keys)
+        if entry is None or cipher is None:
             return None
         try:
-            plain = self._cipher(keys).decrypt(
-                base64.b64decode(entry["nonce"]),
-                base64.b64decode(entry["secret"]),
-                username.encode(),
+            plain = cipher.decrypt(
+                base64.b64decode(entry["nonce"]), base64.b64decode(entry["secret"]), name.encode()
             )
         except (InvalidTag, KeyError, ValueError):
             return None
@@ -119,13 +126,16 @@ class TotpStore:
 
     def enroll(self, username: str, keys: ArchiveKeys, secret: str, code: str) -> bool:
         """Turn the second factor on once the user shows a code from their app."""
-        if not self._accept(username, secret, code):
+        cipher = self._cipher(keys)
+        if cipher is None or not self._accept(username, secret, code):
             return False
+        name = self.entry_name(username)
         nonce = os.urandom(12)
-        sealed = self._cipher(keys).encrypt(nonce, secret.encode("ascii"), username.encode())
+        sealed = cipher.encrypt(nonce, secret.encode("ascii"), name.encode())
         with self._lock:
             data = self._read()
-            data[username] = {
+            data.pop(username, None)
+            data[name] = {
                 "nonce": base64.b64encode(nonce).decode(),
                 "secret": base64.b64encode(sealed).decode(),
             }
@@ -136,5 +146,6 @@ class TotpStore:
         """Turn a user's second factor off."""
         with self._lock:
             data = self._read()
-            if data.pop(username, None) is not None:
+            found = [data.pop(n, None) for n in (self.entry_name(username), username)]
+            if any(e is not None for e in found):
                 self._write(data)

@@ -45,12 +45,6 @@ def attach(archive: Archive, path: Path, content: bytes) -> Path:
 
 
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 1 (review F1): every role's copy holds the archive secret, and evidence "
-    "is sealed under key_for('attachments') derived from it",
-)
 def test_a_role_denied_evidence_cannot_decrypt_it_offline(
     yodok: Archive, role: str, tmp_path: Path
 ) -> None:
@@ -66,12 +60,6 @@ def test_a_role_denied_evidence_cannot_decrypt_it_offline(
 
 
 @pytest.mark.parametrize("role", ["viewer", "documenter"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 1 (review F1): 'keys rotate' keeps the archive secret, so a removed "
-    "user's old copy still derives the attachment key of files attached after the rotation",
-)
 def test_a_removed_users_old_copy_cannot_decrypt_evidence_attached_after_rotation(
     yodok: Archive, role: str, tmp_path: Path
 ) -> None:

@@ -8,7 +8,6 @@ or coerced), the second factor is worth nothing.
 from __future__ import annotations
 
 import pyotp
-import pytest
 
 from sillok.archive import Archive
 from sillok.folder import KEYS_FILE
@@ -16,12 +15,6 @@ from sillok.web.totp import TotpStore
 from tests.security.conftest import Loot, add_user, open_as, staged, tools_fit, totp_secrets
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 item 5 (review F13): web-totp.json is sealed under key_for('web totp "
-    "secrets'), which every role's copy derives",
-)
 def test_a_viewers_copy_does_not_open_a_colleagues_totp_secret(yodok: Archive) -> None:
     reviewer_passphrase = add_user(yodok, "qx.reviewer", "reviewer")
     secret = TotpStore.new_secret()

@@ -60,9 +60,7 @@ def wiped(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
         archive.ingest.run(write_csv(tmp_path / "many.csv", rows))
         (tmp_path / "evidence.bin").write_bytes(EVIDENCE)
         archive.attachments.attach("act", 1, tmp_path / "evidence.bin")
-        TotpStore(folder).enroll(
-            archive.user.name, archive.keys, secret, pyotp.TOTP(secret).now()
-        )
+        TotpStore(folder).enroll(archive.user.name, archive.keys, secret, pyotp.TOTP(secret).now())
     staged((folder / DB_FILE).stat().st_size > 3 << 20, "the database is larger than 3 MiB")
     kept = steal_key_file(folder, tmp_path / "kept" / KEYS_FILE)
     loot = Loot.from_copy(kept, ADMIN, PASSPHRASE)

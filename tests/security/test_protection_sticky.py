@@ -55,8 +55,8 @@ def test_the_log_verifies_after_the_earlier_text_left_the_history(
     act = made_confidential(archive, tmp_path)
     [(data,)] = sql(archive, "SELECT data FROM record_versions WHERE record_kind = 'act'")
     assert "Qxsticky" not in data and '"description": "withheld:v1:' in data
-    report = archive.verification.run()
-    assert report.ok, report.problems
+    verified = archive.verification.run()
+    assert verified.ok, verified.problems
     # the admin's proof of version 1 withholds the text as its commitment, and verifies
     bundle = archive.proofs.record("act", act, version=1)
     assert "description" in bundle["withheld"] and "description" not in bundle["fields"]
@@ -123,6 +123,7 @@ def test_an_archive_from_before_the_ref_key_is_rekeyed(archive: Archive, tmp_pat
     )
     with archive.store.transaction() as conn:  # what the refs looked like before 0005
         person = store_rows.get(conn, "person", perp_id)
+        assert person is not None
         store_rows.update_record(conn, "person", person, {"ref": "perpetrator:S-001:Pak Chol"},
                                  "old sillok")
         conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
@@ -136,8 +137,8 @@ def test_an_archive_from_before_the_ref_key_is_rekeyed(archive: Archive, tmp_pat
         expected = RefKey.of(archive.vault.sealer, conn).perpetrator("S-001", "Pak Chol")
     assert ref == expected
     assert not sql(archive, "SELECT value FROM archive_meta WHERE key = 'person refs to re-key'")
-    report = archive.verification.run()
-    assert report.ok, report.problems
+    verified = archive.verification.run()
+    assert verified.ok, verified.problems
 
 
 def test_a_new_archive_is_not_marked_for_rekeying(archive: Archive) -> None:
