@@ -31,6 +31,7 @@ from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, current, is_api
 from sillok.web.evidence import FileTooLarge
 from sillok.web.logins import KeyCopies, OpenArchives
+from sillok.web.routes import ROUTERS
 from sillok.web.sessions import LoginGuard, SessionStore
 from sillok.web.settings import WebSettings
 from sillok.web.totp import TotpStore
@@ -141,8 +142,6 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     static = Path(str(resources.files("sillok.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    from sillok.web.routes import ROUTERS
-
     for router in ROUTERS:
         app.include_router(router)
     _add_security_scheme(app)
