@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sillok.archive import Archive
 from sillok.cli import app
 from sillok.custody.proofs import BundleCheck, BundleError, verify_bundle
+from sillok.errors import SillokError
 from sillok.ledger.checkpoint import Signer
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
@@ -155,3 +156,22 @@ def test_the_commands_write_and_check_a_bundle(filled: Archive, tmp_path: Path) 
     assert result.exit_code == 2 and "error:" in result.stderr
     result = runner.invoke(app, ["proof", str(folder), "--record", "act-1"], env=ENV)
     assert result.exit_code == 2 and "KIND:ID" in result.stderr
+
+
+def test_an_administrator_countersigns_what_a_documenter_wrote(tmp_path: Path) -> None:
+    """Only administrators hold the signing key: a documenter's write leaves the head unsigned
+    until an administrator's handle (the web server's) signs it; then the proof can be made."""
+    with Archive.create(tmp_path / "a", PASSPHRASE, settings=FAST) as admin:
+        admin.users.add("doc", "documenter", "documenter passphrase 77")
+        with Archive.open(
+            tmp_path / "a", "documenter passphrase 77", settings=FAST, user="doc"
+        ) as doc:
+            doc.ingest.run(write_csv(tmp_path / "y.csv", YODOK))
+            with pytest.raises(SillokError, match="administrator"):
+                doc.proofs.record("act", 1)
+            assert doc.proofs.sign_head() is False  # no signing key
+            assert admin.proofs.sign_head() is True
+            assert admin.proofs.sign_head() is False  # already signed
+            bundle = doc.proofs.record("act", 1)
+        assert isinstance(verify_bundle(bundle), BundleCheck)
+        assert admin.verification.run().ok

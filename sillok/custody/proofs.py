@@ -91,6 +91,12 @@ class Proofs:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
 
+    def sign_head(self) -> bool:
+        """Countersign the log's current head with the organisation's key, when this user
+        holds it (an administrator): proofs of what others just wrote need a signed head."""
+        with self.vault.store.transaction() as conn:
+            return self.vault.log.sign_head(conn)
+
     def record(self, kind: str, record_id: int, version: int | None = None) -> dict[str, Any]:
         """A proof bundle for one version (default: the current one) of a record.
 

@@ -320,6 +320,23 @@ class ArchiveLog:
             raise LogError(f"the log has no checkpoint for its size {state.size}")
         return LogHead(state.size, frontier.root(), note, state.verifier_key, state.origin)
 
+    def sign_head(self, conn: Connection) -> bool:
+        """Sign the current head with the organisation's key when this writer holds it and
+        the head is not signed yet (an administrator countersigning others' writes); returns
+        whether a new signature was written."""
+        if not self.signs:
+            return False
+        state = self._state(conn, lock=True)
+        note = store.checkpoint_note(conn, state.size)
+        if note is not None and "\n\n\u2014 " in note:
+            return False  # already signed
+        if self._signer is None:
+            self._signer = self._load_signer(state)
+        if note is not None:
+            store.delete_checkpoint(conn, state.size)  # the unsigned note of the same head
+        self._sign(conn, CompactRange.from_bytes(bytes(state.frontier)), state.origin)
+        return True
+
     def signed_head(self, conn: Connection) -> LogHead:
         """The newest tree head signed with the organisation's key (what proofs and replicas
         use: heads written by non-administrators are unsigned until an administrator's session
