@@ -137,7 +137,10 @@ def xlsx_rows(path_name: str, path: Any, limits: ReadLimits) -> Iterator[tuple[A
     try:
         with zipfile.ZipFile(path) as book:
             check_xlsx(path_name, book, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+    # RuntimeError: a part flagged as encrypted (zipfile asks for a password)
+    except (
+        zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, RuntimeError
+    ) as exc:
         reason = printable(str(exc))
         raise InvalidInput(f"{path_name}: not a readable XLSX file ({reason})") from None
     try:

@@ -258,3 +258,16 @@ def test_any_damaged_book_gives_rows_or_a_named_error(book: bytes) -> None:
                 pass
         except InvalidInput as exc:
             assert path.name in str(exc)
+
+
+def test_a_part_flagged_as_encrypted_is_a_named_error(tmp_path: Path) -> None:
+    """Found by the property in CI: a zip entry whose 'encrypted' flag is set made zipfile ask
+    for a password (RuntimeError) instead of the reader refusing the file."""
+    data = bytearray(make.xlsx(GOOD))
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + flag_at] |= 0x01
+    path = tmp_path / "encrypted.xlsx"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidInput, match="encrypted.xlsx"):
+        list(read_rows(path))
