@@ -327,9 +327,10 @@ class ArchiveLog:
         if not self.signs:
             return False
         state = self._state(conn, lock=True)
-        note = store.checkpoint_note(conn, state.size)
-        if note is not None and "\n\n\u2014 " in note:
+        signed = store.newest_signed_checkpoint(conn)
+        if signed is not None and int(signed.size) == state.size:
             return False  # already signed
+        note = store.checkpoint_note(conn, state.size)
         if self._signer is None:
             self._signer = self._load_signer(state)
         if note is not None:
