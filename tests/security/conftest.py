@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import importlib.util
 import json
 import re
 import shutil
@@ -39,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -362,3 +364,20 @@ __all__ = [
     "steal_key_file",
     "totp_secrets",
 ]
+
+
+# --- the hostile files of tests/data/hostile --------------------------------------------------
+
+HOSTILE = Path(__file__).resolve().parents[1] / "data" / "hostile"
+
+
+def _load_make() -> ModuleType:
+    """tests/data/hostile/make.py (a script, not a package), loaded once for every test."""
+    spec = importlib.util.spec_from_file_location("hostile_make", HOSTILE / "make.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make = _load_make()

@@ -11,11 +11,9 @@ were marked ``xfail(strict=True)``, and the markers came off with it. The files 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,20 +23,10 @@ from typer.testing import CliRunner
 
 from sillok.cli import app
 from sillok.custody.proofs import BundleCheck, BundleError, verify_bundle
+from tests.security.conftest import HOSTILE, make
 
-HOSTILE = Path(__file__).resolve().parents[1] / "data" / "hostile"
 runner = CliRunner()
 
-
-def _load_make() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hostile_make", HOSTILE / "make.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _load_make()
 
 
 @pytest.fixture(scope="module")

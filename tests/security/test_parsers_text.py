@@ -10,11 +10,9 @@ were marked ``xfail(strict=True)``, and the markers came off with it. The files 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -25,19 +23,7 @@ from sillok.archive import Archive
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import COLUMNS, read_rows
 from tests.conftest import FAST, PASSPHRASE
-
-HOSTILE = Path(__file__).resolve().parents[1] / "data" / "hostile"
-
-
-def _load_make() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hostile_make", HOSTILE / "make.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _load_make()
+from tests.security.conftest import HOSTILE, make
 
 
 def read_all(path: Path) -> list[tuple[int, dict[str, str]]]:

@@ -8,11 +8,9 @@ were marked ``xfail(strict=True)``, and the markers came off with it. The files 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -20,19 +18,8 @@ from hypothesis import strategies as st
 
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import read_rows
+from tests.security.conftest import make
 
-HOSTILE = Path(__file__).resolve().parents[1] / "data" / "hostile"
-
-
-def _load_make() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hostile_make", HOSTILE / "make.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _load_make()
 GOOD = make.good_sheet()
 
 
