@@ -37,6 +37,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -381,3 +382,17 @@ def _load_make() -> ModuleType:
 
 
 make = _load_make()
+
+
+@contextmanager
+def opened_as(archive: Archive, role: str) -> Iterator[Archive]:
+    """The archive opened by a user of ``role`` (made on first use; the admin is the
+    archive's own user)."""
+    if role == "admin":
+        yield archive
+        return
+    name, passphrase = f"{role}1", f"{role} passphrase, long enough"
+    if archive.users.get(name) is None:
+        archive.users.add(name, role, passphrase)
+    with Archive.open(archive.folder, passphrase, settings=FAST, user=name) as other:
+        yield other

@@ -12,8 +12,6 @@ today are marked ``xfail(strict=True)`` (the marker must come off with the fix).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ from sqlalchemy import text
 from sillok.archive import Archive
 from sillok.errors import InvalidInput, NotFound
 from sillok.security.policy import may
-from tests.conftest import FAST
 from tests.datasets import row, write_csv
+from tests.security.conftest import opened_as
 
 #: the act's description, written while the act was internal
 EARLIER = "Qxearliertextqx beaten in the cellar 큐엑스지하실"
@@ -32,14 +30,6 @@ MARKS = ("qxearliertextqx", "큐엑스지하실")
 LATER_ROLES = ("viewer", "analyst", "coordinator", "reviewer")
 
 
-@contextmanager
-def opened_as(archive: Archive, role: str) -> Iterator[Archive]:
-    """The archive opened by a user of ``role`` (made on first use)."""
-    name, passphrase = f"{role}1", f"{role} passphrase, long enough"
-    if archive.users.get(name) is None:
-        archive.users.add(name, role, passphrase)
-    with Archive.open(archive.folder, passphrase, settings=FAST, user=name) as other:
-        yield other
 
 
 def leaks(value: Any) -> list[str]:

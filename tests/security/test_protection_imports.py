@@ -18,8 +18,6 @@ import contextlib
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from sillok.security.policy import PROTECTED, REDACTED, ROLES
 from sillok.security.seal import is_sealed
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, row, write_csv
+from tests.security.conftest import opened_as
 
 #: a later testimony's names for a victim protected after the first import
 LATER_NAME, LATER_HANGUL = "Qxlatername Lee", "큐엑스나중이름"
@@ -41,18 +40,6 @@ LATER_NAME, LATER_HANGUL = "Qxlatername Lee", "큐엑스나중이름"
 # --- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def opened_as(archive: Archive, role: str) -> Iterator[Archive]:
-    """The archive opened by a user of ``role`` (made on first use; the admin is the
-    archive's own user)."""
-    if role == "admin":
-        yield archive
-        return
-    name, passphrase = f"{role}1", f"{role} passphrase, long enough"
-    if archive.users.get(name) is None:
-        archive.users.add(name, role, passphrase)
-    with Archive.open(archive.folder, passphrase, settings=FAST, user=name) as other:
-        yield other
 
 
 def sql(archive: Archive, query: str, **params: Any) -> list[Any]:

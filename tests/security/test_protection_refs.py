@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ from sqlalchemy import text
 
 from sillok.archive import Archive
 from sillok.security.policy import ROLES, may
-from tests.conftest import FAST
 from tests.datasets import row, write_csv
+from tests.security.conftest import opened_as
 
 PERPETRATOR = "Qxperpname Kim"
 #: a victim_ref as people write them: the victim's name
@@ -32,18 +30,6 @@ NAMED_REF = "Qxrefname Choe"
 MARKS = ("qxperpname", "qxrefname")
 
 
-@contextmanager
-def opened_as(archive: Archive, role: str) -> Iterator[Archive]:
-    """The archive opened by a user of ``role`` (made on first use; the admin is the
-    archive's own user)."""
-    if role == "admin":
-        yield archive
-        return
-    name, passphrase = f"{role}1", f"{role} passphrase, long enough"
-    if archive.users.get(name) is None:
-        archive.users.add(name, role, passphrase)
-    with Archive.open(archive.folder, passphrase, settings=FAST, user=name) as other:
-        yield other
 
 
 def leaks(value: Any) -> list[str]:
