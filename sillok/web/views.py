@@ -129,7 +129,9 @@ def record_view(
         raise NotFound(f"there is no {kind} with id {record_id}")
     view = RecordView(kind, record_id, shown(principal, kind, data))
     view.redacted = sorted(k for k, v in view.data.items() if refused(v))
-    view.protected = sorted(k for k, v in view.data.items() if sealed(v))
+    view.protected = sorted(
+        k for k, v in view.data.items() if sealed(v) and _opened(view.data, k) is None
+    )
     for column, target in _LINKS.get(kind, {}).items():
         value = data.get(column)
         if isinstance(value, int) and column not in view.redacted:
@@ -147,6 +149,20 @@ def record_view(
         titles = _titles(archive, principal, [(target, i) for i in ids])
         view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
     return view
+
+
+#: sealed columns whose opened value the records service gives under another key
+#: (a source's informant is a person: the column holds their id, the opening their name)
+_OPENED_AS = {"informant_id": "informant"}
+
+
+def _opened(data: Mapping[str, Any], key: str) -> Any:
+    """The opened value of a sealed column, when the record was revealed and the role may read
+    it; None while it stays closed (or refused)."""
+    value = data.get(_OPENED_AS.get(key, ""))
+    if value is None or sealed(value) or refused(value):
+        return None
+    return value
 
 
 def _titles(
@@ -233,7 +249,9 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
     shown_fields = []
     for label_key, key, link_column in _DISPLAY.get(view.kind, []):
         value = data.get(key)
-        if key == "act_type_label" and isinstance(value, Mapping):
+        if _opened(data, key) is not None:
+            value = _opened(data, key)
+        elif key == "act_type_label" and isinstance(value, Mapping):
             value = value.get(lang) or value.get("en")
         elif key == "facility_type" and value and value != REDACTED:
             value = label("facility", value, archive, lang)
