@@ -196,3 +196,48 @@ def test_compacting_the_index_keeps_every_hit(filled: Archive) -> None:
         filled.store.dialect.compact_search_index(conn)
     assert {q: kinds_ids(filled, q) for q in queries} == before
     assert all(before.values())
+
+
+#: the act types and sharing levels of :func:`crowd`'s rows, in turn
+CROWD_TYPES = ("torture", "arbitrary_detention", "abduction")
+CROWD_LEVELS = ("internal", "public", "confidential", "internal")
+
+
+def crowd(n: int = 130) -> list[dict[str, str]]:
+    """``n`` acts in Onsong, each with its own source and victim: more than any window."""
+    return [
+        row(
+            source_ref=f"S-ON-{i}",
+            act_type=CROWD_TYPES[i % 3],
+            act_date=str(2001 + i % 7),
+            place="Onsong",
+            victim_ref=f"V-ON-{i}",
+            victim_name=f"Crowd Person {i}",
+            perpetrator_org="보위부" if i % 2 else "",
+            sharing=CROWD_LEVELS[i % 4],
+        )
+        for i in range(n)
+    ]
+
+
+def test_every_match_is_found_and_counted_beyond_any_window(
+    archive: Archive, tmp_path: Path
+) -> None:
+    archive.ingest.run(write_csv(tmp_path / "crowd.csv", crowd(130)))
+    searcher = archive.searcher
+    assert len(searcher.find("Onsong")) == archive.settings.search_limit  # the CLI's window
+    every = searcher.visible(searcher.match("Onsong", everything=True))
+    acts = [rid for kind, rid in every if kind == "act"]
+    assert len(acts) == 130 and len(set(every)) == len(every)
+    facets = searcher.facets(acts)
+    assert facets["act_type"] == {"torture": 44, "arbitrary_detention": 43, "abduction": 43}
+    assert sum(facets["year"].values()) == 130
+    assert facets["sharing"] == {"internal": 65, "public": 33, "confidential": 32}
+    assert sum(facets["agency"].values()) == 65  # the odd rows name the Bowibu
+    # what a facet says is what choosing it finds
+    for key, n in facets["act_type"].items():
+        chosen = searcher.act_filter(act_type=key)
+        narrowed = searcher.visible(searcher.match("Onsong", chosen, everything=True))
+        assert len(narrowed) == n, key
+    # the store's grouped count agrees with the row-by-row tally
+    assert facets == archive.stats.facets(acts)

@@ -9,6 +9,7 @@ its own.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +21,7 @@ from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.errors import InvalidInput
 from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
+from sillok.records.stats import FACETS
 from sillok.security.policy import Access, access, may, may_see
 from sillok.store import queries
 from sillok.store import search as index_store
@@ -200,38 +202,48 @@ class Searcher:
         return self.visible(self.match(query, act_filter, limit), sharing)
 
     def match(
-        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+        self,
+        query: str,
+        act_filter: ActFilter | None = None,
+        limit: int | None = None,
+        everything: bool = False,
     ) -> Matches:
-        """What the index holds for a query and an act filter (at most ``limit`` records),
-        before the access rule: the same for every role, and shown to none until
-        :meth:`visible` has kept what the role may be shown."""
+        """What the index holds for a query and an act filter (at most ``limit`` records, the
+        settings' ``search_limit`` when not given; with ``everything``, every record, for exact
+        totals and facets), before the access rule: the same for every role, and shown to none
+        until :meth:`visible` has kept what the role may be shown."""
         act_filter = act_filter or ActFilter()
-        limit = limit or self.vault.settings.search_limit
+        wanted_at_most = None if everything else (limit or self.vault.settings.search_limit)
+        found = self._match(query, act_filter, wanted_at_most)
+        return Matches(tuple(order_hits(found)), worded=bool(query_groups(query)))
+
+    def _match(
+        self, query: str, act_filter: ActFilter, limit: int | None
+    ) -> list[tuple[str, int]]:
         groups = query_groups(query) if query.strip() else []
         if query.strip() and not groups:
-            return Matches((), worded=True)
+            return []
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.vault.store.reading() as conn:
-            if groups:
-                expanded, named = self._expand(conn, groups)
-                found: list[tuple[str, int]] = []
-                for kind in kinds:  # acts first, then events, sources, persons
-                    wanted = limit - len(found)
-                    if kind == "person" and wanted <= PERSONS_PER_WORD:
-                        # the query that found the persons to expand, with a larger limit
-                        found += named[:wanted]
-                        break
-                    # only acts' documents hold virtual tokens: the others are searched
-                    # without them, which spares the index hundreds of lookups
-                    found += index_store.search_documents(
-                        conn, self.vault.store.dialect, expanded if kind == "act" else groups,
-                        [kind], act_filter, wanted,
-                    )
-                    if len(found) >= limit:
-                        break
-            else:
-                found = [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
-        return Matches(tuple(order_hits(found)), worded=bool(groups))
+            if not groups:
+                return [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
+            expanded, named = self._expand(conn, groups)
+            found: list[tuple[str, int]] = []
+            for kind in kinds:  # acts first, then events, sources, persons
+                wanted = None if limit is None else limit - len(found)
+                if kind == "person" and wanted is not None and wanted <= PERSONS_PER_WORD:
+                    # the query that found the persons to expand, with a larger limit
+                    found += named[:wanted]
+                    break
+                # only acts' documents hold virtual tokens: the others are searched
+                # without them, which spares the index hundreds of lookups
+                found += index_store.search_documents(
+                    conn, self.vault.store.dialect, expanded if kind == "act" else groups,
+                    [kind], act_filter, wanted,
+                )
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     def visible(self, matches: Matches, sharing: str | None = None) -> list[tuple[str, int]]:
         """The matches the archive's role may be shown, in their order (only those of one
@@ -253,6 +265,40 @@ class Searcher:
             if may_find(self.vault.role, kind, level, matches.worded):
                 kept.append((kind, rid))
         return kept
+
+
+    def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
+        """How many of the given acts fall under each key of each facet (act type, year,
+        province, facility type, agency, sharing level), counted in the store over every act
+        given, not a window of them.
+
+        Give the acts :meth:`visible` kept: the counts are then the role's, and tell nothing
+        of what the role may not see (an act the role may not see at all is skipped here
+        too). A year is counted only for an act whose date lies within it.
+        """
+        counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+        role = self.vault.role
+        with self.vault.store.reading() as conn:
+            levels = queries.sharing_levels(conn, "act", act_ids)
+            seen = [i for i, level in levels.items() if may_see(role, level or "internal")]
+            rows = index_store.act_facet_rows(conn, seen)
+            agencies = index_store.act_agency_counts(conn, seen)
+        places, orgs = self.vault.places, self.vault.organizations
+        for (act_type, first, last, place_id, facility_type, sharing), n in rows:
+            counters["act_type"][act_type] += n
+            if first is not None and first == last:
+                counters["year"][str(int(first))] += n
+            province = places.province_of(place_id)
+            if province is not None and province.vocab_key:
+                counters["province"][province.vocab_key] += n
+            if facility_type:
+                counters["facility"][facility_type] += n
+            counters["sharing"][sharing] += n
+        for org_id, n in agencies.items():
+            org = orgs.get(org_id)
+            if org is not None:
+                counters["agency"][org.vocab_key or org.label] += n
+        return counters
 
 
 def may_find(role: str, kind: str, sharing: str, by_words: bool) -> bool:

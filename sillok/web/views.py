@@ -9,6 +9,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,8 +39,6 @@ RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 #: how many linked records a record page lists (the API and search reach the rest)
 LIST_LIMIT = 50
-#: how many matches a search considers for its facets and pages
-SEARCH_WINDOW = 100
 
 
 def label(by: str, key: Any, archive: Archive, lang: str) -> str:
@@ -475,11 +474,9 @@ def _search_view(
         agency=filters.get("agency"),
     )
     hits: list[tuple[str, int]] = []
+    counters: dict[str, Counter[str]] = {}
     if sharing is not None or not act_filter.is_empty() or query.strip():
-        # the search service keeps what the principal's role may be shown: the one access
-        # rule of the library, the command line and these pages
-        hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
-    facets = _facets(archive, [rid for kind, rid in hits if kind == "act"], lang)
+        hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
     page = hits[offset : offset + limit]
     titles = _titles(archive, principal, page)
     return SearchResult(
@@ -489,18 +486,47 @@ def _search_view(
         total=len(hits),
         offset=offset,
         limit=limit,
-        facets=facets,
+        facets=_facets(archive, counters, lang),
     )
+
+
+def _found(
+    archive: Archive,
+    principal: Principal,
+    query: str,
+    act_filter: Any,
+    sharing: str | None,
+    cache: tuple[ArchiveCache, Hashable] | None,
+) -> tuple[list[tuple[str, int]], dict[str, Counter[str]]]:
+    """Every match the principal's role may be shown, in order, and the facet counts over all
+    of those that are acts: the totals and facets a page shows are exact, however many
+    matches there are, and count nothing the role may not see.
+
+    The matches (the same for every role) are kept for all; what a role is shown of them,
+    and its counts, under the role, for every page of the same search.
+    """
+
+    def found() -> tuple[list[tuple[str, int]], dict[str, Counter[str]]]:
+        # the search service keeps what the principal's role may be shown: the one access
+        # rule of the library, the command line and these pages
+        hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
+        return hits, archive.searcher.facets([rid for kind, rid in hits if kind == "act"])
+
+    if cache is None:
+        return found()
+    kept, mark = cache
+    key = ("found", principal.policy_role, archive.role, query, act_filter, sharing)
+    return kept.get(mark, key, found)
 
 
 def _matches(
     archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
 ) -> Matches:
-    """What the query and filter match in the index, for every role alike (each match is
-    checked against the principal's role after); titles are made for the page shown only."""
+    """Everything the query and filter match in the index, for every role alike (each match
+    is checked against the principal's role after); titles are made for the page shown only."""
 
     def match() -> Matches:
-        return archive.searcher.match(query, act_filter, limit=SEARCH_WINDOW)
+        return archive.searcher.match(query, act_filter, everything=True)
 
     if cache is None:
         return match()
@@ -508,8 +534,9 @@ def _matches(
     return kept.get(mark, ("matches", query, act_filter), match)
 
 
-def _facets(archive: Archive, act_ids: Sequence[int], lang: str) -> dict[str, list[FacetValue]]:
-    counters = archive.stats.facets(act_ids)
+def _facets(
+    archive: Archive, counters: Mapping[str, Counter[str]], lang: str
+) -> dict[str, list[FacetValue]]:
     facets: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
         ordered = (

@@ -290,9 +290,7 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
     service.get(statement_id)
-    service.check(
-        title=body.title, body=body.body, kind=body.kind, date=body.date, event_ids=body.events or ()
-    )
+    service.check(body.title, body.body, None, body.kind, body.date, body.events or ())
     service.edit(
         statement_id, title=body.title, body=body.body, date=body.date, kind=body.kind, actor=actor
     )
