@@ -22,7 +22,7 @@ from sillok.dates import DateError, parse_date
 from sillok.errors import InvalidInput
 from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
 from sillok.records.stats import FACETS
-from sillok.security.policy import Access, access, may, may_see
+from sillok.security.policy import SHARING_LEVELS, Access, access, may, may_see
 from sillok.store import queries
 from sillok.store import search as index_store
 from sillok.store.dialects import Alternative
@@ -266,7 +266,6 @@ class Searcher:
                 kept.append((kind, rid))
         return kept
 
-
     def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
         """How many of the given acts fall under each key of each facet (act type, year,
         province, facility type, agency, sharing level), counted in the store over every act
@@ -277,29 +276,27 @@ class Searcher:
         too). A year is counted only for an act whose date lies within it.
         """
         counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
-        role = self.vault.role
+        # the access rule, as the store can apply it: the sharing levels the role sees
+        levels = [level for level in SHARING_LEVELS if may_see(self.vault.role, level)]
         with self.vault.store.reading() as conn:
-            levels = queries.sharing_levels(conn, "act", act_ids)
-            seen = [i for i, level in levels.items() if may_see(role, level or "internal")]
-            rows = index_store.act_facet_rows(conn, seen)
-            agencies = index_store.act_agency_counts(conn, seen)
+            grouped = index_store.act_facet_counts(conn, act_ids, levels)
+            agencies = index_store.act_agency_counts(conn, act_ids, levels)
         places, orgs = self.vault.places, self.vault.organizations
-        for (act_type, first, last, place_id, facility_type, sharing), n in rows:
-            counters["act_type"][act_type] += n
+        counters["act_type"].update(grouped["act_type"])
+        for (first, last), n in grouped["years"].items():
             if first is not None and first == last:
                 counters["year"][str(int(first))] += n
+        for place_id, n in grouped["place"].items():
             province = places.province_of(place_id)
             if province is not None and province.vocab_key:
                 counters["province"][province.vocab_key] += n
-            if facility_type:
-                counters["facility"][facility_type] += n
-            counters["sharing"][sharing] += n
+        counters["facility"].update({k: n for k, n in grouped["facility_type"].items() if k})
+        counters["sharing"].update(grouped["sharing"])
         for org_id, n in agencies.items():
             org = orgs.get(org_id)
             if org is not None:
                 counters["agency"][org.vocab_key or org.label] += n
         return counters
-
 
 def may_find(role: str, kind: str, sharing: str, by_words: bool) -> bool:
     """Whether a record that a search matched may be shown to ``role``.

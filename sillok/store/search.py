@@ -19,7 +19,7 @@ from sillok.store.dialects import Dialect, QueryGroups, doc_id, split_doc_id
 from sillok.store.queries import ActFilter, text_type
 
 #: ids per ``IN (...)`` of the facet queries
-_FACET_CHUNK = 500
+_FACET_CHUNK = 2000
 
 
 def search_documents(
@@ -57,42 +57,65 @@ def filter_acts(conn: Connection, act_filter: ActFilter, limit: int | None) -> l
     return [r[0] for r in conn.execute(stmt)]
 
 
-def act_facet_rows(conn: Connection, act_ids: Sequence[int]) -> list[tuple[tuple[Any, ...], int]]:
-    """The given acts grouped by what a search's facets count, and how many in each group:
-    ((act type, first year, last year, facility or place id, facility type, sharing), n).
+def act_facet_counts(
+    conn: Connection, act_ids: Sequence[int], levels: Sequence[str]
+) -> dict[str, Counter[Any]]:
+    """How many of the given acts of the sharing ``levels`` (no level counts as internal) have
+    each value of what a search's facets count, one grouping each: ``act_type``, ``years``
+    (the first four characters of the date's bounds, a pair), ``place`` (the facility when
+    there is one, else the place), ``facility_type`` and ``sharing``. Acts that do not exist
+    are not counted."""
+    groupings = {
+        "act_type": (acts.c.act_type,),
+        "years": (
+            func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4),
+            func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4),
+        ),
+        "place": (func.coalesce(acts.c.facility_id, acts.c.place_id),),
+        "facility_type": (acts.c.facility_type,),
+        "sharing": (func.coalesce(acts.c.sharing, "internal"),),
+    }
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in groupings}
+    for chunk in _chunks(act_ids):
+        for name, keys in groupings.items():
+            stmt = (
+                select(*keys, func.count())
+                .where(acts.c.id.in_(chunk), _at(levels))
+                .group_by(*keys)
+            )
+            for row in conn.execute(stmt):
+                key = tuple(row[:-1]) if len(keys) > 1 else row[0]
+                counts[name][key] += row[-1]
+    return counts
 
-    The years are the first four characters of the date's bounds (None without a date); the
-    place is the facility when there is one. Acts that do not exist are not counted.
-    """
-    lower = func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4)
-    upper = func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4)
-    where = func.coalesce(acts.c.facility_id, acts.c.place_id)
-    keys = (acts.c.act_type, lower, upper, where, acts.c.facility_type, acts.c.sharing)
-    counts: Counter[tuple[Any, ...]] = Counter()
-    unique = sorted(set(act_ids))
-    for start in range(0, len(unique), _FACET_CHUNK):
-        chunk = unique[start : start + _FACET_CHUNK]
-        stmt = select(*keys, func.count()).where(acts.c.id.in_(chunk)).group_by(*keys)
-        for row in conn.execute(stmt):
-            counts[tuple(row[:-1])] += row[-1]
-    return list(counts.items())
 
-
-def act_agency_counts(conn: Connection, act_ids: Sequence[int]) -> Counter[int]:
-    """Organization id -> how many of the given acts name it among their perpetrators."""
+def act_agency_counts(
+    conn: Connection, act_ids: Sequence[int], levels: Sequence[str]
+) -> Counter[int]:
+    """Organization id -> how many of the given acts of the sharing ``levels`` name it among
+    their perpetrators."""
     org = act_perpetrators.c.organization_id
     counts: Counter[int] = Counter()
-    unique = sorted(set(act_ids))
-    for start in range(0, len(unique), _FACET_CHUNK):
-        chunk = unique[start : start + _FACET_CHUNK]
+    for chunk in _chunks(act_ids):
         stmt = (
             select(org, func.count(func.distinct(act_perpetrators.c.act_id)))
-            .where(act_perpetrators.c.act_id.in_(chunk), org.is_not(None))
+            .join(acts, acts.c.id == act_perpetrators.c.act_id)
+            .where(act_perpetrators.c.act_id.in_(chunk), org.is_not(None), _at(levels))
             .group_by(org)
         )
         for key, n in conn.execute(stmt):
             counts[key] += n
     return counts
+
+
+def _at(levels: Sequence[str]) -> Any:
+    """Acts of one of the sharing levels (an act without one is internal)."""
+    return func.coalesce(acts.c.sharing, "internal").in_(sorted(levels))
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + _FACET_CHUNK] for i in range(0, len(unique), _FACET_CHUNK)]
 
 
 def write_documents(
