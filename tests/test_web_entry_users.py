@@ -102,7 +102,8 @@ def test_a_new_user_starts_with_the_least_role(site: Site) -> None:  # noqa: F81
     token = csrf_of(admin, "/users")
     again = admin.post(
         "/users",
-        data={"csrf_token": token, "name": "x9", "role": "analyst", "passphrase": "a", "repeat": "b"},
+        data={"csrf_token": token, "name": "x9", "role": "analyst", "passphrase": "a",
+              "repeat": "b"},
     ).text
     kept = re.search(r'<select id="role" name="role">(.*?)</select>', again, re.S)
     assert kept and re.findall(r'<option value="(\w+)" selected>', kept[1]) == ["analyst"]
