@@ -51,6 +51,8 @@ def test_search_counts_pages_and_facets_every_match(crowded: Site) -> None:
     tail = client.get("/search", params={"q": "Onsong", "page": last}).text
     assert tail.count("<li><span class=\"kind\">") == len(expected) - (last - 1) * size
     assert 'rel="next"' not in tail and 'rel="prev"' in tail
+    n = len(expected)
+    assert f"{(last - 1) * size + 1}–{n} of {n}, page {last} of {last}" in tail
     seen = []
     for offset in range(0, len(expected), 100):
         chunk = client.get("/api/search", params={"q": "Onsong", "offset": offset, "limit": 100})

@@ -43,7 +43,7 @@ def search_page(
     facility: Text = None,
     agency: Text = None,
     sharing: Text = None,
-    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """Search in any script, narrowed by facets; a bad filter is named and kept as typed."""
     req.require("read")
@@ -91,7 +91,7 @@ def api_search(
     facility: Text = None,
     agency: Text = None,
     sharing: Text = None,
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """The same search as the page, as JSON."""
