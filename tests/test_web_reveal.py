@@ -34,7 +34,7 @@ def test_opening_a_source_shows_its_informant(site: Site, role: str) -> None:  #
     assert api["data"]["informant"] == INFORMANT and api["protected"] == []
 
 
-@pytest.mark.parametrize("role", ["viewer", "reviewer", "analyst"])
+@pytest.mark.parametrize("role", ["coordinator", "reviewer", "analyst", "viewer"])
 def test_a_role_without_the_seal_key_opens_nothing(site: Site, role: str) -> None:  # noqa: F811
     client = login(site.app, role)
     url = f"/records/source/{site.ids['source']}"

@@ -9,6 +9,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 import json
+from array import array
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -473,11 +474,11 @@ def _search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
-    hits: list[tuple[str, int]] = []
+    hits = _Found()
     counters: dict[str, Counter[str]] = {}
     if sharing is not None or not act_filter.is_empty() or query.strip():
         hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
-    page = hits[offset : offset + limit]
+    page = hits.page(offset, limit)
     titles = _titles(archive, principal, page)
     return SearchResult(
         query=query,
@@ -490,6 +491,43 @@ def _search_view(
     )
 
 
+#: the most matches kept shared by every role (a broader search is matched again per role)
+SHARED_MATCHES = 10_000
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Matches a role may be shown, in order, kept compact: a run of ids per kind (the hits
+    come grouped by kind), 8 bytes a match, however many a search finds."""
+
+    runs: tuple[tuple[str, array[int]], ...] = ()
+
+    @classmethod
+    def of(cls, hits: Sequence[tuple[str, int]]) -> _Found:
+        runs: list[tuple[str, array[int]]] = []
+        for kind, rid in hits:
+            if not runs or runs[-1][0] != kind:
+                runs.append((kind, array("q")))
+            runs[-1][1].append(rid)
+        return cls(tuple(runs))
+
+    def __len__(self) -> int:
+        return sum(len(ids) for _kind, ids in self.runs)
+
+    def page(self, offset: int, limit: int) -> list[tuple[str, int]]:
+        """The matches from ``offset``, at most ``limit``."""
+        shown: list[tuple[str, int]] = []
+        for kind, ids in self.runs:
+            if offset >= len(ids):
+                offset -= len(ids)
+                continue
+            shown += [(kind, rid) for rid in ids[offset : offset + limit - len(shown)]]
+            offset = 0
+            if len(shown) >= limit:
+                break
+        return shown
+
+
 def _found(
     archive: Archive,
     principal: Principal,
@@ -497,20 +535,21 @@ def _found(
     act_filter: Any,
     sharing: str | None,
     cache: tuple[ArchiveCache, Hashable] | None,
-) -> tuple[list[tuple[str, int]], dict[str, Counter[str]]]:
+) -> tuple[_Found, dict[str, Counter[str]]]:
     """Every match the principal's role may be shown, in order, and the facet counts over all
     of those that are acts: the totals and facets a page shows are exact, however many
     matches there are, and count nothing the role may not see.
 
-    The matches (the same for every role) are kept for all; what a role is shown of them,
-    and its counts, under the role, for every page of the same search.
+    The matches (the same for every role) are kept for all when there are not too many; what
+    a role is shown of them, and its counts, under the role, for every page of the search.
     """
 
-    def found() -> tuple[list[tuple[str, int]], dict[str, Counter[str]]]:
+    def found() -> tuple[_Found, dict[str, Counter[str]]]:
         # the search service keeps what the principal's role may be shown: the one access
         # rule of the library, the command line and these pages
         hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
-        return hits, archive.searcher.facets([rid for kind, rid in hits if kind == "act"])
+        counters = archive.searcher.facets([rid for kind, rid in hits if kind == "act"])
+        return _Found.of(hits), counters
 
     if cache is None:
         return found()
@@ -524,14 +563,19 @@ def _matches(
 ) -> Matches:
     """Everything the query and filter match in the index, for every role alike (each match
     is checked against the principal's role after); titles are made for the page shown only."""
-
-    def match() -> Matches:
-        return archive.searcher.match(query, act_filter, everything=True)
-
     if cache is None:
-        return match()
+        return archive.searcher.match(query, act_filter, everything=True)
     kept, mark = cache
-    return kept.get(mark, ("matches", query, act_filter), match)
+    made: list[Matches] = []
+
+    def match() -> Matches | None:
+        made.append(archive.searcher.match(query, act_filter, everything=True))
+        return made[-1] if len(made[-1].found) <= SHARED_MATCHES else None  # None: too many
+
+    known = kept.get(mark, ("matches", query, act_filter), match)
+    if known is not None:
+        return known
+    return made[-1] if made else archive.searcher.match(query, act_filter, everything=True)
 
 
 def _facets(
