@@ -9,7 +9,6 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 import json
-from array import array
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sillok.web.access import (
     shown,
 )
 from sillok.web.dates import human_date
+from sillok.web.found import SHARED_MATCHES, Found
 from sillok.web.i18n import translator
 
 if TYPE_CHECKING:
@@ -474,7 +474,7 @@ def _search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
-    hits = _Found()
+    hits = Found()
     counters: dict[str, Counter[str]] = {}
     if sharing is not None or not act_filter.is_empty() or query.strip():
         hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
@@ -491,43 +491,6 @@ def _search_view(
     )
 
 
-#: the most matches kept shared by every role (a broader search is matched again per role)
-SHARED_MATCHES = 10_000
-
-
-@dataclass(frozen=True)
-class _Found:
-    """Matches a role may be shown, in order, kept compact: a run of ids per kind (the hits
-    come grouped by kind), 8 bytes a match, however many a search finds."""
-
-    runs: tuple[tuple[str, array[int]], ...] = ()
-
-    @classmethod
-    def of(cls, hits: Sequence[tuple[str, int]]) -> _Found:
-        runs: list[tuple[str, array[int]]] = []
-        for kind, rid in hits:
-            if not runs or runs[-1][0] != kind:
-                runs.append((kind, array("q")))
-            runs[-1][1].append(rid)
-        return cls(tuple(runs))
-
-    def __len__(self) -> int:
-        return sum(len(ids) for _kind, ids in self.runs)
-
-    def page(self, offset: int, limit: int) -> list[tuple[str, int]]:
-        """The matches from ``offset``, at most ``limit``."""
-        shown: list[tuple[str, int]] = []
-        for kind, ids in self.runs:
-            if offset >= len(ids):
-                offset -= len(ids)
-                continue
-            shown += [(kind, rid) for rid in ids[offset : offset + limit - len(shown)]]
-            offset = 0
-            if len(shown) >= limit:
-                break
-        return shown
-
-
 def _found(
     archive: Archive,
     principal: Principal,
@@ -535,7 +498,7 @@ def _found(
     act_filter: Any,
     sharing: str | None,
     cache: tuple[ArchiveCache, Hashable] | None,
-) -> tuple[_Found, dict[str, Counter[str]]]:
+) -> tuple[Found, dict[str, Counter[str]]]:
     """Every match the principal's role may be shown, in order, and the facet counts over all
     of those that are acts: the totals and facets a page shows are exact, however many
     matches there are, and count nothing the role may not see.
@@ -544,12 +507,12 @@ def _found(
     a role is shown of them, and its counts, under the role, for every page of the search.
     """
 
-    def found() -> tuple[_Found, dict[str, Counter[str]]]:
+    def found() -> tuple[Found, dict[str, Counter[str]]]:
         # the search service keeps what the principal's role may be shown: the one access
         # rule of the library, the command line and these pages
         hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
         counters = archive.searcher.facets([rid for kind, rid in hits if kind == "act"])
-        return _Found.of(hits), counters
+        return Found.of(hits), counters
 
     if cache is None:
         return found()
