@@ -248,6 +248,13 @@ class Searcher:
     def visible(self, matches: Matches, sharing: str | None = None) -> list[tuple[str, int]]:
         """The matches the archive's role may be shown, in their order (only those of one
         sharing level when ``sharing`` is given): the search access rule, :func:`may_find`."""
+        return [(kind, rid) for kind, rid, _level in self.visible_levels(matches, sharing)]
+
+    def visible_levels(
+        self, matches: Matches, sharing: str | None = None
+    ) -> list[tuple[str, int, str]]:
+        """:meth:`visible`, each match with its sharing level (a person's is internal), which
+        is what the sharing filter chooses by."""
         by_kind: dict[str, list[int]] = {}
         for kind, rid in matches.found:
             by_kind.setdefault(kind, []).append(rid)
@@ -263,7 +270,7 @@ class Searcher:
             if sharing is not None and level != sharing:
                 continue
             if may_find(self.vault.role, kind, level, matches.worded):
-                kept.append((kind, rid))
+                kept.append((kind, rid, level))
         return kept
 
     def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
@@ -273,7 +280,13 @@ class Searcher:
 
         Give the acts :meth:`visible` kept: the counts are then the role's, and tell nothing
         of what the role may not see (an act the role may not see at all is skipped here
-        too). A year is counted only for an act whose date lies within it.
+        too). Each facet counts what choosing its value finds, so an act may count under
+        several values of one facet: a year counts every act whose date may fall in it (as the
+        year filter finds uncertain dates: "around 2011" counts in 2010, 2011 and 2012); a
+        province, every act whose place or facility lies in it. An act type is
+        counted with the acts of its narrower types (arbitrary detention with political prison
+        camp imprisonment), as the act type filter finds them: what a facet says is what
+        choosing it finds. Only types that some act has are listed.
         """
         counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
         # the access rule, as the store can apply it: the sharing levels the role sees
@@ -282,14 +295,22 @@ class Searcher:
             grouped = index_store.act_facet_counts(conn, act_ids, levels)
             agencies = index_store.act_agency_counts(conn, act_ids, levels)
         places, orgs = self.vault.places, self.vault.organizations
-        counters["act_type"].update(grouped["act_type"])
+        # an act type counts its narrower types' acts too, as choosing it finds them
+        types = vocab.load("act_types")
+        own = grouped["act_type"]
+        for key, n in own.items():
+            narrower = types.descendants(key) if types.lookup(str(key)) is not None else []
+            counters["act_type"][key] = n + sum(own.get(t.key, 0) for t in narrower)
         for (first, last), n in grouped["years"].items():
-            if first is not None and first == last:
-                counters["year"][str(int(first))] += n
-        for place_id, n in grouped["place"].items():
-            province = places.province_of(place_id)
-            if province is not None and province.vocab_key:
-                counters["province"][province.vocab_key] += n
+            if first is not None and last is not None:
+                for year in range(int(first), int(last) + 1):
+                    counters["year"][str(year)] += n
+        for (place_id, facility_id), n in grouped["place"].items():
+            # in each province its place or its facility lies in, as the province filter
+            # finds it by either
+            within = [places.province_of(i) for i in (place_id, facility_id) if i is not None]
+            for key in {p.vocab_key for p in within if p is not None and p.vocab_key}:
+                counters["province"][key] += n
         counters["facility"].update({k: n for k, n in grouped["facility_type"].items() if k})
         counters["sharing"].update(grouped["sharing"])
         for org_id, n in agencies.items():

@@ -62,8 +62,8 @@ def act_facet_counts(
 ) -> dict[str, Counter[Any]]:
     """How many of the given acts of the sharing ``levels`` (no level counts as internal) have
     each value of what a search's facets count, one grouping each: ``act_type``, ``years``
-    (the first four characters of the date's bounds, a pair), ``place`` (the facility when
-    there is one, else the place), ``facility_type`` and ``sharing``. Acts that do not exist
+    (the first four characters of the date's bounds, a pair), ``place`` (the place and the
+    facility, a pair), ``facility_type`` and ``sharing``. Acts that do not exist
     are not counted."""
     groupings = {
         "act_type": (acts.c.act_type,),
@@ -71,7 +71,7 @@ def act_facet_counts(
             func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4),
             func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4),
         ),
-        "place": (func.coalesce(acts.c.facility_id, acts.c.place_id),),
+        "place": (acts.c.place_id, acts.c.facility_id),
         "facility_type": (acts.c.facility_type,),
         "sharing": (func.coalesce(acts.c.sharing, "internal"),),
     }

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from sillok.web.caches import ArchiveCache
 
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
+#: how many values of a facet a search page lists
+FACET_SHOWN = 12
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 #: how many linked records a record page lists (the API and search reach the rest)
 LIST_LIMIT = 50
@@ -510,9 +512,13 @@ def _found(
     def found() -> tuple[Found, dict[str, Counter[str]]]:
         # the search service keeps what the principal's role may be shown: the one access
         # rule of the library, the command line and these pages
-        hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
-        counters = archive.searcher.facets([rid for kind, rid in hits if kind == "act"])
-        return Found.of(hits), counters
+        shown = archive.searcher.visible_levels(
+            _matches(archive, query, act_filter, cache), sharing
+        )
+        counters = archive.searcher.facets([rid for kind, rid, _level in shown if kind == "act"])
+        # the sharing filter chooses among every match, not only acts: so does its facet
+        counters["sharing"] = Counter(level for _kind, _rid, level in shown)
+        return Found.of([(kind, rid) for kind, rid, _level in shown]), counters
 
     if cache is None:
         return found()
@@ -546,11 +552,9 @@ def _facets(
 ) -> dict[str, list[FacetValue]]:
     facets: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
-        ordered = (
-            sorted(counter.items())
-            if name == "year"
-            else sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
+        ordered = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        if name == "year":  # the years with most acts first (a page lists a dozen), by year
+            ordered = sorted(ordered[:FACET_SHOWN]) + sorted(ordered[FACET_SHOWN:])
         facets[name] = [
             FacetValue(key, key if name == "sharing" else label(name, key, archive, lang), n)
             for key, n in ordered

@@ -14,6 +14,7 @@ from sillok.errors import InvalidInput
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
 from sillok.web.context import Req, current
 from sillok.web.views import (
+    FACET_SHOWN,
     FACETS,
     SearchResult,
     dashboard_counts,
@@ -59,7 +60,13 @@ def search_page(
     archive, cache = req.archive, req.web.cache
 
     def body(result: SearchResult) -> Markup:
-        return req.fragment("search_body.html", result=result, page=page, facet_names=FACETS)
+        return req.fragment(
+            "search_body.html",
+            result=result,
+            page=page,
+            facet_names=FACETS,
+            facet_shown=FACET_SHOWN,
+        )
 
     # Kept under the role, like the result it shows (see search_view).
     role, lang = req.principal.policy_role, req.lang
