@@ -111,12 +111,12 @@ def _plant(archive: Archive, folder: Path) -> dict[str, int]:
     with archive.store.reading() as conn:
         source = conn.execute(select(sources).where(sources.c.ref == "S-QZVXKW-public")).one()
         hyesan = conn.execute(select(events).where(events.c.ref == "E-002")).one()
-        victim = conn.execute(
-            select(persons.c.id).where(persons.c.protected.is_(True))
-        ).scalars().first()
-        act_id = conn.execute(
-            select(acts.c.id).where(acts.c.act_type == "torture", acts.c.sharing == "public")
-        ).scalar_one()
+        act_id, victim = conn.execute(
+            select(acts.c.id, acts.c.victim_id).where(
+                acts.c.act_type == "torture", acts.c.sharing == "public"
+            )
+        ).one()
+        assert conn.execute(select(persons.c.protected).where(persons.c.id == victim)).scalar()
     archive.protection.add_contact(source.informant_id, "phone", "+82-10-Qzvxkw-5555")
     archive.protection.add_contact(victim, "email", "qzvxkw@example.org")
     with archive.store.transaction() as conn:
@@ -203,7 +203,7 @@ def test_public_records_are_present_with_their_labels_in_korean_and_english(
     assert not tables & {"attachments", "person_contacts", "audit_events", "users"}
     vocab = _query(published, "SELECT label_ko, label_en FROM facility_types WHERE key='kwanliso'")
     assert vocab == [("관리소", "Political prison camp (kwanliso)")]
-    fks = _query(published, "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('acts')")
+    fks = _query(published, 'SELECT "table", "from", "to" FROM pragma_foreign_key_list(?)', "acts")
     assert ("act_types", "act_type", "key") in fks and ("persons", "victim_id", "id") in fks
     meta = yaml.safe_load(metadata_path(published).read_text("utf-8"))
     assert meta["title"] and meta["description"] and meta["license"] == "CC BY 4.0"

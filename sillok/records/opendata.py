@@ -120,11 +120,14 @@ class OpenData:
         Raises:
             PublishRightNeeded: naming the role and the right it lacks.
             OutputExists: naming the file, when it or its metadata exists without ``force``.
+            InvalidInput: the folder to write in does not exist.
         """
         role = self.vault.role
         for right in RIGHTS:
             if not may(role, right):
                 raise PublishRightNeeded(f"the {role} role may not publish open data ({right})")
+        if not output.parent.is_dir():
+            raise InvalidInput(f"{output.parent}: no such folder to write {output.name} in")
         for path in (output, metadata_path(output)):
             if path.exists() and not force:
                 raise OutputExists(f"{path} exists: use --force to replace it")
@@ -247,6 +250,7 @@ class OpenData:
                     self._person(people[pid], names, level, found, identified=True)
                 if oid:
                     found.organizations.add(oid)
+                    found.agencies.setdefault(act.id, []).append(oid)
                 found.perpetrators.append((act.id, oid, pid, role))
             for sid in source_ids.get(act.id, []):
                 source = sources[sid]
@@ -289,7 +293,7 @@ class OpenData:
         victim = found.persons.get(act["victim_id"]) if act["victim_id"] else None
         victim_names = [n for n, _s in victim["names"]] if victim and victim["named"] else []
         entries = [places.get(act["place_id"]), places.get(act["facility_id"])]
-        entries += [orgs.get(o) for a, o, _p, _r in found.perpetrators if a == act["id"] and o]
+        entries += [orgs.get(o) for o in found.agencies.get(act["id"], [])]
         event = found.events.get(act["event_id"]) if act["event_id"] else None
         event_title = event["title"] if event else None
         korean = [act["description"], event_title, *victim_names]
@@ -322,6 +326,7 @@ class _Found:
     places: set[int] = field(default_factory=set)
     organizations: set[int] = field(default_factory=set)
     perpetrators: list[tuple[int, int | None, int | None, str]] = field(default_factory=list)
+    agencies: dict[int, list[int]] = field(default_factory=dict)  # act -> its organizations
     act_sources: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -396,7 +401,7 @@ def _person_rows(
         hangul = [n for n, s in names if s == "Hang"]
         latin = [n for n, s in names if s != "Hang"]
         details = person["details"]
-        spellings = {s for n in hangul for s in person_romanizations(n) | word_romanizations(n)}
+        spellings = {s for n in hangul for s in _romanizations(n)}
         yield {
             "id": number["person"](pid),
             "pseudonym": person["pseudonym"],
@@ -414,6 +419,14 @@ def _person_rows(
             "search_ko": m.text(*hangul),
             "search_latin": latin_spellings([*latin, *sorted(spellings)]),
         }
+
+
+def _romanizations(hangul: str) -> set[str]:
+    """Latin spellings of a Hangul name (none when it cannot be romanized as a name)."""
+    try:
+        return set(person_romanizations(hangul)) | set(word_romanizations(hangul))
+    except ValueError:
+        return set(word_romanizations(hangul))
 
 
 def _event_rows(
