@@ -330,3 +330,23 @@ def test_only_roles_with_the_publish_rights_may_publish(
         ) as opened:
             _publish(opened, tmp_path / f"{role}.db")
         assert (tmp_path / f"{role}.db").is_file()
+
+
+def test_pseudonyms_only_names_no_one(sqlcipher_archive: Archive, tmp_path: Path) -> None:
+    sqlcipher_archive.ingest.run(write_csv(tmp_path / "yodok.csv", YODOK))
+    sqlcipher_archive.close()
+    env = {"SILLOK_PASSPHRASE": PASSPHRASE}
+    folder = str(sqlcipher_archive.folder)
+    for flags, output in (([], "named.db"), (["--pseudonyms-only"], "pseudonyms.db")):
+        result = runner.invoke(
+            app, ["publish", "data", folder, "-o", str(tmp_path / output), *flags], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert "datasette" in result.stdout
+    named = _query(tmp_path / "named.db", "SELECT label, named, sex FROM persons")
+    assert named == [("Ri Chol-su", 1, "male")]
+    pseudonymous = _query(tmp_path / "pseudonyms.db", "SELECT label, named, sex FROM persons")
+    ((label, flag, sex),) = pseudonymous
+    assert label.startswith("person-") and flag == 0 and sex == "male"
+    assert b"Ri Chol-su" not in (tmp_path / "pseudonyms.db").read_bytes()
+    assert b"chol" not in (tmp_path / "pseudonyms.db").read_bytes().lower()

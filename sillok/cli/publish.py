@@ -39,6 +39,9 @@ def data(
         ..., "--output", "-o", help="The SQLite file to write (FILE.db).", dir_okay=False
     ),
     force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+    pseudonyms_only: bool = typer.Option(
+        False, "--pseudonyms-only", help="Name no person, even one the public pages name."
+    ),
     title: str = typer.Option(_DEFAULT.title, "--title", help="Title of the data set."),
     licence: str = typer.Option(_DEFAULT.licence, "--licence", help="Licence of the data."),
     licence_url: str = typer.Option(_DEFAULT.licence_url, "--licence-url", help="Its text."),
@@ -57,7 +60,9 @@ def data(
         source_url=source_url,
     )
     with open_archive(archive, passphrase_file) as opened:
-        report = OpenData(opened.vault, opened.records).publish(output, force, publication)
+        report = OpenData(opened.vault, opened.records).publish(
+            output, force, publication, pseudonyms_only
+        )
     if as_json:
         print_json(report.to_json())
         return

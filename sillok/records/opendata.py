@@ -135,9 +135,15 @@ class OpenData:
                 raise OutputExists(f"{path} is a folder")
 
     def publish(
-        self, output: Path, force: bool = False, publication: Publication | None = None
+        self,
+        output: Path,
+        force: bool = False,
+        publication: Publication | None = None,
+        pseudonyms_only: bool = False,
     ) -> PublishReport:
         """Write the open-data file ``output`` and its metadata file (:func:`metadata_path`).
+
+        With ``pseudonyms_only`` no person is named, even one the public pages name.
 
         Raises:
             PublishRightNeeded, OutputExists: see :meth:`check`; nothing is written.
@@ -150,7 +156,7 @@ class OpenData:
         db_tmp = output.with_name(f".{output.name}.{stamp}.tmp")
         meta_tmp = meta.with_name(f".{meta.name}.{stamp}.tmp")
         try:
-            counts = write_tables(db_tmp, self.tables())
+            counts = write_tables(db_tmp, self.tables(pseudonyms_only))
             meta_tmp.write_text(layout.metadata_yaml(output.stem, publication), encoding="utf-8")
             os.replace(db_tmp, output)
             os.replace(meta_tmp, meta)
@@ -162,9 +168,11 @@ class OpenData:
         )
         return PublishReport(output, meta, counts)
 
-    def tables(self) -> list[tuple[layout.OpenTable, Iterable[Mapping[str, Any]]]]:
+    def tables(
+        self, pseudonyms_only: bool = False
+    ) -> list[tuple[layout.OpenTable, Iterable[Mapping[str, Any]]]]:
         """Every table of the open data with its rows, in the order they are written."""
-        found = self._collect()
+        found = self._collect(named=not pseudonyms_only)
         places, orgs = self.vault.places, self.vault.organizations
         place_ids = _with_ancestors(places, found.places | _vocabulary_ids(places))
         org_ids = found.organizations | _vocabulary_ids(orgs)
@@ -205,9 +213,10 @@ class OpenData:
             ]),
         ]
 
-    def _collect(self) -> _Found:
-        """The public acts and what they refer to, as the anonymous visitor may see them."""
-        found = _Found()
+    def _collect(self, named: bool = True) -> _Found:
+        """The public acts and what they refer to, as the anonymous visitor may see them
+        (persons as pseudonyms only, unless ``named``)."""
+        found = _Found(named=named)
         with self.vault.store.reading() as conn:
             for batch in queries.act_batches(conn, BATCH):
                 shown = [a for a in batch if may_see(AUDIENCE, a.sharing)]
@@ -275,7 +284,7 @@ class OpenData:
                 "persons", person, layout.PERSON_FIELDS, level
             ),
         })
-        readable = identified and _readable(level, "person_names", "name")
+        readable = found.named and identified and _readable(level, "person_names", "name")
         entry["named"] = entry["named"] and readable
         if entry["details"].get("origin_place_id"):
             found.places.add(entry["details"]["origin_place_id"])
@@ -319,6 +328,7 @@ class OpenData:
 class _Found:
     """What a pass over the public acts found (archive ids)."""
 
+    named: bool = True  # whether a person may be named at all
     acts: list[dict[str, Any]] = field(default_factory=list)
     persons: dict[int, dict[str, Any]] = field(default_factory=dict)
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
