@@ -25,7 +25,7 @@ from sillok.cli import app
 from sillok.model import acts, events, persons, sources
 from sillok.records.opendata import RIGHTS, OpenData, OutputExists, metadata_path
 from sillok.records.statements import PublishRightNeeded
-from sillok.security.policy import ROLES, may
+from sillok.security.policy import ANONYMOUS, READABLE, ROLES, may
 from sillok.store import rows as store_rows
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, row, write_csv
@@ -350,3 +350,29 @@ def test_pseudonyms_only_names_no_one(sqlcipher_archive: Archive, tmp_path: Path
     assert label.startswith("person-") and flag == 0 and sex == "male"
     assert b"Ri Chol-su" not in (tmp_path / "pseudonyms.db").read_bytes()
     assert b"chol" not in (tmp_path / "pseudonyms.db").read_bytes().lower()
+
+
+def test_the_policy_decides_what_is_published(
+    sqlcipher_archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the policy to show the anonymous visitor internal records' general fields, the
+    open data would follow it (and still leave out what the policy hides): it keeps no rule
+    of its own about sharing levels or field classes."""
+    sqlcipher_archive.ingest.run(write_csv(tmp_path / "yodok.csv", YODOK))
+    _publish(sqlcipher_archive, tmp_path / "policy.db")
+    assert _query(tmp_path / "policy.db", "SELECT act_type FROM acts") == [("public_execution",)]
+    readable = {**READABLE[ANONYMOUS], "internal": frozenset({"general"})}
+    monkeypatch.setitem(READABLE, ANONYMOUS, readable)
+    _publish(sqlcipher_archive, tmp_path / "wider.db")
+    acts = _query(
+        tmp_path / "wider.db",
+        "SELECT a.act_type, a.description, v.label, v.named FROM acts a "
+        "JOIN persons v ON v.id = a.victim_id ORDER BY a.id",
+    )
+    assert [a[0] for a in acts] == ["arbitrary_detention", "public_execution"]
+    detention = acts[0]
+    assert detention[1] is None  # a narrative field: not readable at the internal level
+    assert detention[2].startswith("person-") and detention[3] == 0  # nor the victim's name
+    wider = (tmp_path / "wider.db").read_bytes()
+    assert "김여정".encode() not in wider and b"Kim Yo-jong" not in wider
+    assert acts[1][1:] == ("공개처형을 목격했다고 증언", "Ri Chol-su", 1)
