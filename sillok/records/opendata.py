@@ -286,6 +286,11 @@ class OpenData:
         })
         readable = found.named and identified and _readable(level, "person_names", "name")
         entry["named"] = entry["named"] and readable
+        if entry["details"]:
+            # what every record that reaches the person lets the visitor read, and no more
+            here = fields("persons", person, layout.PERSON_FIELDS, level)
+            entry["details"] = {k: v if here[k] is not None else None
+                                for k, v in entry["details"].items()}
         if entry["details"].get("origin_place_id"):
             found.places.add(entry["details"]["origin_place_id"])
         if entry["named"] and not entry["names"]:
