@@ -288,11 +288,13 @@ def test_an_existing_file_is_kept_without_force(sqlcipher_archive: Archive, tmp_
         _publish(sqlcipher_archive, output)
     assert not output.exists()
     sqlcipher_archive.close()
-    result = runner.invoke(
-        app,
-        ["publish", "data", str(sqlcipher_archive.folder), "-o", str(output), "--force", "--json"],
-        env={"SILLOK_PASSPHRASE": PASSPHRASE},
-    )
+    command = ["publish", "data", str(sqlcipher_archive.folder), "-o", str(output)]
+    env = {"SILLOK_PASSPHRASE": PASSPHRASE}
+    result = runner.invoke(app, command, env=env)
+    assert result.exit_code == 2 and "open.metadata.yml exists: use --force" in result.stderr
+    assert not output.exists()
+    assert metadata_path(output).read_text("utf-8") == "mine"
+    result = runner.invoke(app, [*command, "--force", "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert '"acts": 0' in result.stdout
     assert _query(output, "SELECT count(*) FROM act_types")[0][0] > 30
