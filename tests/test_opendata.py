@@ -3,8 +3,9 @@
 The attack: whoever downloads the published file (and its metadata) holds every byte of it.
 They try to read a protected field out of it. They must not find any: a canary planted in every
 non-public field (confidential and internal acts' text, protected names, informants, contacts,
-narratives and titles of sources, attachment names, refs, an unverified place named only by a
-confidential act) is looked for in the raw bytes of the .db file and in the metadata file.
+narratives and titles of sources, attachment names, refs, an unverified place and agency named
+only by a confidential or internal act) is looked for in the raw bytes of the .db file and in
+the metadata file.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _plant(archive: Archive, folder: Path) -> dict[str, int]:
             place="큐즈브골",
             victim_name="Qzvxkwconfidential Victim",
             perpetrator_name="Qzvxkwconfidential Perpetrator",
+            perpetrator_org="큐즈브보위대",
             description="Qzvxkw confidential description 큐즈브기밀",
             sharing="confidential",
         ),
@@ -158,6 +160,9 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_no_canary_reaches_the_open_data(archive: Archive, tmp_path: Path) -> None:
     _plant(archive, tmp_path)
+    # the archive knows the non-public place and agency: the file must not
+    assert archive.organizations.resolve("큐즈브보위대") is not None
+    assert archive.places.resolve("큐즈브골") is not None
     report = _publish(archive, tmp_path / "open.db")
     assert report.counts["acts"] == 3
     db, meta = tmp_path / "open.db", tmp_path / "open.metadata.yml"
