@@ -81,11 +81,31 @@ def _fsync_tree(folder: Path) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (new or existing) readable by its owner only, whatever the umask.
+
+    Done before anything is written into it: a file created inside with the umask's modes is
+    still out of reach of group and others, who cannot enter the folder.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+
+
+def private_tree(folder: Path) -> None:
+    """Give every folder under ``folder`` mode 0700 and every file 0600 (a copy of the files
+    carried elsewhere keeps its owner-only modes)."""
+    os.chmod(folder, 0o700)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -175,7 +195,7 @@ class FolderReplica:
 
     def store(self, snapshot: Path, state: LogState) -> None:
         """Swap in the new copy (the old one stays whole until the new one is complete)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         current = self.folder / "copy"
         old = self.folder / "copy.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -246,8 +266,8 @@ class Backups:
                 "(the log and its checkpoints are in the dump); sillok backup copies the "
                 "embedded SQLCipher store"
             )
-        dest.mkdir(parents=True, exist_ok=True)
         try:
+            private_folder(dest)
             copy_database(
                 archive.store, dest / DB_FILE, derive_key(archive.keys.database, "database")
             )
@@ -256,6 +276,7 @@ class Backups:
             blobs = archive.folder / "attachments"
             if blobs.is_dir():
                 shutil.copytree(blobs, dest / "attachments")
+            private_tree(dest)
             manifest = self._manifest(dest)
             _write_json(dest / MANIFEST, manifest)
             _fsync_tree(dest)
@@ -374,9 +395,10 @@ def unpack(backup: Path, target: Path) -> dict[str, Any]:
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: restore into a new folder")
     try:
+        private_folder(target)
         shutil.copytree(backup, target, dirs_exist_ok=True)
         (target / MANIFEST).unlink()
-        os.chmod(target, 0o700)
+        private_tree(target)
     except OSError as exc:
         discard(target, exc)
     return manifest
