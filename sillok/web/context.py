@@ -137,33 +137,43 @@ class Web:
             if self.own_archive is None or not self.copies.stale():
                 return  # wiped, or another request dealt with it while this one waited
             copies = self.copies.read()
+            reopened = False
             if copies.get(self.archive.user.name) != self._own_copy:
-                self._reopen(copies.get(self.archive.user.name))
+                reopened = self._reopen(copies.get(self.archive.user.name))
             try:
                 roles = {u["name"]: u["role"] for u in self.archive.users.list() if u["active"]}
             except Exception:  # noqa: BLE001  (whatever the store says: nobody can be checked)
                 log.exception("the users table cannot be read: every session ends")
                 roles = {}
+            # The users' archives share the server's pool of connections: a server archive
+            # opened anew (its old pool closed) ends them all.
             ended = self.sessions.end_where(
                 lambda s: s.authenticated
-                and (copies.get(s.username or "") != s.copy or roles.get(s.username) != s.role)
+                and (
+                    reopened
+                    or copies.get(s.username or "") != s.copy
+                    or roles.get(s.username) != s.role
+                )
             )
         if ended:
             log.warning("keys.json changed: %d sessions and tokens ended", ended)
 
-    def _reopen(self, copy: str | None) -> None:
+    def _reopen(self, copy: str | None) -> bool:
         """Open the server's archive again, as the same user; keep the open one when the
-        operator's passphrase no longer opens it (a passphrase change leaves it valid)."""
+        operator's passphrase no longer opens it (a passphrase change leaves it valid).
+        Whether it was opened anew."""
         try:
             fresh = Archive.open(
                 self.folder, self.settings.passphrase, self.settings.archive, self.archive.user.name
             )
         except SillokError as exc:
             log.error("the server's own key copy changed and does not open: %s", exc)
-        else:
-            stale, self.archive = self.archive, fresh
-            stale.close()
-        self._own_copy = copy  # tried once per change of the copy, not at every request
+            self._own_copy = copy  # tried once per change of the copy, not at every request
+            return False
+        stale, self.archive = self.archive, fresh
+        stale.close()
+        self._own_copy = copy
+        return True
 
     def close(self) -> None:
         """End every session and close the archives."""
