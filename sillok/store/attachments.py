@@ -1,8 +1,9 @@
-"""The rows of evidence files: attachments and their chain of custody.
+"""The rows of evidence files: attachments, their chain of custody, and their data keys.
 
 The sealed files themselves live beside the database (:mod:`sillok.records.attachments`);
-an attachment's record is inserted and versioned through :mod:`sillok.store.rows`.
-Nothing here commits: callers hold the transaction.
+an attachment's record is inserted and versioned through :mod:`sillok.store.rows`. The wrapped
+data keys (``evidence_keys``, one per stored file) are wrapped and opened by
+:mod:`sillok.security.evidence`. Nothing here commits: callers hold the transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from sillok.model import attachment_custody, attachments
+from sillok.model import attachment_custody, attachments, evidence_keys
 from sillok.store.dialects import Dialect
-from sillok.store.rows import insert_rows
+from sillok.store.rows import insert_rows, now, update_row
 
 
 def attachments_of(
@@ -48,3 +49,61 @@ def add_custody(conn: Connection, dialect: Dialect, entry: Mapping[str, Any]) ->
     """Add one link to an attachment's chain of custody (attachment_id, at, actor, action,
     origin)."""
     insert_rows(conn, dialect, attachment_custody, [entry])
+
+
+def evidence_key_of(conn: Connection, blob: str) -> Row[Any] | None:
+    """The wrapped data key of one stored file, or None (a file sealed before the data keys)."""
+    return conn.execute(select(evidence_keys).where(evidence_keys.c.blob_name == blob)).first()
+
+
+def evidence_keys_by_digest(conn: Connection, digest: str) -> list[Row[Any]]:
+    """The data keys of stored files with this keyed fingerprint, oldest first."""
+    stmt = select(evidence_keys).where(evidence_keys.c.digest == digest).order_by(evidence_keys.c.id)
+    return list(conn.execute(stmt).all())
+
+
+def all_evidence_keys(conn: Connection) -> list[Row[Any]]:
+    """Every wrapped data key, by id."""
+    return list(conn.execute(select(evidence_keys).order_by(evidence_keys.c.id)).all())
+
+
+def insert_evidence_key(
+    conn: Connection, dialect: Dialect, blob: str, wrapped: bytes, digest: str
+) -> None:
+    """Keep the wrapped data key of a new stored file (logged)."""
+    insert_rows(
+        conn,
+        dialect,
+        evidence_keys,
+        [{"blob_name": blob, "wrapped": wrapped, "digest": digest, "created_at": now()}],
+    )
+
+
+def rewrap_evidence_key(conn: Connection, key_id: int, wrapped: bytes, digest: str) -> None:
+    """Replace a data key's wrapping and fingerprint (a new evidence key; logged)."""
+    update_row(conn, evidence_keys, key_id, {"wrapped": wrapped, "digest": digest})
+
+
+def blobs_without_key(conn: Connection) -> list[str]:
+    """The stored files that attachments name but that have no data key row (sealed before
+    the data keys), each once."""
+    stmt = (
+        select(attachments.c.blob_name)
+        .where(~attachments.c.blob_name.in_(select(evidence_keys.c.blob_name)))
+        .group_by(attachments.c.blob_name)
+        .order_by(attachments.c.blob_name)
+    )
+    return [str(name) for name in conn.execute(stmt).scalars()]
+
+
+def recorded_sha256(conn: Connection, blob: str) -> str | None:
+    """The SHA-256 (as stored: sealed or, for an older file, in the clear) that the first
+    attachment of a stored file records."""
+    stmt = (
+        select(attachments.c.sha256)
+        .where(attachments.c.blob_name == blob)
+        .order_by(attachments.c.id)
+        .limit(1)
+    )
+    value = conn.execute(stmt).scalar()
+    return None if value is None else str(value)
