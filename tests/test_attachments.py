@@ -235,8 +235,8 @@ def test_the_sha256_is_stored_sealed_and_duplicates_are_still_found(
     first = archive.attachments.attach("source", 1, evidence)
     digest = sha256sum(evidence)
     with archive.store.reading() as conn:
-        stored = [tuple(r) for r in conn.execute(select(attachments.c.sha256, attachments.c.blob_name))]
-        keys = [tuple(r) for r in conn.execute(select(evidence_keys.c.blob_name, evidence_keys.c.digest))]
+        stored = conn.execute(select(attachments.c.sha256, attachments.c.blob_name)).all()
+        keys = conn.execute(select(evidence_keys.c.blob_name, evidence_keys.c.digest)).all()
     assert stored[0][0].startswith("sealed-sha256:v1:") and digest not in stored[0][0]
     assert keys[0][0] == first["blob_name"] and keys[0][1] != digest
     archive.users.rotate_keys()  # the fingerprints are recomputed under the new key
@@ -313,7 +313,8 @@ def attach_as_before_0007(archive: Archive, kind: str, record_id: int, path: Pat
         add_custody(
             conn,
             dialect,
-            {"attachment_id": aid, "at": now(), "actor": "owner", "action": "added", "origin": None},
+            {"attachment_id": aid, "at": now(), "actor": "owner", "action": "added"}
+            | {"origin": None},
         )
     return blob
 
@@ -353,3 +354,95 @@ def test_files_sealed_before_the_data_keys_open_and_are_given_keys_at_rotation(
         assert rotated.attachments.attach("event", 1, evidence)["blob_name"] == blob
         report = rotated.verification.run()
         assert report.ok and report.attachments == 2, report.problems
+
+
+# --- a rotation killed at any step -----------------------------------------------------------
+
+
+def _child_rotation(folder: str, kill_after: str) -> None:
+    """Run in a child: rotate the keys, and SIGKILL itself right after one step."""
+    import signal
+
+    from sillok.security import evidence, keyfile
+    from sillok.store import Store
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    saves = {"n": 0}
+    original_save = keyfile.KeyFile.save
+    original_rewrap = evidence.EvidenceKeys.rewrap
+    original_check = Store.check
+
+    def save(self: keyfile.KeyFile) -> None:
+        original_save(self)
+        saves["n"] += 1
+        if (kill_after, saves["n"]) in (("pending", 1), ("promoted", 2)):
+            die()
+
+    def rewrap(self: evidence.EvidenceKeys, conn: object, new_key: bytes) -> dict[str, int]:
+        done = original_rewrap(self, conn, new_key)  # type: ignore[arg-type]
+        if kill_after == "rewrap":
+            conn.commit()  # type: ignore[attr-defined]
+            die()
+        return done
+
+    def check(self: Store) -> None:
+        original_check(self)
+        if kill_after == "rekey" and saves["n"] == 1:
+            die()
+
+    keyfile.KeyFile.save = save  # type: ignore[method-assign]
+    evidence.EvidenceKeys.rewrap = rewrap  # type: ignore[method-assign]
+    Store.check = check  # type: ignore[method-assign]
+    archive = Archive.open(Path(folder), PASSPHRASE, settings=FAST)
+    saves["n"] = 0
+    archive.users.rotate_keys()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", ["pending", "rewrap", "rekey", "promoted"])
+def test_a_rotation_killed_at_any_step_leaves_every_file_open(
+    tmp_path: Path, evidence: Path, kill_after: str
+) -> None:
+    import signal
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "arch"
+    old_way = tmp_path / "old.bin"
+    old_way.write_bytes(b"a file sealed before the data keys " * 999)
+    with Archive.create(folder, PASSPHRASE, settings=FAST) as archive:
+        archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+        new = archive.attachments.attach("source", 1, evidence)
+        attach_as_before_0007(archive, "event", 1, old_way)
+        archive.users.add("dora", "documenter", "documenter passphrase")
+    code = (
+        "import sys; from tests.test_attachments import _child_rotation; "
+        "_child_rotation(*sys.argv[1:3])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder), kill_after],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+    def all_open(name: str, passphrase: str) -> None:
+        with Archive.open(folder, passphrase, settings=FAST, user=name) as opened:
+            for aid, original in ((new["id"], evidence), (2, old_way)):
+                out = tmp_path / f"{name}-{kill_after}-{aid}-{os.urandom(2).hex()}"
+                opened.attachments.get(aid, out)
+                assert out.read_bytes() == original.read_bytes()
+            assert opened.verification.run().ok
+
+    for name, passphrase in (("owner", PASSPHRASE), ("dora", "documenter passphrase")):
+        all_open(name, passphrase)
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as opened:
+        opened.users.rotate_keys()  # running it again finishes it
+    for name, passphrase in (("owner", PASSPHRASE), ("dora", "documenter passphrase")):
+        all_open(name, passphrase)
+        with Archive.open(folder, passphrase, settings=FAST, user=name) as opened:
+            assert opened.vault.pending_keys is None
+            assert len(opened.keys.evidence_keys()) == 1

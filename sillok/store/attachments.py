@@ -58,7 +58,11 @@ def evidence_key_of(conn: Connection, blob: str) -> Row[Any] | None:
 
 def evidence_keys_by_digest(conn: Connection, digest: str) -> list[Row[Any]]:
     """The data keys of stored files with this keyed fingerprint, oldest first."""
-    stmt = select(evidence_keys).where(evidence_keys.c.digest == digest).order_by(evidence_keys.c.id)
+    stmt = (
+        select(evidence_keys)
+        .where(evidence_keys.c.digest == digest)
+        .order_by(evidence_keys.c.id)
+    )
     return list(conn.execute(stmt).all())
 
 
