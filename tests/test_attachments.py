@@ -446,3 +446,36 @@ def test_a_rotation_killed_at_any_step_leaves_every_file_open(
         with Archive.open(folder, passphrase, settings=FAST, user=name) as opened:
             assert opened.vault.pending_keys is None
             assert len(opened.keys.evidence_keys()) == 1
+
+
+def test_showing_an_attachment_as_a_record_follows_its_records_level(
+    sqlcipher_archive: Archive, evidence: Path, tmp_path: Path
+) -> None:
+    from sillok.security.policy import REDACTED
+
+    archive = sqlcipher_archive
+    archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+    secret = archive.attachments.attach("act", _act_of(archive, "confidential"), evidence)
+    archive.users.add("vic", "viewer", "viewer passphrase, long enough")
+    with Archive.open(
+        archive.folder, "viewer passphrase, long enough", settings=FAST, user="vic"
+    ) as viewer:
+        shown = viewer.records.show("attachment", secret["id"])
+    # a viewer reads the names of files on internal records, not on confidential ones
+    assert shown["filename"] == REDACTED and shown["sha256"] == REDACTED
+    assert archive.records.show("attachment", secret["id"])["filename"] == evidence.name
+
+
+def test_a_proof_of_an_attachment_follows_its_records_level(
+    sqlcipher_archive: Archive, evidence: Path, tmp_path: Path
+) -> None:
+    archive = sqlcipher_archive
+    archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+    secret = archive.attachments.attach("act", _act_of(archive, "confidential"), evidence)
+    archive.users.add("cora", "coordinator", "coordinator passphrase, long enough")
+    with Archive.open(
+        archive.folder, "coordinator passphrase, long enough", settings=FAST, user="cora"
+    ) as coordinator:
+        bundle = coordinator.proofs.record("attachment", secret["id"])
+    assert "filename" in bundle["withheld"] and "filename" not in bundle["fields"]
+    assert archive.proofs.record("attachment", secret["id"])["fields"]["filename"] == evidence.name
