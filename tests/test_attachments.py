@@ -479,3 +479,55 @@ def test_a_proof_of_an_attachment_follows_its_records_level(
         bundle = coordinator.proofs.record("attachment", secret["id"])
     assert "filename" in bundle["withheld"] and "filename" not in bundle["fields"]
     assert archive.proofs.record("attachment", secret["id"])["fields"]["filename"] == evidence.name
+
+
+def test_an_archive_from_before_the_purpose_keys_gets_data_keys_at_rotation(
+    tmp_path: Path, evidence: Path
+) -> None:
+    from tests.legacy import legacy_keys, rewrite_as_legacy
+
+    folder = tmp_path / "archive"
+    with legacy_keys():
+        archive = Archive.create(folder, PASSPHRASE, settings=FAST)
+    with archive:
+        archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+        attach_as_before_0007(archive, "source", 1, evidence)
+        archive.users.add("dora", "documenter", "documenter passphrase")
+        rewrite_as_legacy(folder, archive.keys)
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as admin:
+        # the administrator's open replaced the evidence key; the file's is kept, retired
+        assert len(admin.keys.evidence_keys()) == 2
+        admin.attachments.get(1, tmp_path / "migrated.jpg")
+        assert admin.users.rotate_keys()["evidence_keys"] == 1
+    with Archive.open(folder, "documenter passphrase", settings=FAST, user="dora") as dora:
+        assert len(dora.keys.evidence_keys()) == 1
+        dora.attachments.get(1, tmp_path / "rotated.jpg")
+        assert (tmp_path / "rotated.jpg").read_bytes() == evidence.read_bytes()
+        assert dora.verification.run().ok
+
+
+@pytest.mark.parametrize("change", ["erase", "swap"])
+def test_an_evidence_key_erased_or_swapped_behind_the_log_is_caught(
+    sqlcipher_archive: Archive, evidence: Path, tmp_path: Path, change: str
+) -> None:
+    from sqlalchemy import text
+
+    archive = sqlcipher_archive
+    archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
+    archive.attachments.attach("source", 1, evidence)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"another file " * 500)
+    archive.attachments.attach("event", 1, other)
+    assert archive.verification.run().ok
+    with archive.store.engine.begin() as conn:  # a holder of the database key, raw SQL
+        if change == "erase":
+            conn.execute(text("DELETE FROM evidence_keys WHERE id = 1"))
+        else:
+            conn.execute(
+                text(
+                    "UPDATE evidence_keys SET wrapped = "
+                    "(SELECT wrapped FROM evidence_keys WHERE id = 2) WHERE id = 1"
+                )
+            )
+    report = archive.verification.run()
+    assert not report.ok and any("evidence_keys" in p for p in report.problems), report.problems

@@ -219,10 +219,11 @@ class EvidenceKeys:
             AttachmentError: the blob has a wrapped key that no known evidence key opens.
         """
         row = store.evidence_key_of(conn, blob)
-        if row is None:
-            return None
+        return None if row is None else self._unwrap(row)
+
+    def _unwrap(self, row: Any) -> bytes:
         for key in self.keys:
-            data_key = unwrap_data_key(key, blob, row.wrapped)
+            data_key = unwrap_data_key(key, str(row.blob_name), row.wrapped)
             if data_key is not None:
                 return data_key
         raise AttachmentError(f"evidence key {row.id} opens with no evidence key of this copy")
@@ -247,12 +248,9 @@ class EvidenceKeys:
         """Keep a new blob's data key, wrapped under the current evidence key (logged)."""
         if self.current is None:
             raise AttachmentError("this key copy holds no evidence key")
-        store.insert_evidence_key(
-            conn,
-            self._dialect,
-            blob,
-            wrap_data_key(self.current, blob, data_key),
-            file_digest(self.current, sha256),
+        wrapped = wrap_data_key(self.current, blob, data_key)
+        store.insert_evidence_keys(
+            conn, self._dialect, [(blob, wrapped, file_digest(self.current, sha256))]
         )
 
     def rewrap(self, conn: Connection, new_key: bytes) -> dict[str, int]:
@@ -268,35 +266,27 @@ class EvidenceKeys:
             AttachmentError: a wrapped key opens with no known evidence key (nothing changed
                 once the caller's transaction rolls back).
         """
-        done = missing = 0
+        rewrapped: list[tuple[int, bytes, str]] = []
         for row in store.all_evidence_keys(conn):
             blob = str(row.blob_name)
             if unwrap_data_key(new_key, blob, row.wrapped) is not None:
                 continue
-            data_key = self.data_key(conn, blob)
-            assert data_key is not None
-            store.rewrap_evidence_key(
-                conn,
-                int(row.id),
-                wrap_data_key(new_key, blob, data_key),
-                file_digest(new_key, self._sha_of(conn, blob, data_key)),
-            )
-            done += 1
+            data_key = self._unwrap(row)
+            digest = file_digest(new_key, self._sha_of(conn, blob, data_key))
+            rewrapped.append((int(row.id), wrap_data_key(new_key, blob, data_key), digest))
+        store.rewrap_evidence_keys(conn, rewrapped)
+        added: list[tuple[str, bytes, str]] = []
+        missing = 0
         for blob in store.blobs_without_key(conn):
             path = self.folder / blob
             root = next((k for k in self.keys if path.is_file() and opens_with(path, k)), None)
             if root is None:
                 missing += 1
                 continue
-            store.insert_evidence_key(
-                conn,
-                self._dialect,
-                blob,
-                wrap_data_key(new_key, blob, root),
-                file_digest(new_key, self._sha_of(conn, blob, root)),
-            )
-            done += 1
-        return {"evidence_keys": done, "evidence_missing": missing}
+            digest = file_digest(new_key, self._sha_of(conn, blob, root))
+            added.append((blob, wrap_data_key(new_key, blob, root), digest))
+        store.insert_evidence_keys(conn, self._dialect, added)
+        return {"evidence_keys": len(rewrapped) + len(added), "evidence_missing": missing}
 
     def _sha_of(self, conn: Connection, blob: str, data_key: bytes) -> str:
         recorded: Any = store.recorded_sha256(conn, blob)

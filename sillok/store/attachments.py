@@ -8,14 +8,16 @@ data keys (``evidence_keys``, one per stored file) are wrapped and opened by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from sillok.model import attachment_custody, attachments, evidence_keys
 from sillok.store.dialects import Dialect
-from sillok.store.rows import insert_rows, now, update_row
+from sillok.store.rows import hooks_of, insert_rows, now
+
+_IN_CHUNK = 500  # bound parameters per IN list
 
 
 def attachments_of(
@@ -71,21 +73,47 @@ def all_evidence_keys(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(evidence_keys).order_by(evidence_keys.c.id)).all())
 
 
-def insert_evidence_key(
-    conn: Connection, dialect: Dialect, blob: str, wrapped: bytes, digest: str
+def insert_evidence_keys(
+    conn: Connection, dialect: Dialect, keys: Sequence[tuple[str, bytes, str]]
 ) -> None:
-    """Keep the wrapped data key of a new stored file (logged)."""
+    """Keep the wrapped data keys of stored files, each (blob, wrapped, digest) (logged)."""
+    stamp = now()
     insert_rows(
         conn,
         dialect,
         evidence_keys,
-        [{"blob_name": blob, "wrapped": wrapped, "digest": digest, "created_at": now()}],
+        [
+            {"blob_name": blob, "wrapped": wrapped, "digest": digest, "created_at": stamp}
+            for blob, wrapped, digest in keys
+        ],
     )
 
 
-def rewrap_evidence_key(conn: Connection, key_id: int, wrapped: bytes, digest: str) -> None:
-    """Replace a data key's wrapping and fingerprint (a new evidence key; logged)."""
-    update_row(conn, evidence_keys, key_id, {"wrapped": wrapped, "digest": digest})
+def rewrap_evidence_keys(conn: Connection, keys: Sequence[tuple[int, bytes, str]]) -> None:
+    """Replace the wrapping and fingerprint of data keys, each (id, wrapped, digest): a new
+    evidence key. One statement and one batch of log entries for all (logged as updates)."""
+    if not keys:
+        return
+    hooks = hooks_of(conn)
+    changed = {key_id: (wrapped, digest) for key_id, wrapped, digest in keys}
+    ids = sorted(changed)
+    rows = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        where = evidence_keys.c.id.in_(ids[start : start + _IN_CHUNK])
+        for row in conn.execute(select(evidence_keys).where(where)):
+            wrapped, digest = changed[int(row.id)]
+            rows.append({**dict(row._mapping), "wrapped": wrapped, "digest": digest})
+    if len(rows) != len(changed):
+        raise RuntimeError("evidence_keys: a key to re-wrap does not exist")
+    rows.sort(key=lambda r: int(r["id"]))
+    hooks.prepare(conn, evidence_keys, rows)
+    conn.execute(
+        update(evidence_keys)
+        .where(evidence_keys.c.id == bindparam("key_id"))
+        .values(wrapped=bindparam("new_wrapped"), digest=bindparam("new_digest")),
+        [{"key_id": r["id"], "new_wrapped": r["wrapped"], "new_digest": r["digest"]} for r in rows],
+    )
+    hooks.written(conn, evidence_keys, rows, "update")
 
 
 def blobs_without_key(conn: Connection) -> list[str]:
