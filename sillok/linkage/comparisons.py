@@ -36,6 +36,22 @@ NAME_M_PRIORS: dict[str, float] = {
 }
 
 
+# How often two reports of *different* persons fall in each "same name" level: the chance
+# agreement (u) a large file measures, shipped so that a small file, which cannot measure it
+# (its random pairs are full of its own duplicates), starts from it. Learned once by
+# ``bench/bench_linkage_eval.py --learn-priors`` on the development generator at 10,000
+# persons (seed 1, tune data only); a file's own estimate takes over as it grows
+# (``U_PRIOR_PAIRS``).
+SAME_NAME_U_PRIORS: dict[str, float] = {
+    "same spelling, common surname": 1.2e-5,
+    "same spelling": 4.1e-6,
+    "same name, other spelling, common surname": 3.8e-5,
+    "same name, other spelling": 8.5e-6,
+}
+# The prior above weighs as much as this many random pairs of the file's own.
+U_PRIOR_PAIRS = 100_000.0
+
+
 # Kim, Lee and Park are the surnames of nearly half of all Koreans: two reports that share
 # one of them and the given name say much less than two that share a rarer surname, so the
 # "same name" levels are split and Splink learns a chance-agreement rate (u) for each half.

@@ -96,9 +96,16 @@ def train(
             log.warnings.append(f"training rule {i + 1} skipped: {str(exc).splitlines()[0]}")
         log.done(f"em_{i + 1}", started)
     floor_m(linker, settings.min_m)
+    if settings.split_name_m:
+        started = log.step(progress, "sharing the name's m among its spellings")
+        split_name_m(linker)
+        log.done("name_m_split", started)
     if settings.prior_iterations:
         started = log.step(progress, "refining the match rate")
-        refine_prior_and_u(linker, all_pairs, settings.prior_iterations, settings.correct_u)
+        refine_prior_and_u(
+            linker, all_pairs, settings.prior_iterations, settings.correct_u,
+            sample_pairs=min(all_pairs, settings.u_max_pairs),
+        )
         log.done("prior_refined", started)
 
 
@@ -124,6 +131,81 @@ def floor_m(linker: Any, floor: float) -> None:
             level.m_probability = value / total
 
 
+# The levels of the Korean-aware name comparison (``comparisons.person_name_comparison``)
+# that say "same name": how their m is shared out among them is read from the file.
+SAME_NAME_LEVELS = (
+    "same spelling, common surname",
+    "same spelling",
+    "same name, other spelling, common surname",
+    "same name, other spelling",
+)
+
+
+def split_name_m(linker: Any) -> None:
+    """Share the fixed m of "same name" among its four levels as the file's candidate pairs
+    share out among them.
+
+    Whether two reports of one name are spelt alike, and whether the surname is Kim, Lee or
+    Park, depends on how the file was written (Hangul only, one romanization, a mix) and on
+    its people, hardly on whether the two reports are of one person or of two namesakes. So
+    the share of each level among the candidate pairs that agree on the name estimates its
+    share among the matches too; the total stays the prior's. A file in Hangul only has
+    nearly every match spelt alike, a mixed file nearly none, and fixed shares are wrong
+    for one of them by a factor of two or more.
+    """
+    comparisons = [
+        c for c in linker._settings_obj.comparisons
+        if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)
+    ]
+    if not comparisons:
+        return
+    scored = linker.inference.predict(warning_mode="never")
+    for comparison in comparisons:
+        column = f"gamma_{comparison.output_column_name}"
+        counts = linker.misc.query_sql(
+            f"SELECT {column} AS level, count(*) AS n FROM {scored.physical_name} "
+            f"GROUP BY {column}",
+            output_type="pandas",
+        )
+        found = {int(lv): int(n) for lv, n in zip(counts["level"], counts["n"], strict=True)}
+        same = [lv for lv in _levels(comparison) if lv.label_for_charts in SAME_NAME_LEVELS]
+        seen = [found.get(lv.comparison_vector_value, 0) for lv in same]
+        if sum(seen) < len(same) * 5:
+            continue  # too few pairs to say anything: the prior shares stand
+        total = sum(float(lv.m_probability) for lv in same)
+        # Half a pair per level keeps an unseen level possible.
+        weights = {lv.label_for_charts: count + 0.5 for lv, count in zip(same, seen, strict=True)}
+        common = _common_surname_share(linker, comparison.output_column_name)
+        for lv in same:
+            label = lv.label_for_charts
+            base = label.removesuffix(", common surname")
+            spelt = (weights[base] + weights[f"{base}, common surname"]) / sum(weights.values())
+            share = common if label != base else 1 - common
+            lv.m_probability = total * spelt * share
+    scored.drop_table_from_database_and_remove_from_cache()
+
+
+def _common_surname_share(linker: Any, field: str) -> float:
+    """The share of the records whose surname is Kim, Lee or Park: the share of a person's
+    pairs of reports that carry one. (Among the candidate pairs it would be too high: two
+    namesakes are more often a Kim than anything else.)"""
+    from sillok.linkage.comparisons import COMMON_SURNAME_SHARE, COMMON_SURNAMES
+
+    names = ", ".join(repr(s) for s in COMMON_SURNAMES)
+    shares = []
+    for table in linker._input_tables_dict.values():
+        row = linker.misc.query_sql(
+            f"SELECT sum(CASE WHEN {field}_sn IN ({names}) THEN 1 ELSE 0 END) AS c, "
+            f"count({field}_sn) AS n FROM {table.physical_name}",
+            output_type="pandas",
+        ).iloc[0]
+        shares.append((float(row["c"] or 0), float(row["n"] or 0)))
+    common, counted = sum(c for c, _ in shares), sum(n for _, n in shares)
+    if counted < 20:
+        return COMMON_SURNAME_SHARE
+    return min(max(common / counted, 0.05), 0.95)
+
+
 def expected_matches(linker: Any) -> float:
     """The sum of match probabilities over every candidate pair (computed in the engine)."""
     scored = linker.inference.predict(warning_mode="never")
@@ -134,7 +216,9 @@ def expected_matches(linker: Any) -> float:
     return 0.0 if total is None or pd.isna(total) else float(total)
 
 
-def refine_prior_and_u(linker: Any, all_pairs: float, rounds: int, correct_u: bool) -> None:
+def refine_prior_and_u(
+    linker: Any, all_pairs: float, rounds: int, correct_u: bool, sample_pairs: float = 0.0
+) -> None:
     """Re-estimate the prior match rate and the u values together, from the trained model.
 
     The first guess of the prior rests on an assumed recall of exact rules, which spelling
@@ -145,7 +229,11 @@ def refine_prior_and_u(linker: Any, all_pairs: float, rounds: int, correct_u: bo
 
     Each round: prior = expected matches among the candidate pairs over all pairs (blocking
     is assumed to find nearly every match); then, the random sample being a mixture of both,
-    u = (observed share - prior * m) / (1 - prior) for every level.
+    u = (observed share - prior * m) / (1 - prior) for every level. The "same name" levels
+    then blend this with the shipped chance agreement (``SAME_NAME_U_PRIORS``), which counts
+    as ``U_PRIOR_PAIRS`` random pairs against the ``sample_pairs`` the file gave: in a file
+    of a few hundred reports every pair that shares a name is mostly the file's own
+    duplicates, and no correction can tell how many.
     """
     settings_obj = linker._settings_obj
     observed = {
@@ -161,13 +249,22 @@ def refine_prior_and_u(linker: Any, all_pairs: float, rounds: int, correct_u: bo
         old = settings_obj._probability_two_random_records_match
         settings_obj._probability_two_random_records_match = new
         if correct_u:
-            _correct_u(linker, observed, new)
+            _correct_u(linker, observed, new, sample_pairs)
         if old > 0 and abs(math.log(new / old)) < 0.01:
             return
 
 
-def _correct_u(linker: Any, observed: dict[tuple[str, int], float | None], prior: float) -> None:
-    """u = (observed - prior * m) / (1 - prior), at least a twentieth of the observed share."""
+def _correct_u(
+    linker: Any,
+    observed: dict[tuple[str, int], float | None],
+    prior: float,
+    sample_pairs: float = 0.0,
+) -> None:
+    """u = (observed - prior * m) / (1 - prior), at least a twentieth of the observed share;
+    for the "same name" levels blended with the shipped prior (see ``refine_prior_and_u``)."""
+    from sillok.linkage.comparisons import SAME_NAME_U_PRIORS, U_PRIOR_PAIRS
+
+    own = sample_pairs / (sample_pairs + U_PRIOR_PAIRS) if sample_pairs > 0 else 1.0
     for comparison in linker._settings_obj.comparisons:
         levels = _levels(comparison)
         corrected = []
@@ -176,7 +273,10 @@ def _correct_u(linker: Any, observed: dict[tuple[str, int], float | None], prior
             m = level.m_probability
             if seen is None or m is None:
                 break
-            corrected.append(max((seen - prior * m) / (1.0 - prior), seen / 20.0, 1e-9))
+            value = max((seen - prior * m) / (1.0 - prior), seen / 20.0, 1e-9)
+            if level.label_for_charts in SAME_NAME_U_PRIORS and own < 1.0:
+                value = own * value + (1 - own) * SAME_NAME_U_PRIORS[level.label_for_charts]
+            corrected.append(value)
         else:
             total = sum(corrected)
             for level, value in zip(levels, corrected, strict=True):
