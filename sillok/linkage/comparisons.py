@@ -41,7 +41,7 @@ NAME_M_PRIORS: dict[str, float] = {
 # (its random pairs are full of its own duplicates), starts from it. Learned once by
 # ``bench/bench_linkage_eval.py --learn-priors`` on the development generator at 10,000
 # persons (seed 1, tune data only); a file's own estimate takes over as it grows
-# (``U_PRIOR_PAIRS``).
+# (``U_PRIOR_PAIRS``; see ``training.name_u_where_dates_differ``).
 SAME_NAME_U_PRIORS: dict[str, float] = {
     "same spelling, common surname": 1.2e-5,
     "same spelling": 4.1e-6,
@@ -49,7 +49,7 @@ SAME_NAME_U_PRIORS: dict[str, float] = {
     "same name, other spelling": 8.5e-6,
 }
 # The prior above weighs as much as this many random pairs of the file's own.
-U_PRIOR_PAIRS = 100_000.0
+U_PRIOR_PAIRS = 20_000.0
 
 
 # Kim, Lee and Park are the surnames of nearly half of all Koreans: two reports that share

@@ -182,6 +182,7 @@ class LinkageModel:
             _pair_count(sample, self._link_type),
             self.log,
             progress,
+            names_blocked=training_rules[: len(self.schema.blocking())] == self.schema.blocking(),
         )
         if self.settings.engine == "duckdb" and sample is prepared:
             self._linker = trainer

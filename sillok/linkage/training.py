@@ -44,6 +44,7 @@ def train(
     all_pairs: float,
     log: TrainingLog,
     progress: Progress | None = None,
+    names_blocked: bool = False,
 ) -> None:
     """Train ``linker`` in place without labels (see the module docstring).
 
@@ -54,6 +55,8 @@ def train(
         all_pairs: how many record pairs the linker's input has in all.
         log: receives timings and warnings.
         progress: called with the name of each step.
+        names_blocked: every pair that agrees on the name is a candidate pair (the normal
+            blocking rules, not the tighter ones for large files).
     """
     from splink.internals.exceptions import SplinkException
 
@@ -104,7 +107,7 @@ def train(
         started = log.step(progress, "refining the match rate")
         refine_prior_and_u(
             linker, all_pairs, settings.prior_iterations, settings.correct_u,
-            sample_pairs=min(all_pairs, settings.u_max_pairs),
+            sample_pairs=min(all_pairs, settings.u_max_pairs), names_blocked=names_blocked,
         )
         log.done("prior_refined", started)
 
@@ -206,6 +209,60 @@ def _common_surname_share(linker: Any, field: str) -> float:
     return min(max(common / counted, 0.05), 0.95)
 
 
+def name_u_where_dates_differ(
+    linker: Any, observed: dict[tuple[str, int], float | None], all_pairs: float
+) -> dict[tuple[str, int], tuple[float, float]]:
+    """For each "same name" level: how many pairs with birth dates far apart fall in it, and
+    how many such pairs there are in all (count, pairs).
+
+    Two reports whose dates of birth are years apart are nearly never of one person, and
+    among different persons the name does not depend on the birth date; so the share of
+    those pairs that agree on the name is the chance agreement (u) of the name, free of the
+    file's own duplicates. Needs every name-agreeing pair among the candidates (the normal
+    blocking rules) and a date comparison with a "dates far apart" level; empty otherwise.
+    """
+    comparisons = linker._settings_obj.comparisons
+    names = [c for c in comparisons
+             if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)]
+    dates = [(c, lv) for c in comparisons for lv in _levels(c)
+             if lv.label_for_charts == "dates far apart"]
+    if not names or not dates or not all_pairs:
+        return {}
+    date, far_level = dates[0]
+    share = observed.get((date.output_column_name, far_level.comparison_vector_value))
+    if not share:
+        return {}
+    # Splink's u is a share of the pairs where both dates are known.
+    column = f"{date.output_column_name}_lo"
+    known = [
+        float(linker.misc.query_sql(
+            f"SELECT count({column}) AS n FROM {table.physical_name}", output_type="pandas"
+        )["n"].iloc[0] or 0)
+        for table in linker._input_tables_dict.values()
+    ]
+    dated_pairs = known[0] * (known[0] - 1) / 2 if len(known) == 1 else math.prod(known)
+    far_pairs = share * dated_pairs
+    if far_pairs < 1:
+        return {}
+    scored = linker.inference.predict(warning_mode="never")
+    out: dict[tuple[str, int], tuple[float, float]] = {}
+    for name in names:
+        column = f"gamma_{name.output_column_name}"
+        counts = linker.misc.query_sql(
+            f"SELECT {column} AS level, count(*) AS n FROM {scored.physical_name} "
+            f"WHERE gamma_{date.output_column_name} = {far_level.comparison_vector_value} "
+            f"GROUP BY {column}",
+            output_type="pandas",
+        )
+        found = {int(lv): float(n) for lv, n in zip(counts["level"], counts["n"], strict=True)}
+        for level in _levels(name):
+            if level.label_for_charts in SAME_NAME_LEVELS:
+                key = (name.output_column_name, level.comparison_vector_value)
+                out[key] = (found.get(level.comparison_vector_value, 0.0), far_pairs)
+    scored.drop_table_from_database_and_remove_from_cache()
+    return out
+
+
 def expected_matches(linker: Any) -> float:
     """The sum of match probabilities over every candidate pair (computed in the engine)."""
     scored = linker.inference.predict(warning_mode="never")
@@ -217,7 +274,12 @@ def expected_matches(linker: Any) -> float:
 
 
 def refine_prior_and_u(
-    linker: Any, all_pairs: float, rounds: int, correct_u: bool, sample_pairs: float = 0.0
+    linker: Any,
+    all_pairs: float,
+    rounds: int,
+    correct_u: bool,
+    sample_pairs: float = 0.0,
+    names_blocked: bool = False,
 ) -> None:
     """Re-estimate the prior match rate and the u values together, from the trained model.
 
@@ -234,6 +296,10 @@ def refine_prior_and_u(
     as ``U_PRIOR_PAIRS`` random pairs against the ``sample_pairs`` the file gave: in a file
     of a few hundred reports every pair that shares a name is mostly the file's own
     duplicates, and no correction can tell how many.
+
+    With ``names_blocked`` (every pair that agrees on the name is a candidate pair, as under
+    the normal blocking rules) the file's own share for those levels is measured where it is
+    clean instead (``name_u_where_dates_differ``) and counts as that many pairs.
     """
     settings_obj = linker._settings_obj
     observed = {
@@ -241,6 +307,7 @@ def refine_prior_and_u(
         for c in settings_obj.comparisons
         for lv in _levels(c)
     }
+    far = name_u_where_dates_differ(linker, observed, all_pairs) if names_blocked else {}
     for _ in range(rounds):
         expected = expected_matches(linker)
         if not all_pairs or expected <= 0:
@@ -249,7 +316,7 @@ def refine_prior_and_u(
         old = settings_obj._probability_two_random_records_match
         settings_obj._probability_two_random_records_match = new
         if correct_u:
-            _correct_u(linker, observed, new, sample_pairs)
+            _correct_u(linker, observed, new, sample_pairs, far)
         if old > 0 and abs(math.log(new / old)) < 0.01:
             return
 
@@ -259,6 +326,7 @@ def _correct_u(
     observed: dict[tuple[str, int], float | None],
     prior: float,
     sample_pairs: float = 0.0,
+    far: dict[tuple[str, int], tuple[float, float]] | None = None,
 ) -> None:
     """u = (observed - prior * m) / (1 - prior), at least a twentieth of the observed share;
     for the "same name" levels blended with the shipped prior (see ``refine_prior_and_u``)."""
@@ -274,8 +342,14 @@ def _correct_u(
             if seen is None or m is None:
                 break
             value = max((seen - prior * m) / (1.0 - prior), seen / 20.0, 1e-9)
-            if level.label_for_charts in SAME_NAME_U_PRIORS and own < 1.0:
-                value = own * value + (1 - own) * SAME_NAME_U_PRIORS[level.label_for_charts]
+            key = (comparison.output_column_name, level.comparison_vector_value)
+            if level.label_for_charts in SAME_NAME_U_PRIORS:
+                shipped = SAME_NAME_U_PRIORS[level.label_for_charts]
+                if far and key in far:
+                    count, pairs = far[key]
+                    value = (count + U_PRIOR_PAIRS * shipped) / (pairs + U_PRIOR_PAIRS)
+                elif own < 1.0:
+                    value = own * value + (1 - own) * shipped
             corrected.append(value)
         else:
             total = sum(corrected)
