@@ -112,9 +112,24 @@ def score_persons(frame: pd.DataFrame, settings: LinkageSettings | None = None) 
         **cluster_scores(clusters, truth).as_dict(),
         "threshold": settings.threshold,
         "calibration": reliability(pairs["match_probability"].to_numpy(), same),
+        "bound_f1": _bound(pairs.assign(same=same), ids, truth, settings.threshold),
         "warnings": list(model.warnings),
         "seconds": seconds,
     }
+
+
+def _bound(pairs: pd.DataFrame, ids: list[str], truth: dict[str, Any], threshold: float) -> float:
+    """F1 of the clusters if every pair were scored by the true share of matches among the
+    pairs with its comparison levels (hindsight): what these comparisons allow at best."""
+    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    share = pairs.groupby(gammas)["same"].transform("mean")
+    kept = pairs.assign(match_probability=share)
+    kept = kept[kept["match_probability"] >= min(threshold, DEFAULT_REVIEW_FLOOR)]
+    clusters = average_linkage_ids(
+        ids, zip(kept["left_id"], kept["right_id"], kept["match_probability"], strict=True),
+        threshold,
+    )
+    return round(cluster_scores(clusters, truth).f1, 4)
 
 
 def score_febrl(name: str) -> dict[str, Any]:

@@ -101,15 +101,44 @@ def train(
     floor_m(linker, settings.min_m)
     if settings.split_name_m:
         started = log.step(progress, "sharing the name's m among its spellings")
-        split_name_m(linker)
+        if not split_name_m(linker):
+            log.warnings.append(
+                "too few pairs of records share a name to learn how this file spells names "
+                "(Hangul, one romanization, a mix); the shipped shares were used"
+            )
         log.done("name_m_split", started)
     if settings.prior_iterations:
         started = log.step(progress, "refining the match rate")
-        refine_prior_and_u(
+        far = refine_prior_and_u(
             linker, all_pairs, settings.prior_iterations, settings.correct_u,
             sample_pairs=min(all_pairs, settings.u_max_pairs), names_blocked=names_blocked,
         )
+        _warn_about_names(log, far, all_pairs, names_blocked)
         log.done("prior_refined", started)
+
+
+def _warn_about_names(
+    log: TrainingLog, far: dict[tuple[str, int], tuple[float, float]], all_pairs: float,
+    names_blocked: bool,
+) -> None:
+    """Say when the chance agreement of names rests mostly on the shipped priors."""
+    from sillok.linkage.comparisons import U_PRIOR_PAIRS
+
+    if not names_blocked:
+        return  # a large file: its own random pairs measure it
+    dated = max((pairs for _, pairs in far.values()), default=0.0)
+    if dated >= U_PRIOR_PAIRS:
+        return
+    if not far:
+        missing = "no two records both have a birth date"
+    else:
+        missing = f"only {dated:,.0f} pairs of records have birth dates years apart"
+    log.warnings.append(
+        f"{missing}, so this file cannot show how often different people share a name; "
+        "that rate comes mostly from the shipped priors (Korean names at large). "
+        "Probabilities for pairs that agree on the name and nothing else are "
+        "less certain; add birth dates (even approximate) where the sources give them"
+    )
 
 
 def _levels(comparison: Any) -> list[Any]:
@@ -144,7 +173,7 @@ SAME_NAME_LEVELS = (
 )
 
 
-def split_name_m(linker: Any) -> None:
+def split_name_m(linker: Any) -> bool:
     """Share the fixed m of "same name" among its four levels as the file's candidate pairs
     share out among them.
 
@@ -154,15 +183,17 @@ def split_name_m(linker: Any) -> None:
     the share of each level among the candidate pairs that agree on the name estimates its
     share among the matches too; the total stays the prior's. A file in Hangul only has
     nearly every match spelt alike, a mixed file nearly none, and fixed shares are wrong
-    for one of them by a factor of two or more.
+    for one of them by a factor of two or more. Returns False when a name comparison had
+    too few such pairs and kept the shipped shares.
     """
     comparisons = [
         c for c in linker._settings_obj.comparisons
         if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)
     ]
     if not comparisons:
-        return
+        return True
     scored = linker.inference.predict(warning_mode="never")
+    learned = True
     for comparison in comparisons:
         column = f"gamma_{comparison.output_column_name}"
         counts = linker.misc.query_sql(
@@ -174,6 +205,7 @@ def split_name_m(linker: Any) -> None:
         same = [lv for lv in _levels(comparison) if lv.label_for_charts in SAME_NAME_LEVELS]
         seen = [found.get(lv.comparison_vector_value, 0) for lv in same]
         if sum(seen) < len(same) * 5:
+            learned = False
             continue  # too few pairs to say anything: the prior shares stand
         total = sum(float(lv.m_probability) for lv in same)
         # Half a pair per level keeps an unseen level possible.
@@ -186,6 +218,7 @@ def split_name_m(linker: Any) -> None:
             share = common if label != base else 1 - common
             lv.m_probability = total * spelt * share
     scored.drop_table_from_database_and_remove_from_cache()
+    return learned
 
 
 def _common_surname_share(linker: Any, field: str) -> float:
@@ -280,7 +313,7 @@ def refine_prior_and_u(
     correct_u: bool,
     sample_pairs: float = 0.0,
     names_blocked: bool = False,
-) -> None:
+) -> dict[tuple[str, int], tuple[float, float]]:
     """Re-estimate the prior match rate and the u values together, from the trained model.
 
     The first guess of the prior rests on an assumed recall of exact rules, which spelling
@@ -300,6 +333,8 @@ def refine_prior_and_u(
     With ``names_blocked`` (every pair that agrees on the name is a candidate pair, as under
     the normal blocking rules) the file's own share for those levels is measured where it is
     clean instead (``name_u_where_dates_differ``) and counts as that many pairs.
+
+    Returns what ``name_u_where_dates_differ`` found (empty when it could not measure).
     """
     settings_obj = linker._settings_obj
     observed = {
@@ -311,14 +346,15 @@ def refine_prior_and_u(
     for _ in range(rounds):
         expected = expected_matches(linker)
         if not all_pairs or expected <= 0:
-            return
+            return far
         new = min(max(expected / all_pairs, 1e-12), 0.5)
         old = settings_obj._probability_two_random_records_match
         settings_obj._probability_two_random_records_match = new
         if correct_u:
             _correct_u(linker, observed, new, sample_pairs, far)
         if old > 0 and abs(math.log(new / old)) < 0.01:
-            return
+            return far
+    return far
 
 
 def _correct_u(
