@@ -8,6 +8,7 @@ generator; the figures at full size are in docs/linkage.md (``bench/bench_linkag
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +79,7 @@ def test_reliability_table_and_ece() -> None:
     assert [b["pairs"] for b in table["bins"]] == [2, 2]
 
 
-def _frame(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+def _frame(rows: Sequence[tuple[str, str, str | None]]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"id": i, "name": n, "name_hangul": None, "birth": b, "sex": None, "origin": None}
          for i, n, b in rows]
