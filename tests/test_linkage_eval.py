@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sillok.linkage.model import LinkageSettings, dedupe
-from sillok.linkage.schema import PERSONS
+from sillok.linkage.model import LinkageModel, LinkageSettings, dedupe
+from sillok.linkage.schema import PERSONS, FieldSpec, Schema
 from sillok.synthetic.persons import reports_frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +101,16 @@ def test_a_large_dated_file_has_no_such_warning() -> None:
     frame = reports_frame(300, 4).drop(columns=["person_id"])
     result = dedupe(frame, PERSONS, LinkageSettings())
     assert not any("shipped priors" in w for w in result.warnings), result.warnings
+
+
+def test_no_name_warning_for_a_schema_without_korean_names() -> None:
+    schema = Schema(
+        name="things",
+        id_column="rid",
+        fields=(FieldSpec("title", "text", ("title",)), FieldSpec("when", "date", ("when",))),
+    )
+    frame = pd.DataFrame({"rid": [f"a{i}" for i in range(30)],
+                          "title": [f"title {i % 10}" for i in range(30)],
+                          "when": [None] * 30})
+    model = LinkageModel(schema).fit(frame)
+    assert not any("name" in w for w in model.warnings), model.warnings

@@ -113,13 +113,13 @@ def train(
             linker, all_pairs, settings.prior_iterations, settings.correct_u,
             sample_pairs=min(all_pairs, settings.u_max_pairs), names_blocked=names_blocked,
         )
-        _warn_about_names(log, far, all_pairs, names_blocked)
+        if _name_comparisons(linker):
+            _warn_about_names(log, far, names_blocked)
         log.done("prior_refined", started)
 
 
 def _warn_about_names(
-    log: TrainingLog, far: dict[tuple[str, int], tuple[float, float]], all_pairs: float,
-    names_blocked: bool,
+    log: TrainingLog, far: dict[tuple[str, int], tuple[float, float]], names_blocked: bool
 ) -> None:
     """Say when the chance agreement of names rests mostly on the shipped priors."""
     from sillok.linkage.comparisons import U_PRIOR_PAIRS
@@ -173,6 +173,14 @@ SAME_NAME_LEVELS = (
 )
 
 
+def _name_comparisons(linker: Any) -> list[Any]:
+    """The linker's Korean-aware name comparisons (those with the "same name" levels)."""
+    return [
+        c for c in linker._settings_obj.comparisons
+        if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)
+    ]
+
+
 def split_name_m(linker: Any) -> bool:
     """Share the fixed m of "same name" among its four levels as the file's candidate pairs
     share out among them.
@@ -186,10 +194,7 @@ def split_name_m(linker: Any) -> bool:
     for one of them by a factor of two or more. Returns False when a name comparison had
     too few such pairs and kept the shipped shares.
     """
-    comparisons = [
-        c for c in linker._settings_obj.comparisons
-        if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)
-    ]
+    comparisons = _name_comparisons(linker)
     if not comparisons:
         return True
     scored = linker.inference.predict(warning_mode="never")
@@ -255,8 +260,7 @@ def name_u_where_dates_differ(
     blocking rules) and a date comparison with a "dates far apart" level; empty otherwise.
     """
     comparisons = linker._settings_obj.comparisons
-    names = [c for c in comparisons
-             if {lv.label_for_charts for lv in _levels(c)} >= set(SAME_NAME_LEVELS)]
+    names = _name_comparisons(linker)
     dates = [(c, lv) for c in comparisons for lv in _levels(c)
              if lv.label_for_charts == "dates far apart"]
     if not names or not dates or not all_pairs:
