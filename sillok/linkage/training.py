@@ -99,9 +99,11 @@ def train(
             log.warnings.append(f"training rule {i + 1} skipped: {str(exc).splitlines()[0]}")
         log.done(f"em_{i + 1}", started)
     floor_m(linker, settings.min_m)
+    counts = None
     if settings.split_name_m:
         started = log.step(progress, "sharing the name's m among its spellings")
-        if not split_name_m(linker):
+        counts = level_counts(linker) if _name_comparisons(linker) else None
+        if not split_name_m(linker, counts):
             log.warnings.append(
                 "too few pairs of records share a name to learn how this file spells names "
                 "(Hangul, one romanization, a mix); the shipped shares were used"
@@ -112,6 +114,7 @@ def train(
         far = refine_prior_and_u(
             linker, all_pairs, settings.prior_iterations, settings.correct_u,
             sample_pairs=min(all_pairs, settings.u_max_pairs), names_blocked=names_blocked,
+            counts=counts,
         )
         if _name_comparisons(linker):
             _warn_about_names(log, far, names_blocked)
@@ -181,7 +184,25 @@ def _name_comparisons(linker: Any) -> list[Any]:
     ]
 
 
-def split_name_m(linker: Any) -> bool:
+def level_counts(linker: Any) -> pd.DataFrame:
+    """How many candidate pairs fall in each combination of levels (``gamma_<field>``
+    columns and ``n``): one scoring pass, whose levels do not depend on the parameters."""
+    scored = linker.inference.predict(warning_mode="never")
+    gammas = ", ".join(f"gamma_{c.output_column_name}" for c in linker._settings_obj.comparisons)
+    counts: pd.DataFrame = linker.misc.query_sql(
+        f"SELECT {gammas}, count(*) AS n FROM {scored.physical_name} GROUP BY {gammas}",
+        output_type="pandas",
+    )
+    scored.drop_table_from_database_and_remove_from_cache()
+    return counts
+
+
+def _counts_by(counts: pd.DataFrame, column: str) -> dict[int, float]:
+    summed = counts.groupby(column)["n"].sum()
+    return {int(level): float(n) for level, n in summed.items()}
+
+
+def split_name_m(linker: Any, counts: pd.DataFrame | None = None) -> bool:
     """Share the fixed m of "same name" among its four levels as the file's candidate pairs
     share out among them.
 
@@ -192,21 +213,17 @@ def split_name_m(linker: Any) -> bool:
     share among the matches too; the total stays the prior's. A file in Hangul only has
     nearly every match spelt alike, a mixed file nearly none, and fixed shares are wrong
     for one of them by a factor of two or more. Returns False when a name comparison had
-    too few such pairs and kept the shipped shares.
+    too few such pairs and kept the shipped shares. ``counts``: ``level_counts(linker)``,
+    when already known.
     """
     comparisons = _name_comparisons(linker)
     if not comparisons:
         return True
-    scored = linker.inference.predict(warning_mode="never")
+    if counts is None:
+        counts = level_counts(linker)
     learned = True
     for comparison in comparisons:
-        column = f"gamma_{comparison.output_column_name}"
-        counts = linker.misc.query_sql(
-            f"SELECT {column} AS level, count(*) AS n FROM {scored.physical_name} "
-            f"GROUP BY {column}",
-            output_type="pandas",
-        )
-        found = {int(lv): int(n) for lv, n in zip(counts["level"], counts["n"], strict=True)}
+        found = _counts_by(counts, f"gamma_{comparison.output_column_name}")
         same = [lv for lv in _levels(comparison) if lv.label_for_charts in SAME_NAME_LEVELS]
         seen = [found.get(lv.comparison_vector_value, 0) for lv in same]
         if sum(seen) < len(same) * 5:
@@ -222,7 +239,6 @@ def split_name_m(linker: Any) -> bool:
             spelt = (weights[base] + weights[f"{base}, common surname"]) / sum(weights.values())
             share = common if label != base else 1 - common
             lv.m_probability = total * spelt * share
-    scored.drop_table_from_database_and_remove_from_cache()
     return learned
 
 
@@ -248,7 +264,10 @@ def _common_surname_share(linker: Any, field: str) -> float:
 
 
 def name_u_where_dates_differ(
-    linker: Any, observed: dict[tuple[str, int], float | None], all_pairs: float
+    linker: Any,
+    observed: dict[tuple[str, int], float | None],
+    all_pairs: float,
+    counts: pd.DataFrame | None = None,
 ) -> dict[tuple[str, int], tuple[float, float]]:
     """For each "same name" level: how many pairs with birth dates far apart fall in it, and
     how many such pairs there are in all (count, pairs).
@@ -258,6 +277,7 @@ def name_u_where_dates_differ(
     those pairs that agree on the name is the chance agreement (u) of the name, free of the
     file's own duplicates. Needs every name-agreeing pair among the candidates (the normal
     blocking rules) and a date comparison with a "dates far apart" level; empty otherwise.
+    ``counts``: ``level_counts(linker)``, when already known.
     """
     comparisons = linker._settings_obj.comparisons
     names = _name_comparisons(linker)
@@ -281,22 +301,16 @@ def name_u_where_dates_differ(
     far_pairs = share * dated_pairs
     if far_pairs < 1:
         return {}
-    scored = linker.inference.predict(warning_mode="never")
+    if counts is None:
+        counts = level_counts(linker)
+    far = counts[counts[f"gamma_{date.output_column_name}"] == far_level.comparison_vector_value]
     out: dict[tuple[str, int], tuple[float, float]] = {}
     for name in names:
-        column = f"gamma_{name.output_column_name}"
-        counts = linker.misc.query_sql(
-            f"SELECT {column} AS level, count(*) AS n FROM {scored.physical_name} "
-            f"WHERE gamma_{date.output_column_name} = {far_level.comparison_vector_value} "
-            f"GROUP BY {column}",
-            output_type="pandas",
-        )
-        found = {int(lv): float(n) for lv, n in zip(counts["level"], counts["n"], strict=True)}
+        found = _counts_by(far, f"gamma_{name.output_column_name}")
         for level in _levels(name):
             if level.label_for_charts in SAME_NAME_LEVELS:
                 key = (name.output_column_name, level.comparison_vector_value)
                 out[key] = (found.get(level.comparison_vector_value, 0.0), far_pairs)
-    scored.drop_table_from_database_and_remove_from_cache()
     return out
 
 
@@ -317,6 +331,7 @@ def refine_prior_and_u(
     correct_u: bool,
     sample_pairs: float = 0.0,
     names_blocked: bool = False,
+    counts: pd.DataFrame | None = None,
 ) -> dict[tuple[str, int], tuple[float, float]]:
     """Re-estimate the prior match rate and the u values together, from the trained model.
 
@@ -346,7 +361,9 @@ def refine_prior_and_u(
         for c in settings_obj.comparisons
         for lv in _levels(c)
     }
-    far = name_u_where_dates_differ(linker, observed, all_pairs) if names_blocked else {}
+    far = (
+        name_u_where_dates_differ(linker, observed, all_pairs, counts) if names_blocked else {}
+    )
     for _ in range(rounds):
         expected = expected_matches(linker)
         if not all_pairs or expected <= 0:
