@@ -40,15 +40,17 @@ NAME_M_PRIORS: dict[str, float] = {
 # agreement (u) a large file measures, shipped so that a small file, which cannot measure it
 # (its random pairs are full of its own duplicates), starts from it. Learned once by
 # ``bench/bench_linkage_eval.py --learn-priors`` on the development generator at 10,000
-# persons (seed 1, tune data only); a file's own estimate takes over as it grows
-# (``U_PRIOR_PAIRS``; see ``training.name_u_where_dates_differ``).
+# persons (seed 1, tune data only), as ``training.name_u_where_dates_differ`` measures it
+# with no prior; a file's own measurement takes over as it grows.
+
 SAME_NAME_U_PRIORS: dict[str, float] = {
-    "same spelling, common surname": 1.2e-5,
-    "same spelling": 4.1e-6,
-    "same name, other spelling, common surname": 3.8e-5,
-    "same name, other spelling": 8.5e-6,
+    "same spelling, common surname": 2.5e-5,
+    "same spelling": 2.3e-6,
+    "same name, other spelling, common surname": 5.0e-5,
+    "same name, other spelling": 4.9e-6,
 }
-# The prior above weighs as much as this many random pairs of the file's own.
+# The values above weigh as much as this many of the file's own pairs with birth dates far
+# apart (or, where those cannot be counted, random pairs).
 U_PRIOR_PAIRS = 20_000.0
 
 

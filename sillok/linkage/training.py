@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from sillok.linkage import comparisons as cmp
+
 Progress = Callable[[str], None]
 
 
@@ -125,12 +127,10 @@ def _warn_about_names(
     log: TrainingLog, far: dict[tuple[str, int], tuple[float, float]], names_blocked: bool
 ) -> None:
     """Say when the chance agreement of names rests mostly on the shipped priors."""
-    from sillok.linkage.comparisons import U_PRIOR_PAIRS
-
     if not names_blocked:
         return  # a large file: its own random pairs measure it
     dated = max((pairs for _, pairs in far.values()), default=0.0)
-    if dated >= U_PRIOR_PAIRS:
+    if dated >= cmp.U_PRIOR_PAIRS:
         return
     if not far:
         missing = "no two records both have a birth date"
@@ -246,9 +246,7 @@ def _common_surname_share(linker: Any, field: str) -> float:
     """The share of the records whose surname is Kim, Lee or Park: the share of a person's
     pairs of reports that carry one. (Among the candidate pairs it would be too high: two
     namesakes are more often a Kim than anything else.)"""
-    from sillok.linkage.comparisons import COMMON_SURNAME_SHARE, COMMON_SURNAMES
-
-    names = ", ".join(repr(s) for s in COMMON_SURNAMES)
+    names = ", ".join(repr(s) for s in cmp.COMMON_SURNAMES)
     shares = []
     for table in linker._input_tables_dict.values():
         row = linker.misc.query_sql(
@@ -259,7 +257,7 @@ def _common_surname_share(linker: Any, field: str) -> float:
         shares.append((float(row["c"] or 0), float(row["n"] or 0)))
     common, counted = sum(c for c, _ in shares), sum(n for _, n in shares)
     if counted < 20:
-        return COMMON_SURNAME_SHARE
+        return cmp.COMMON_SURNAME_SHARE
     return min(max(common / counted, 0.05), 0.95)
 
 
@@ -387,9 +385,7 @@ def _correct_u(
 ) -> None:
     """u = (observed - prior * m) / (1 - prior), at least a twentieth of the observed share;
     for the "same name" levels blended with the shipped prior (see ``refine_prior_and_u``)."""
-    from sillok.linkage.comparisons import SAME_NAME_U_PRIORS, U_PRIOR_PAIRS
-
-    own = sample_pairs / (sample_pairs + U_PRIOR_PAIRS) if sample_pairs > 0 else 1.0
+    own = sample_pairs / (sample_pairs + cmp.U_PRIOR_PAIRS) if sample_pairs > 0 else 1.0
     for comparison in linker._settings_obj.comparisons:
         levels = _levels(comparison)
         corrected = []
@@ -400,11 +396,11 @@ def _correct_u(
                 break
             value = max((seen - prior * m) / (1.0 - prior), seen / 20.0, 1e-9)
             key = (comparison.output_column_name, level.comparison_vector_value)
-            if level.label_for_charts in SAME_NAME_U_PRIORS:
-                shipped = SAME_NAME_U_PRIORS[level.label_for_charts]
+            if level.label_for_charts in cmp.SAME_NAME_U_PRIORS:
+                shipped = cmp.SAME_NAME_U_PRIORS[level.label_for_charts]
                 if far and key in far:
                     count, pairs = far[key]
-                    value = (count + U_PRIOR_PAIRS * shipped) / (pairs + U_PRIOR_PAIRS)
+                    value = (count + cmp.U_PRIOR_PAIRS * shipped) / (pairs + cmp.U_PRIOR_PAIRS)
                 elif own < 1.0:
                     value = own * value + (1 - own) * shipped
             corrected.append(value)
