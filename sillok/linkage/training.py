@@ -1,8 +1,11 @@
 """Unsupervised training of a Splink linker, with two corrections Splink does not make.
 
 Steps: a first prior from near-certain rules; u from random pairs; m by expectation
-maximisation on the schema's training rules; m floored; then the prior and u refined together
-from the trained model (``refine_prior_and_u``). Reviewed decisions, when there are any, can
+maximisation on the schema's training rules; m floored; the name's "same name" m shared out
+among its spellings as the file shows them (``split_name_m``); then the prior and u refined
+together from the trained model (``refine_prior_and_u``), the name's u measured on pairs
+whose birth dates are far apart and blended with shipped values
+(``name_u_where_dates_differ``). Reviewed decisions, when there are any, can
 then replace the m values (``train_from_labels``).
 """
 
@@ -203,18 +206,19 @@ def _counts_by(counts: pd.DataFrame, column: str) -> dict[int, float]:
 
 
 def split_name_m(linker: Any, counts: pd.DataFrame | None = None) -> bool:
-    """Share the fixed m of "same name" among its four levels as the file's candidate pairs
-    share out among them.
+    """Share the fixed m of "same name" among its four levels as the file shows them.
 
-    Whether two reports of one name are spelt alike, and whether the surname is Kim, Lee or
-    Park, depends on how the file was written (Hangul only, one romanization, a mix) and on
-    its people, hardly on whether the two reports are of one person or of two namesakes. So
-    the share of each level among the candidate pairs that agree on the name estimates its
-    share among the matches too; the total stays the prior's. A file in Hangul only has
-    nearly every match spelt alike, a mixed file nearly none, and fixed shares are wrong
-    for one of them by a factor of two or more. Returns False when a name comparison had
-    too few such pairs and kept the shipped shares. ``counts``: ``level_counts(linker)``,
-    when already known.
+    Whether two reports of one name are spelt alike depends on how the file was written
+    (Hangul only, one romanization, a mix), hardly on whether the two reports are of one
+    person or of two namesakes; so the share of "same spelling" among the candidate pairs
+    that agree on the name estimates its share among the matches too. Whether the surname is
+    Kim, Lee or Park is split by the share of records with one (among the candidate pairs
+    it would be too high: namesakes are most often Kims). The total stays the prior's. A
+    file in Hangul only has nearly every match spelt alike, a mixed file nearly none, and
+    fixed shares are wrong for one of them by a factor of two or more.
+
+    Returns False when a name comparison had too few such pairs and kept the shipped
+    shares. ``counts``: ``level_counts(linker)``, when already known.
     """
     comparisons = _name_comparisons(linker)
     if not comparisons:
