@@ -122,18 +122,39 @@ def train(
             counts=counts,
         )
         if _name_comparisons(linker):
-            _warn_about_names(log, far, names_blocked)
+            _warn_about_names(linker, log, far, names_blocked)
         log.done("prior_refined", started)
 
 
 def _warn_about_names(
-    log: TrainingLog, far: dict[tuple[str, int], tuple[float, float]], names_blocked: bool
+    linker: Any,
+    log: TrainingLog,
+    far: dict[tuple[str, int], tuple[float, float]],
+    names_blocked: bool,
 ) -> None:
     """Say when the chance agreement of names rests mostly on the shipped priors."""
     if not names_blocked:
         return  # a large file: its own random pairs measure it
     dated = max((pairs for _, pairs in far.values()), default=0.0)
     if dated >= cmp.U_PRIOR_PAIRS:
+        # Enough dated pairs to weigh more than the shipped values, but while those still
+        # weigh a tenth or more, a file whose names collide far more often is scored too
+        # high: say so.
+        ratios = [
+            count / (pairs * cmp.SAME_NAME_U_PRIORS[label])
+            for (label, (count, pairs)) in _far_by_label(linker, far)
+            if pairs < 9 * cmp.U_PRIOR_PAIRS
+            and _disagrees(count, pairs * cmp.SAME_NAME_U_PRIORS[label])
+        ]
+        if ratios:
+            log.warnings.append(
+                f"names in this file are shared by different people about "
+                f"{max(ratios):.0f} times as often as Korean names at large, and its "
+                f"{dated:,.0f} pairs of records with birth dates years apart are too few to "
+                "outweigh the shipped priors; pairs that agree on the name and nothing else "
+                "are scored too high. Add birth dates (even approximate) where the sources "
+                "give them"
+            )
         return
     if not far:
         missing = "no two records both have a birth date"
@@ -145,6 +166,25 @@ def _warn_about_names(
         "Probabilities for pairs that agree on the name and nothing else are "
         "less certain; add birth dates (even approximate) where the sources give them"
     )
+
+
+def _far_by_label(
+    linker: Any, far: dict[tuple[str, int], tuple[float, float]]
+) -> list[tuple[str, tuple[float, float]]]:
+    """``name_u_where_dates_differ``'s counts by the level's label."""
+    return [
+        (level.label_for_charts, far[key])
+        for comparison in _name_comparisons(linker)
+        for level in _levels(comparison)
+        if (key := (comparison.output_column_name, level.comparison_vector_value)) in far
+    ]
+
+
+def _disagrees(count: float, expected: float) -> bool:
+    """Whether ``count`` name agreements among pairs dated years apart are far more than the
+    shipped chance agreement expects (at least 5, and above four times the expectation plus
+    three of its Poisson standard deviations)."""
+    return count >= 5 and count > 4 * expected + 3 * math.sqrt(expected)
 
 
 def _levels(comparison: Any) -> list[Any]:
