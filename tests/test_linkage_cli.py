@@ -197,3 +197,16 @@ def test_spark_engine_without_pyspark_names_the_install_command(
     )
     assert code == 2
     assert "pip install 'sillok[spark]'" in " ".join(stderr.split())
+
+
+def test_a_file_without_birth_dates_is_linked_with_a_warning(tmp_path: Path) -> None:
+    names = ["Kim Jong-un", "김정은", "KIM Jong Un", "Ri Sol-ju", "리설주", "Pak Pong-ju",
+             "박봉주", "Choe Ryong-hae", "최룡해"]
+    source = write_csv(tmp_path / "few.csv", [[f"r{i}", n] for i, n in enumerate(names)],
+                       header=["id", "name"])
+    out = tmp_path / "clusters.csv"
+    code, _, stderr = run("--input", str(source), "--output", str(out))
+    assert code == 0, stderr
+    assert "warning: no two records both have a birth date" in stderr
+    cluster = {r["id"]: r["cluster_id"] for r in read_output(out)}
+    assert cluster["r0"] == cluster["r1"] == cluster["r2"] != cluster["r3"]

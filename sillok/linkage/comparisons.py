@@ -36,6 +36,24 @@ NAME_M_PRIORS: dict[str, float] = {
 }
 
 
+# How often two reports of *different* persons fall in each "same name" level: the chance
+# agreement (u) a large file measures, shipped so that a small file, which cannot measure it
+# (its random pairs are full of its own duplicates), starts from it. Learned once by
+# ``bench/bench_linkage_eval.py --learn-priors`` on the development generator at 10,000
+# persons (seed 1, tune data only), as ``training.name_u_where_dates_differ`` measures it
+# with no prior; a file's own measurement takes over as it grows.
+
+SAME_NAME_U_PRIORS: dict[str, float] = {
+    "same spelling, common surname": 2.5e-5,
+    "same spelling": 2.3e-6,
+    "same name, other spelling, common surname": 5.0e-5,
+    "same name, other spelling": 4.9e-6,
+}
+# The values above weigh as much as this many of the file's own pairs with birth dates far
+# apart (or, where those cannot be counted, random pairs).
+U_PRIOR_PAIRS = 20_000.0
+
+
 # Kim, Lee and Park are the surnames of nearly half of all Koreans: two reports that share
 # one of them and the given name say much less than two that share a rarer surname, so the
 # "same name" levels are split and Splink learns a chance-agreement rate (u) for each half.

@@ -47,6 +47,8 @@ class LinkageSettings:
             expected number of matches among the candidate pairs over all pairs).
         correct_u: remove the matches hidden in the random sample from the u values (see
             ``training.refine_prior_and_u``).
+        split_name_m: share the name's "same name" m among its spellings as the file's
+            candidate pairs do (see ``training.split_name_m``).
         min_m: smallest m probability a trained level keeps, so that no single field can
             veto a match by more than about nine bits.
         em_max_iterations: cap on expectation-maximisation iterations per rule.
@@ -66,6 +68,7 @@ class LinkageSettings:
     prior_recall: float = 0.6
     prior_iterations: int = 3
     correct_u: bool = True
+    split_name_m: bool = True
     min_m: float = 0.002
     em_max_iterations: int = 20
     train_sample: int = 100_000
@@ -179,6 +182,7 @@ class LinkageModel:
             _pair_count(sample, self._link_type),
             self.log,
             progress,
+            names_blocked=training_rules[: len(self.schema.blocking())] == self.schema.blocking(),
         )
         if self.settings.engine == "duckdb" and sample is prepared:
             self._linker = trainer
