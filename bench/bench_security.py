@@ -11,8 +11,10 @@ machine's load drifts across all of them alike; each "on / off" figure is a rati
 measurements of the same run.
 
 Configurations: ``on`` (this tree as it is), ``off`` (this tree with the store's private
-switch ``sillok.store.dialects._hardened`` set to False: both PRAGMAs off), and, with
-``--before-tree DIR``, ``before``: the Sillok of another checkout (e.g. a worktree of the
+switches ``sillok.store.dialects._memory_security`` and ``_secure_delete`` set to False: both
+PRAGMAs off); with ``--split``, ``memory_off`` (``secure_delete`` alone on, as SQLCipher
+keeps it for a keyed database unless told otherwise: the PRAGMAs as they were before issue 11);
+with ``--before-tree DIR``, ``before``: the Sillok of another checkout (e.g. a worktree of the
 commit before issue 11), run by this same script.
 """
 
@@ -45,10 +47,11 @@ def _use_tree(tree: Path, config: str) -> None:
 
     if Path(sillok.__file__).resolve().parents[1] != tree.resolve():
         raise SystemExit(f"sillok was imported from {sillok.__file__}, not from {tree}")
-    if config == "off":
+    if config in ("off", "memory_off"):
         from sillok.store import dialects
 
-        dialects._hardened = False
+        dialects._memory_security = False
+        dialects._secure_delete = config == "memory_off"
 
 
 def _pragmas(archive: Any) -> dict[str, str]:
@@ -205,6 +208,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--opens", type=int, default=7, help="opens timed for the median")
     parser.add_argument("--before-tree", type=Path, help="another checkout of Sillok to time")
+    parser.add_argument(
+        "--split", action="store_true", help="also time secure_delete alone (memory_off)"
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -215,6 +221,8 @@ def main() -> None:
         print(json.dumps(run_phase(args)))
         return
     trees = {"on": ROOT, "off": ROOT}
+    if args.split:
+        trees["memory_off"] = ROOT
     if args.before_tree is not None:
         trees["before"] = args.before_tree.resolve()
     with tempfile.TemporaryDirectory(prefix="sillok-bench-security-") as tmp:
@@ -257,8 +265,9 @@ def main() -> None:
                 results[config][phase] = json.loads(done.stdout)
         out["results"] = results
         out["on_to_off"] = ratios(results, "off")
-        if "before" in results:
-            out["on_to_before"] = ratios(results, "before")
+        for base in ("memory_off", "before"):
+            if base in results:
+                out[f"on_to_{base}"] = ratios(results, base)
         out["load_avg_at_end"] = os.getloadavg()
         out["wall_seconds"] = time.perf_counter() - started
         print(json.dumps(out, indent=2, ensure_ascii=False))

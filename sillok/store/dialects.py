@@ -98,9 +98,10 @@ class Dialect(Protocol):
 
 
 #: ``cipher_memory_security`` and ``secure_delete`` on every SQLCipher connection. Turned off
-#: only by bench/bench_security.py, in a process of its own, to measure what they cost: it is
-#: not a setting, and nothing else may change it.
-_hardened = True
+#: only by bench/bench_security.py, in a process of its own, to measure what they cost: they
+#: are not settings, and nothing else may change them.
+_memory_security = True
+_secure_delete = True
 
 
 class SqlCipherDialect:
@@ -124,15 +125,15 @@ class SqlCipherDialect:
             # Let SQLAlchemy, not the driver, issue BEGIN, so that it can be BEGIN IMMEDIATE.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            hardening = "ON" if _hardened else "OFF"
             # SQLCipher wipes the memory it frees (keys, page buffers) and locks it out of
             # swap where the system allows; the setting is for the whole process, and once
             # on it stays on.
-            cursor.execute(f"PRAGMA cipher_memory_security = {hardening}")
+            memory = "ON" if _memory_security else "OFF"
+            cursor.execute(f"PRAGMA cipher_memory_security = {memory}")
             # Freed cells and pages are overwritten with zeros, so an update or delete leaves
             # no old text in the file for a later holder of the key. SQLCipher already turns
             # this on for a keyed database; set here so that it does not depend on that.
-            cursor.execute(f"PRAGMA secure_delete = {hardening}")
+            cursor.execute(f"PRAGMA secure_delete = {'ON' if _secure_delete else 'OFF'}")
             # journal_mode is persistent; setting it needs a lock, so only when it differs.
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 cursor.execute("PRAGMA journal_mode = WAL")

@@ -8,7 +8,7 @@ description is replaced by an ordinary import that makes the act confidential (n
 no ``shred``); from then on the archive keeps no copy of the earlier text (it is sealed, and
 withheld from the history, see ``test_protection_history.py``), so any copy of it left in the
 file is a leak. Without ``secure_delete`` the earlier text stays in freed cells and pages: the
-attack finds it there (checked by hand with the store's hardening turned off).
+attack finds it there (checked by hand with the store's private switches turned off).
 
 A plain text edit is not the attack: the earlier version is kept in ``record_versions`` on
 purpose, readable by anyone with the database key (docs/security.md).
