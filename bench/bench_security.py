@@ -198,7 +198,9 @@ def ratios(results: dict[str, dict[str, Any]], base: str) -> dict[str, float]:
             on["import"]["rows_per_cpu_s"], other["import"]["rows_per_cpu_s"]
         ),
         "verify_s": _ratio(on["verify"]["seconds"], other["verify"]["seconds"]),
+        "verify_cpu_s": _ratio(on["verify"]["cpu_seconds"], other["verify"]["cpu_seconds"]),
         "rotate_s": _ratio(on["rotate"]["seconds"], other["rotate"]["seconds"]),
+        "rotate_cpu_s": _ratio(on["rotate"]["cpu_seconds"], other["rotate"]["cpu_seconds"]),
     }
 
 
