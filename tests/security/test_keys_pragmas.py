@@ -95,8 +95,9 @@ def test_every_connection_the_store_hands_out_wipes_memory_and_overwrites_freed_
 ) -> None:
     """The store's connections, however obtained, have both PRAGMAs on: reading, writing and
     erasing transactions; more at once than the pool keeps; the same ones handed out again;
-    new ones after the pool is emptied; the driver's own connection (backup, rekey); the
-    store of another user's session; and the store made by ``keys rotate``.
+    new ones after the pool is emptied; the driver's own connection (backup, rekey); a view
+    over the pool (a server's logins); the store of another user's session; and the store
+    made by ``keys rotate``.
 
     ``cipher_memory_security`` is one setting for the whole process (once on, SQLCipher keeps
     it on); ``secure_delete`` is per connection, so it is what shows each connection was
@@ -129,6 +130,9 @@ def test_every_connection_the_store_hands_out_wipes_memory_and_overwrites_freed_
             survey.weak.append(f"raw connection: {memory}, {erase}")
     finally:
         raw.close()
+    view = store.view()
+    _all_at_once(view, POOL_SIZE + 1, survey, "a view of the store (a server's login)")
+    view.close()
     passphrase = add_user(archive, "viewer1", "viewer")
     with open_as(archive.folder, "viewer1", passphrase) as other:
         _all_at_once(other.store, 2, survey, "another user's session")
