@@ -150,9 +150,23 @@ def machine() -> dict[str, object]:
     return {
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
+        "ram_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "load_avg_at_start": os.getloadavg(),
     }
+
+
+def _cpu_model() -> str:
+    """The processor's name as the kernel gives it (what ``lscpu`` shows as Model name)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def main() -> None:

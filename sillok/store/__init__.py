@@ -80,7 +80,11 @@ class Store:
     @contextmanager
     def erasing(self) -> Iterator[Connection]:
         """A write transaction in which deleted bytes are overwritten (SQLCipher's
-        ``secure_delete``; PostgreSQL's freed space is not reachable through the archive)."""
+        ``secure_delete``; PostgreSQL's freed space is not reachable through the archive).
+
+        Every SQLCipher connection has ``secure_delete`` on already (the dialect's connect
+        hook); it is set again here so that protecting and shredding never depend on it.
+        """
         with self.transaction() as conn:
             if self.dialect.name == "sqlcipher":
                 conn.exec_driver_sql("PRAGMA secure_delete = ON")

@@ -97,8 +97,16 @@ class Dialect(Protocol):
     ) -> None: ...
 
 
+#: ``cipher_memory_security`` and ``secure_delete`` on every SQLCipher connection. Turned off
+#: only by bench/bench_security.py, in a process of its own, to measure what they cost: they
+#: are not settings, and nothing else may change them.
+_memory_security = True
+_secure_delete = True
+
+
 class SqlCipherDialect:
-    """One SQLCipher file: WAL, foreign keys on, FTS5 (contentless) for search."""
+    """One SQLCipher file: WAL, foreign keys on, FTS5 (contentless) for search; memory wiped
+    and freed bytes overwritten (``cipher_memory_security``, ``secure_delete``)."""
 
     name = "sqlcipher"
 
@@ -117,7 +125,15 @@ class SqlCipherDialect:
             # Let SQLAlchemy, not the driver, issue BEGIN, so that it can be BEGIN IMMEDIATE.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA cipher_memory_security = OFF")
+            # SQLCipher wipes the memory it frees (keys, page buffers) and locks it out of
+            # swap where the system allows; the setting is for the whole process, and once
+            # on it stays on.
+            memory = "ON" if _memory_security else "OFF"
+            cursor.execute(f"PRAGMA cipher_memory_security = {memory}")
+            # Freed cells and pages are overwritten with zeros, so an update or delete leaves
+            # no old text in the file for a later holder of the key. SQLCipher already turns
+            # this on for a keyed database; set here so that it does not depend on that.
+            cursor.execute(f"PRAGMA secure_delete = {'ON' if _secure_delete else 'OFF'}")
             # journal_mode is persistent; setting it needs a lock, so only when it differs.
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 cursor.execute("PRAGMA journal_mode = WAL")
