@@ -69,15 +69,19 @@ def _driver_connection(conn: Connection) -> Any:
 
 
 class _Survey:
-    """The PRAGMAs of every connection looked at, keyed by the driver connection."""
+    """The PRAGMAs of every connection looked at, keyed by the driver connection (each one kept
+    alive in ``held``, so that a closed connection's ``id`` is never reused by a new one)."""
 
     def __init__(self) -> None:
         self.seen: dict[int, tuple[str, str]] = {}
         self.weak: list[str] = []
+        self.held: list[Any] = []
 
     def ask(self, conn: Connection, where: str) -> None:
         answer = _hardening(conn)
-        self.seen[id(_driver_connection(conn))] = answer
+        driver = _driver_connection(conn)
+        self.held.append(driver)
+        self.seen[id(driver)] = answer
         if answer != ("1", "1"):
             self.weak.append(f"{where}: cipher_memory_security={answer[0]}, "
                              f"secure_delete={answer[1]}")
@@ -125,6 +129,7 @@ def test_every_connection_the_store_hands_out_wipes_memory_and_overwrites_freed_
         assert driver is not None
         memory = driver.execute("PRAGMA cipher_memory_security").fetchone()[0]
         erase = driver.execute("PRAGMA secure_delete").fetchone()[0]
+        survey.held.append(driver)
         survey.seen[id(driver)] = (str(memory), str(erase))
         if (str(memory), str(erase)) != ("1", "1"):
             survey.weak.append(f"raw connection: {memory}, {erase}")
