@@ -129,7 +129,8 @@ def phase_bare(path: Path, workdir: Path, database: str | None) -> dict[str, obj
                 docs += pickle.load(fh)
             except EOFError:
                 break
-    docs.sort()
+    # a record changed by a later batch was indexed again: the index holds its last document
+    docs = sorted(dict(docs).items())
 
     bare = Archive.create(workdir / "bare-archive", PASSPHRASE, database=database)
     postgres = bare.vault.store.dialect.name == "postgresql"
@@ -416,7 +417,9 @@ def main() -> None:
                 ]
                 if urls:
                     command += ["--database", urls[0], "--bare-database", urls[1]]
-                done = subprocess.run(command, check=True, capture_output=True, text=True)
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise SystemExit(f"the {phase} phase failed:\n{done.stderr}")
                 out[phase] = json.loads(done.stdout)
     finally:
         if urls:
