@@ -232,7 +232,8 @@ def phase_import(path: Path, workdir: Path, database: str | None) -> dict[str, o
     """Sillok's import of the whole file into a new archive.
 
     The search documents the import writes are kept in ``DIR/documents.pickle`` for the bare
-    pipeline (a pickle.dump per batch: about 1% of the import's time).
+    pipeline (a pickle.dump per batch: about 0.13 CPU seconds for 245,000 documents of 40
+    tokens, under 0.5% of a 100,000-act import).
     """
     import pickle
 
@@ -251,11 +252,18 @@ def phase_import(path: Path, workdir: Path, database: str | None) -> dict[str, o
     with open(path, encoding="utf-8") as fh:
         total = sum(1 for _ in fh) - 1
     marks: dict[str, float] = {}
+    # wall and CPU seconds (this process and the server's) at each quarter of the rows: a
+    # linear import spends about the same on each quarter
+    clock: dict[str, list[float]] = {}
 
     def progress(rows: int) -> None:
         for share in (0.25, 0.5, 0.75, 1.0):
             if rows >= share * total and f"{share:.2f}" not in marks:
                 marks[f"{share:.2f}"] = round(rss_mb(), 1)
+                clock[f"{share:.2f}"] = [
+                    round(time.perf_counter() - start, 1),
+                    round(time.process_time() - cpu + server_cpu(database) - server, 1),
+                ]
 
     server = server_cpu(database)
     start, cpu = time.perf_counter(), time.process_time()
@@ -277,6 +285,7 @@ def phase_import(path: Path, workdir: Path, database: str | None) -> dict[str, o
         "server_cpu_seconds": server_seconds,
         "rows_per_cpu_s": report.rows / (cpu_seconds + server_seconds),
         "rss_mb_at_share_of_rows": marks,
+        "seconds_and_cpu_seconds_at_share_of_rows": clock,
         "peak_rss_mb": peak_mb(),
         "archive_mb": size / 1e6 if dialect.name == "sqlcipher" else None,
         "created": report.created,
