@@ -73,13 +73,14 @@ LOOKED_UP_BY_IMPORT = (
 def refresh_statistics(conn: Connection, dialect: Dialect) -> None:
     """Let the planner see how large the import's tables have grown, inside its transaction.
 
-    On PostgreSQL, tables that were never analysed have no statistics: the planner takes each
-    value of an ``IN`` list to match 0.5% of the rows, so a lookup of 500 refs
-    (``... WHERE persons.ref IN (...)``) seems to match most of the table, and it scans it.
-    Each batch's lookups then took longer as the import grew its tables (100,000 acts took
-    368 s). ``ANALYZE`` is allowed in a transaction and samples the transaction's own new rows;
-    afterwards the same lookups use the indexes (500 refs among 100,000 rows: 25 ms scanned,
-    1.5 ms by the index). SQLite plans these lookups by the indexes without statistics.
+    On PostgreSQL, tables that were never analysed have no statistics: the planner guesses
+    their rows from their size on disk and a default row width several times too wide, and
+    may cost a scan below the 500 index probes of a lookup of 500 refs
+    (``... WHERE persons.ref IN (...)``). Each batch's lookups then scanned all the rows
+    written so far (100,000 acts took 368 s). ``ANALYZE`` is allowed in a transaction and
+    samples the transaction's own new rows; afterwards the same lookups use the indexes (500
+    refs among 100,000 rows: 25 ms scanned, 1.5 ms by the index). SQLite plans these lookups
+    by the indexes without statistics.
 
     ``ANALYZE`` holds a lock on each table until the transaction ends that another
     ``ANALYZE`` (a second import, autovacuum) would wait for: ``SKIP_LOCKED`` (PostgreSQL 12)
