@@ -198,6 +198,7 @@ class Importer:
             if import_rows.refs_to_rekey(conn):  # an archive from before the ref key
                 rekey_refs(conn, self.vault.sealer, self.vault.settings.actor)
             batch: list[ImportRow] = []
+            batches, next_statistics = 0, 1
             for number, raw in rows:
                 report.rows += 1
                 parsed = parse_import_row(number, raw)
@@ -216,6 +217,11 @@ class Importer:
                 if len(batch) >= batch_size:
                     self._write(conn, batch, report)
                     batch = []
+                    batches += 1
+                    if batches == next_statistics:
+                        # after 1, 2, 4, 8... batches: a cost per batch that shrinks
+                        import_rows.refresh_statistics(conn, self.vault.store.dialect)
+                        next_statistics *= 2
                 if progress is not None and report.rows % 1000 == 0:
                     progress(report.rows)
             if report.invalid_rows and not skip_invalid:

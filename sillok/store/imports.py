@@ -13,7 +13,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from sillok.model import act_perpetrators, act_sources, archive_meta, person_names, persons
+from sillok.model import (
+    act_perpetrators,
+    act_sources,
+    acts,
+    archive_meta,
+    events,
+    person_names,
+    persons,
+    seal_keys,
+    sources,
+)
 from sillok.store.dialects import Dialect
 from sillok.store.rows import insert_rows
 
@@ -44,6 +54,42 @@ def add_perpetrators(
     """Add the perpetrators of acts: rows of (act_id, organization_id, person_id, role)."""
     if perpetrators:
         insert_rows(conn, dialect, act_perpetrators, perpetrators)
+
+
+#: the tables an import grows and then looks rows up in (by ref, id, person or act); the
+#: log and the audit trail it only appends to
+LOOKED_UP_BY_IMPORT = (
+    persons,
+    person_names,
+    sources,
+    events,
+    acts,
+    act_sources,
+    act_perpetrators,
+    seal_keys,
+)
+
+
+def refresh_statistics(conn: Connection, dialect: Dialect) -> None:
+    """Let the planner see how large the import's tables have grown, inside its transaction.
+
+    On PostgreSQL, tables that were never analysed have no statistics: the planner guesses
+    their rows from their size on disk and a default row width several times too wide, and
+    may cost a scan below the 500 index probes of a lookup of 500 refs
+    (``... WHERE persons.ref IN (...)``). Each batch's lookups then scanned all the rows
+    written so far (100,000 acts took 368 s). ``ANALYZE`` is allowed in a transaction and
+    samples the transaction's own new rows; afterwards the same lookups use the indexes (500
+    refs among 100,000 rows: 25 ms scanned, 1.5 ms by the index). SQLite plans these lookups
+    by the indexes without statistics.
+
+    ``ANALYZE`` holds a lock on each table until the transaction ends that another
+    ``ANALYZE`` (a second import, autovacuum) would wait for: ``SKIP_LOCKED`` (PostgreSQL 12)
+    leaves out a table someone else is analysing, so two imports never wait on each other
+    here; the second one then plans as before, without new statistics.
+    """
+    if dialect.name == "postgresql":
+        tables = ", ".join(t.name for t in LOOKED_UP_BY_IMPORT)
+        conn.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {tables}")
 
 
 def name_rows(conn: Connection, person_ids: Sequence[int]) -> dict[int, list[Any]]:
