@@ -213,17 +213,46 @@ class Archive:
             keys = vault.keys
             if keys.seal is None and no_seal_keys and may_open_sealed(wrapped.role):
                 keys = replace(keys, purposes={**keys.purposes, SEAL: os.urandom(32)})
-            fresh = WrappedKey.seal(
+            fresh = WrappedKey.seal_named(
                 keys.for_role(wrapped.role), passphrase, wrapped.holder, wrapped.role, wrapped.kdf
             )
             keyfile = keyfile.replaced(fresh)
             keyfile.save()
             vault.keys = keys
             vault.use_sealer(Sealer(vault.store.dialect, keys.seal))
-        if vault.keys.is_legacy() and may(wrapped.role, "keys") and vault.pending_keys is None:
-            self._migrate_keys(keyfile)
+        admin = may(wrapped.role, "keys") and vault.pending_keys is None
+        if vault.keys.is_legacy() and admin:
+            keyfile = self._migrate_keys(keyfile)
+        if keyfile.format == 1 and admin and all(w.version == 2 for w in keyfile.wrapped):
+            self._convert_keyfile(keyfile, passphrase, wrapped.holder)
+        elif wrapped.version == 3 and wrapped.named_aad:
+            # converted by an administrator: the private key is resealed without the name
+            own = keyfile.holder(wrapped.holder)
+            if own is not None:
+                keyfile.replaced(own.with_new_passphrase(passphrase, passphrase, own.kdf)).save()
 
-    def _migrate_keys(self, keyfile: KeyFile) -> None:
+    def _convert_keyfile(self, keyfile: KeyFile, passphrase: str, holder: str) -> None:
+        """Bring a format-1 key file (names and roles in the clear) to format 2 (an
+        administrator's open): see :meth:`KeyFile.converted`."""
+        vault = self.vault
+        converted = keyfile.converted(vault.keys, vault.settings.kdf)
+        own = converted.holder(holder)
+        if own is not None:
+            converted = converted.replaced(
+                own.with_new_passphrase(passphrase, passphrase, own.kdf)
+            )
+        with vault.store.transaction() as conn:
+            vault.audit.record(
+                "keys_rotate",
+                detail={"key_file_format": converted.format, "users": len(converted.wrapped)},
+                conn=conn,
+            )
+            converted.save()
+        mine = converted.holder(holder)
+        if mine is not None:
+            vault.keys = mine.opened(passphrase)[1]
+
+    def _migrate_keys(self, keyfile: KeyFile) -> KeyFile:
         """Bring the copies of an archive made before the purpose keys to them (an
         administrator's open): every copy rewritten with only its role's keys.
 
@@ -244,7 +273,7 @@ class Archive:
             )
             # Written inside the transaction: if it fails, the log keeps the old signing key.
             # Trust on first use: the entries as they are now become the authenticated ones.
-            KeyFile(
+            migrated = KeyFile(
                 keyfile.path,
                 tuple(
                     w.with_keys(keys.for_role(w.role)).authenticated(keys.purposes[KEY_FILE])
@@ -252,8 +281,10 @@ class Archive:
                     else w
                     for w in keyfile.wrapped
                 ),
-            ).save()
+            )
+            migrated.save()
         vault.keys = keys
+        return migrated
 
     def _seed(self) -> None:
         vault = self.vault

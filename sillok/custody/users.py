@@ -79,11 +79,20 @@ class Users:
     # -- reading --
 
     def list(self) -> list[dict[str, Any]]:
-        """Every user: name, role, whether active, whether they hold the seal key."""
+        """Every user: name, role, whether active, whether they hold the seal key.
+
+        An administrator reads who holds a key copy from the copies' cards; another role
+        finds each user's copy by name (keys.json names nobody in the clear).
+        """
         keyfile = KeyFile.load(self._keyfile_path)
-        holders = {w.holder: w for w in keyfile.wrapped}
         with self.vault.store.reading() as conn:
             rows = store_users.all_users(conn)
+        if keyfile.format == 1 or self.vault.keys.get(KEY_FILE) is not None:
+            if keyfile.format == 2:
+                keyfile = keyfile.named(self.vault.key_for(KEY_FILE))
+            holders = {w.holder for w in keyfile.wrapped}
+        else:
+            holders = {r.name for r in rows if r.active and keyfile.holder(r.name) is not None}
         return [
             {
                 "name": r.name,
@@ -119,7 +128,8 @@ class Users:
                 f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
             )
         copy = WrappedKey.seal(
-            keys.for_role(role), passphrase, name, role, self.vault.settings.kdf
+            keys.for_role(role), passphrase, name, role, self.vault.settings.kdf,
+            keyfile.locate(name),
         ).authenticated(self.vault.key_for(KEY_FILE))
         with self.vault.store.transaction() as conn:
             existing = store_users.user_named(conn, name)
@@ -161,10 +171,11 @@ class Users:
         if name != self.vault.user.name:
             self._require("users")
             keyfile = self._checked_keyfile()
+            copy = keyfile.holder(name) or copy
             keys = self.vault.keys.for_role(copy.role)
-            fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, kdf).authenticated(
-                self.vault.key_for(KEY_FILE)
-            )
+            fresh = WrappedKey.seal(
+                keys, new_passphrase, name, copy.role, kdf, keyfile.locate(name)
+            ).authenticated(self.vault.key_for(KEY_FILE))
         else:
             if old_passphrase is None or not copy.check(old_passphrase):
                 raise WrongPassphrase("the current passphrase is not right")
@@ -175,11 +186,24 @@ class Users:
             keyfile.replaced(fresh).save()
 
     def _checked_keyfile(self) -> KeyFile:
-        """keys.json, once every entry is checked as an administrator made it (before
-        anything is sealed to one: a public key put in another's entry obtains nothing)."""
+        """keys.json with every entry's name and role, once every entry is checked as an
+        administrator made it (before anything is sealed to one: a public key put in
+        another's entry obtains nothing).
+
+        Raises:
+            InvalidInput: the file is still of format 1 (names in the clear), which an
+                administrator's open converts unless a copy from before users exists.
+        """
         keyfile = KeyFile.load(self._keyfile_path)
-        keyfile.check_entries(self.vault.key_for(KEY_FILE))
-        return keyfile
+        key = self.vault.key_for(KEY_FILE)
+        keyfile.check_entries(key)
+        if keyfile.format == 1:
+            old = ", ".join(w.holder for w in keyfile.wrapped if w.version == 1)
+            raise InvalidInput(
+                "keys.json is of the old format (user names in the clear): "
+                + (f"these users must log in once first: {old}" if old else "open it again")
+            )
+        return keyfile.named(key)
 
     def authenticate(self, name: str, passphrase: str) -> User | None:
         """The user when the passphrase is theirs and the archive's records agree, else None.
@@ -187,10 +211,12 @@ class Users:
         Both outcomes are audited (``login`` / ``login_failed``).
         """
         keyfile = KeyFile.load(self._keyfile_path)
-        copy = keyfile.holder(name)
-        ok = (copy or keyfile.wrapped[0]).check(passphrase if copy else passphrase + "\0")
-        user = self.get(name) if copy is not None and ok else None
-        if user is not None and user.role != copy.role:  # type: ignore[union-attr]
+        try:
+            copy = keyfile.unlock_holder(passphrase, name)[0]
+        except WrongPassphrase:
+            copy = None
+        user = self.get(name) if copy is not None else None
+        if user is not None and copy is not None and user.role != copy.role:
             user = None
         self.vault.audit.record(
             "login" if user else "login_failed", detail={"user": name[:100]}, actor=name[:100]
