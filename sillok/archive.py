@@ -36,6 +36,7 @@ from sillok.records.statements import Statements
 from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
+from sillok.security.keycopy import author_public
 from sillok.security.keyfile import KeyFile, WrappedKey
 from sillok.security.keys import KEY_FILE, SEAL, SIGNING, ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
@@ -241,16 +242,24 @@ class Archive:
             converted = converted.replaced(
                 own.with_new_passphrase(passphrase, passphrase, own.kdf)
             )
+        mine = converted.holder(holder)
+        if mine is not None:
+            vault.keys = mine.opened(passphrase)[1]
+            vault.log.use_author(vault.keys.author)
         with vault.store.transaction() as conn:
             vault.audit.record(
                 "keys_rotate",
                 detail={"key_file_format": converted.format, "users": len(converted.wrapped)},
                 conn=conn,
             )
+            # every user's new author key, registered in this administrator's signed write
+            registered = [
+                {"user": w.holder, "role": w.role, "author": w.author} for w in converted.wrapped
+            ]
+            vault.audit.record_many(
+                [("author_key", None, None, detail) for detail in registered], conn=conn
+            )
             converted.save()
-        mine = converted.holder(holder)
-        if mine is not None:
-            vault.keys = mine.opened(passphrase)[1]
 
     def _migrate_keys(self, keyfile: KeyFile) -> KeyFile:
         """Bring the copies of an archive made before the purpose keys to them (an
@@ -301,6 +310,10 @@ class Archive:
             vault.log.setup(conn, f"sillok/{archive_id}")
             admin = [(vault.user.name, "admin")]
             store_users.add_users(conn, vault.store.dialect, admin, vault.user.name)
+            if vault.keys.author is not None:
+                author = {"user": vault.user.name, "role": "admin"}
+                author["author"] = author_public(vault.keys.author)
+                vault.audit.record("author_key", detail=author, conn=conn)
             for directory in (vault.places, vault.organizations):
                 directory.seed(conn, vault.store.dialect, vault.settings.actor)
 

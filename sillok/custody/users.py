@@ -139,7 +139,9 @@ class Users:
                 )
             else:
                 store_users.reactivate_user(conn, existing.id, role)
-            self.vault.audit.record("user_add", detail={"user": name, "role": role}, conn=conn)
+            # the user's author key, registered by this administrator's signed write
+            detail = {"user": name, "role": role, "author": copy.author}
+            self.vault.audit.record("user_add", detail=detail, conn=conn)
             # The key copy is written last, inside the transaction: if it fails, no row.
             keyfile.replaced(copy).save()
         return User(name, role)
@@ -181,8 +183,11 @@ class Users:
                 raise WrongPassphrase("the current passphrase is not right")
             # the same key pair: the entry stays as an administrator authenticated it
             fresh = copy.with_new_passphrase(old_passphrase, new_passphrase, kdf)
+        detail = {"user": name}
+        if fresh.author != copy.author:  # a new key pair: its author key is registered
+            detail.update(role=copy.role, author=fresh.author)
         with self.vault.store.transaction() as conn:
-            self.vault.audit.record("user_passwd", detail={"user": name}, conn=conn)
+            self.vault.audit.record("user_passwd", detail=detail, conn=conn)
             keyfile.replaced(fresh).save()
 
     def _checked_keyfile(self) -> KeyFile:
