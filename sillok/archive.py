@@ -37,7 +37,7 @@ from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
 from sillok.security.keycopy import author_public
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
 from sillok.security.keys import KEY_FILE, SEAL, SIGNING, ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import User, may, may_open_sealed
@@ -113,6 +113,7 @@ class Archive:
         return archive
 
     @classmethod
+    @remembering_locators
     def open(
         cls,
         folder: Path,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
 from sillok.security.keys import KEY_FILE
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import ROLES, User, may, may_open_sealed
@@ -78,6 +78,7 @@ class Users:
 
     # -- reading --
 
+    @remembering_locators
     def list(self) -> list[dict[str, Any]]:
         """Every user: name, role, whether active, whether they hold the seal key.
 
@@ -113,6 +114,7 @@ class Users:
 
     # -- changing --
 
+    @remembering_locators
     def add(self, name: str, role: str, passphrase: str) -> User:
         """Add a user with their own passphrase; only an admin may."""
         self._require("users")
@@ -146,6 +148,7 @@ class Users:
             keyfile.replaced(copy).save()
         return User(name, role)
 
+    @remembering_locators
     def remove(self, name: str) -> None:
         """Remove a user: their key copy is deleted, their row marked inactive."""
         self._require("users")
@@ -162,6 +165,7 @@ class Users:
             self.vault.audit.record("user_remove", detail={"user": name}, conn=conn)
             keyfile.without(name).save()
 
+    @remembering_locators
     def passwd(self, name: str, new_passphrase: str, old_passphrase: str | None = None) -> None:
         """Change a passphrase: one's own with the old one, anyone's as an admin."""
         check_passphrase(new_passphrase, (name, self.vault.folder.name))
@@ -210,6 +214,7 @@ class Users:
             )
         return keyfile.named(key)
 
+    @remembering_locators
     def authenticate(self, name: str, passphrase: str) -> User | None:
         """The user when the passphrase is theirs and the archive's records agree, else None.
 

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
+from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -50,14 +54,55 @@ __all__ = [
     "_open_sealed",
     "_seal_to",
     "_unb64",
+    "locators_remembered",
+    "remembering_locators",
     "own_secret",
 ]
 
 
-@lru_cache(maxsize=256)
+_REMEMBERED: ContextVar[dict[tuple[str, bytes, KdfParams], str] | None] = ContextVar(
+    "sillok_locators", default=None
+)
+
+
+@contextmanager
+def locators_remembered() -> Iterator[None]:
+    """Compute each locator once within the block (one login finds the second factor and the
+    key copy with one argon2 run). Never across requests: a name answered from memory would
+    tell whoever times the login page that someone tried it before."""
+    if _REMEMBERED.get() is not None:  # inside another block: share its memory
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def remembering_locators(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` inside :func:`locators_remembered` (each locator found once per call)."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with locators_remembered():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 def _locate(name: str, salt: bytes, params: KdfParams) -> str:
-    # Cached: a login computes it for the second factor and for the key copy alike.
-    return _b64(_kek(f"sillok key locator|{name}", salt, params))
+    memo = _REMEMBERED.get()
+    if memo is not None and (name, salt, params) in memo:
+        return memo[(name, salt, params)]
+    found = _b64(_kek(f"sillok key locator|{name}", salt, params))
+    if memo is not None:
+        memo[(name, salt, params)] = found
+    return found
 
 
 @dataclass(frozen=True)

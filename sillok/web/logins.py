@@ -36,7 +36,7 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError, SillokError, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.audit import note_failed_login
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey, locators_remembered
 
 if TYPE_CHECKING:
     from sillok.web.settings import WebSettings
@@ -196,6 +196,11 @@ def log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login 
     """
     if not username or not passphrase:
         return None
+    with locators_remembered():
+        return _log_in(web, username, passphrase, code)
+
+
+def _log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login | None:
     try:
         before = KeyFile.load(web.folder / KEYS_FILE).holder(username)
         if web.totp.enrolled(username) and not _second_factor_ok(web, username, passphrase, code):

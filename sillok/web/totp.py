@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sillok.errors import ArchiveError
 from sillok.folder import KEYS_FILE
-from sillok.security.keyfile import KeyFile
+from sillok.security.keyfile import KeyFile, remembering_locators
 
 if TYPE_CHECKING:
     from sillok.security.keys import ArchiveKeys
@@ -87,6 +87,7 @@ class TotpStore:
         return hashlib.sha256(f"sillok totp entry|{username}".encode()).hexdigest()
 
     def _names(self, username: str) -> list[str]:
+        """The names the user's entry may have, the current one first."""
         return list(dict.fromkeys([self.entry_name(username), self.hashed_name(username)]))
 
     def enrolled(self, username: str) -> bool:
@@ -115,6 +116,7 @@ class TotpStore:
             return name, plain.decode("ascii")
         return None
 
+    @remembering_locators
     def verify(self, username: str, keys: ArchiveKeys, code: str | None) -> bool:
         """Whether ``code`` is the user's current code (True when they have no second factor);
         ``keys`` are those of the user's copy.
@@ -156,6 +158,7 @@ class TotpStore:
         """The ``otpauth://`` address an authenticator app reads."""
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
+    @remembering_locators
     def enroll(self, username: str, keys: ArchiveKeys, secret: str, code: str) -> bool:
         """Turn the second factor on once the user shows a code from their app."""
         cipher = self._cipher(keys)
@@ -180,6 +183,7 @@ class TotpStore:
             }
             self._write(data)
 
+    @remembering_locators
     def remove(self, username: str) -> None:
         """Turn a user's second factor off."""
         with self._lock:
