@@ -33,6 +33,7 @@ from sillok.ledger.checkpoint import (
     key_id,
     note_text,
     open_note,
+    signature_names,
 )
 from sillok.security.policy import may
 
@@ -126,7 +127,7 @@ class Authors:
         try:
             if org_signed:
                 return None, False
-            if _SIGNATURE_PREFIX not in note:
+            if not signature_names(note):
                 if self.started:
                     return "is signed by nobody: every write since authorship is signed", False
                 return None, True
