@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARCHIVE ?= demo-archive
 EXTRAS ?= all,dev
 
-.PHONY: run test test-fast lint bench clean browsers
+.PHONY: run test test-fast lint bench clean browsers publish
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok tour $(ARCHIVE)
 	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok serve $(ARCHIVE) --demo
+
+# The demo archive's public records as open data (docs/publishing.md), and how to browse them.
+OPEN_DATA ?= open-data.db
+publish: $(STAMP)
+	@test -d $(ARCHIVE) || SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok demo $(ARCHIVE) --size 2000
+	SILLOK_PASSPHRASE=$${SILLOK_PASSPHRASE:-demo-passphrase} $(BIN)/sillok publish data $(ARCHIVE) --output $(OPEN_DATA) --force
+	@echo "Browse it with Datasette: $(BIN)/datasette $(OPEN_DATA) --metadata $(basename $(OPEN_DATA)).metadata.yml"
+	@echo "then open http://127.0.0.1:8001/ (search: /$(basename $(notdir $(OPEN_DATA)))/acts?_search=요덕)"
 
 # Debian's Chromium (driven by Playwright in the browser tests) and Nanum fonts for Hangul.
 browsers:

@@ -39,7 +39,7 @@ try:  # the optional engine: atheris builds on libFuzzer (pip install atheris)
 except ImportError:
     atheris = None
 
-READERS = ("csv", "jsonl", "xlsx", "bundle")
+READERS = ("csv", "jsonl", "xlsx", "bundle", "backup")
 
 
 def _load_make() -> ModuleType:
@@ -164,6 +164,50 @@ def _bundle_check() -> Callable[[bytes], None]:
     return check
 
 
+def _good_backup(scratch: Path) -> Path:
+    """A backup of a small archive (cheap argon2id: only the manifest is fuzzed)."""
+    from sillok.archive import Archive
+    from sillok.settings import KdfParams, Settings
+
+    fast = Settings(kdf=KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1))
+    rows = _load_make().GOOD_ROWS
+    csv = scratch / "acts.csv"
+    csv.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    passphrase = "fuzz the backup manifest, 7 herons"
+    with Archive.create(scratch / "archive", passphrase, settings=fast) as archive:
+        archive.ingest.run(csv)
+        archive.backups.backup(scratch / "backup")
+    return scratch / "backup"
+
+
+def _backup_check(scratch: Path) -> Callable[[bytes], None]:
+    from sillok.custody.backup import MANIFEST, BackupError, check_manifest
+
+    folder = _good_backup(scratch)
+    path = folder / MANIFEST
+
+    def check(data: bytes) -> None:
+        path.write_bytes(data)
+        try:
+            check_manifest(folder)
+        except BackupError as exc:
+            if str(folder) not in str(exc):
+                raise AssertionError(f"an error that does not name the backup: {exc}") from None
+
+    return check
+
+
+def _backup_seeds(scratch: Path) -> list[bytes]:
+    good = json.loads((scratch / "backup" / "manifest.json").read_text(encoding="utf-8"))
+    seeds = [json.dumps(good, indent=2).encode()]
+    for member, value in [("checkpoint", 7), ("files", ["archive.db"]), ("tree_size", 2**64),
+                          ("root", "zz"), ("row_counts", None)]:
+        bad = copy.deepcopy(good)
+        bad[member] = value
+        seeds.append(json.dumps(bad).encode())
+    return seeds
+
+
 def _seeds(reader: str, make: ModuleType, scratch: Path) -> list[bytes]:
     hostile = ROOT / "tests" / "data" / "hostile"
     if reader == "csv":
@@ -179,6 +223,8 @@ def _seeds(reader: str, make: ModuleType, scratch: Path) -> list[bytes]:
         return [bytes([i]) + part for i, part in enumerate(parts)] + [
             bytes([0]) + make.undefined_entity(), bytes([0]) + make.row_gap_bomb()
         ]
+    if reader == "backup":
+        return _backup_seeds(scratch)
     good = make.good_bundle(scratch / "bundle")
     seeds = [json.dumps(good).encode()]
     for _name, bad in make.bundles(copy.deepcopy(good)):
@@ -200,16 +246,19 @@ def main(argv: list[str]) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="fuzz-", dir=shm))
     make = _load_make()
     if engine == "atheris":
-        instrumented = ["sillok.records", "sillok.custody.proofs", "sillok.ledger", "openpyxl",
-                        "defusedxml"]
+        instrumented = ["sillok.records", "sillok.custody.proofs", "sillok.custody.backup",
+                        "sillok.ledger", "openpyxl", "defusedxml"]
         with atheris.instrument_imports(include=instrumented):
             import defusedxml  # noqa: F401
             import openpyxl  # noqa: F401
 
+            import sillok.custody.backup  # noqa: F401
             import sillok.custody.proofs  # noqa: F401
             import sillok.records.flatacts  # noqa: F401
     if args.reader == "bundle":
         check = _bundle_check()
+    elif args.reader == "backup":
+        check = _backup_check(scratch)
     else:
         wrap = _xlsx_wrap(make) if args.reader == "xlsx" else (lambda data: data)
         check = _flat_check(args.reader, scratch, wrap)

@@ -161,6 +161,52 @@ class Archive:
         return archive
 
     @classmethod
+    def open_beside(
+        cls, server: Archive, passphrase: str, user: str, settings: Settings | None = None
+    ) -> Archive:
+        """Unlock the archive ``server`` holds open as ``user``, on ``server``'s pool of
+        connections (:meth:`Store.view`): a web server's logins open no database connection
+        or file of their own. The user's keys, role and write hooks are their own, so every
+        read and write goes through the access policy as ``user`` (as :meth:`open`).
+
+        When the user's copy opens another database key than the server's (a rotation is
+        under way), this is :meth:`open`, with a store of the user's own.
+
+        Raises:
+            WrongPassphrase: the passphrase is not the user's (noted for the audit trail).
+            ArchiveError: as :meth:`open`.
+        """
+        folder = server.folder
+        when = wiped_at(folder)
+        if when is not None:
+            raise ArchiveError(f"{folder}: this archive was wiped at {when}; it cannot be opened")
+        keyfile = KeyFile.load(folder / KEYS_FILE)
+        try:
+            wrapped, keys, pending = keyfile.unlock_holder(passphrase, user)
+        except WrongPassphrase:
+            note_failed_login(folder, user)
+            raise
+        shared = server.vault
+        if (
+            pending is not None
+            or shared.pending_keys is not None
+            or keys.database != shared.keys.database
+            or shared.store.closed
+        ):
+            return cls.open(folder, passphrase, settings, user)
+        store = shared.store.view()
+        try:
+            vault = Vault(
+                folder, store, keys, settings or Settings(), User(wrapped.holder, wrapped.role)
+            )
+            archive = cls(vault)
+            archive._login(passphrase, wrapped, keyfile)
+        except BaseException:
+            store.close()
+            raise
+        return archive
+
+    @classmethod
     def restore(
         cls, backup: Path, target: Path, passphrase: str, user: str | None = None
     ) -> dict[str, Any]:

@@ -226,7 +226,9 @@ attachments = Table(
     Column("filename", Text),
     Column("media_type", String(100)),
     Column("size", BigInteger, nullable=False),
-    Column("sha256", String(64), nullable=False),
+    # sealed under the file's data key (sillok.security.evidence); a file attached before
+    # migration 0007 keeps its SHA-256 here in the clear
+    Column("sha256", String(120), nullable=False),
     Column("blob_name", String(64), nullable=False),
     Column("captured_at", Text),
     Column("captured_place", Text),
@@ -352,6 +354,19 @@ seal_keys = Table(
     Column("wrapped", LargeBinary),  # NULL once shredded
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("shredded_at", DateTime(timezone=True)),
+)
+
+evidence_keys = Table(
+    "evidence_keys",
+    metadata,
+    # The data key of each stored evidence file (blob), wrapped under the evidence key, and
+    # the keyed fingerprint of its SHA-256 (sillok.security.evidence). Re-wrapped at rotation.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("blob_name", String(64), nullable=False, unique=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_evidence_keys_digest", "digest"),
 )
 
 person_contacts = Table(

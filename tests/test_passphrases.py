@@ -41,3 +41,14 @@ def test_init_on_the_command_line_says_why(tmp_path: Path) -> None:
 def test_a_strong_passphrase_is_accepted(tmp_path: Path) -> None:
     Archive.create(tmp_path / "a", PASSPHRASE, settings=FAST).close()
     assert (tmp_path / "a" / "keys.json").is_file()
+
+
+@pytest.mark.parametrize("length", [72, 73, 100, 500])
+def test_a_long_passphrase_or_name_is_judged_not_crashed_on(length: int) -> None:
+    """zxcvbn raises ValueError past 72 characters; a long passphrase (or a long user name among
+    the known words) is judged on its first 72 characters instead of a traceback."""
+    words = "river lantern quietly orbit mango "
+    passphrase = (words * 20)[:length]
+    assert check_strength(passphrase, known=["u" * length]) == passphrase
+    with pytest.raises(InvalidInput):
+        check_strength("a" * length, known=["k" * length])

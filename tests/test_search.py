@@ -196,3 +196,66 @@ def test_compacting_the_index_keeps_every_hit(filled: Archive) -> None:
         filled.store.dialect.compact_search_index(conn)
     assert {q: kinds_ids(filled, q) for q in queries} == before
     assert all(before.values())
+
+
+#: the act types and sharing levels of :func:`crowd`'s rows, in turn
+CROWD_TYPES = ("torture", "arbitrary_detention", "abduction")
+CROWD_LEVELS = ("internal", "public", "confidential", "internal")
+
+
+def crowd(n: int = 130) -> list[dict[str, str]]:
+    """``n`` acts in Onsong, each with its own source and victim: more than any window."""
+    return [
+        row(
+            source_ref=f"S-ON-{i}",
+            act_type=CROWD_TYPES[i % 3],
+            act_date=str(2001 + i % 7),
+            place="Onsong",
+            victim_ref=f"V-ON-{i}",
+            victim_name=f"Crowd Person {i}",
+            perpetrator_org="보위부" if i % 2 else "",
+            sharing=CROWD_LEVELS[i % 4],
+        )
+        for i in range(n)
+    ]
+
+
+def test_every_match_is_found_and_counted_beyond_any_window(
+    archive: Archive, tmp_path: Path
+) -> None:
+    camps = [  # a narrower type of arbitrary detention
+        row(
+            source_ref=f"S-ON-PPC-{i}",
+            act_type="political_prison_camp_imprisonment",
+            place="Onsong",
+            victim_ref=f"V-ON-PPC-{i}",
+            victim_name=f"Camp Person {i}",
+        )
+        for i in range(5)
+    ]
+    archive.ingest.run(write_csv(tmp_path / "crowd.csv", crowd(130) + camps))
+    searcher = archive.searcher
+    assert len(searcher.find("Onsong")) == archive.settings.search_limit  # the CLI's window
+    every = searcher.visible(searcher.match("Onsong", everything=True))
+    acts = [rid for kind, rid in every if kind == "act"]
+    assert len(acts) == 135 and len(set(every)) == len(every)
+    facets = searcher.facets(acts)
+    assert facets["act_type"] == {
+        "torture": 44,
+        "arbitrary_detention": 43 + 5,  # with the camp imprisonments, as choosing it finds
+        "abduction": 43,
+        "political_prison_camp_imprisonment": 5,
+    }
+    assert sum(facets["year"].values()) == 130  # the camp rows have no date
+    assert facets["sharing"] == {"internal": 65 + 5, "public": 33, "confidential": 32}
+    assert sum(facets["agency"].values()) == 65  # the odd rows name the Bowibu
+    # what a facet says is what choosing it finds
+    for key, n in facets["act_type"].items():
+        chosen = searcher.act_filter(act_type=key)
+        narrowed = searcher.visible(searcher.match("Onsong", chosen, everything=True))
+        assert len(narrowed) == n, key
+    # the store's grouped count agrees with the row-by-row tally (which counts own types)
+    tally = archive.stats.facets(acts)
+    for name in ("year", "province", "facility", "agency", "sharing"):  # certain dates only
+        assert facets[name] == tally[name], name
+    assert tally["act_type"]["arbitrary_detention"] == 43

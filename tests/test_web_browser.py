@@ -120,7 +120,8 @@ def test_documenter_enters_finds_and_reviews_a_testimony(
     page.fill("#act-0-1-victim_name_hangul", "홍시남")
     _shot(page, "testimony-entry")
     page.click("button[name=save]")
-    page.wait_for_url(re.compile(r".*/records/source/\d+$"))
+    page.wait_for_url(re.compile(r".*/records/source/\d+\?saved=1$"))
+    assert page.locator("#saved[role=status]").count() == 1  # the save is confirmed
     scan: FilePayload = {
         "name": "scan.png",
         "mimeType": "image/png",
@@ -224,3 +225,50 @@ def test_viewer_is_refused_a_protected_field(browser: Browser, live: tuple[str, 
     _shot(page, "viewer-refused")
     page.goto("/testimonies/new")
     assert "Not allowed" in page.content()
+
+
+def test_enter_in_a_testimony_field_adds_no_act(browser: Browser, live: tuple[str, Site]) -> None:
+    base, site = live
+    page = _page(browser, base, "en")
+    _login(page, "documenter")
+    page.goto("/testimonies/new")
+    before = site.app.state.web.archive.store.state_mark()
+    page.fill("#act-0-0-act_type", "torture")
+    page.fill("#act-0-0-place", "Hoeryong")
+    page.press("#act-0-0-place", "Enter")
+    page.fill("#event-0-event_title", "Enter pressed")
+    page.press("#event-0-event_title", "Enter")
+    assert page.locator("fieldset.act").count() == 1  # no empty act
+    assert page.url.endswith("/testimonies/new")
+    assert page.input_value("#act-0-0-place") == "Hoeryong"
+    assert site.app.state.web.archive.store.state_mark() == before  # nothing saved
+    _shot(page, "testimony-enter")
+    # without JavaScript, Enter presses the form's first button: it shows the form again
+    plain = browser.new_context(base_url=base, locale="en-GB", java_script_enabled=False)
+    bare = plain.new_page()
+    _login(bare, "documenter")
+    bare.goto("/testimonies/new")
+    before = site.app.state.web.archive.store.state_mark()
+    bare.fill("#act-0-0-place", "Hoeryong")
+    bare.press("#act-0-0-place", "Enter")
+    bare.wait_for_load_state()
+    assert bare.locator("fieldset.act").count() == 1
+    assert bare.input_value("#act-0-0-place") == "Hoeryong"
+    assert site.app.state.web.archive.store.state_mark() == before
+    plain.close()
+
+
+def test_removing_a_user_is_confirmed_first(browser: Browser, live: tuple[str, Site]) -> None:
+    base, site = live
+    page = _page(browser, base, "en")
+    _login(page, "admin")
+    page.goto("/users")
+    assert page.locator("#role").input_value() == "viewer"  # the least role first
+    page.click("#user-analyst button")
+    page.wait_for_selector("#confirm-remove")
+    _shot(page, "users-confirm-remove")
+    users = {u["name"]: u["active"] for u in site.app.state.web.archive.users.list()}
+    assert users["analyst"] is True  # asked, not removed
+    page.click("#confirm-remove a")  # cancel
+    page.wait_for_url(re.compile(r".*/users$"))
+    assert page.locator("#confirm-remove").count() == 0

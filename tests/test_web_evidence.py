@@ -112,3 +112,38 @@ def test_an_upload_past_the_limit_is_refused_and_its_partial_file_removed(
         with pytest.raises(InvalidInput, match="larger than the 100 bytes"):
             copy(path, 100)
         assert not path.parent.exists()  # the partial file and its folder are gone
+
+
+def test_evidence_of_a_confidential_act_only_for_roles_that_read_its_text(
+    site: Site,  # noqa: F811
+) -> None:
+    secret_act, plain_act = site.ids["act_confidential"], site.ids["act_internal"]
+    documenter = login(site.app, "documenter")
+    added = {}
+    for act in (secret_act, plain_act):
+        content = f"photograph of act {act}\n".encode() + os.urandom(5000)
+        answer = documenter.post(
+            f"/api/records/act/{act}/attachments?filename=photo-{act}.jpg",
+            content=content,
+            headers={"X-CSRF-Token": csrf_of(documenter)},
+        )
+        assert answer.status_code == 201, answer.text
+        added[act] = (answer.json()["id"], content)
+    secret_id, secret_content = added[secret_act]
+    plain_id, plain_content = added[plain_act]
+    secret_digest = hashlib.sha256(secret_content).hexdigest()
+    for role in ("coordinator", "reviewer"):
+        client = login(site.app, role)
+        for url in (f"/api/attachments/{secret_id}", f"/attachments/{secret_id}"):
+            refused = client.get(url)
+            assert refused.status_code == 404, (role, url, refused.status_code)
+            assert secret_content[:20] not in refused.content
+        page = client.get(f"/records/act/{secret_act}").text
+        assert secret_digest not in page and f'href="/attachments/{secret_id}"' not in page
+        listed = client.get(f"/api/records/act/{secret_act}/attachments").json()["attachments"]
+        assert [a["sha256"] for a in listed if a["id"] == secret_id] == ["[redacted]"]
+        assert client.get(f"/api/attachments/{plain_id}").content == plain_content
+        assert f'href="/attachments/{plain_id}"' in client.get(f"/records/act/{plain_act}").text
+    assert documenter.get(f"/api/attachments/{secret_id}").content == secret_content
+    assert secret_digest in documenter.get(f"/records/act/{secret_act}").text
+    assert _work_files(site) == []

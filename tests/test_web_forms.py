@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.datasets import YODOK, row
 from tests.test_web_app import Site, csrf_of, login, password, site  # noqa: F401  (fixture)
 
-SOURCE_LINK = re.compile(r"^/records/source/(\d+)$")
+SOURCE_LINK = re.compile(r"^/records/source/(\d+)\?saved=1$")
 
 
 def _entry(token: str, **values: str) -> dict[str, str]:

@@ -49,7 +49,9 @@ def test_add_a_user_who_logs_in_then_remove_them(site: Site) -> None:  # noqa: F
     assert newbie.get("/search").status_code == 200
     assert site.app.state.web.archive.users.get("newbie").role == "analyst"
 
-    answer = admin.post("/users/newbie/remove", data={"csrf_token": csrf_of(admin, "/users")})
+    answer = admin.post(
+        "/users/newbie/remove", data={"csrf_token": csrf_of(admin, "/users"), "confirmed": "yes"}
+    )
     assert answer.status_code == 200 and "User newbie removed." in answer.text
     # the open session ends, and the passphrase no longer opens the archive
     assert newbie.get("/search", follow_redirects=False).status_code in (303, 401)

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -81,34 +82,188 @@ def _fsync_tree(folder: Path) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """A backup's manifest; :class:`BackupError` if missing or not JSON."""
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (new or existing) readable by its owner only, whatever the umask.
+
+    Done before anything is written into it: a file created inside with the umask's modes is
+    still out of reach of group and others, who cannot enter the folder.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+
+
+def private_tree(folder: Path) -> None:
+    """Give every folder under ``folder`` mode 0700 and every file 0600 (a copy of the files
+    carried elsewhere keeps its owner-only modes)."""
+    os.chmod(folder, 0o700)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
+#: the largest manifest read (about 600,000 files); a larger one is refused before it is read
+MAX_MANIFEST_BYTES = 64 << 20
+#: the largest tree size or row count a manifest may state (SQLite's and PostgreSQL's bigint)
+_MOST = (1 << 63) - 1
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_JSON_KINDS = {bool: "true or false", int: "a number", float: "a number", str: "a string",
+               list: "an array", dict: "an object", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _load_json(path: Path, limit: int) -> Any:
+    """The JSON in ``path``, read only if at most ``limit`` bytes; :class:`BackupError`
+    naming the file for anything that is not such JSON."""
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > limit:
+                raise BackupError(f"{path} is larger than {limit:,} bytes: not a Sillok file")
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise BackupError(f"{path} is a folder, not a file") from None
+    except OSError as exc:
+        raise BackupError(f"{path} cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise BackupError(f"{path} is larger than {limit:,} bytes: not a Sillok file")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BackupError(f"{path} is damaged (not UTF-8 text)") from None
+    except RecursionError:
+        raise BackupError(f"{path} is damaged (JSON nested too deeply)") from None
+    except ValueError as exc:  # not JSON, or an integer past Python's digit limit
+        reason = str(exc)[:200].encode("utf-8", "backslashreplace").decode()
+        raise BackupError(f"{path} is damaged (not JSON: {reason})") from None
+
+
+class _Fields:
+    """Typed reads of a JSON object's members, each failure a :class:`BackupError` naming the
+    file and the field."""
+
+    def __init__(self, path: Path, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise BackupError(f"{path} must hold a JSON object, not {_kind(data)}")
+        self.path, self.data = path, data
+
+    def fail(self, field: str, what: str) -> NoReturn:
+        raise BackupError(f"{self.path}: {field} {what}")
+
+    def get(self, field: str) -> Any:
+        if field not in self.data:
+            self.fail(field, "is missing")
+        return self.data[field]
+
+    def text(self, field: str, most: int = 1 << 16) -> str:
+        value = self.get(field)
+        if not isinstance(value, str):
+            self.fail(field, f"must be a string, not {_kind(value)}")
+        if len(value) > most:
+            self.fail(field, f"is longer than {most:,} characters")
+        return value
+
+    def count(self, field: str, value: Any = None) -> int:
+        value = self.get(field) if value is None else value
+        if type(value) is not int:  # not isinstance: true is not a count
+            self.fail(field, f"must be an integer, not {_kind(value)}")
+        if not 0 <= value <= _MOST:
+            self.fail(field, f"must be between 0 and {_MOST}")
+        return value
+
+    def hex64(self, field: str, value: Any = None) -> str:
+        value = self.get(field) if value is None else value
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            self.fail(field, "must be 64 lowercase hex digits (a SHA-256)")
+        return value
+
+    def object(self, field: str) -> dict[str, Any]:
+        value = self.get(field)
+        if not isinstance(value, dict):
+            self.fail(field, f"must be an object, not {_kind(value)}")
+        return value
+
+
+def _inside(name: str) -> bool:
+    """Whether a manifest's file name is a plain relative path inside the backup."""
+    parts = name.split("/")
+    return (
+        0 < len(name) <= 1024
+        and "\\" not in name
+        and "\x00" not in name
+        and all(part not in ("", ".", "..") for part in parts)
+        and name not in (MANIFEST, REPLICA_STATE)
+    )
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A backup's manifest, every member checked for its type and range.
+
+    Raises:
+        BackupError: the manifest is missing, too large, not JSON, not a backup manifest, or a
+            member is missing or wrong; the message names the file and the member.
+    """
+    path = Path(folder) / MANIFEST
+    try:
+        fields = _Fields(path, _load_json(path, MAX_MANIFEST_BYTES))
     except FileNotFoundError:
         raise BackupError(f"{folder} is not a Sillok backup ({MANIFEST} missing)") from None
-    except (ValueError, UnicodeDecodeError):
-        raise BackupError(f"{folder / MANIFEST} is damaged") from None
-    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
-        raise BackupError(f"{folder / MANIFEST} is not a {BACKUP_FORMAT} manifest")
-    return data
+    if fields.data.get("format") != BACKUP_FORMAT:
+        raise BackupError(f"{path} is not a {BACKUP_FORMAT} manifest (format)")
+    counts, files = fields.object("row_counts"), fields.object("files")
+    for table, count in counts.items():
+        fields.count(f"row_counts[{table!r}]", count)
+    for name, digest in files.items():
+        if not _inside(name):
+            fields.fail(f"files[{name[:100]!r}]", "is not a path inside the backup")
+        fields.hex64(f"files[{name!r}]", digest)
+    return {
+        "format": BACKUP_FORMAT,
+        "made_at": fields.text("made_at", 100),
+        "origin": fields.text("origin", 1000),
+        "tree_size": fields.count("tree_size"),
+        "root": fields.hex64("root"),
+        "checkpoint": fields.text("checkpoint"),
+        "verifier_key": fields.text("verifier_key", 1000),
+        "row_counts": counts,
+        "files": files,
+    }
+
+
+def _links(folder: Path) -> list[str]:
+    """The symbolic links under ``folder`` (a backup holds none: one would copy, at a
+    restore, whatever file it points to)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        for name in [*dirs, *names]:
+            if os.path.islink(os.path.join(root, name)):
+                found.append(Path(root, name).relative_to(folder).as_posix())
+    return sorted(found)
 
 
 def check_manifest(folder: Path) -> dict[str, Any]:
     """Check a backup's files and signed checkpoint against its manifest (no passphrase).
 
     Raises:
-        BackupError: a file is missing, extra or changed, or the checkpoint does not verify.
+        BackupError: the manifest is damaged, a file is missing, extra, changed or a link, or
+            the checkpoint does not verify.
     """
     manifest = read_manifest(folder)
-    listed: dict[str, str] = manifest.get("files", {})
+    links = _links(folder)
+    if links:
+        raise BackupError(f"{folder}: {links[0]} is a symbolic link; a backup holds none")
+    listed: dict[str, str] = manifest["files"]
     present = {p.relative_to(folder).as_posix(): p for p in _files(folder)}
     for name in sorted(set(listed) | set(present)):
         if name not in present:
@@ -118,12 +273,12 @@ def check_manifest(folder: Path) -> dict[str, Any]:
         if _sha256(present[name]) != listed[name]:
             raise BackupError(f"{folder}: {name} does not match its manifest (damaged or altered)")
     try:
-        checkpoint = open_checkpoint(manifest["checkpoint"], [manifest["verifier_key"]])
-    except (CheckpointError, KeyError) as exc:
+        checkpoint = open_checkpoint(
+            manifest["checkpoint"], [manifest["verifier_key"]], manifest["origin"]
+        )
+    except CheckpointError as exc:
         raise BackupError(f"{folder}: the backup's checkpoint does not verify ({exc})") from None
-    if checkpoint.size != manifest.get("tree_size") or checkpoint.root.hex() != manifest.get(
-        "root"
-    ):
+    if checkpoint.size != manifest["tree_size"] or checkpoint.root.hex() != manifest["root"]:
         raise BackupError(f"{folder}: the manifest's tree size or root is not the checkpoint's")
     return manifest
 
@@ -168,14 +323,18 @@ class FolderReplica:
             if self.folder.exists() and any(self.folder.iterdir()):
                 raise BackupError(f"{self.folder} is not empty and is not a Sillok replica")
             return None
-        try:
-            return LogState(**json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError):
-            raise BackupError(f"{path} is damaged") from None
+        fields = _Fields(path, _load_json(path, 1 << 20))
+        return LogState(
+            fields.count("size"),
+            fields.hex64("root"),
+            fields.text("checkpoint"),
+            fields.text("verifier_key", 1000),
+            fields.text("origin", 1000),
+        )
 
     def store(self, snapshot: Path, state: LogState) -> None:
         """Swap in the new copy (the old one stays whole until the new one is complete)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         current = self.folder / "copy"
         old = self.folder / "copy.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -246,8 +405,8 @@ class Backups:
                 "(the log and its checkpoints are in the dump); sillok backup copies the "
                 "embedded SQLCipher store"
             )
-        dest.mkdir(parents=True, exist_ok=True)
         try:
+            private_folder(dest)
             copy_database(
                 archive.store, dest / DB_FILE, derive_key(archive.keys.database, "database")
             )
@@ -256,6 +415,7 @@ class Backups:
             blobs = archive.folder / "attachments"
             if blobs.is_dir():
                 shutil.copytree(blobs, dest / "attachments")
+            private_tree(dest)
             manifest = self._manifest(dest)
             _write_json(dest / MANIFEST, manifest)
             _fsync_tree(dest)
@@ -374,9 +534,10 @@ def unpack(backup: Path, target: Path) -> dict[str, Any]:
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: restore into a new folder")
     try:
+        private_folder(target)
         shutil.copytree(backup, target, dirs_exist_ok=True)
         (target / MANIFEST).unlink()
-        os.chmod(target, 0o700)
+        private_tree(target)
     except OSError as exc:
         discard(target, exc)
     return manifest

@@ -126,6 +126,9 @@ class Proofs:
             # An earlier version answers to today's sharing level and seals (issue 12, 3).
             today = dict(current._mapping)
             sharing = today.get("sharing")
+            if kind == "attachment":  # an evidence file is as shared as its record
+                parent = store_rows.get(conn, current.record_kind, current.record_id)
+                sharing = getattr(parent, "sharing", None)
             if not may_see(role, sharing):
                 raise NotFound(f"there is no {kind} with id {record_id}")
             if today.get("protected") and row.get("ref") != today.get("ref"):

@@ -2,8 +2,8 @@
 
 Removing a user deletes their copy of the keys; a rotation afterwards (``sillok keys
 rotate``) makes any copy they kept useless from then on: a new database key, seal master key
-(field keys re-wrapped), evidence key (files attached from then on are sealed under it; the old
-one is retired into the copies of the roles that may read evidence), key-file key, and a new
+(field keys re-wrapped), evidence key (every file's data key re-wrapped under it, so no copy
+keeps an evidence key of an earlier epoch: :mod:`sillok.security.evidence`), key-file key, and a new
 checkpoint-signing key whose transition, signed by the old and the new key, joins the chain
 that ``verify`` and ``proof verify`` follow. The keys that key only what the database key reads
 (log salts, pseudonyms, refs) stay (docs/threat-model.md, note 2). The steps
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sillok.errors import ArchiveError, InvalidInput
 from sillok.folder import KEYS_FILE
+from sillok.security.evidence import STORE, EvidenceKeys
 from sillok.security.keyfile import KeyFile
-from sillok.security.keys import KEY_FILE, SIGNING, ArchiveKeys, derive_key
+from sillok.security.keys import EVIDENCE, KEY_FILE, SIGNING, ArchiveKeys, derive_key
 from sillok.security.policy import may
 from sillok.store import Store
 from sillok.store.database_file import rekey_database
@@ -56,8 +57,10 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     The steps are ordered so that a crash anywhere leaves an archive that opens:
 
     1. every user's copy gets the new keys as *pending* (``keys.json`` written atomically);
-    2. the field keys are re-wrapped under the new seal master key, in one transaction
-       (until step 4 the sealer accepts either master key);
+    2. in one transaction, the field keys are re-wrapped under the new seal master key and
+       every evidence file's data key under the new evidence key (files sealed before the data
+       keys get one), so the new copies hold no evidence key of an earlier epoch (until
+       step 4 the sealer and the attachments accept the keys of either copy);
     3. the SQLCipher database is re-keyed (``PRAGMA rekey``, one transaction in the WAL:
        before its commit the old key opens it, after it the new one);
     4. the pending keys become the current ones.
@@ -66,7 +69,9 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     rotation again finishes an interrupted one.
 
     Returns:
-        How many users' copies and field keys now use the new keys.
+        How many users' copies, field keys and evidence data keys now use the new keys, and
+        how many files sealed before the data keys could get no key (their stored file is
+        missing; ``verify`` reports them).
     Raises:
         InvalidInput: the role may not manage keys, its copy lacks the seal key, or a user
             still holds a copy of the kind made before users existed.
@@ -81,7 +86,7 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     if old_kind:
         raise InvalidInput(f"these users must log in once before a rotation: {', '.join(old_kind)}")
     # An interrupted rotation is finished with the keys it started.
-    new = vault.pending_keys or keys.rotated()
+    new = _current_evidence_only(vault.pending_keys or keys.rotated())
     if vault.pending_keys is not None and vault.opened_with_pending:
         keys = vault.previous_keys or keys
     # Nothing is sealed to an entry an administrator did not make as it is (a public key
@@ -97,10 +102,18 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
         ),
     )
     keyfile.save()
-    # 2. field keys under the new seal master key; the new signing key and its transition
+    # 2. field keys under the new seal master key, evidence data keys under the new evidence
+    # key; the new signing key and its transition
     assert new.seal is not None
     new_signing = new.purposes[SIGNING]
+    copies = [new, vault.keys, vault.pending_keys, vault.previous_keys]
+    evidence = EvidenceKeys(
+        vault.store.dialect,
+        vault.folder / STORE,
+        [k for copy in copies if copy is not None for k in copy.evidence_keys()],
+    )
     with vault.store.transaction() as conn:
+        files = evidence.rewrap(conn, new.purposes[EVIDENCE])
         rewrapped = vault.sealer.rewrap(conn, new.seal)
         if not vault.log.seed_sealed_under(conn, new_signing):
             vault.log.rotate_signer(conn, new_signing)
@@ -117,5 +130,13 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     vault.store.close()
     vault.store = store
     vault.keys = new
-    vault.audit.record("keys_rotate", detail={"field_keys": rewrapped})
-    return {"users": len(keyfile.wrapped), "field_keys": rewrapped}
+    vault.audit.record("keys_rotate", detail={"field_keys": rewrapped, **files})
+    return {"users": len(keyfile.wrapped), "field_keys": rewrapped, **files}
+
+
+def _current_evidence_only(keys: ArchiveKeys) -> ArchiveKeys:
+    """``keys`` without the evidence keys of earlier epochs: once every data key is wrapped
+    under the current evidence key, no copy needs them (and a removed user's old key then
+    opens no data key the database holds)."""
+    retired = set(keys.evidence_keys()[1:])
+    return replace(keys, purposes={p: k for p, k in keys.purposes.items() if k not in retired})

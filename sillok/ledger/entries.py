@@ -34,6 +34,7 @@ from sillok.model import (
     act_sources,
     attachment_custody,
     audit_events,
+    evidence_keys,
     person_contacts,
     person_names,
     seal_keys,
@@ -66,6 +67,9 @@ LOGGED_TABLES: tuple[Table, ...] = (
     # the wrapped field keys, committed as they are (ciphertext): a key erased or swapped
     # behind the log, which would destroy or misattribute sealed identities, breaks verify
     seal_keys,
+    # the wrapped data keys of evidence files, for the same reason (a key erased or swapped
+    # behind the log would destroy evidence unnoticed)
+    evidence_keys,
 )
 #: tables logged since a later version, whose rows an older archive logs when first opened
 NEWLY_LOGGED: tuple[Table, ...] = (seal_keys,)

@@ -29,6 +29,7 @@ from sillok.linkage.clusters import (
     cluster_ids,
     pair_key,
 )
+from sillok.security.policy import may
 from sillok.security.seal import is_sealed
 from sillok.store import queries
 from sillok.store import rows as store_rows
@@ -147,6 +148,7 @@ class Links:
         accepted ones they re-estimate the model's m values before scoring, and the scores
         are evaluated against all of them (``LinkRun.evaluation``).
         """
+        self._require_review()
         if kind not in LINK_KINDS:
             raise InvalidInput(f"cannot link {kind!r}; expected one of {', '.join(LINK_KINDS)}")
         from sillok.linkage.model import LinkageModel  # needs Splink, an optional extra
@@ -218,7 +220,12 @@ class Links:
         ]
 
     def decide(self, link_id: int, verdict: str) -> str:
-        """Accept, reject or undo (back to pending) one link; returns its new status."""
+        """Accept, reject or undo (back to pending) one link; returns its new status.
+
+        Raises:
+            InvalidInput: the role may not review links, or the verdict is unknown.
+        """
+        self._require_review()
         if verdict not in VERDICTS:
             raise InvalidInput(f"unknown verdict {verdict!r} (accept, reject, undo)")
         with self.vault.store.transaction() as conn:
@@ -231,6 +238,10 @@ class Links:
                     conn, "link", row, {"status": status}, self.vault.settings.actor
                 )
         return status
+
+    def _require_review(self) -> None:
+        if not may(self.vault.role, "review"):
+            raise InvalidInput(f"the {self.vault.role} role may not review links")
 
     def clusters(self, kind: str = "persons") -> dict[int, int]:
         """Record id -> resolved identity (one member's id), for records with accepted links."""

@@ -1,57 +1,72 @@
-"""Evidence files: sealed, streamed, content-addressed by a keyed hash, with chain of custody.
+"""Evidence files: sealed, streamed, each under its own data key, with chain of custody.
 
 ``sillok attach ARCHIVE KIND:ID FILE`` reads the file once, in chunks (a multi-gigabyte video
 never sits in memory), while it (1) hashes the raw bytes with SHA-256, exactly what
-``sha256sum`` prints, and (2) seals them chunk by chunk with AES-256-GCM into the archive's
-attachment store. The stored file is named by ``HMAC-SHA256(attachment names key, SHA-256 of
-the raw bytes)``: equal files share one blob, but nobody without the archive's key can tell from
-the names which known file is inside.
+``sha256sum`` prints, and (2) seals them chunk by chunk with AES-256-GCM under a fresh random
+data key into the archive's attachment store, under a random name. The data key is kept
+wrapped under the archive's evidence key, and the SHA-256 only sealed under the data key and
+as a keyed fingerprint that finds an equal file (equal files share one blob): the format and
+the keys are :mod:`sillok.security.evidence`'s. Only the roles that may get or add evidence
+hold the evidence key; a rotation re-wraps every data key under the new one.
 
-Sealed file format (version 1)::
+Who may open a file is the access policy's
+:func:`~sillok.security.policy.may_get_evidence`: a role that may get evidence and read the
+record's text at its sharing level (review C6). Other roles see that a file is there (its
+size, type and chain of custody), never its SHA-256.
 
-    b"SLKATT1\\n" || salt (16) || nonce prefix (8) || chunk size (4, big-endian)
-    then chunks: AES-256-GCM(chunk) with nonce = prefix || chunk index (4, big-endian)
-    and associated data = b"sillok attachment v1" || chunk index (8) || last flag (1)
-
-The key is derived from the archive's evidence key of the epoch (:mod:`sillok.security.keys`:
-only roles that may get or add evidence hold it; a rotation starts a new one and keeps the
-old ones in those roles' copies) and the salt. The last-chunk flag in the
-associated data makes a truncated file fail, even when cut at a chunk boundary.
-
-The attachment's record keeps the SHA-256, size, media type, the file name, capture time and
-place when the file's metadata says so, and a chain of custody (``attachment_custody``): who
-added it, when and from where, and every later opening and re-hash. All of it is in the
-Merkle log; ``sillok verify`` re-hashes every attachment.
+The attachment's record keeps the sealed SHA-256, size, media type, the file name, capture
+time and place when the file's metadata says so, and a chain of custody
+(``attachment_custody``): who added it, when and from where, and every later opening and
+re-hash. All of it is in the Merkle log; ``sillok verify`` re-hashes every attachment.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import mimetypes
 import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from sillok.errors import InvalidInput, NotFound, SillokError
+from sillok.errors import InvalidInput, NotFound
 from sillok.model import RECORD_TABLES
-from sillok.security.keys import EVIDENCE, EVIDENCE_NAMES, derive_key
-from sillok.security.policy import may, may_see
+from sillok.security.evidence import (
+    CHUNK,
+    MAGIC,
+    STORE,
+    AttachmentError,
+    EvidenceKeys,
+    new_blob_name,
+    new_data_key,
+    open_sha256,
+    open_stream,
+    seal_sha256,
+    seal_stream,
+)
+from sillok.security.policy import REDACTED, may, may_get_evidence, may_see
 from sillok.store import attachments as attachment_rows
 from sillok.store.rows import get, insert_records, now
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from sillok.vault import Vault
 
-MAGIC = b"SLKATT1\n"
-CHUNK = 1 << 20
-_AAD = b"sillok attachment v1"
-STORE = "attachments"
+__all__ = [
+    "CHUNK",
+    "MAGIC",
+    "STORE",
+    "AttachmentError",
+    "Attachments",
+    "EvidenceWithheld",
+    "capture_metadata",
+    "media_type",
+    "open_stream",
+    "seal_stream",
+]
+
 _SNIFF = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -63,12 +78,8 @@ _SNIFF = (
 )
 
 
-class AttachmentError(SillokError):
-    """An attachment cannot be stored or read back, or does not match its record."""
-
-
-def _chunk_aad(index: int, last: bool) -> bytes:
-    return _AAD + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+class EvidenceWithheld(NotFound):
+    """Evidence of a record the role may see but whose text it may not read (review C6)."""
 
 
 def media_type(path: Path, head: bytes) -> str:
@@ -107,56 +118,6 @@ def capture_metadata(path: Path) -> tuple[str | None, str | None]:
     return (str(when) if when else None), place
 
 
-def seal_stream(source: IO[bytes], target: IO[bytes], key_root: bytes) -> tuple[str, int]:
-    """Seal ``source`` into ``target`` chunk by chunk; returns (SHA-256 of the raw bytes, size)."""
-    salt, prefix = os.urandom(16), os.urandom(8)
-    cipher = AESGCM(derive_key(key_root, f"attachment {salt.hex()}"))
-    target.write(MAGIC + salt + prefix + CHUNK.to_bytes(4, "big"))
-    digest = hashlib.sha256()
-    size = 0
-    index = 0
-    current = source.read(CHUNK)
-    while True:
-        following = source.read(CHUNK) if len(current) == CHUNK else b""
-        last = not following
-        digest.update(current)
-        size += len(current)
-        nonce = prefix + index.to_bytes(4, "big")
-        target.write(cipher.encrypt(nonce, current, _chunk_aad(index, last)))
-        if last:
-            return digest.hexdigest(), size
-        current = following
-        index += 1
-
-
-def open_stream(source: IO[bytes], key_root: bytes) -> Iterator[bytes]:
-    """The raw bytes of a sealed file, chunk by chunk; :class:`AttachmentError` if altered."""
-    header = source.read(len(MAGIC) + 28)
-    if len(header) != len(MAGIC) + 28 or not header.startswith(MAGIC):
-        raise AttachmentError("the stored attachment is not a sealed attachment file")
-    salt = header[len(MAGIC) : len(MAGIC) + 16]
-    prefix = header[len(MAGIC) + 16 : len(MAGIC) + 24]
-    chunk = int.from_bytes(header[len(MAGIC) + 24 :], "big")
-    cipher = AESGCM(derive_key(key_root, f"attachment {salt.hex()}"))
-    index = 0
-    current = source.read(chunk + 16)
-    while True:
-        following = source.read(chunk + 16)
-        last = not following
-        try:
-            yield cipher.decrypt(
-                prefix + index.to_bytes(4, "big"), current, _chunk_aad(index, last)
-            )
-        except InvalidTag:
-            raise AttachmentError(
-                f"the stored attachment fails its check at chunk {index}: altered or truncated"
-            ) from None
-        if last:
-            return
-        current = following
-        index += 1
-
-
 class Attachments:
     """``archive.attachments``: attach, list, get and re-hash evidence files."""
 
@@ -169,18 +130,27 @@ class Attachments:
         """Whether this user's copy holds the evidence keys (roles that get or add evidence)."""
         return bool(self.vault.keys.evidence_keys())
 
-    def _opened(self, path: Path) -> Iterator[bytes]:
-        """The raw bytes of a sealed file, under whichever epoch's evidence key sealed it."""
-        keys = self.vault.keys.evidence_keys()
-        if not keys:
+    def keys(self) -> EvidenceKeys:
+        """The data keys, opened with every evidence key of this session: the current copy's
+        first, then (during an interrupted rotation) the other copy's."""
+        vault = self.vault
+        copies = [vault.keys, vault.pending_keys, vault.previous_keys]
+        known = [k for copy in copies if copy is not None for k in copy.evidence_keys()]
+        return EvidenceKeys(vault.store.dialect, self.folder, known)
+
+    def _opened(self, conn: Connection, blob: str) -> Iterator[bytes]:
+        """The raw bytes of a stored file, under its data key (or, for a file sealed before
+        the data keys, whichever evidence key of the copy sealed it)."""
+        roots = self.keys().roots(conn, blob)
+        if not roots:
             raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
-        for number, key in enumerate(keys, start=1):
-            with open(path, "rb") as source:
-                chunks = open_stream(source, key)
+        for number, root in enumerate(roots, start=1):
+            with open(self.folder / blob, "rb") as source:
+                chunks = open_stream(source, root)
                 try:
                     first = next(chunks)
                 except AttachmentError:
-                    if number < len(keys):
+                    if number < len(roots):
                         continue  # sealed in another epoch: the first chunk says so
                     raise
                 yield first
@@ -191,38 +161,41 @@ class Attachments:
         if not may(self.vault.role, action):
             raise InvalidInput(f"the {self.vault.role} role may not do that ({action})")
 
-    def blob_name(self, sha256: str) -> str:
-        """The keyed-hash name of the blob holding a file with this SHA-256."""
-        name_key = self.vault.key_for(EVIDENCE_NAMES)
-        return hmac.new(name_key, bytes.fromhex(sha256), hashlib.sha256).hexdigest()
-
     def attach(
         self, kind: str, record_id: int, path: Path, media: str | None = None
     ) -> dict[str, Any]:
-        """Seal a file into the store and record it on a record; returns the attachment."""
+        """Seal a file into the store and record it on a record; returns the attachment
+        (with its SHA-256 in the clear, for the one who added it)."""
         self._require("attachment.add")
         path = Path(path)
         if kind not in RECORD_TABLES or kind == "attachment":
             raise InvalidInput(f"cannot attach a file to a {kind!r}")
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
+        evidence = self.keys()
+        if evidence.current is None:
+            raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
         with self.vault.store.reading() as conn:
             if get(conn, kind, record_id) is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
         self.folder.mkdir(mode=0o700, exist_ok=True)
         incoming = self.folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}"
+        data_key = new_data_key()
         try:
             with open(path, "rb") as source:
                 head = source.read(16)
                 source.seek(0)
                 with open(incoming, "wb") as target:
-                    sha256, size = seal_stream(source, target, self.vault.key_for(EVIDENCE))
+                    sha256, size = seal_stream(source, target, data_key)
                     target.flush()
                     os.fsync(target.fileno())
-            blob = self.blob_name(sha256)
-            if (self.folder / blob).exists():
+            with self.vault.store.reading() as conn:
+                stored = evidence.find(conn, sha256)
+            if stored is not None:
+                blob, data_key = stored
                 incoming.unlink()  # the same file is stored already
             else:
+                blob = new_blob_name()
                 os.replace(incoming, self.folder / blob)
         except OSError as exc:
             incoming.unlink(missing_ok=True)
@@ -234,17 +207,19 @@ class Attachments:
             "filename": path.name,
             "media_type": media or media_type(path, head),
             "size": size,
-            "sha256": sha256,
+            "sha256": seal_sha256(data_key, blob, sha256),
             "blob_name": blob,
             "captured_at": when,
             "captured_place": place,
         }
         actor = self.vault.user.name
         with self.vault.store.transaction() as conn:
+            if stored is None:
+                evidence.add(conn, blob, data_key, sha256)
             (aid,) = insert_records(conn, self.vault.store.dialect, "attachment", [values], actor)
             self._custody(conn, aid, "added", f"{socket.gethostname()}:{path.name}")
             self.vault.audit.record("attachment_add", "attachment", aid, {"size": size}, conn)
-        return {"id": aid, **values}
+        return {"id": aid, **values, "sha256": sha256}
 
     def _custody(self, conn: Any, attachment_id: int, action: str, origin: str | None) -> None:
         attachment_rows.add_custody(
@@ -259,15 +234,31 @@ class Attachments:
             },
         )
 
+    def _sha256(self, conn: Connection, row: Any) -> str | None:
+        """The SHA-256 a row records, or None when this copy cannot open it."""
+        try:
+            data_key = self.keys().data_key(conn, row.blob_name)
+        except AttachmentError:
+            return None
+        return open_sha256(data_key, row.blob_name, row.sha256)
+
     def list(self, kind: str | None = None, record_id: int | None = None) -> list[dict[str, Any]]:
-        """Attachments (of one record), with their chain of custody, as the role may see them."""
+        """Attachments (of one record), with their chain of custody, as the role may see them.
+
+        ``openable`` says whether the role may open the file (the policy's
+        :func:`~sillok.security.policy.may_get_evidence`); only then is its SHA-256 shown.
+        """
         found = []
+        role = self.vault.role
         with self.vault.store.reading() as conn:
             for row in attachment_rows.attachments_of(conn, kind, record_id):
                 sharing = self._sharing_of(conn, row)
-                if not may_see(self.vault.role, sharing):
+                if not may_see(role, sharing):
                     continue
                 shown = self.vault.disclosure.row(conn, "attachments", dict(row._mapping), sharing)
+                openable = may_get_evidence(role, sharing) and self.can_open
+                shown["openable"] = openable
+                shown["sha256"] = (self._sha256(conn, row) if openable else None) or REDACTED
                 shown["custody"] = [
                     {"at": c.at.isoformat(), "actor": c.actor, "action": c.action}
                     for c in attachment_rows.custody_of(conn, row.id)
@@ -280,39 +271,62 @@ class Attachments:
         return getattr(record, "sharing", None) if record is not None else None
 
     def get(self, attachment_id: int, output: Path) -> dict[str, Any]:
-        """Write the original file back out, byte for byte (checked against its SHA-256)."""
+        """Write the original file back out, byte for byte (checked against its SHA-256).
+
+        Returns:
+            id, sha256, size, filename and media_type of the attachment.
+        Raises:
+            NotFound: no such attachment, or one on a record the role may not see.
+            EvidenceWithheld: the role may see the record but not read its text at its
+                sharing level, so not open its evidence (review C6).
+        """
         self._require("attachment.get")
         output = Path(output)
+        role = self.vault.role
         with self.vault.store.reading() as conn:
             row = attachment_rows.attachment(conn, attachment_id)
-            if row is None or not may_see(self.vault.role, self._sharing_of(conn, row)):
+            sharing = self._sharing_of(conn, row) if row is not None else None
+            if row is None or not may_see(role, sharing):
                 raise NotFound(f"there is no attachment with id {attachment_id}")
-        if output.exists():
-            raise InvalidInput(f"{output} exists: choose a new file name")
-        partial = output.with_name(output.name + ".partial")
-        digest = hashlib.sha256()
-        try:
-            with open(partial, "wb") as target:
-                for chunk in self._opened(self.folder / row.blob_name):
-                    digest.update(chunk)
-                    target.write(chunk)
-            if digest.hexdigest() != row.sha256:
-                raise AttachmentError(
-                    f"attachment {attachment_id} does not match its recorded SHA-256"
+            if not may_get_evidence(role, sharing):
+                raise EvidenceWithheld(
+                    f"attachment {attachment_id}: the {role} role may not open the evidence "
+                    f"of a {sharing or 'internal'} {row.record_kind} (it may not read its text)"
                 )
-            os.replace(partial, output)
-        except FileNotFoundError:
-            partial.unlink(missing_ok=True)
-            raise AttachmentError(
-                f"attachment {attachment_id}: its stored file is missing"
-            ) from None
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+            recorded = self._sha256(conn, row)
+            if output.exists():
+                raise InvalidInput(f"{output} exists: choose a new file name")
+            partial = output.with_name(output.name + ".partial")
+            digest = hashlib.sha256()
+            try:
+                with open(partial, "wb") as target:
+                    for chunk in self._opened(conn, row.blob_name):
+                        digest.update(chunk)
+                        target.write(chunk)
+                if recorded is None or digest.hexdigest() != recorded:
+                    raise AttachmentError(
+                        f"attachment {attachment_id} does not match its recorded SHA-256"
+                    )
+                os.replace(partial, output)
+            except FileNotFoundError:
+                partial.unlink(missing_ok=True)
+                raise AttachmentError(
+                    f"attachment {attachment_id}: its stored file is missing"
+                ) from None
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            shown = self.vault.disclosure.row(conn, "attachments", dict(row._mapping), sharing)
         with self.vault.store.transaction() as conn:
             self._custody(conn, attachment_id, "opened", socket.gethostname())
             self.vault.audit.record("attachment_get", "attachment", attachment_id, {}, conn)
-        return {"id": attachment_id, "sha256": row.sha256, "size": row.size}
+        return {
+            "id": attachment_id,
+            "sha256": recorded,
+            "size": row.size,
+            "filename": shown.get("filename"),
+            "media_type": shown.get("media_type"),
+        }
 
     def rehash(self, row: Any) -> str | None:
         """Re-hash one stored attachment; None if it matches, else what is wrong.
@@ -326,13 +340,17 @@ class Attachments:
         digest = hashlib.sha256()
         size = 0
         try:
-            for chunk in self._opened(self.folder / row.blob_name):
-                digest.update(chunk)
-                size += len(chunk)
+            with self.vault.store.reading() as conn:
+                recorded = self._sha256(conn, row)
+                for chunk in self._opened(conn, row.blob_name):
+                    digest.update(chunk)
+                    size += len(chunk)
         except FileNotFoundError:
             return f"attachment {row.id}: its stored file is missing"
         except AttachmentError as exc:
             return f"attachment {row.id}: {exc}"
-        if digest.hexdigest() != row.sha256 or size != row.size:
+        if recorded is None:
+            return f"attachment {row.id}: its data key or recorded SHA-256 does not open"
+        if digest.hexdigest() != recorded or size != row.size:
             return f"attachment {row.id}: the stored file does not hash to its recorded SHA-256"
         return None

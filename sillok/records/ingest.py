@@ -53,6 +53,7 @@ from sillok.records.person_refs import (
 )
 from sillok.records.rejects import Rejects
 from sillok.records.withheld import ImportRow, parse_import_row, parts
+from sillok.security.policy import may
 from sillok.security.refs import RefKey
 from sillok.store import imports as import_rows
 from sillok.store import queries
@@ -183,7 +184,13 @@ class Importer:
         rejects: Path | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Import rows already read: (row number, {column: value}); see :meth:`run`."""
+        """Import rows already read: (row number, {column: value}); see :meth:`run`.
+
+        Raises:
+            InvalidInput: the role may not import (nothing is read or written).
+        """
+        if not may(self.vault.role, "import"):
+            raise InvalidInput(f"the {self.vault.role} role may not import records")
         report = ImportReport(file=name)
         batch_size = self.vault.settings.import_batch_size
         rejected = Rejects(rejects or Path(f"{name}.rejects.csv"))

@@ -182,7 +182,12 @@ class RecordBook:
         kind = _kind(kind)
         with self.vault.store.reading() as conn:
             row = store_rows.get(conn, kind, record_id)
-            if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
+            sharing = getattr(row, "sharing", None)
+            if kind == "attachment" and row is not None:
+                # an evidence file is as shared as the record it belongs to
+                parent = store_rows.get(conn, row.record_kind, row.record_id)
+                sharing = getattr(parent, "sharing", None)
+            if row is None or not may_see(self.vault.role, sharing):
                 raise NotFound(f"there is no {kind} with id {record_id}")
             data: dict[str, Any] = {
                 "kind": kind,
@@ -190,9 +195,13 @@ class RecordBook:
                     conn,
                     RECORD_TABLES[kind].name,
                     {k: store_rows._jsonable(v) for k, v in row._mapping.items()},
+                    sharing,
                     reveal=reveal,
                 ),
             }
+            if kind == "attachment":
+                # its hash is shown by archive.attachments, to the roles that may open it
+                data["sha256"] = REDACTED
             if kind == "act":
                 self._show_act(conn, row, data, reveal)
             elif kind == "person":

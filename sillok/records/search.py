@@ -9,6 +9,7 @@ its own.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +21,8 @@ from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.errors import InvalidInput
 from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
-from sillok.security.policy import Access, access, may, may_see
+from sillok.records.stats import FACETS
+from sillok.security.policy import SHARING_LEVELS, Access, access, may, may_see
 from sillok.store import queries
 from sillok.store import search as index_store
 from sillok.store.dialects import Alternative
@@ -200,42 +202,59 @@ class Searcher:
         return self.visible(self.match(query, act_filter, limit), sharing)
 
     def match(
-        self, query: str, act_filter: ActFilter | None = None, limit: int | None = None
+        self,
+        query: str,
+        act_filter: ActFilter | None = None,
+        limit: int | None = None,
+        everything: bool = False,
     ) -> Matches:
-        """What the index holds for a query and an act filter (at most ``limit`` records),
-        before the access rule: the same for every role, and shown to none until
-        :meth:`visible` has kept what the role may be shown."""
+        """What the index holds for a query and an act filter (at most ``limit`` records, the
+        settings' ``search_limit`` when not given; with ``everything``, every record, for exact
+        totals and facets), before the access rule: the same for every role, and shown to none
+        until :meth:`visible` has kept what the role may be shown."""
         act_filter = act_filter or ActFilter()
-        limit = limit or self.vault.settings.search_limit
+        wanted_at_most = None if everything else (limit or self.vault.settings.search_limit)
+        found = self._match(query, act_filter, wanted_at_most)
+        return Matches(tuple(order_hits(found)), worded=bool(query_groups(query)))
+
+    def _match(
+        self, query: str, act_filter: ActFilter, limit: int | None
+    ) -> list[tuple[str, int]]:
         groups = query_groups(query) if query.strip() else []
         if query.strip() and not groups:
-            return Matches((), worded=True)
+            return []
         kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
         with self.vault.store.reading() as conn:
-            if groups:
-                expanded, named = self._expand(conn, groups)
-                found: list[tuple[str, int]] = []
-                for kind in kinds:  # acts first, then events, sources, persons
-                    wanted = limit - len(found)
-                    if kind == "person" and wanted <= PERSONS_PER_WORD:
-                        # the query that found the persons to expand, with a larger limit
-                        found += named[:wanted]
-                        break
-                    # only acts' documents hold virtual tokens: the others are searched
-                    # without them, which spares the index hundreds of lookups
-                    found += index_store.search_documents(
-                        conn, self.vault.store.dialect, expanded if kind == "act" else groups,
-                        [kind], act_filter, wanted,
-                    )
-                    if len(found) >= limit:
-                        break
-            else:
-                found = [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
-        return Matches(tuple(order_hits(found)), worded=bool(groups))
+            if not groups:
+                return [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
+            expanded, named = self._expand(conn, groups)
+            found: list[tuple[str, int]] = []
+            for kind in kinds:  # acts first, then events, sources, persons
+                wanted = None if limit is None else limit - len(found)
+                if kind == "person" and wanted is not None and wanted <= PERSONS_PER_WORD:
+                    # the query that found the persons to expand, with a larger limit
+                    found += named[:wanted]
+                    break
+                # only acts' documents hold virtual tokens: the others are searched
+                # without them, which spares the index hundreds of lookups
+                found += index_store.search_documents(
+                    conn, self.vault.store.dialect, expanded if kind == "act" else groups,
+                    [kind], act_filter, wanted,
+                )
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     def visible(self, matches: Matches, sharing: str | None = None) -> list[tuple[str, int]]:
         """The matches the archive's role may be shown, in their order (only those of one
         sharing level when ``sharing`` is given): the search access rule, :func:`may_find`."""
+        return [(kind, rid) for kind, rid, _level in self.visible_levels(matches, sharing)]
+
+    def visible_levels(
+        self, matches: Matches, sharing: str | None = None
+    ) -> list[tuple[str, int, str]]:
+        """:meth:`visible`, each match with its sharing level (a person's is internal), which
+        is what the sharing filter chooses by."""
         by_kind: dict[str, list[int]] = {}
         for kind, rid in matches.found:
             by_kind.setdefault(kind, []).append(rid)
@@ -251,9 +270,54 @@ class Searcher:
             if sharing is not None and level != sharing:
                 continue
             if may_find(self.vault.role, kind, level, matches.worded):
-                kept.append((kind, rid))
+                kept.append((kind, rid, level))
         return kept
 
+    def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
+        """How many of the given acts fall under each key of each facet (act type, year,
+        province, facility type, agency, sharing level), counted in the store over every act
+        given, not a window of them.
+
+        Give the acts :meth:`visible` kept: the counts are then the role's, and tell nothing
+        of what the role may not see (an act the role may not see at all is skipped here
+        too). Each facet counts what choosing its value finds, so an act may count under
+        several values of one facet: a year counts every act whose date may fall in it (as the
+        year filter finds uncertain dates: "around 2011" counts in 2010, 2011 and 2012); a
+        province, every act whose place or facility lies in it. An act type is
+        counted with the acts of its narrower types (arbitrary detention with political prison
+        camp imprisonment), as the act type filter finds them: what a facet says is what
+        choosing it finds. Only types that some act has are listed.
+        """
+        counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+        # the access rule, as the store can apply it: the sharing levels the role sees
+        levels = [level for level in SHARING_LEVELS if may_see(self.vault.role, level)]
+        with self.vault.store.reading() as conn:
+            grouped = index_store.act_facet_counts(conn, act_ids, levels)
+            agencies = index_store.act_agency_counts(conn, act_ids, levels)
+        places, orgs = self.vault.places, self.vault.organizations
+        # an act type counts its narrower types' acts too, as choosing it finds them
+        types = vocab.load("act_types")
+        own = grouped["act_type"]
+        for key, n in own.items():
+            narrower = types.descendants(key) if types.lookup(str(key)) is not None else []
+            counters["act_type"][key] = n + sum(own.get(t.key, 0) for t in narrower)
+        for (first, last), n in grouped["years"].items():
+            if first is not None and last is not None:
+                for year in range(int(first), int(last) + 1):
+                    counters["year"][str(year)] += n
+        for (place_id, facility_id), n in grouped["place"].items():
+            # in each province its place or its facility lies in, as the province filter
+            # finds it by either
+            within = [places.province_of(i) for i in (place_id, facility_id) if i is not None]
+            for key in {p.vocab_key for p in within if p is not None and p.vocab_key}:
+                counters["province"][key] += n
+        counters["facility"].update({k: n for k, n in grouped["facility_type"].items() if k})
+        counters["sharing"].update(grouped["sharing"])
+        for org_id, n in agencies.items():
+            org = orgs.get(org_id)
+            if org is not None:
+                counters["agency"][org.vocab_key or org.label] += n
+        return counters
 
 def may_find(role: str, kind: str, sharing: str, by_words: bool) -> bool:
     """Whether a record that a search matched may be shown to ``role``.

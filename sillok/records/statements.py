@@ -279,12 +279,41 @@ class Statements:
         self.get(statement_id)
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            found = store.existing_event_ids(conn, list(event_ids))
-            missing = sorted(set(event_ids) - found)
-            if missing:
-                raise InvalidInput(f"events: no event with id {', '.join(map(str, missing))}")
+            _check_events(conn, event_ids)
             store.set_related_events(conn, self.vault.store.dialect, statement_id, event_ids)
         return self.get(statement_id)
+
+    def check(
+        self,
+        title: str | None = None,
+        body: str | None = None,
+        language: str | None = None,
+        kind: str | None = None,
+        date: str | None = None,
+        event_ids: Sequence[int] = (),
+    ) -> None:
+        """Check what a statement is to be written or changed with, writing nothing.
+
+        A form or request that sets the text, the events and the signatories at once checks
+        them all here first, then writes: a refusal then leaves the archive as it was (no
+        draft without its events, no duplicate when the corrected form is sent again). What
+        is None is not checked; signatories need no check (an unknown name is added).
+
+        Raises:
+            InvalidInput: naming the first field that is wrong and its value.
+        """
+        if kind is not None:
+            _checked_choice("kind", kind, STATEMENT_KINDS)
+        if language is not None:
+            _checked_choice("language", language, LANGUAGES)
+        if title is not None:
+            _checked_text("title", title, TITLE_MAX)
+        if body is not None:
+            _checked_text("body", body, BODY_MAX)
+        _date(date)
+        if event_ids:
+            with self.vault.store.reading() as conn:
+                _check_events(conn, event_ids)
 
     def publish(self, statement_id: int, actor: str | None = None) -> Statement:
         """Publish a statement: from now on anyone can read it."""
@@ -399,6 +428,18 @@ class Statements:
             for e in store.related_events(conn, row.id)
         )
         return _statement(row, tuple(signatories), related)
+
+
+def _check_events(conn: Connection, event_ids: Sequence[int]) -> None:
+    """Refuse event ids that name no event.
+
+    Raises:
+        InvalidInput: naming the missing ids.
+    """
+    found = store.existing_event_ids(conn, list(event_ids))
+    missing = sorted(set(event_ids) - found)
+    if missing:
+        raise InvalidInput(f"events: no event with id {', '.join(map(str, missing))}")
 
 
 def _statement(

@@ -120,6 +120,9 @@ def check_xlsx(path_name: str, book: zipfile.ZipFile, limits: ReadLimits) -> Non
                 raise InvalidInput(f"{where}: refused XML ({type(exc).__name__})") from None
             except ParseError as exc:
                 raise InvalidInput(f"{where}: not well-formed XML ({exc})") from None
+            except LookupError as exc:  # an XML declaration naming an unknown encoding
+                reason = printable(str(exc))
+                raise InvalidInput(f"{where}: unknown text encoding ({reason})") from None
             except ValueError as exc:
                 raise InvalidInput(f"{where}: {printable(str(exc))}") from None
             used = source.used

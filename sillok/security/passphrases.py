@@ -16,8 +16,9 @@ from zxcvbn import zxcvbn
 from sillok.errors import InvalidInput
 
 MIN_GUESSES_LOG10 = 10.0
-MAX_CHECKED = 100
-"""zxcvbn's time grows with the length; characters past this only add strength."""
+MAX_CHECKED = 72
+"""zxcvbn refuses longer input (ValueError) and its time grows with the length; characters past
+this only add strength."""
 
 
 def check_strength(passphrase: str, known: Sequence[str] = ()) -> str:
@@ -30,7 +31,7 @@ def check_strength(passphrase: str, known: Sequence[str] = ()) -> str:
     """
     if not passphrase:
         raise InvalidInput("an empty passphrase is not allowed")
-    result = zxcvbn(passphrase[:MAX_CHECKED], user_inputs=[k for k in known if k])
+    result = zxcvbn(passphrase[:MAX_CHECKED], user_inputs=[k[:MAX_CHECKED] for k in known if k])
     guesses = float(result["guesses_log10"])
     if guesses < MIN_GUESSES_LOG10:
         feedback = result.get("feedback") or {}

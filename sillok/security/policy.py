@@ -183,6 +183,23 @@ def may(role: str, action: str, kind: str | None = None) -> bool:
     return role in ACTIONS[action]
 
 
+def may_get_evidence(role: str, sharing: str | None) -> bool:
+    """Whether ``role`` may open the evidence files (and see the SHA-256) of a record at this
+    sharing level (review C6).
+
+    Evidence is read like the record's text: the role must hold ``attachment.get`` and read
+    the *narrative* class at that level. The text of a confidential record is sealed
+    (:mod:`sillok.security.seal`), so at the confidential level only the roles that open
+    sealed fields qualify: coordinators and reviewers do not get the evidence of a
+    confidential act whose description they cannot read.
+    """
+    level = sharing or "internal"
+    readable = READABLE[_known_role(role)].get(level)
+    if not may(role, "attachment.get") or readable is None or "narrative" not in readable:
+        return False
+    return level != "confidential" or may_open_sealed(role)
+
+
 def may_open_sealed(role: str) -> bool:
     """Whether ``role`` holds the key that opens sealed fields."""
     return role in SEAL_ROLES

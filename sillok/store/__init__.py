@@ -7,6 +7,7 @@ with a connection from :meth:`Store.transaction` or :meth:`Store.reading`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -47,6 +48,17 @@ class Store:
         self.dialect = dialect
         self.closed = False
         self.engine = self._pooled(dialect.create_engine(key))
+        self._owns_pool = True
+
+    def view(self) -> Store:
+        """A store over this one's pool of connections: another user's archive opened beside
+        this one (a server's logins) uses it with write hooks of its own and opens no
+        connection or file of its own. Closing the view leaves the pool open; closing this
+        store closes it under every view."""
+        view = copy.copy(self)
+        view.closed = False
+        view._owns_pool = False
+        return view
 
     def check(self) -> None:
         """Make sure the store opens and is readable; :class:`ArchiveError` otherwise."""
@@ -115,9 +127,11 @@ class Store:
         return (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
 
     def close(self) -> None:
-        """Close every connection: those in the pool now, those in use when they return."""
+        """Close every connection: those in the pool now, those in use when they return (a
+        view, :meth:`view`, only stops being used: the pool is its store's)."""
         self.closed = True
-        self.engine.dispose()
+        if self._owns_pool:
+            self.engine.dispose()
 
     def _pooled(self, engine: Engine) -> Engine:
         """The engine with a pool of connections in place of one connection per use.

@@ -8,13 +8,18 @@ callers hold the transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Connection, column, func, select, text
 
-from sillok.model import acts, events, persons, sources
+from sillok.model import act_perpetrators, acts, events, persons, sources
 from sillok.store.dialects import Dialect, QueryGroups, doc_id, split_doc_id
-from sillok.store.queries import ActFilter
+from sillok.store.queries import ActFilter, text_type
+
+#: ids per ``IN (...)`` of the facet queries
+_FACET_CHUNK = 2000
 
 
 def search_documents(
@@ -23,12 +28,16 @@ def search_documents(
     groups: QueryGroups,
     kinds: Sequence[str],
     act_filter: ActFilter,
-    limit: int,
+    limit: int | None,
 ) -> list[tuple[str, int]]:
-    """(kind, id) of the records matching the query and, for acts, the filter."""
+    """(kind, id) of the records matching the query and, for acts, the filter (at most
+    ``limit``; every one with None)."""
     match_sql, params = dialect.match(groups, kinds)
     if act_filter.is_empty():
-        rows = conn.execute(text(f"{match_sql} LIMIT :limit"), {**params, "limit": limit})
+        if limit is None:
+            rows = conn.execute(text(match_sql), params)
+        else:
+            rows = conn.execute(text(f"{match_sql} LIMIT :limit"), {**params, "limit": limit})
         return [split_doc_id(r[0]) for r in rows]
     matched = text(match_sql).columns(column("doc", BigInteger)).subquery("matched")
     base = doc_id("act", 0)
@@ -41,10 +50,72 @@ def search_documents(
     return [("act", r[0]) for r in conn.execute(stmt, params)]
 
 
-def filter_acts(conn: Connection, act_filter: ActFilter, limit: int) -> list[int]:
-    """Ids of the acts matching the filter (no text query)."""
+def filter_acts(conn: Connection, act_filter: ActFilter, limit: int | None) -> list[int]:
+    """Ids of the acts matching the filter (no text query); at most ``limit``, every one with
+    None."""
     stmt = select(acts.c.id).where(*act_filter.where()).order_by(acts.c.id).limit(limit)
     return [r[0] for r in conn.execute(stmt)]
+
+
+def act_facet_counts(
+    conn: Connection, act_ids: Sequence[int], levels: Sequence[str]
+) -> dict[str, Counter[Any]]:
+    """How many of the given acts of the sharing ``levels`` (no level counts as internal) have
+    each value of what a search's facets count, one grouping each: ``act_type``, ``years``
+    (the first four characters of the date's bounds, a pair), ``place`` (the place and the
+    facility, a pair), ``facility_type`` and ``sharing``. Acts that do not exist
+    are not counted."""
+    groupings = {
+        "act_type": (acts.c.act_type,),
+        "years": (
+            func.substr(func.cast(acts.c.date_lower, text_type()), 1, 4),
+            func.substr(func.cast(acts.c.date_upper, text_type()), 1, 4),
+        ),
+        "place": (acts.c.place_id, acts.c.facility_id),
+        "facility_type": (acts.c.facility_type,),
+        "sharing": (func.coalesce(acts.c.sharing, "internal"),),
+    }
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in groupings}
+    for chunk in _chunks(act_ids):
+        for name, keys in groupings.items():
+            stmt = (
+                select(*keys, func.count())
+                .where(acts.c.id.in_(chunk), _at(levels))
+                .group_by(*keys)
+            )
+            for row in conn.execute(stmt):
+                key = tuple(row[:-1]) if len(keys) > 1 else row[0]
+                counts[name][key] += row[-1]
+    return counts
+
+
+def act_agency_counts(
+    conn: Connection, act_ids: Sequence[int], levels: Sequence[str]
+) -> Counter[int]:
+    """Organization id -> how many of the given acts of the sharing ``levels`` name it among
+    their perpetrators."""
+    org = act_perpetrators.c.organization_id
+    counts: Counter[int] = Counter()
+    for chunk in _chunks(act_ids):
+        stmt = (
+            select(org, func.count(func.distinct(act_perpetrators.c.act_id)))
+            .join(acts, acts.c.id == act_perpetrators.c.act_id)
+            .where(act_perpetrators.c.act_id.in_(chunk), org.is_not(None), _at(levels))
+            .group_by(org)
+        )
+        for key, n in conn.execute(stmt):
+            counts[key] += n
+    return counts
+
+
+def _at(levels: Sequence[str]) -> Any:
+    """Acts of one of the sharing levels (an act without one is internal)."""
+    return func.coalesce(acts.c.sharing, "internal").in_(sorted(levels))
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + _FACET_CHUNK] for i in range(0, len(unique), _FACET_CHUNK)]
 
 
 def write_documents(

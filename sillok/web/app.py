@@ -15,17 +15,21 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sillok import __version__
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
+from sillok.folder import wiped_at
 from sillok.records.statements import PublishRightNeeded
 from sillok.web import i18n
+from sillok.web.access import NOBODY
 from sillok.web.bodies import BodyGate, TooLarge
 from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, current, is_api
@@ -77,6 +81,7 @@ _STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "wiped",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
@@ -110,7 +115,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     logins = OpenArchives(settings.max_open_archives)
     web = Web(
         folder=folder,
-        archive=archive,
+        own_archive=archive,
         settings=settings,
         sessions=SessionStore(
             settings.clock,
@@ -139,6 +144,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     app.router.on_shutdown.append(web.close)
     _add_handlers(app)
     app.add_middleware(BodyGate, web=web)
+    app.add_middleware(WipedGate, web=web)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     static = Path(str(resources.files("sillok.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -179,6 +185,54 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class WipedGate:
+    """Pure ASGI middleware: once the archive's folder says it was wiped (``sillok wipe``, the
+    ``WIPED`` marker: one ``stat`` per request until then), the server lets go of it
+    (:meth:`Web.forget_wiped`: sessions ended, archives and database closed, keys dropped)
+    and answers every request but a static file 410 Gone, a page or the API's JSON error,
+    before any session is looked up or any body read."""
+
+    def __init__(self, app: ASGIApp, web: Web) -> None:
+        self.app = app
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        web = self.web
+        when = web.wiped or (wiped_at(web.folder) if scope["type"] == "http" else None)
+        if when is None or scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        if web.wiped is None:
+            await run_in_threadpool(web.forget_wiped, when)
+        await _gone(web, scope, when)(scope, receive, send)
+
+
+def _gone(web: Web, scope: Scope, when: str) -> Response:
+    """The answer to every request once the archive was wiped (410)."""
+    connection = HTTPConnection(scope)
+    lang = i18n.choose(
+        connection.cookies.get(i18n.LANG_COOKIE), connection.headers.get("accept-language")
+    )
+    _ = i18n.translator(lang)
+    message = _("This archive was wiped at {when}. It is no longer served.", when=when)
+    if scope["path"] == "/api" or scope["path"].startswith("/api/"):
+        return JSONResponse({"error": {"code": "wiped", "message": message}}, status_code=410)
+    html = web.templates.get_template("error.html").render(
+        _=_,
+        lang=lang,
+        languages=i18n.LANGUAGE_NAMES,
+        principal=NOBODY,
+        may=lambda action, kind=None: False,
+        csrf="",
+        path=scope["path"],
+        here="/",
+        status_code=410,
+        code="wiped",
+        message=message,
+    )
+    return HTMLResponse(html, status_code=410)
 
 
 def _error(request: Request, status: int, code: str, message: str) -> Response:

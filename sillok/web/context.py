@@ -22,7 +22,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from sillok.archive import Archive
-from sillok.errors import SillokError
+from sillok.errors import ArchiveError, SillokError
 from sillok.web import i18n
 from sillok.web.access import NOBODY, Principal, may
 from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
@@ -64,8 +64,9 @@ class Web:
     """The application's shared state."""
 
     folder: Path
-    #: the server's own archive (opened with the operator's passphrase): the public side
-    archive: Archive
+    #: the server's own archive (opened with the operator's passphrase): the public side;
+    #: None once the archive was wiped (see :attr:`archive`)
+    own_archive: Archive | None
     settings: WebSettings
     sessions: SessionStore
     guard: LoginGuard
@@ -77,11 +78,46 @@ class Web:
     logins: OpenArchives
     #: the key copies in keys.json, watched for changes (see sillok.web.logins)
     copies: KeyCopies
+    #: when the archive was wiped under the running server (see :meth:`forget_wiped`)
+    wiped: str | None = None
     _own_copy: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self._own_copy = self.copies.read().get(self.archive.user.name)
+
+    @property
+    def archive(self) -> Archive:
+        """The server's own archive.
+
+        Raises:
+            ArchiveError: the archive was wiped while the server ran (answered 503).
+        """
+        if self.own_archive is None:
+            raise ArchiveError(f"{self.folder}: the archive was wiped; it is no longer served")
+        return self.own_archive
+
+    @archive.setter
+    def archive(self, archive: Archive) -> None:
+        self.own_archive = archive
+
+    def forget_wiped(self, when: str) -> bool:
+        """The archive was wiped (``sillok wipe``, from any process): end every session and
+        token, close every archive (the database files' descriptors with them) and let go of
+        the keys, so that nothing more is served from memory. True the first time.
+        """
+        with self._lock:
+            if self.wiped is not None:
+                return False
+            self.wiped = when
+            own, self.own_archive = self.own_archive, None
+        ended = self.sessions.end_where(lambda s: True)
+        self.logins.close_all()
+        if own is not None:
+            own.close()
+        log.warning("the archive was wiped at %s: %d sessions ended, no longer served", when,
+                    ended)
+        return True
 
     @property
     def statements(self) -> Statements:
@@ -98,42 +134,53 @@ class Web:
         :meth:`sillok.web.logins.KeyCopies.stale`), then nothing.
         """
         with self._lock:
-            if not self.copies.stale():
-                return  # another request dealt with it while this one waited
+            if self.own_archive is None or not self.copies.stale():
+                return  # wiped, or another request dealt with it while this one waited
             copies = self.copies.read()
+            reopened = False
             if copies.get(self.archive.user.name) != self._own_copy:
-                self._reopen(copies.get(self.archive.user.name))
+                reopened = self._reopen(copies.get(self.archive.user.name))
             try:
                 roles = {u["name"]: u["role"] for u in self.archive.users.list() if u["active"]}
             except Exception:  # noqa: BLE001  (whatever the store says: nobody can be checked)
                 log.exception("the users table cannot be read: every session ends")
                 roles = {}
+            # The users' archives share the server's pool of connections: a server archive
+            # opened anew (its old pool closed) ends them all.
             ended = self.sessions.end_where(
                 lambda s: s.authenticated
-                and (copies.get(s.username or "") != s.copy or roles.get(s.username) != s.role)
+                and (
+                    reopened
+                    or copies.get(s.username or "") != s.copy
+                    or roles.get(s.username) != s.role
+                )
             )
         if ended:
             log.warning("keys.json changed: %d sessions and tokens ended", ended)
 
-    def _reopen(self, copy: str | None) -> None:
+    def _reopen(self, copy: str | None) -> bool:
         """Open the server's archive again, as the same user; keep the open one when the
-        operator's passphrase no longer opens it (a passphrase change leaves it valid)."""
+        operator's passphrase no longer opens it (a passphrase change leaves it valid).
+        Whether it was opened anew."""
         try:
             fresh = Archive.open(
                 self.folder, self.settings.passphrase, self.settings.archive, self.archive.user.name
             )
         except SillokError as exc:
             log.error("the server's own key copy changed and does not open: %s", exc)
-        else:
-            stale, self.archive = self.archive, fresh
-            stale.close()
-        self._own_copy = copy  # tried once per change of the copy, not at every request
+            self._own_copy = copy  # tried once per change of the copy, not at every request
+            return False
+        stale, self.archive = self.archive, fresh
+        stale.close()
+        self._own_copy = copy
+        return True
 
     def close(self) -> None:
         """End every session and close the archives."""
         self.sessions.close_all()
         self.logins.close_all()
-        self.archive.close()
+        if self.own_archive is not None:
+            self.own_archive.close()
 
 
 def is_api(request: Request) -> bool:

@@ -205,7 +205,7 @@ def _log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login
         before = KeyFile.load(web.folder / KEYS_FILE).holder(username)
         if web.totp.enrolled(username) and not _second_factor_ok(web, username, passphrase, code):
             return None
-        archive = Archive.open(web.folder, passphrase, web.settings.archive, user=username)
+        archive = Archive.open_beside(web.archive, passphrase, username, web.settings.archive)
     except SillokError:
         return None
     if before is None or before.version != 3 or before.named_aad:

@@ -9,6 +9,7 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from sillok.web.access import (
     shown,
 )
 from sillok.web.dates import human_date
+from sillok.web.found import SHARED_MATCHES, Found
 from sillok.web.i18n import translator
 
 if TYPE_CHECKING:
@@ -35,11 +37,11 @@ if TYPE_CHECKING:
     from sillok.web.caches import ArchiveCache
 
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
+#: how many values of a facet a search page lists
+FACET_SHOWN = 12
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 #: how many linked records a record page lists (the API and search reach the rest)
 LIST_LIMIT = 50
-#: how many matches a search considers for its facets and pages
-SEARCH_WINDOW = 100
 
 
 def label(by: str, key: Any, archive: Archive, lang: str) -> str:
@@ -129,7 +131,9 @@ def record_view(
         raise NotFound(f"there is no {kind} with id {record_id}")
     view = RecordView(kind, record_id, shown(principal, kind, data))
     view.redacted = sorted(k for k, v in view.data.items() if refused(v))
-    view.protected = sorted(k for k, v in view.data.items() if sealed(v))
+    view.protected = sorted(
+        k for k, v in view.data.items() if sealed(v) and _opened(view.data, k) is None
+    )
     for column, target in _LINKS.get(kind, {}).items():
         value = data.get(column)
         if isinstance(value, int) and column not in view.redacted:
@@ -147,6 +151,20 @@ def record_view(
         titles = _titles(archive, principal, [(target, i) for i in ids])
         view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
     return view
+
+
+#: sealed columns whose opened value the records service gives under another key
+#: (a source's informant is a person: the column holds their id, the opening their name)
+_OPENED_AS = {"informant_id": "informant"}
+
+
+def _opened(data: Mapping[str, Any], key: str) -> Any:
+    """The opened value of a sealed column, when the record was revealed and the role may read
+    it; None while it stays closed (or refused)."""
+    value = data.get(_OPENED_AS.get(key, ""))
+    if value is None or sealed(value) or refused(value):
+        return None
+    return value
 
 
 def _titles(
@@ -233,7 +251,9 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
     shown_fields = []
     for label_key, key, link_column in _DISPLAY.get(view.kind, []):
         value = data.get(key)
-        if key == "act_type_label" and isinstance(value, Mapping):
+        if _opened(data, key) is not None:
+            value = _opened(data, key)
+        elif key == "act_type_label" and isinstance(value, Mapping):
             value = value.get(lang) or value.get("en")
         elif key == "facility_type" and value and value != REDACTED:
             value = label("facility", value, archive, lang)
@@ -456,13 +476,11 @@ def _search_view(
         facility=filters.get("facility"),
         agency=filters.get("agency"),
     )
-    hits: list[tuple[str, int]] = []
+    hits = Found()
+    counters: dict[str, Counter[str]] = {}
     if sharing is not None or not act_filter.is_empty() or query.strip():
-        # the search service keeps what the principal's role may be shown: the one access
-        # rule of the library, the command line and these pages
-        hits = archive.searcher.visible(_matches(archive, query, act_filter, cache), sharing)
-    facets = _facets(archive, [rid for kind, rid in hits if kind == "act"], lang)
-    page = hits[offset : offset + limit]
+        hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
+    page = hits.page(offset, limit)
     titles = _titles(archive, principal, page)
     return SearchResult(
         query=query,
@@ -471,34 +489,72 @@ def _search_view(
         total=len(hits),
         offset=offset,
         limit=limit,
-        facets=facets,
+        facets=_facets(archive, counters, lang),
     )
+
+
+def _found(
+    archive: Archive,
+    principal: Principal,
+    query: str,
+    act_filter: Any,
+    sharing: str | None,
+    cache: tuple[ArchiveCache, Hashable] | None,
+) -> tuple[Found, dict[str, Counter[str]]]:
+    """Every match the principal's role may be shown, in order, and the facet counts over all
+    of those that are acts: the totals and facets a page shows are exact, however many
+    matches there are, and count nothing the role may not see.
+
+    The matches (the same for every role) are kept for all when there are not too many; what
+    a role is shown of them, and its counts, under the role, for every page of the search.
+    """
+
+    def found() -> tuple[Found, dict[str, Counter[str]]]:
+        # the search service keeps what the principal's role may be shown: the one access
+        # rule of the library, the command line and these pages
+        shown = archive.searcher.visible_levels(
+            _matches(archive, query, act_filter, cache), sharing
+        )
+        counters = archive.searcher.facets([rid for kind, rid, _level in shown if kind == "act"])
+        # the sharing filter chooses among every match, not only acts: so does its facet
+        counters["sharing"] = Counter(level for _kind, _rid, level in shown)
+        return Found.of([(kind, rid) for kind, rid, _level in shown]), counters
+
+    if cache is None:
+        return found()
+    kept, mark = cache
+    key = ("found", principal.policy_role, archive.role, query, act_filter, sharing)
+    return kept.get(mark, key, found)
 
 
 def _matches(
     archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
 ) -> Matches:
-    """What the query and filter match in the index, for every role alike (each match is
-    checked against the principal's role after); titles are made for the page shown only."""
-
-    def match() -> Matches:
-        return archive.searcher.match(query, act_filter, limit=SEARCH_WINDOW)
-
+    """Everything the query and filter match in the index, for every role alike (each match
+    is checked against the principal's role after); titles are made for the page shown only."""
     if cache is None:
-        return match()
+        return archive.searcher.match(query, act_filter, everything=True)
     kept, mark = cache
-    return kept.get(mark, ("matches", query, act_filter), match)
+    made: list[Matches] = []
+
+    def match() -> Matches | None:
+        made.append(archive.searcher.match(query, act_filter, everything=True))
+        return made[-1] if len(made[-1].found) <= SHARED_MATCHES else None  # None: too many
+
+    known = kept.get(mark, ("matches", query, act_filter), match)
+    if known is not None:
+        return known
+    return made[-1] if made else archive.searcher.match(query, act_filter, everything=True)
 
 
-def _facets(archive: Archive, act_ids: Sequence[int], lang: str) -> dict[str, list[FacetValue]]:
-    counters = archive.stats.facets(act_ids)
+def _facets(
+    archive: Archive, counters: Mapping[str, Counter[str]], lang: str
+) -> dict[str, list[FacetValue]]:
     facets: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
-        ordered = (
-            sorted(counter.items())
-            if name == "year"
-            else sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
+        ordered = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        if name == "year":  # the years with most acts first (a page lists a dozen), by year
+            ordered = sorted(ordered[:FACET_SHOWN]) + sorted(ordered[FACET_SHOWN:])
         facets[name] = [
             FacetValue(key, key if name == "sharing" else label(name, key, archive, lang), n)
             for key, n in ordered

@@ -48,7 +48,8 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 import sillok
 from sillok.archive import Archive
@@ -202,9 +203,57 @@ def blobs(folder: Path) -> set[Path]:
     return {p for p in store.iterdir() if p.is_file()} if store.is_dir() else set()
 
 
-def open_blob(path: Path, loot: Loot) -> bytes | None:
-    """The plaintext of a sealed evidence file, if any key of the loot opens it."""
-    for key in loot.candidates():
+def evidence_key_rows(folder: Path, loot: Loot | None) -> list[tuple[str, bytes]]:
+    """Every (blob name, wrapped data key) the archive's database holds, read with raw SQL
+    (:func:`raw_engine`: the server's administrator, or a key of the loot on SQLCipher); none
+    when the database does not open (wiped) or keeps no data keys (an archive from before)."""
+    if not _has_info(folder):
+        return []
+    where = location(folder)
+    if where.startswith("sqlcipher:") and not (folder / where[len("sqlcipher:") :]).is_file():
+        return []
+    try:
+        engine = raw_engine(folder, loot)
+    except AttackNotStaged:
+        return []
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT blob_name, wrapped FROM evidence_keys")).all()
+    except SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+    return [(str(blob), bytes(wrapped)) for blob, wrapped in found]
+
+
+def _has_info(folder: Path) -> bool:
+    try:
+        location(folder)
+    except (ArchiveError, OSError, KeyError, ValueError):
+        return False
+    return True
+
+
+def data_keys(blob: str, rows: list[tuple[str, bytes]], loot: Loot) -> list[bytes]:
+    """The data keys of a blob that a key of the loot unwraps from the rows."""
+    wrapped = [w for name, w in rows if name == blob]
+    if not wrapped:
+        return []
+    from sillok.security.evidence import unwrap_data_key  # the library's own format
+
+    found = (unwrap_data_key(k, blob, w) for w in wrapped for k in loot.candidates())
+    return [k for k in found if k is not None]
+
+
+def open_blob(
+    path: Path, loot: Loot, rows: list[tuple[str, bytes]] | None = None
+) -> bytes | None:
+    """The plaintext of a sealed evidence file, if any key of the loot opens it: directly (a
+    file sealed under an evidence key) or through a data key it unwraps from ``rows`` (by
+    default, the wrapped data keys that the loot reads from the archive's database)."""
+    if rows is None:
+        rows = evidence_key_rows(path.parent.parent, loot)
+    for key in [*data_keys(path.name, rows, loot), *loot.candidates()]:
         try:
             with open(path, "rb") as source:
                 return b"".join(open_stream(source, key))
@@ -352,6 +401,8 @@ __all__ = [
     "Loot",
     "add_user",
     "blobs",
+    "data_keys",
+    "evidence_key_rows",
     "extract_signer",
     "import_yodok",
     "location",

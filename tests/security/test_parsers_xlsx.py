@@ -258,3 +258,15 @@ def test_a_part_flagged_as_encrypted_is_a_named_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(InvalidInput, match="encrypted.xlsx"):
         list(read_rows(path))
+
+
+@pytest.mark.parametrize("part", [make.SHEET, "xl/workbook.xml"])
+def test_a_part_declaring_an_unknown_encoding_is_a_named_error(part: str, tmp_path: Path) -> None:
+    """Found by the atheris campaign (bench/fuzz_readers.py xlsx): an XML declaration naming an
+    encoding Python does not know (``UTF-6``) made the parser raise LookupError."""
+    original = GOOD if part == make.SHEET else make.PARTS[part]
+    spoiled = original.replace(b'encoding="UTF-8"', b'encoding="UTF-6"', 1)
+    assert spoiled != original
+    path = tmp_path / "unknown-encoding.xlsx"
+    path.write_bytes(make.xlsx(GOOD, {part: spoiled}) if part != make.SHEET else make.xlsx(spoiled))
+    assert "encoding" in str(refused(path))

@@ -156,3 +156,63 @@ def test_open_archives_are_bounded_and_freed_by_expiry(site: Site) -> None:
         assert token_of("reviewer") == 201
     finally:
         bounded.state.web.close()
+
+
+def _descriptors_on(folder: Path) -> int:
+    """How many of this process's descriptors are on the archive's files."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder))
+        except OSError:
+            continue
+    return count
+
+
+def test_forty_logins_of_forty_users_open_no_file_of_their_own(site: Site) -> None:
+    """Finding 11: each login kept an archive of its own, with its own connections (about 3
+    descriptors each: the database, its write-ahead log and shared memory), so many valid
+    logins exhausted the server's descriptors. Now every login shares the server's pool."""
+    web = site.app.state.web
+    roles = ("viewer", "analyst", "reviewer", "coordinator", "documenter")
+    users = [(f"qx{n:02d}", roles[n % len(roles)]) for n in range(40)]
+    for name, role in users:
+        web.archive.users.add(name, role, password(name))
+    visitor = login(site.app, None)
+    assert visitor.get("/news").status_code == 200  # the server notices the new key file
+    before, before_here = _open_descriptors(), _descriptors_on(site.folder)
+    clients = []
+    for number, (name, _role) in enumerate(users):
+        if number % 2:
+            clients.append(_api(site))
+            clients[-1].headers.update(_token(site, name, password(name)))
+        else:
+            browser = TestClient(site.app, raise_server_exceptions=False)
+            form = {"username": name, "passphrase": password(name),
+                    "csrf_token": csrf_of(browser, "/login")}
+            assert browser.post("/login", data=form, follow_redirects=False).status_code == 303
+            clients.append(browser)
+    for client in clients:
+        assert client.get("/api/search", params={"q": "Yodok"}).status_code == 200
+    assert len(web.logins) == 40
+    assert _descriptors_on(site.folder) - before_here <= 4, "logins opened the archive's files"
+    assert _open_descriptors() - before <= 8
+    # each login is still its own user, with its own role, for reading and writing
+    confidential = f"/api/records/act/{site.ids['act_confidential']}"
+    shown = {name: clients[n].get(confidential).json() for n, (name, _r) in enumerate(users)}
+    assert "[redacted]" in str(shown["qx00"]) or shown["qx00"].get("error")  # a viewer
+    def acts() -> set[int]:
+        found = web.archive.searcher.search("", web.archive.searcher.act_filter(date_from="1900"))
+        return {h.id for h in found}
+
+    earlier = acts()
+    csv = b"source_ref,act_type,act_date\nQX-1,torture,2004\n"
+    written = clients[4].post("/api/imports?format=csv&commit=true", content=csv,
+                              headers={"x-csrf-token": csrf_of(clients[4])})
+    assert written.status_code == 201, written.text
+    new = acts() - earlier
+    assert {web.archive.records.show("act", i)["created_by"] for i in new} == {"qx04"}
+    # removing one of them on the command line ends their session, not the others'
+    _sillok("user", "remove", str(site.folder), "qx01")
+    assert clients[1].get("/api/me").status_code == 401
+    assert clients[3].get("/api/me").status_code == 200

@@ -52,6 +52,8 @@ async def entry_submit(request: Request, req: ReqDep) -> Response:
         blank = Testimony.blank()
         blank.errors["form"] = str(exc)
         return _render(req, blank, 422)
+    if form.get("stay"):  # Enter in a field (the form's first button): show it again as typed
+        return _render(req, testimony)
     add = form.get("add")
     if add == "event":
         testimony.add_event()
@@ -65,7 +67,7 @@ async def entry_submit(request: Request, req: ReqDep) -> Response:
     except InvalidInput:
         return _render(req, testimony, 422)
     req.web.cache.clear()
-    return req.redirect(f"/records/source/{source_id}")
+    return req.redirect(f"/records/source/{source_id}?saved=1")
 
 
 _EXAMPLE = {

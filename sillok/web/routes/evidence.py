@@ -42,18 +42,18 @@ async def upload(req: ReqDep, request: Request, kind: Kind, record_id: RecordId)
 
 async def _send(req: Req, attachment_id: int) -> Response:
     req.require("attachment.get")
-    about = req.archive.records.show("attachment", attachment_id)
-    name = about.get("filename")
-    filename = safe_name(name) if name and not refused(name) else f"attachment-{attachment_id}"
-    path = private_path(req.archive, filename)
+    # the library decides who may open which file (sillok.security.policy.may_get_evidence)
+    path = private_path(req.archive, f"attachment-{attachment_id}")
     try:
-        await run_in_threadpool(req.archive.attachments.get, attachment_id, path)
+        got = await run_in_threadpool(req.archive.attachments.get, attachment_id, path)
     except BaseException:
         await run_in_threadpool(discard, path)
         raise
+    name = got.get("filename")
+    filename = safe_name(name) if name and not refused(name) else f"attachment-{attachment_id}"
     return FileResponse(
         path,
-        media_type=str(about.get("media_type") or "application/octet-stream"),
+        media_type=str(got.get("media_type") or "application/octet-stream"),
         filename=filename,
         background=BackgroundTask(discard, path),
     )

@@ -35,9 +35,12 @@ class Kind(StrEnum):
 
 
 @pages.get("/records/{kind}/{record_id}")
-def record_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False) -> Response:
+def record_page(
+    req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False, saved: bool = False
+) -> Response:
     """A record, with links to the records it refers to; ``reveal`` opens its sealed fields
-    for a role that holds the seal key (each opening is audited by the archive)."""
+    for a role that holds the seal key (each opening is audited by the archive); ``saved``
+    says that the testimony entry form has just written it."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
     view = record_view(req.archive, req.principal, kind.value, record_id, reveal)
@@ -54,6 +57,7 @@ def record_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = Fal
         attachments=req.archive.attachments.list(kind.value, record_id),
         refused_labels=list(dict.fromkeys(req._(f) for f in view.redacted)),
         sealed_labels=list(dict.fromkeys(req._(f) for f in view.protected)),
+        saved=saved and kind is Kind.source,
     )
 
 

@@ -14,6 +14,7 @@ from sillok.errors import InvalidInput
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
 from sillok.web.context import Req, current
 from sillok.web.views import (
+    FACET_SHOWN,
     FACETS,
     SearchResult,
     dashboard_counts,
@@ -43,7 +44,7 @@ def search_page(
     facility: Text = None,
     agency: Text = None,
     sharing: Text = None,
-    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """Search in any script, narrowed by facets; a bad filter is named and kept as typed."""
     req.require("read")
@@ -59,7 +60,13 @@ def search_page(
     archive, cache = req.archive, req.web.cache
 
     def body(result: SearchResult) -> Markup:
-        return req.fragment("search_body.html", result=result, page=page, facet_names=FACETS)
+        return req.fragment(
+            "search_body.html",
+            result=result,
+            page=page,
+            facet_names=FACETS,
+            facet_shown=FACET_SHOWN,
+        )
 
     # Kept under the role, like the result it shows (see search_view).
     role, lang = req.principal.policy_role, req.lang
@@ -91,7 +98,7 @@ def api_search(
     facility: Text = None,
     agency: Text = None,
     sharing: Text = None,
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """The same search as the page, as JSON."""

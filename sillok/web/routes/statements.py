@@ -119,15 +119,14 @@ def create(
     )
     service, actor = req.statements, req.principal.actor
     try:
+        # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
-        item = service.write(title, body, language, kind, date or None, actor)
+        service.check(title, body, language, kind, date or None, event_ids)
     except InvalidInput as exc:
         return _render_form(req, values, _form_error(exc), None, "new")
-    try:
-        service.set_signatories(item.id, _names(signatories), actor)
-        service.set_events(item.id, event_ids, actor)
-    except InvalidInput as exc:
-        return _render_form(req, values, _form_error(exc), service.get(item.id), "edit")
+    item = service.write(title, body, language, kind, date or None, actor)
+    service.set_signatories(item.id, _names(signatories), actor)
+    service.set_events(item.id, event_ids, actor)
     return req.redirect(f"/statements/{item.id}")
 
 
@@ -173,7 +172,9 @@ def edit(
         "events": events,
     }
     try:
+        # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
+        service.check(title=title, body=body, kind=kind, date=date, event_ids=event_ids)
         service.edit(statement_id, title=title, body=body, date=date, kind=kind, actor=actor)
         service.set_signatories(statement_id, _names(signatories), actor)
         service.set_events(statement_id, event_ids, actor)
@@ -276,6 +277,7 @@ def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
     """Write a statement with its signatories and related events."""
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
+    service.check(body.title, body.body, body.language, body.kind, body.date, body.events)
     item = service.write(body.title, body.body, body.language, body.kind, body.date, actor)
     service.set_signatories(item.id, body.signatories, actor)
     service.set_events(item.id, body.events, actor)
@@ -287,6 +289,8 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
     """Change the text, date, kind, signatories or events of a statement."""
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
+    service.get(statement_id)
+    service.check(body.title, body.body, None, body.kind, body.date, body.events or ())
     service.edit(
         statement_id, title=body.title, body=body.body, date=body.date, kind=body.kind, actor=actor
     )

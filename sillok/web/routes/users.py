@@ -23,8 +23,13 @@ ReqDep = Annotated[Req, Depends(current)]
 UserName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
+#: the role the "add a user" form offers first: the one that may do least
+LEAST_ROLE = "viewer"
+
+
 def _render(req: Req, status: int = 200, message: str | None = None,
-            error: str | None = None, typed: dict[str, str] | None = None) -> Response:
+            error: str | None = None, typed: dict[str, str] | None = None,
+            confirm: str | None = None) -> Response:
     return req.render(
         "users.html",
         status=status,
@@ -32,7 +37,8 @@ def _render(req: Req, status: int = 200, message: str | None = None,
         roles=list(ROLES),
         message=message,
         error=error,
-        typed=typed or {},
+        typed={"role": LEAST_ROLE, **(typed or {})},
+        confirm=confirm,
     )
 
 
@@ -64,11 +70,21 @@ def add_user(
 
 
 @pages.post("/users/{name}/remove")
-def remove_user(req: ReqDep, name: UserName) -> Response:
-    """Remove a user: their key copy goes, their row stays (inactive), their sessions end."""
+def remove_user(
+    req: ReqDep, name: UserName, confirmed: Annotated[str, Form(max_length=10)] = ""
+) -> Response:
+    """Remove a user: their key copy goes, their row stays (inactive), their sessions end.
+
+    Asked first: without ``confirmed``, the page asks whether to remove them (and changes
+    nothing); the question's own button sends ``confirmed``.
+    """
     req.require("users")
     if name == req.principal.username:
         return _render(req, 422, error=req._("You cannot remove yourself."))
+    if confirmed != "yes":
+        if name not in {u["name"] for u in req.archive.users.list() if u["active"]}:
+            return _render(req, 404, error=req._("There is no user {name}.", name=name))
+        return _render(req, confirm=name)
     try:
         req.archive.users.remove(name)
     except InvalidInput as exc:

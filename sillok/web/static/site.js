@@ -1,6 +1,16 @@
 // Small conveniences; every page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  // In the long entry form, Enter in a one-line field neither saves nor adds an act.
+  document.querySelectorAll("form[data-enter-stays]").forEach(function (form) {
+    form.addEventListener("keydown", function (event) {
+      var field = event.target;
+      if (event.key === "Enter" && field instanceof HTMLInputElement &&
+          field.type !== "submit" && field.type !== "button") {
+        event.preventDefault();
+      }
+    });
+  });
   // "Add another act/event" buttons clone a hidden template instead of a round trip.
   document.querySelectorAll("[data-clone]").forEach(function (button) {
     button.addEventListener("click", function (event) {

@@ -240,6 +240,7 @@ def good_bundle(folder: Path) -> dict[str, Any]:
     from sillok.settings import KdfParams, Settings
 
     settings = Settings(kdf=KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1))
+    folder.mkdir(parents=True, exist_ok=True)
     acts = folder / "acts.jsonl"
     lines = [dict(zip(GOOD_ROWS[0], r, strict=True)) for r in GOOD_ROWS[1:]]
     acts.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), "utf-8")
