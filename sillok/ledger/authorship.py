@@ -53,6 +53,7 @@ _TABLE_WRITERS: dict[str, tuple[str, ...]] = {
     "statement_events": ("statement.write",),
     "links": ("review",),
     "seal_keys": ("write", "import", "seal.shred"),
+    "evidence_keys": ("attachment.add", "keys"),
 }
 
 
