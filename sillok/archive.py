@@ -36,7 +36,8 @@ from sillok.records.statements import Statements
 from sillok.records.stats import Stats
 from sillok.security.audit import AuditTrail, note_failed_login
 from sillok.security.disclosure import Disclosure
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keycopy import author_public
+from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
 from sillok.security.keys import KEY_FILE, SEAL, SIGNING, ArchiveKeys, derive_key
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import User, may, may_open_sealed
@@ -112,6 +113,7 @@ class Archive:
         return archive
 
     @classmethod
+    @remembering_locators
     def open(
         cls,
         folder: Path,
@@ -259,17 +261,54 @@ class Archive:
             keys = vault.keys
             if keys.seal is None and no_seal_keys and may_open_sealed(wrapped.role):
                 keys = replace(keys, purposes={**keys.purposes, SEAL: os.urandom(32)})
-            fresh = WrappedKey.seal(
+            fresh = WrappedKey.seal_named(
                 keys.for_role(wrapped.role), passphrase, wrapped.holder, wrapped.role, wrapped.kdf
             )
             keyfile = keyfile.replaced(fresh)
             keyfile.save()
             vault.keys = keys
             vault.use_sealer(Sealer(vault.store.dialect, keys.seal))
-        if vault.keys.is_legacy() and may(wrapped.role, "keys") and vault.pending_keys is None:
-            self._migrate_keys(keyfile)
+        admin = may(wrapped.role, "keys") and vault.pending_keys is None
+        if vault.keys.is_legacy() and admin:
+            keyfile = self._migrate_keys(keyfile)
+        if keyfile.format == 1 and admin and all(w.version == 2 for w in keyfile.wrapped):
+            self._convert_keyfile(keyfile, passphrase, wrapped.holder)
+        elif wrapped.version == 3 and wrapped.named_aad:
+            # converted by an administrator: the private key is resealed without the name
+            own = keyfile.holder(wrapped.holder)
+            if own is not None:
+                keyfile.replaced(own.with_new_passphrase(passphrase, passphrase, own.kdf)).save()
 
-    def _migrate_keys(self, keyfile: KeyFile) -> None:
+    def _convert_keyfile(self, keyfile: KeyFile, passphrase: str, holder: str) -> None:
+        """Bring a format-1 key file (names and roles in the clear) to format 2 (an
+        administrator's open): see :meth:`KeyFile.converted`."""
+        vault = self.vault
+        converted = keyfile.converted(vault.keys, vault.settings.kdf)
+        own = converted.holder(holder)
+        if own is not None:
+            converted = converted.replaced(
+                own.with_new_passphrase(passphrase, passphrase, own.kdf)
+            )
+        mine = converted.holder(holder)
+        if mine is not None:
+            vault.keys = mine.opened(passphrase)[1]
+            vault.log.use_author(vault.keys.author)
+        with vault.store.transaction() as conn:
+            vault.audit.record(
+                "keys_rotate",
+                detail={"key_file_format": converted.format, "users": len(converted.wrapped)},
+                conn=conn,
+            )
+            # every user's new author key, registered in this administrator's signed write
+            registered = [
+                {"user": w.holder, "role": w.role, "author": w.author} for w in converted.wrapped
+            ]
+            vault.audit.record_many(
+                [("author_key", None, None, detail) for detail in registered], conn=conn
+            )
+            converted.save()
+
+    def _migrate_keys(self, keyfile: KeyFile) -> KeyFile:
         """Bring the copies of an archive made before the purpose keys to them (an
         administrator's open): every copy rewritten with only its role's keys.
 
@@ -290,7 +329,7 @@ class Archive:
             )
             # Written inside the transaction: if it fails, the log keeps the old signing key.
             # Trust on first use: the entries as they are now become the authenticated ones.
-            KeyFile(
+            migrated = KeyFile(
                 keyfile.path,
                 tuple(
                     w.with_keys(keys.for_role(w.role)).authenticated(keys.purposes[KEY_FILE])
@@ -298,8 +337,10 @@ class Archive:
                     else w
                     for w in keyfile.wrapped
                 ),
-            ).save()
+            )
+            migrated.save()
         vault.keys = keys
+        return migrated
 
     def _seed(self) -> None:
         vault = self.vault
@@ -316,6 +357,10 @@ class Archive:
             vault.log.setup(conn, f"sillok/{archive_id}")
             admin = [(vault.user.name, "admin")]
             store_users.add_users(conn, vault.store.dialect, admin, vault.user.name)
+            if vault.keys.author is not None:
+                author = {"user": vault.user.name, "role": "admin"}
+                author["author"] = author_public(vault.keys.author)
+                vault.audit.record("author_key", detail=author, conn=conn)
             for directory in (vault.places, vault.organizations):
                 directory.seed(conn, vault.store.dialect, vault.settings.actor)
 

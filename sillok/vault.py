@@ -47,9 +47,9 @@ class Vault:
         self.user = user
         # Changes are recorded under the name of the user who opened the archive.
         self.settings = replace(settings, actor=user.name)
-        # Only a copy that holds the signing key signs checkpoints (administrators'); other
-        # writers leave the head unsigned until an administrator's session signs it.
-        self.log = ArchiveLog(store.dialect, self.key_for(SALTS), keys.get(SIGNING))
+        # Every writer signs their checkpoints with their own author key; only a copy that
+        # holds the organisation's signing key (administrators') signs with it too.
+        self.log = ArchiveLog(store.dialect, self.key_for(SALTS), keys.get(SIGNING), keys.author)
         self.sealer = Sealer(store.dialect, keys.seal if may_open_sealed(user.role) else None)
         self.hooks = ArchiveHooks(self.log, self.sealer, self._audit_write)
         self.audit = AuditTrail(self)

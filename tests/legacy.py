@@ -15,10 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sillok.folder import KEYS_FILE
-from sillok.security import keyfile
-from sillok.security.keys import KEY_FILE, SEAL, ArchiveKeys
+from sillok.security import keycopy
+from sillok.security.keyfile import KeyFile
+from sillok.security.keys import KEY_FILE, SEAL, ArchiveKeys, _b64, _kek
 
 
 @contextmanager
@@ -38,8 +40,44 @@ def legacy_keys(seal: bool = True) -> Iterator[None]:
         yield
 
 
-def rewrite_as_legacy(folder: Path, keys: ArchiveKeys) -> None:
-    """Seal every entry's bundle as the old code did (raw key bytes), from an admin's keys."""
+def rewrite_as_format_one(folder: Path, keys: ArchiveKeys, passphrases: dict[str, str]) -> None:
+    """Write keys.json as the code before format 2 did (names and roles in the clear, version-2
+    entries), from an administrator's keys and every user's passphrase."""
+    path = folder / KEYS_FILE
+    current = KeyFile.load(path).named(keys.purposes[KEY_FILE])
+    entries = []
+    for entry in current.wrapped:
+        named = replace(entry, holder=entry.holder)
+        opened, held, _pending = named.opened(passphrases[entry.holder])
+        private = named._private(passphrases[entry.holder])
+        salt, nonce = os.urandom(16), os.urandom(12)
+        sealed = AESGCM(_kek(passphrases[entry.holder], salt, entry.kdf)).encrypt(
+            nonce, private.private_bytes_raw(), keycopy._USER_KEY_AAD + entry.holder.encode()
+        )
+        public = keycopy._unb64(entry.public)
+        old = keycopy.WrappedKey(
+            holder=opened.holder,
+            role=opened.role,
+            salt=_b64(salt),
+            kdf=entry.kdf,
+            nonce=_b64(nonce),
+            ciphertext=_b64(sealed),
+            version=2,
+            public=entry.public,
+            bundle=keycopy._seal_to(
+                public,
+                replace(held, own=None, author=None).to_bytes(),
+                keycopy._bundle_aad(opened.holder, opened.role),
+            ),
+        )
+        entries.append(old.authenticated(keys.purposes[KEY_FILE]).to_json())
+    path.write_text(json.dumps({"format": 1, "wrapped": entries}), encoding="utf-8")
+
+
+def rewrite_as_legacy(folder: Path, keys: ArchiveKeys, passphrases: dict[str, str]) -> None:
+    """Seal every entry's bundle as the old code did (raw key bytes), from an admin's keys, in
+    a key file of format 1 (every user's passphrase is needed to write it)."""
+    rewrite_as_format_one(folder, keys, passphrases)
     path = folder / KEYS_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     database = keys.database
@@ -47,6 +85,6 @@ def rewrite_as_legacy(folder: Path, keys: ArchiveKeys) -> None:
         raw = database + database
         if entry["role"] in ("admin", "documenter") and keys.get(SEAL):
             raw += keys.purposes[SEAL]
-        aad = keyfile._bundle_aad(entry["holder"], entry["role"])
-        entry["bundle"] = keyfile._seal_to(keyfile._unb64(entry["public"]), raw, aad)
+        aad = keycopy._bundle_aad(entry["holder"], entry["role"])
+        entry["bundle"] = keycopy._seal_to(keycopy._unb64(entry["public"]), raw, aad)
     path.write_text(json.dumps(data), encoding="utf-8")

@@ -493,7 +493,8 @@ def test_an_archive_from_before_the_purpose_keys_gets_data_keys_at_rotation(
         archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
         attach_as_before_0007(archive, "source", 1, evidence)
         archive.users.add("dora", "documenter", "documenter passphrase")
-        rewrite_as_legacy(folder, archive.keys)
+        passphrases = {"owner": PASSPHRASE, "dora": "documenter passphrase"}
+        rewrite_as_legacy(folder, archive.keys, passphrases)
     with Archive.open(folder, PASSPHRASE, settings=FAST) as admin:
         # the administrator's open replaced the evidence key; the file's is kept, retired
         assert len(admin.keys.evidence_keys()) == 2

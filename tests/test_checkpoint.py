@@ -19,9 +19,15 @@ from sillok.ledger.checkpoint import (
     CheckpointError,
     Signer,
     Verifier,
+    add_signature,
+    author_key_name,
+    is_signed,
     key_id,
+    note_text,
+    only_signed_by,
     open_checkpoint,
     open_note,
+    signed_by,
 )
 from sillok.ledger.entries import canonical_entry, entry_hash
 from sillok.ledger.merkle import inclusion_proof, leaf_hash, root_hash
@@ -330,3 +336,25 @@ def test_docs_verifier_script_runs_and_matches_sillok() -> None:
     with pytest.raises(InvalidSignature):
         namespace["open_checkpoint"](namespace["NOTE"].replace("\n3\n", "\n4\n"),
                                      namespace["VKEY"])
+
+
+def test_an_authors_and_the_organisations_signatures_share_one_note() -> None:
+    """A head an author signed, countersigned by the organisation: both lines verify, and
+    what leaves the archive carries the organisation's line alone."""
+    origin = "example.org/sillok/qx"
+    org = Signer.generate(origin)
+    author = Signer.generate(author_key_name(origin))
+    checkpoint = Checkpoint(origin, 7, bytes(range(32)))
+    note = signed_by(checkpoint.body(), [author])
+    assert is_signed(note) and not is_signed(note, origin)
+    assert is_signed(note, author_key_name(origin))
+    both = add_signature(note, org)
+    assert open_checkpoint(both, [org.verifier_key()]) == checkpoint
+    assert open_checkpoint(both, [author.verifier_key()]) == checkpoint
+    outside = only_signed_by(both, origin)
+    assert not is_signed(outside, author_key_name(origin))
+    assert open_checkpoint(outside, [org.verifier_key()]) == checkpoint
+    with pytest.raises(CheckpointError):
+        open_checkpoint(outside, [author.verifier_key()])
+    assert note_text(both) == checkpoint.body() == signed_by(checkpoint.body(), [])
+    assert add_signature(checkpoint.body(), org) == org.sign(checkpoint)

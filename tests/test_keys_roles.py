@@ -72,7 +72,7 @@ def test_an_archive_from_before_the_purpose_keys_is_migrated(tmp_path: Path) -> 
         archive.users.add("vera", "viewer", strong("vera"))
         with archive.store.reading() as conn:
             old_key = archive.log.head(conn).verifier_key
-        rewrite_as_legacy(folder, archive.keys)
+        rewrite_as_legacy(folder, archive.keys, {"owner": PASSPHRASE, "vera": strong("vera")})
     # a viewer's legacy copy still opens (and holds everything, as it did before)
     with Archive.open(folder, strong("vera"), settings=FAST, user="vera") as viewer:
         assert viewer.keys.is_legacy() and viewer.keys.get(SIGNING) is not None
@@ -105,8 +105,9 @@ def test_a_tampered_key_file_entry_stops_user_add_and_rotation(sqlcipher_archive
     path = archive.folder / KEYS_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     public = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    owner = KeyFile.load(path).locate("owner")  # a colleague knows the administrator's name
     for entry in data["wrapped"]:
-        if entry["holder"] == "owner":
+        if entry["locator"] == owner:
             entry["public"] = base64.b64encode(public).decode()
     path.write_text(json.dumps(data), encoding="utf-8")
     before = path.read_bytes()

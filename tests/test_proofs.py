@@ -14,7 +14,7 @@ from sillok.archive import Archive
 from sillok.cli import app
 from sillok.custody.proofs import BundleCheck, BundleError, verify_bundle
 from sillok.errors import SillokError
-from sillok.ledger.checkpoint import Signer
+from sillok.ledger.checkpoint import Signer, author_key_name, is_signed
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
 
@@ -175,3 +175,24 @@ def test_an_administrator_countersigns_what_a_documenter_wrote(tmp_path: Path) -
             bundle = doc.proofs.record("act", 1)
         assert isinstance(verify_bundle(bundle), BundleCheck)
         assert admin.verification.run().ok
+
+
+def test_a_bundle_does_not_say_who_wrote_the_record(filled: Archive, tmp_path: Path) -> None:
+    """A documenter writes (their author key signs the head); once an administrator's session
+    countersigns it, the bundle's checkpoint carries the organisation's signature alone."""
+    folder = filled.folder
+    passphrase = "the documenter keeps seven lanterns lit on the Amnok"
+    filled.users.add("u.documenter", "documenter", passphrase)
+    with Archive.open(folder, passphrase, settings=FAST, user="u.documenter") as documenter:
+        changed = [dict(YODOK[0], description="관리소에서 4년")]
+        documenter.ingest.run(write_csv(tmp_path / "c.csv", changed))
+        with documenter.store.reading() as conn:
+            written = documenter.log.head(conn)
+    assert is_signed(written.checkpoint, author_key_name(written.origin))
+    with pytest.raises(SillokError, match="after the log's newest head signed"):
+        filled.proofs.record("act", act_id(filled, "arbitrary_detention"))
+    assert filled.proofs.sign_head()
+    bundle = filled.proofs.record("act", act_id(filled, "arbitrary_detention"))
+    assert not is_signed(bundle["checkpoint"], author_key_name(written.origin))
+    result = verify_bundle(bundle)
+    assert isinstance(result, BundleCheck) and result.fields["description"] == "관리소에서 4년"

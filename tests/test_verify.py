@@ -177,3 +177,46 @@ def test_every_service_writes_through_the_log(filled: Archive) -> None:
     assert report.ok, report.problems
     raw(filled, "DELETE FROM statement_signatories")
     assert "statement_signatories" in problems(filled)
+
+
+def test_every_roles_writes_are_signed_by_their_author_and_verify(
+    filled: Archive, tmp_path: Path
+) -> None:
+    """Each user's session signs its checkpoints with their own author key: a documenter's
+    import, a coordinator's statement, a reviewer's opening of evidence (custody), a viewer's
+    login all verify, none is left unsigned, and the documenter's head carries their author
+    signature alone until an administrator's session countersigns it."""
+    from sillok.ledger.checkpoint import author_key_name, is_signed
+    from tests.conftest import FAST
+
+    archive, folder = filled, filled.folder
+    evidence = tmp_path / "evidence.bin"
+    evidence.write_bytes(b"a recorded testimony " * 50)
+    attached = archive.attachments.attach("act", 1, evidence)
+    passphrase = "{} keeps seven lanterns lit on the Amnok in March"
+    for role in ("documenter", "coordinator", "reviewer", "viewer"):
+        archive.users.add(f"u.{role}", role, passphrase.format(role))
+
+    def opened(role: str) -> Archive:
+        return Archive.open(folder, passphrase.format(role), settings=FAST, user=f"u.{role}")
+
+    with opened("documenter") as documenter:
+        changed = [dict(YODOK[0], act_type="public_execution")]
+        documenter.ingest.run(write_csv(tmp_path / "c.csv", changed))
+        with documenter.store.reading() as conn:
+            head = documenter.log.head(conn)
+    assert is_signed(head.checkpoint, author_key_name(head.origin))
+    assert not is_signed(head.checkpoint, head.origin)  # not the organisation's key
+    with opened("coordinator") as coordinator:
+        coordinator.statements.write("Yodok", "a statement", "en", date="2020-01-01")
+    with opened("reviewer") as reviewer:
+        reviewer.attachments.get(attached["id"], tmp_path / "out.bin")
+    opened("viewer").close()  # the viewer's login: their head, their signature
+    assert archive.proofs.sign_head()  # the administrator countersigns it
+    with archive.store.reading() as conn:
+        head = archive.log.head(conn)
+    assert is_signed(head.checkpoint, head.origin)
+    assert is_signed(head.checkpoint, author_key_name(head.origin))  # the viewer's line stays
+    report = archive.verification.run()
+    assert report.ok, report.problems
+    assert report.unsigned == 0

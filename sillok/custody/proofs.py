@@ -26,6 +26,7 @@ from sillok.ledger.checkpoint import (
     follow_transitions,
     is_signed,
     key_for_size,
+    only_signed_by,
     open_checkpoint,
 )
 from sillok.ledger.entries import (
@@ -206,8 +207,8 @@ class Proofs:
                     f"sizes {old_size} and {new_size} must satisfy 0 < old <= new <= "
                     f"{head.size} (the log's size)"
                 )
-            old_note = _signed(log.checkpoint(conn, old_size))
-            new_note = _signed(log.checkpoint(conn, new_size))
+            old_note = _signed(log.checkpoint(conn, old_size), head.origin)
+            new_note = _signed(log.checkpoint(conn, new_size), head.origin)
             if old_note is None or new_note is None:
                 missing = old_size if old_note is None else new_size
                 raise NotFound(f"no checkpoint was signed at tree size {missing}")
@@ -248,9 +249,10 @@ class BundleCheck:
         )
 
 
-def _signed(note: str | None) -> str | None:
-    # a head written by a non-administrator is unsigned: it proves nothing to others
-    return note if note is not None and is_signed(note) else None
+def _signed(note: str | None, origin: str) -> str | None:
+    # a head written by a non-administrator carries only its author's signature: it proves
+    # nothing to others until the organisation's key signs it
+    return only_signed_by(note, origin) if note is not None and is_signed(note, origin) else None
 
 
 def _trusted(bundle: dict[str, Any], trusted_keys: list[str] | None) -> list[str]:

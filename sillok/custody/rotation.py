@@ -82,7 +82,7 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     if keys.seal is None:
         raise InvalidInput("rotating the keys needs a copy that holds the seal key")
     keyfile = KeyFile.load(vault.folder / KEYS_FILE)
-    old_kind = [w.holder for w in keyfile.wrapped if w.version != 2]
+    old_kind = [w.holder for w in keyfile.wrapped if w.version == 1]
     if old_kind:
         raise InvalidInput(f"these users must log in once before a rotation: {', '.join(old_kind)}")
     # An interrupted rotation is finished with the keys it started.
@@ -91,11 +91,15 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
         keys = vault.previous_keys or keys
     # Nothing is sealed to an entry an administrator did not make as it is (a public key
     # written into another's entry obtains nothing): checked before a byte is written.
-    keyfile.check_entries(*[k for k in (keys.get(KEY_FILE), new.get(KEY_FILE)) if k])
+    file_keys = [k for k in (keys.get(KEY_FILE), new.get(KEY_FILE)) if k]
+    keyfile.check_entries(*file_keys)
+    keyfile = keyfile.named(*file_keys)  # who holds each copy, from the copies' cards
     # 1. pending copies for everyone
-    keyfile = KeyFile(
-        keyfile.path,
-        tuple(w.with_keys(keys.for_role(w.role), new.for_role(w.role)) for w in keyfile.wrapped),
+    keyfile = replace(
+        keyfile,
+        wrapped=tuple(
+            w.with_keys(keys.for_role(w.role), new.for_role(w.role)) for w in keyfile.wrapped
+        ),
     )
     keyfile.save()
     # 2. field keys under the new seal master key, evidence data keys under the new evidence
@@ -119,8 +123,8 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
     store = Store(vault.store.dialect, new_db_key)
     store.check()
     # 4. the new keys are the current ones
-    KeyFile(
-        keyfile.path, tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)
+    replace(
+        keyfile, wrapped=tuple(w.with_keys(new.for_role(w.role)) for w in keyfile.wrapped)
     ).authenticated(new.purposes[KEY_FILE]).save()
     vault.attach_hooks(store)
     vault.store.close()

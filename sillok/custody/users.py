@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
 from sillok.security.keys import KEY_FILE
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import ROLES, User, may, may_open_sealed
@@ -78,12 +78,22 @@ class Users:
 
     # -- reading --
 
+    @remembering_locators
     def list(self) -> list[dict[str, Any]]:
-        """Every user: name, role, whether active, whether they hold the seal key."""
+        """Every user: name, role, whether active, whether they hold the seal key.
+
+        An administrator reads who holds a key copy from the copies' cards; another role
+        finds each user's copy by name (keys.json names nobody in the clear).
+        """
         keyfile = KeyFile.load(self._keyfile_path)
-        holders = {w.holder: w for w in keyfile.wrapped}
         with self.vault.store.reading() as conn:
             rows = store_users.all_users(conn)
+        if keyfile.format == 1 or self.vault.keys.get(KEY_FILE) is not None:
+            if keyfile.format == 2:
+                keyfile = keyfile.named(self.vault.key_for(KEY_FILE))
+            holders = {w.holder for w in keyfile.wrapped}
+        else:
+            holders = {r.name for r in rows if r.active and keyfile.holder(r.name) is not None}
         return [
             {
                 "name": r.name,
@@ -104,6 +114,7 @@ class Users:
 
     # -- changing --
 
+    @remembering_locators
     def add(self, name: str, role: str, passphrase: str) -> User:
         """Add a user with their own passphrase; only an admin may."""
         self._require("users")
@@ -119,7 +130,8 @@ class Users:
                 f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
             )
         copy = WrappedKey.seal(
-            keys.for_role(role), passphrase, name, role, self.vault.settings.kdf
+            keys.for_role(role), passphrase, name, role, self.vault.settings.kdf,
+            keyfile.locate(name),
         ).authenticated(self.vault.key_for(KEY_FILE))
         with self.vault.store.transaction() as conn:
             existing = store_users.user_named(conn, name)
@@ -129,11 +141,14 @@ class Users:
                 )
             else:
                 store_users.reactivate_user(conn, existing.id, role)
-            self.vault.audit.record("user_add", detail={"user": name, "role": role}, conn=conn)
+            # the user's author key, registered by this administrator's signed write
+            detail = {"user": name, "role": role, "author": copy.author}
+            self.vault.audit.record("user_add", detail=detail, conn=conn)
             # The key copy is written last, inside the transaction: if it fails, no row.
             keyfile.replaced(copy).save()
         return User(name, role)
 
+    @remembering_locators
     def remove(self, name: str) -> None:
         """Remove a user: their key copy is deleted, their row marked inactive."""
         self._require("users")
@@ -150,6 +165,7 @@ class Users:
             self.vault.audit.record("user_remove", detail={"user": name}, conn=conn)
             keyfile.without(name).save()
 
+    @remembering_locators
     def passwd(self, name: str, new_passphrase: str, old_passphrase: str | None = None) -> None:
         """Change a passphrase: one's own with the old one, anyone's as an admin."""
         check_passphrase(new_passphrase, (name, self.vault.folder.name))
@@ -161,36 +177,56 @@ class Users:
         if name != self.vault.user.name:
             self._require("users")
             keyfile = self._checked_keyfile()
+            copy = keyfile.holder(name) or copy
             keys = self.vault.keys.for_role(copy.role)
-            fresh = WrappedKey.seal(keys, new_passphrase, name, copy.role, kdf).authenticated(
-                self.vault.key_for(KEY_FILE)
-            )
+            fresh = WrappedKey.seal(
+                keys, new_passphrase, name, copy.role, kdf, keyfile.locate(name)
+            ).authenticated(self.vault.key_for(KEY_FILE))
         else:
             if old_passphrase is None or not copy.check(old_passphrase):
                 raise WrongPassphrase("the current passphrase is not right")
             # the same key pair: the entry stays as an administrator authenticated it
             fresh = copy.with_new_passphrase(old_passphrase, new_passphrase, kdf)
+        detail = {"user": name}
+        if fresh.author != copy.author:  # a new key pair: its author key is registered
+            detail.update(role=copy.role, author=fresh.author)
         with self.vault.store.transaction() as conn:
-            self.vault.audit.record("user_passwd", detail={"user": name}, conn=conn)
+            self.vault.audit.record("user_passwd", detail=detail, conn=conn)
             keyfile.replaced(fresh).save()
 
     def _checked_keyfile(self) -> KeyFile:
-        """keys.json, once every entry is checked as an administrator made it (before
-        anything is sealed to one: a public key put in another's entry obtains nothing)."""
-        keyfile = KeyFile.load(self._keyfile_path)
-        keyfile.check_entries(self.vault.key_for(KEY_FILE))
-        return keyfile
+        """keys.json with every entry's name and role, once every entry is checked as an
+        administrator made it (before anything is sealed to one: a public key put in
+        another's entry obtains nothing).
 
+        Raises:
+            InvalidInput: the file is still of format 1 (names in the clear), which an
+                administrator's open converts unless a copy from before users exists.
+        """
+        keyfile = KeyFile.load(self._keyfile_path)
+        key = self.vault.key_for(KEY_FILE)
+        keyfile.check_entries(key)
+        if keyfile.format == 1:
+            old = ", ".join(w.holder for w in keyfile.wrapped if w.version == 1)
+            raise InvalidInput(
+                "keys.json is of the old format (user names in the clear): "
+                + (f"these users must log in once first: {old}" if old else "open it again")
+            )
+        return keyfile.named(key)
+
+    @remembering_locators
     def authenticate(self, name: str, passphrase: str) -> User | None:
         """The user when the passphrase is theirs and the archive's records agree, else None.
 
         Both outcomes are audited (``login`` / ``login_failed``).
         """
         keyfile = KeyFile.load(self._keyfile_path)
-        copy = keyfile.holder(name)
-        ok = (copy or keyfile.wrapped[0]).check(passphrase if copy else passphrase + "\0")
-        user = self.get(name) if copy is not None and ok else None
-        if user is not None and user.role != copy.role:  # type: ignore[union-attr]
+        try:
+            copy = keyfile.unlock_holder(passphrase, name)[0]
+        except WrongPassphrase:
+            copy = None
+        user = self.get(name) if copy is not None else None
+        if user is not None and copy is not None and user.role != copy.role:
             user = None
         self.vault.audit.record(
             "login" if user else "login_failed", detail={"user": name[:100]}, actor=name[:100]

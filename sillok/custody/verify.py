@@ -6,7 +6,9 @@
    (rebuilt from its columns) hash to its stored leaf hash, and the tree over all of them has
    the root of every signed checkpoint at that checkpoint's size (each signature checked with
    the archive's verifier key) and of the stored frontier. Editing, deleting, inserting or
-   reordering any entry changes a leaf or a position, and so a root.
+   reordering any entry changes a leaf or a position, and so a root. Each checkpoint not signed
+   by the organisation's key must be signed by the author key of a user whose role may write
+   what its batch holds (:mod:`sillok.ledger.authorship`).
 2. **The rows.** For every logged table, every row's content commitment is recomputed and
    compared with the last log entry about that row; every superseded version kept in
    ``record_versions`` is compared with the entry of that version; a row the log says exists
@@ -27,11 +29,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
+from sillok.ledger.authorship import EVENTS, Authors
 from sillok.ledger.checkpoint import (
     CheckpointError,
     follow_transitions,
     is_signed,
     key_for_size,
+    note_text,
     open_checkpoint,
     open_unsigned,
 )
@@ -75,7 +79,8 @@ class VerifyReport:
     checkpoints: int = 0
     attachments: int = 0
     unsigned: int = 0
-    """Checkpoints written by non-administrators (covered by a later signed one, if any)."""
+    """Checkpoints signed by nobody, written before authorship (covered by a later signed
+    one, if any)."""
     signed_size: int = 0
     """The size of the newest checkpoint signed with the organisation's key."""
     size: int = 0
@@ -137,6 +142,8 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
     if (chain[-1].new_key if chain else first_key) != state.verifier_key:
         report.problem("the log's verifier key is not the last of its chain of checkpoint keys")
 
+    authors = Authors.of(state.origin, store_ledger.author_events(conn, EVENTS))
+
     def check_checkpoint(size: int) -> None:
         root, note = checkpoints[size]
         report.checkpoints += 1
@@ -145,17 +152,23 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
                 f"the log's first {size} entries do not have the root of the checkpoint "
                 f"signed at size {size}: an entry before it was changed, removed or moved"
             )
+        org_signed = is_signed(note, state.origin)
         try:
-            if is_signed(note):
+            if org_signed:
                 signer = key_for_size(first_key, chain, size)
                 cp = open_checkpoint(note, [signer], origin=state.origin)
             else:
-                # written by a non-administrator: a later signed head covers it
-                cp = open_unsigned(note, origin=state.origin)
-                report.unsigned += 1
+                # written by a non-administrator: its author's signature is checked below,
+                # and a later head signed by the organisation covers it
+                cp = open_unsigned(note_text(note), origin=state.origin)
         except CheckpointError as exc:
+            authors.check(note, org_signed=False)
             report.problem(f"checkpoint at size {size}: {exc}")
             return
+        wrong, unsigned = authors.check(note, org_signed)
+        if wrong is not None:
+            report.problem(f"checkpoint at size {size} {wrong}")
+        report.unsigned += unsigned
         if cp.size != size or cp.root != root:
             report.problem(f"checkpoint at size {size}: the signed note is for another tree")
 
@@ -182,6 +195,7 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
                 "the entry was edited"
             )
         frontier.append(computed)
+        authors.saw(tbl, rid, op)
         expected += 1
         report.entries += 1
         if expected in checkpoints:
@@ -199,7 +213,7 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
         report.problem("the log's stored frontier differs from the recomputed tree")
     if state.size not in checkpoints:
         report.problem(f"no checkpoint covers the log's size {state.size}")
-    signed = [size for size, (_root, note) in checkpoints.items() if is_signed(note)]
+    signed = [s for s, (_root, note) in checkpoints.items() if is_signed(note, state.origin)]
     report.signed_size = max(signed, default=0)
     stray = [s for s in checkpoints if s > frontier.size]
     if stray:

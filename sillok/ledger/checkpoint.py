@@ -388,10 +388,63 @@ def open_checkpoint(
     return checkpoint
 
 
-def is_signed(note: str) -> bool:
-    """Whether a stored checkpoint note carries signatures (a non-administrator's write leaves
-    the head unsigned: only administrators hold the organisation's key)."""
-    return "\n\n" in note
+def signature_names(note: str) -> list[str]:
+    """The key names of a note's signature lines, in order (not checked: see :func:`open_note`)."""
+    split = note.rfind("\n\n")
+    if split < 0:
+        return []
+    return [
+        line[len(_SIGNATURE_PREFIX) :].partition(" ")[0]
+        for line in note[split + 2 :].split("\n")
+        if line.startswith(_SIGNATURE_PREFIX)
+    ]
+
+
+def is_signed(note: str, name: str | None = None) -> bool:
+    """Whether a stored checkpoint note carries signatures (any, or one by the key ``name``:
+    the organisation's key is named after the log's origin, authors' keys
+    :func:`author_key_name`)."""
+    names = signature_names(note)
+    return bool(names) if name is None else name in names
+
+
+def note_text(note: str) -> str:
+    """The text of a note (what its signatures cover), or the note itself when unsigned."""
+    split = note.rfind("\n\n")
+    return note if split < 0 else note[: split + 1]
+
+
+def author_key_name(origin: str) -> str:
+    """The key name of the users' author keys on the checkpoints of a log (each key has its
+    own id; the name says nothing about who the author is)."""
+    return f"{origin}/author"
+
+
+def signed_by(text: str, signers: Sequence[Signer]) -> str:
+    """A note of ``text`` with one signature line per signer (unsigned text when none)."""
+    if not signers:
+        return text
+    return f"{text}\n{''.join(s.signature_line(text) for s in signers)}"
+
+
+def only_signed_by(note: str, name: str) -> str:
+    """The note with only the signature lines of the key ``name`` (what leaves the archive:
+    the organisation's signature, not which author wrote the batch)."""
+    text = note_text(note)
+    if text == note:
+        return note
+    lines = [
+        f"{line}\n"
+        for line in note[len(text) + 1 :].split("\n")
+        if line.startswith(f"{_SIGNATURE_PREFIX}{name} ")
+    ]
+    return f"{text}\n{''.join(lines)}" if lines else text
+
+
+def add_signature(note: str, signer: Signer) -> str:
+    """A note with one more signature line (by ``signer``, over the same text)."""
+    text = note_text(note)
+    return signed_by(text, [signer]) if text == note else note + signer.signature_line(text)
 
 
 def open_unsigned(note: str, origin: str | None = None) -> Checkpoint:

@@ -9,9 +9,12 @@ and every audit event, in the same transaction as the write. An append:
    (:mod:`sillok.ledger.entries`), hashes it as an RFC 9162 leaf, and inserts the entries with
    one executemany;
 2. extends the persisted compact range (O(log n) per leaf, no read of older leaves) and
-   writes a checkpoint of the new tree head, signed with the organisation's Ed25519 key when
-   the writer holds it (administrators), else unsigned until an administrator's session signs
-   a later head (docs/threat-model.md: the signing key is the administrators' alone).
+   writes a checkpoint of the new tree head, signed by its author: with the writer's own
+   Ed25519 author key (every user's copy holds one, :attr:`ArchiveKeys.author`), and with the
+   organisation's key as well when the writer holds it (administrators; docs/threat-model.md:
+   the organisation's key is the administrators' alone). ``verify`` refuses a head signed by
+   no known author, or by one whose role may not write what its batch holds
+   (:mod:`sillok.ledger.authorship`).
 
 The formats are specified in docs/ledger.md ("The archive's log").
 """
@@ -33,9 +36,14 @@ from sillok.ledger.checkpoint import (
     Checkpoint,
     KeyTransition,
     Signer,
+    add_signature,
+    author_key_name,
     follow_transitions,
+    is_signed,
+    only_signed_by,
     open_checkpoint,
     sign_transition,
+    signed_by,
 )
 from sillok.ledger.entries import (
     LOGGED_TABLES,
@@ -81,18 +89,28 @@ class LogHead:
 class ArchiveLog:
     """The Merkle log of one archive."""
 
-    def __init__(self, dialect: Dialect, salt_key: bytes, signing_seal_key: bytes | None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        salt_key: bytes,
+        signing_seal_key: bytes | None,
+        author_seed: bytes | None = None,
+    ) -> None:
         """Args:
         dialect: the store's dialect (for driver-level bulk inserts).
         salt_key: secret for the salts of redactable fields.
         signing_seal_key: AES-256-GCM key under which the Ed25519 seed is stored; None for a
-            writer who does not hold it (their checkpoints are left unsigned).
+            writer who does not hold it (their checkpoints carry no organisation signature).
+        author_seed: the writer's own Ed25519 author seed; None for a copy made before
+            authorship (their checkpoints carry no author signature).
         """
         self._dialect = dialect
         self._salt_key = salt_key
         self._signing_seal_key = signing_seal_key
         self._other_seal_keys: list[bytes] = []
         self._signer: Signer | None = None
+        self._author_seed = author_seed
+        self._author: Signer | None = None
         #: the persons' commit keys, every role's copies wrapped under a key of the salt key
         self.commit_keys = CommitKeys(dialect, derive_key(salt_key, "person commit keys"))
 
@@ -102,6 +120,17 @@ class ArchiveLog:
     def signs(self) -> bool:
         """Whether this writer signs checkpoints (holds the signing key)."""
         return self._signing_seal_key is not None
+
+    def use_author(self, seed: bytes | None) -> None:
+        """Sign with the author key ``seed`` from now on (a key copy rewritten at login)."""
+        self._author_seed, self._author = seed, None
+
+    def _author_signer(self, origin: str) -> Signer | None:
+        if self._author_seed is None:
+            return None
+        if self._author is None or self._author.name != author_key_name(origin):
+            self._author = Signer.from_private_bytes(author_key_name(origin), self._author_seed)
+        return self._author
 
     def _sealed_seed(self, signer: Signer, seal_key: bytes) -> bytes:
         nonce = os.urandom(12)
@@ -266,10 +295,14 @@ class ArchiveLog:
             self.append(conn, batch)
         return len(batch)
 
-    def _sign(self, conn: Connection, frontier: CompactRange, origin: str) -> None:
+    def _sign(
+        self, conn: Connection, frontier: CompactRange, origin: str, author: bool = True
+    ) -> None:
         root = frontier.root()
         checkpoint = Checkpoint(origin, frontier.size, root)
-        note = self._signer.sign(checkpoint) if self.signs and self._signer else checkpoint.body()
+        signers = [self._author_signer(origin) if author else None]
+        signers.append(self._signer if self.signs else None)
+        note = signed_by(checkpoint.body(), [s for s in signers if s is not None])
         # One checkpoint per transaction: a later append in the same transaction replaces the
         # one signed before it, which nobody outside the transaction ever saw.
         transaction = conn.get_transaction()
@@ -321,32 +354,42 @@ class ArchiveLog:
         return LogHead(state.size, frontier.root(), note, state.verifier_key, state.origin)
 
     def sign_head(self, conn: Connection) -> bool:
-        """Sign the current head with the organisation's key when this writer holds it and
-        the head is not signed yet (an administrator countersigning others' writes); returns
-        whether a new signature was written."""
+        """Countersign the current head with the organisation's key when this writer holds it
+        and the head is not signed with it yet (an administrator countersigning others'
+        writes: the author's signature stays on the note); returns whether a new signature
+        was written."""
         if not self.signs:
             return False
         state = self._state(conn, lock=True)
-        signed = store.newest_signed_checkpoint(conn)
+        signed = store.newest_signed_checkpoint(conn, state.origin)
         if signed is not None and int(signed.size) == state.size:
             return False  # already signed
         note = store.checkpoint_note(conn, state.size)
         if self._signer is None:
             self._signer = self._load_signer(state)
+        frontier = CompactRange.from_bytes(bytes(state.frontier))
         if note is not None:
-            store.delete_checkpoint(conn, state.size)  # the unsigned note of the same head
-        self._sign(conn, CompactRange.from_bytes(bytes(state.frontier)), state.origin)
+            store.delete_checkpoint(conn, state.size)
+        if note is not None and is_signed(note):
+            store.insert_checkpoint(
+                conn, state.size, frontier.root(), add_signature(note, self._signer)
+            )
+        else:
+            # an unsigned head (written before authorship): the organisation's key alone
+            self._sign(conn, frontier, state.origin, author=False)
         return True
 
     def signed_head(self, conn: Connection) -> LogHead:
-        """The newest tree head signed with the organisation's key (what proofs and replicas
-        use: heads written by non-administrators are unsigned until an administrator's session
-        signs a later one)."""
+        """The newest tree head signed with the organisation's key, with its signature line
+        alone (what proofs and replicas use: heads written by non-administrators carry only
+        their author's signature until an administrator's session countersigns a later one,
+        and no author's signature leaves the archive)."""
         state = self._state(conn, lock=False)
-        row = store.newest_signed_checkpoint(conn)
+        row = store.newest_signed_checkpoint(conn, state.origin)
         if row is None:
             raise LogError("the log has no checkpoint signed by the organisation's key")
-        return LogHead(int(row.size), bytes(row.root), row.note, state.verifier_key, state.origin)
+        note = only_signed_by(row.note, state.origin)  # who wrote the batch stays inside
+        return LogHead(int(row.size), bytes(row.root), note, state.verifier_key, state.origin)
 
     def leaf_hashes(self, conn: Connection, size: int) -> list[bytes]:
         """The first ``size`` leaf hashes, in order."""

@@ -52,6 +52,7 @@ ACTIONS = (
     "user_add",
     "user_remove",
     "user_passwd",
+    "author_key",
     "keys_rotate",
     "shred",
     "backup",

@@ -1,255 +1,154 @@
 """The key file (``keys.json``): each user's copy of the archive's keys, wrapped under their
-passphrase (see :mod:`sillok.security.keys` for the keys themselves).
+passphrase (see :mod:`sillok.security.keycopy` for one copy, :mod:`sillok.security.keys` for
+the keys themselves).
 
-Each user has an X25519 key pair. The private key is sealed with AES-256-GCM under an argon2id
-key of the user's passphrase (RFC 9106 parameters, stored with it); the archive's keys are
-sealed to the public key (X25519 + HKDF-SHA256 + AES-256-GCM, with the user's name and role as
-associated data). So an administrator can give a user new keys, or rotate them for everyone,
-without knowing anyone's passphrase, and a passphrase never encrypts data directly.
+**Format 2** (written now) shows no user name or role to whoever holds the folder without a
+passphrase. Each entry is found by its *locator*: argon2id of the user name under a salt and
+parameters of the file's own (:class:`Locator`), computed at login from the name typed. Name
+and role live only inside sealed parts: the bundle (the user's private key opens it) and the
+card (the administrators' key-file key opens it, so an administrator can list users and rotate
+keys). What remains visible: the number of entries, their order, sizes and argon2 parameters,
+and, to someone who guesses a name, whether it has an entry (one argon2 run per guess, as for a
+passphrase guess) (docs/threat-model.md).
 
-During a rotation each user's entry carries the new keys as ``pending`` as well: whichever of
-the old and new database keys opens the database is the right one, so a crash at any moment of
-the rotation leaves an archive that opens.
+**Format 1** (before) listed each holder and role in the clear. It is still read, and an
+administrator's next open converts it to format 2 (:meth:`KeyFile.converted`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, replace
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import ParamSpec, TypeVar
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from sillok.errors import ArchiveError, WrongPassphrase
-from sillok.security.keys import KEY_FILE, ArchiveKeys, _b64, _kek, _unb64, derive_key
+from sillok.security.keycopy import (
+    TOTP_PURPOSE,
+    WrappedKey,
+    _bundle_aad,
+    _open_sealed,
+    _seal_to,
+    own_secret,
+)
+from sillok.security.keys import KEY_FILE, ArchiveKeys, _b64, _kek, _unb64
 from sillok.settings import KdfParams
 
-KEYFILE_FORMAT = 1
-_WRAP_AAD = b"sillok data key v1"
-_USER_KEY_AAD = b"sillok user key v2"
-TOTP_PURPOSE = "web totp secrets"
-"""What a user's own secret (:attr:`ArchiveKeys.own`) is derived from their private key for."""
+KEYFILE_FORMAT = 2
+_READ_FORMATS = (1, 2)
+
+__all__ = [
+    "KEYFILE_FORMAT",
+    "TOTP_PURPOSE",
+    "KeyFile",
+    "Locator",
+    "WrappedKey",
+    "_bundle_aad",
+    "_open_sealed",
+    "_seal_to",
+    "_unb64",
+    "locators_remembered",
+    "remembering_locators",
+    "own_secret",
+]
 
 
-def own_secret(private: X25519PrivateKey) -> bytes:
-    """A user's own secret (:attr:`ArchiveKeys.own`): from their private key, so only their
-    passphrase reaches it."""
-    return derive_key(private.private_bytes_raw(), TOTP_PURPOSE)
+_REMEMBERED: ContextVar[dict[tuple[str, bytes, KdfParams], str] | None] = ContextVar(
+    "sillok_locators", default=None
+)
 
 
-def _bundle_aad(holder: str, role: str) -> bytes:
-    return f"sillok key bundle v2|{holder}|{role}".encode()
-
-
-def _seal_to(public: bytes, plaintext: bytes, aad: bytes) -> dict[str, str]:
-    """ECIES: X25519 with a fresh ephemeral key, HKDF-SHA256, AES-256-GCM."""
-    ephemeral = X25519PrivateKey.generate()
-    eph_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public))
-    key = HKDF(hashes.SHA256(), 32, salt=eph_public + public, info=b"sillok key bundle").derive(
-        shared
-    )
-    nonce = os.urandom(12)
-    return {
-        "ephemeral": _b64(eph_public),
-        "nonce": _b64(nonce),
-        "ciphertext": _b64(AESGCM(key).encrypt(nonce, plaintext, aad)),
-    }
-
-
-def _open_sealed(private: X25519PrivateKey, sealed: dict[str, str], aad: bytes) -> bytes:
-    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    eph_public = _unb64(sealed["ephemeral"])
-    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_public))
-    key = HKDF(hashes.SHA256(), 32, salt=eph_public + public, info=b"sillok key bundle").derive(
-        shared
-    )
+@contextmanager
+def locators_remembered() -> Iterator[None]:
+    """Compute each locator once within the block (one login finds the second factor and the
+    key copy with one argon2 run). Never across requests: a name answered from memory would
+    tell whoever times the login page that someone tried it before."""
+    if _REMEMBERED.get() is not None:  # inside another block: share its memory
+        yield
+        return
+    token = _REMEMBERED.set({})
     try:
-        return AESGCM(key).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), aad)
-    except InvalidTag:
-        raise ArchiveError(
-            "a key copy in keys.json was altered (its name or role changed?)"
-        ) from None
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def remembering_locators(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` inside :func:`locators_remembered` (each locator found once per call)."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with locators_remembered():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _locate(name: str, salt: bytes, params: KdfParams) -> str:
+    memo = _REMEMBERED.get()
+    if memo is not None and (name, salt, params) in memo:
+        return memo[(name, salt, params)]
+    found = _b64(_kek(f"sillok key locator|{name}", salt, params))
+    if memo is not None:
+        memo[(name, salt, params)] = found
+    return found
 
 
 @dataclass(frozen=True)
-class WrappedKey:
-    """One holder's copy of the archive's keys.
+class Locator:
+    """How a format-2 file finds a user's entry: argon2id of the name under the file's salt."""
 
-    Version 2 entries (every entry written now) seal an X25519 private key under the
-    passphrase (``nonce``, ``ciphertext``) and the archive's keys to its public key
-    (``bundle``, and ``pending`` during a rotation). Version 1 entries, from archives made
-    before users existed, seal the database key directly under the passphrase.
-    """
-
-    holder: str
-    role: str
-    salt: str
+    salt: bytes
     kdf: KdfParams
-    nonce: str
-    ciphertext: str
-    version: int = 1
-    public: str = ""
-    bundle: dict[str, str] = field(default_factory=dict)
-    pending: dict[str, str] | None = None
-    mac: str = ""
-    """HMAC under the administrators' key-file key of holder, role and public key: an entry
-    whose public key or role anyone else changed is refused before anything is sealed to it."""
 
     @classmethod
-    def seal(
-        cls,
-        data_key: bytes | ArchiveKeys,
-        passphrase: str,
-        holder: str,
-        role: str,
-        params: KdfParams,
-        private: X25519PrivateKey | None = None,
-    ) -> WrappedKey:
-        """A new holder's copy of the keys (given as bytes: the database key, no seal key),
-        with a new key pair unless ``private`` is given."""
-        keys = (
-            data_key
-            if isinstance(data_key, ArchiveKeys)
-            else replace(ArchiveKeys.generate(), database=data_key)
-        )
-        private = private or X25519PrivateKey.generate()
-        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        salt, nonce = os.urandom(16), os.urandom(12)
-        sealed_private = AESGCM(_kek(passphrase, salt, params)).encrypt(
-            nonce, private.private_bytes_raw(), _USER_KEY_AAD + holder.encode()
-        )
-        return cls(
-            holder=holder,
-            role=role,
-            salt=_b64(salt),
-            kdf=params,
-            nonce=_b64(nonce),
-            ciphertext=_b64(sealed_private),
-            version=2,
-            public=_b64(public),
-            bundle=_seal_to(public, keys.to_bytes(), _bundle_aad(holder, role)),
-        )
+    def new(cls, params: KdfParams) -> Locator:
+        """A locator with a fresh random salt."""
+        return cls(os.urandom(16), params)
 
-    def _private(self, passphrase: str) -> X25519PrivateKey:
-        kek = _kek(passphrase, _unb64(self.salt), self.kdf)
-        try:
-            raw = AESGCM(kek).decrypt(
-                _unb64(self.nonce), _unb64(self.ciphertext), _USER_KEY_AAD + self.holder.encode()
-            )
-        except InvalidTag:
-            raise WrongPassphrase("the passphrase does not unlock this archive") from None
-        return X25519PrivateKey.from_private_bytes(raw)
+    def of(self, name: str) -> str:
+        """The locator of a user name (base64)."""
+        return _locate(name, self.salt, self.kdf)
 
-    def open_keys(self, passphrase: str) -> tuple[ArchiveKeys, ArchiveKeys | None]:
-        """The keys this copy holds, and the pending ones of an unfinished rotation."""
-        if self.version == 1:
-            kek = _kek(passphrase, _unb64(self.salt), self.kdf)
-            try:
-                key = AESGCM(kek).decrypt(_unb64(self.nonce), _unb64(self.ciphertext), _WRAP_AAD)
-            except InvalidTag:
-                raise WrongPassphrase("the passphrase does not unlock this archive") from None
-            return ArchiveKeys.from_legacy(key, key, None), None
-        private = self._private(passphrase)
-        aad = _bundle_aad(self.holder, self.role)
-        own = own_secret(private)
-        keys = ArchiveKeys.from_bytes(_open_sealed(private, self.bundle, aad)).with_own(own)
-        pending = (
-            ArchiveKeys.from_bytes(_open_sealed(private, self.pending, aad)).with_own(own)
-            if self.pending
-            else None
-        )
-        return keys, pending
-
-    def open(self, passphrase: str) -> bytes:
-        """The database key, or :class:`WrongPassphrase`."""
-        return self.open_keys(passphrase)[0].database
-
-    def check(self, passphrase: str) -> bool:
-        """Whether the passphrase is this holder's (one argon2 run, nothing else)."""
-        try:
-            if self.version == 1:
-                self.open(passphrase)
-            else:
-                self._private(passphrase)
-        except WrongPassphrase:
-            return False
-        return True
-
-    def with_keys(self, keys: ArchiveKeys, pending: ArchiveKeys | None = None) -> WrappedKey:
-        """This copy with new keys sealed to its public key (no passphrase needed)."""
-        if self.version != 2:
-            raise ArchiveError(f"{self.holder}'s key copy is of an old kind: log in once first")
-        public = _unb64(self.public)
-        aad = _bundle_aad(self.holder, self.role)
-        return replace(
-            self,
-            bundle=_seal_to(public, keys.to_bytes(), aad),
-            pending=_seal_to(public, pending.to_bytes(), aad) if pending else None,
-        )
-
-    def _authenticator(self, key: bytes) -> str:
-        text = f"sillok key entry v1|{self.holder}|{self.role}|{self.public}".encode()
-        return _b64(hmac.new(key, text, hashlib.sha256).digest())
-
-    def authenticated(self, key: bytes) -> WrappedKey:
-        """This entry with its MAC under the key-file key (an administrator's copy holds it)."""
-        return replace(self, mac=self._authenticator(key))
-
-    def is_authentic(self, *keys: bytes) -> bool:
-        """Whether an administrator made this entry as it is (its MAC checks under a key)."""
-        return self.version == 2 and any(
-            hmac.compare_digest(self.mac, self._authenticator(k)) for k in keys
-        )
-
-    def with_new_passphrase(self, old: str, new: str, params: KdfParams) -> WrappedKey:
-        """The same key pair (so the same bundle and MAC) under a new passphrase."""
-        private = self._private(old)
-        salt, nonce = os.urandom(16), os.urandom(12)
-        sealed_private = AESGCM(_kek(new, salt, params)).encrypt(
-            nonce, private.private_bytes_raw(), _USER_KEY_AAD + self.holder.encode()
-        )
-        return replace(
-            self,
-            salt=_b64(salt),
-            kdf=params,
-            nonce=_b64(nonce),
-            ciphertext=_b64(sealed_private),
-        )
-
-    def with_passphrase(self, keys: ArchiveKeys, passphrase: str, params: KdfParams) -> WrappedKey:
-        """A fresh copy of ``keys`` for the same holder and role under a new passphrase."""
-        return WrappedKey.seal(keys, passphrase, self.holder, self.role, params)
-
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """A JSON-ready dict."""
-        data = asdict(self)
-        if self.version == 1:
-            for key in ("version", "public", "bundle", "pending", "mac"):
-                data.pop(key)
-        return data
+        return {"salt": _b64(self.salt), "kdf": asdict(self.kdf)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WrappedKey:
-        """Read one entry of keys.json."""
-        return cls(**{**data, "kdf": KdfParams(**data["kdf"])})
+    def from_json(cls, data: dict[str, object]) -> Locator:
+        """Read the file's locator parameters."""
+        kdf = data["kdf"]
+        if not isinstance(kdf, dict):
+            raise TypeError("locator kdf")
+        return cls(_unb64(str(data["salt"])), KdfParams(**kdf))
 
 
 @dataclass(frozen=True)
 class KeyFile:
-    """The holders' copies of an archive's keys (``keys.json``)."""
+    """The holders' copies of an archive's keys (``keys.json``).
+
+    ``locator`` is None for a format-1 file (names in the clear).
+    """
 
     path: Path
     wrapped: tuple[WrappedKey, ...]
+    locator: Locator | None = None
+
+    @property
+    def format(self) -> int:
+        """1 (names in the clear) or 2 (names sealed)."""
+        return 1 if self.locator is None else 2
 
     @classmethod
     def create(
@@ -268,19 +167,30 @@ class KeyFile:
     ) -> tuple[KeyFile, ArchiveKeys]:
         """Make new random keys, wrap them for ``holder`` (an admin) and write the file."""
         keys, private = ArchiveKeys.generate(), X25519PrivateKey.generate()
-        entry = WrappedKey.seal(keys, passphrase, holder, "admin", params, private)
-        keyfile = cls(path, (entry.authenticated(keys.purposes[KEY_FILE]),))
+        locator = Locator.new(params)
+        entry = WrappedKey.seal(
+            keys, passphrase, holder, "admin", params, locator.of(holder), private
+        )
+        keyfile = cls(path, (entry.authenticated(keys.purposes[KEY_FILE]),), locator)
         keyfile.save()
-        return keyfile, keys.with_own(own_secret(private))
+        _named, opened, _pending = keyfile.wrapped[0].opened(passphrase)
+        return keyfile, opened
 
     @classmethod
     def load(cls, path: Path) -> KeyFile:
         """Read ``keys.json``; :class:`ArchiveError` if missing or damaged."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != KEYFILE_FORMAT:
-                raise ArchiveError(f"{path}: unknown key file format {data.get('format')!r}")
-            return cls(path, tuple(WrappedKey.from_json(w) for w in data["wrapped"]))
+            found = data.get("format")
+            if found not in _READ_FORMATS:
+                raise ArchiveError(f"{path}: unknown key file format {found!r}")
+            if found == 1:
+                return cls(path, tuple(WrappedKey.from_json(w) for w in data["wrapped"]))
+            return cls(
+                path,
+                tuple(WrappedKey.from_json(w, version=3) for w in data["wrapped"]),
+                Locator.from_json(data["locator"]),
+            )
         except FileNotFoundError:
             raise ArchiveError(f"{path} is missing: is this a Sillok archive?") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -288,7 +198,10 @@ class KeyFile:
 
     def save(self) -> None:
         """Write the file atomically (a crash leaves the old or the new file, never half)."""
-        body = {"format": KEYFILE_FORMAT, "wrapped": [w.to_json() for w in self.wrapped]}
+        body: dict[str, object] = {"format": self.format}
+        if self.locator is not None:
+            body["locator"] = self.locator.to_json()
+        body["wrapped"] = [w.to_json() for w in self.wrapped]
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(body, fh, indent=2)
@@ -322,19 +235,54 @@ class KeyFile:
         """
         for wrapped in self.wrapped:
             if not wrapped.is_authentic(*keys):
+                who = wrapped.holder or _holder_or_blank(wrapped, keys)
                 raise ArchiveError(
-                    f"keys.json was altered: the entry of {wrapped.holder!r} is not as an "
+                    f"keys.json was altered: the entry of {who!r} is not as an "
                     "administrator made it (its public key, name or role changed): nothing was "
                     "changed; restore keys.json from a backup"
                 )
 
+    def named(self, *keys: bytes) -> KeyFile:
+        """Every entry with its name and role (from its card, which the administrators'
+        key-file key opens): what an administrator lists, checks and rotates.
+
+        Raises:
+            ArchiveError: an entry's card does not open (it was not made by an administrator).
+        """
+        return replace(self, wrapped=tuple(w.named(*keys) for w in self.wrapped))
+
     def authenticated(self, key: bytes) -> KeyFile:
-        """Every entry with its MAC under ``key`` (after a rotation, or at migration)."""
-        return KeyFile(self.path, tuple(w.authenticated(key) for w in self.wrapped))
+        """Every entry with its MAC (and card) under ``key`` (after a rotation, or at
+        migration); a format-2 file must be :meth:`named` first."""
+        return replace(self, wrapped=tuple(w.authenticated(key) for w in self.wrapped))
+
+    def converted(self, keys: ArchiveKeys, params: KdfParams) -> KeyFile:
+        """This format-1 file as a format-2 one (an administrator's open): a locator per entry,
+        an author key per user, each user's keys sealed anew with their name and role inside.
+
+        ``keys`` are the administrator's (every role's keys are taken from them, as a rotation
+        does); the result is authenticated under their key-file key.
+        """
+        if self.locator is not None:
+            return self
+        locator = Locator.new(params)
+        entries = tuple(
+            w.converted(keys.for_role(w.role), locator.of(w.holder)) for w in self.wrapped
+        )
+        return KeyFile(self.path, entries, locator).authenticated(keys.purposes[KEY_FILE])
+
+    def locate(self, name: str) -> str:
+        """The locator of a user name in this file ('' for a format-1 file)."""
+        return self.locator.of(name) if self.locator is not None else ""
 
     def holder(self, name: str) -> WrappedKey | None:
-        """One holder's copy, or None."""
-        return next((w for w in self.wrapped if w.holder == name), None)
+        """One holder's copy (its name set; the role too unless the file is format 2 and
+        not :meth:`named`), or None."""
+        if self.locator is None:
+            return next((w for w in self.wrapped if w.holder == name), None)
+        locator = self.locator.of(name)
+        found = next((w for w in self.wrapped if w.locator == locator), None)
+        return replace(found, holder=name) if found is not None and not found.holder else found
 
     def unlock(self, passphrase: str) -> bytes:
         """The database key from whichever copy the passphrase opens."""
@@ -348,35 +296,55 @@ class KeyFile:
     def unlock_holder(
         self, passphrase: str, holder: str | None = None
     ) -> tuple[WrappedKey, ArchiveKeys, ArchiveKeys | None]:
-        """(copy, keys, pending keys) of ``holder`` (default: the first holder, made at init).
+        """(copy with its name and role, keys, pending keys) of ``holder`` (default: the first
+        holder, made at init).
 
         Raises:
             WrongPassphrase: no such holder, or the passphrase is not theirs (one message
                 for both, so the error does not tell which names exist).
         """
-        name = holder if holder is not None else self.wrapped[0].holder
-        wrapped = self.holder(name)
+        wrapped = self.holder(holder) if holder is not None else self.wrapped[0]
+        shown = holder if holder is not None else "its first user"
         if wrapped is None:
             # Spend the same argon2 time as a real holder would cost.
             self.wrapped[0].check(passphrase + "\0decoy")
-            raise WrongPassphrase(f"the passphrase does not unlock this archive for {name!r}")
+            raise WrongPassphrase(f"the passphrase does not unlock this archive for {shown!r}")
         try:
-            keys, pending = wrapped.open_keys(passphrase)
+            return wrapped.opened(passphrase)
         except WrongPassphrase:
             raise WrongPassphrase(
-                f"the passphrase does not unlock this archive for {name!r}"
+                f"the passphrase does not unlock this archive for {shown!r}"
             ) from None
-        return wrapped, keys, pending
 
     def replaced(self, *copies: WrappedKey) -> KeyFile:
-        """This file with the given holders' copies replaced or added."""
-        names = {c.holder for c in copies}
-        kept = tuple(w for w in self.wrapped if w.holder not in names)
-        return KeyFile(self.path, (*kept, *copies))
+        """This file with the given holders' copies replaced (in place) or added."""
+        result = list(self.wrapped)
+        for copy in copies:
+            at = next((i for i, w in enumerate(result) if _same(w, copy)), None)
+            if at is None:
+                result.append(copy)
+            else:
+                result[at] = copy
+        return replace(self, wrapped=tuple(result))
 
     def without(self, holder: str) -> KeyFile:
         """This file without one holder's copy."""
-        return KeyFile(self.path, tuple(w for w in self.wrapped if w.holder != holder))
+        gone = self.holder(holder)
+        if gone is None:
+            return self
+        return replace(self, wrapped=tuple(w for w in self.wrapped if not _same(w, gone)))
+
+
+def _same(a: WrappedKey, b: WrappedKey) -> bool:
+    return a.locator == b.locator if a.locator or b.locator else a.holder == b.holder
+
+
+def _holder_or_blank(wrapped: WrappedKey, keys: tuple[bytes, ...]) -> str:
+    """The name on an entry's card, if a key opens it (for the error message)."""
+    try:
+        return wrapped.named(*keys).holder
+    except ArchiveError:
+        return "an unknown user"
 
 
 def _fsync_dir(folder: Path) -> None:

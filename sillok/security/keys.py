@@ -16,7 +16,9 @@ the one place that says which role receives which key:
   key what anyone with the database key reads anyway, see the threat model's note 2).
 
 Each user's copy also yields a secret of their own (:attr:`ArchiveKeys.own`, derived from their
-private key, never in a bundle): their second factor is sealed under it.
+private key, never in a bundle): their second factor is sealed under it; and their Ed25519
+author seed (:attr:`ArchiveKeys.author`, sealed to their public key, never in a bundle), with
+which their writes are signed.
 
 An archive made before the purpose keys (a *legacy* copy: database key, archive secret, seal
 master key) opens with purpose keys equal to the values the old code derived from the archive
@@ -135,6 +137,8 @@ class ArchiveKeys:
     purposes: Mapping[str, bytes] = field(default_factory=dict)
     own: bytes | None = None
     """The user's own secret (from their private key; seals their second factor)."""
+    author: bytes | None = None
+    """The user's Ed25519 author seed (sealed to their public key; signs their writes)."""
     legacy: bool = False
     """Opened from a copy made before the purpose keys (see the module's docstring)."""
 
@@ -211,6 +215,10 @@ class ArchiveKeys:
         """These keys with the user's own secret."""
         return replace(self, own=own)
 
+    def with_author(self, seed: bytes | None) -> ArchiveKeys:
+        """These keys with the user's author seed."""
+        return replace(self, author=seed)
+
     def migrated(self) -> ArchiveKeys:
         """A legacy copy brought to the purpose keys (an administrator's, at migration).
 
@@ -223,7 +231,7 @@ class ArchiveKeys:
             purposes[f"{_RETIRED}1"] = purposes[EVIDENCE]
         for purpose in (EVIDENCE, SIGNING, KEY_FILE):
             purposes[purpose] = os.urandom(32)
-        return ArchiveKeys(self.database, purposes, self.own)
+        return ArchiveKeys(self.database, purposes, self.own, self.author)
 
     def rotated(self) -> ArchiveKeys:
         """The next epoch: a new database key and new rotated purpose keys; the evidence key of
@@ -234,4 +242,4 @@ class ArchiveKeys:
             purposes[f"{_RETIRED}{max(epochs, default=0) + 1}"] = purposes[EVIDENCE]
         for purpose in ROTATED:
             purposes[purpose] = os.urandom(32)
-        return ArchiveKeys(os.urandom(32), purposes, self.own)
+        return ArchiveKeys(os.urandom(32), purposes, self.own, self.author)

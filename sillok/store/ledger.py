@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, Table, delete, func, insert, select, tex
 from sillok.model import (
     archive_meta,
     attachments,
+    audit_events,
     ledger_checkpoints,
     ledger_entries,
     ledger_state,
@@ -205,11 +206,13 @@ def checkpoint_note(conn: Connection, size: int) -> str | None:
     return note
 
 
-def newest_signed_checkpoint(conn: Connection) -> Row[Any] | None:
-    """The newest checkpoint that carries signatures (size, root, note), or None."""
+def newest_signed_checkpoint(conn: Connection, key_name: str) -> Row[Any] | None:
+    """The newest checkpoint that carries a signature line of the key ``key_name`` (the
+    organisation's key is named after the log's origin) (size, root, note), or None."""
+    line = f"\n\u2014 {key_name} "
     stmt = (
         select(ledger_checkpoints)
-        .where(ledger_checkpoints.c.note.contains("\n\n", autoescape=True))
+        .where(ledger_checkpoints.c.note.contains(line, autoescape=True))
         .order_by(ledger_checkpoints.c.size.desc())
         .limit(1)
     )
@@ -298,3 +301,14 @@ def attachments_after(conn: Connection, last_id: int, limit: int) -> list[Row[An
             .limit(limit)
         ).all()
     )
+
+
+def author_events(conn: Connection, actions: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(id, action, detail JSON) of the audit events of ``actions`` (the registrations of
+    authors' keys and the removals of users), oldest first."""
+    stmt = (
+        select(audit_events.c.id, audit_events.c.action, audit_events.c.detail)
+        .where(audit_events.c.action.in_(list(actions)))
+        .order_by(audit_events.c.id)
+    )
+    return [(int(r.id), str(r.action), str(r.detail)) for r in conn.execute(stmt)]

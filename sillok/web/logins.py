@@ -16,9 +16,10 @@ first login (:class:`OpenArchives`), which is closed when the last of them ends;
 server's files or memory.
 
 **Key copies are watched.** Every request looks at ``keys.json`` (one ``stat``); when it
-changed, :class:`KeyCopies` reads a digest of each holder's copy, and a session whose user's
-copy is gone or different (removed, another role, a new passphrase, rotated keys; from the
-command line or the web) ends (see :meth:`sillok.web.context.Web.notice_changes`).
+changed, :class:`KeyCopies` reads a digest of each holder's copy (found by the user's locator:
+the file names nobody), and a session whose user's copy is gone or different (removed, another
+role, a new passphrase, rotated keys; from the command line or the web) ends (see
+:meth:`sillok.web.context.Web.notice_changes`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError, SillokError, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.audit import note_failed_login
-from sillok.security.keyfile import KeyFile, WrappedKey
+from sillok.security.keyfile import KeyFile, WrappedKey, locators_remembered
 
 if TYPE_CHECKING:
     from sillok.web.settings import WebSettings
@@ -72,6 +73,25 @@ def copy_digest(copy: WrappedKey) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class CopyDigests:
+    """The digests of the copies of one state of ``keys.json``, looked up by user name (a
+    format-2 file is searched by the name's locator, as a login finds a copy)."""
+
+    def __init__(self, keyfile: KeyFile | None = None) -> None:
+        self._keyfile = keyfile
+        copies = keyfile.wrapped if keyfile is not None else ()
+        self._by = {(c.locator or c.holder): copy_digest(c) for c in copies}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The digest of ``name``'s copy, or ``default`` when they hold none."""
+        if self._keyfile is None or not name:
+            return default
+        return self._by.get(self._keyfile.locate(name) or name, default)
+
+    def __len__(self) -> int:
+        return len(self._by)
+
+
 class KeyCopies:
     """The holders' key copies in ``keys.json``, as digests, known as of one state of the
     file (its inode, size and times: every write of it replaces it by a rename)."""
@@ -79,7 +99,7 @@ class KeyCopies:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / KEYS_FILE
         self.seen: tuple[int, ...] | None = None
-        self.digests: dict[str, str] = {}
+        self.digests = CopyDigests()
 
     def mark(self) -> tuple[int, ...] | None:
         """The file's state now (None when it is missing)."""
@@ -93,15 +113,15 @@ class KeyCopies:
         """Whether the file changed since :meth:`read` last read it."""
         return self.mark() != self.seen
 
-    def read(self) -> dict[str, str]:
+    def read(self) -> CopyDigests:
         """Read the digests afresh (the state is taken first: a change while reading shows as
         stale again on the next request)."""
         mark = self.mark()
         try:
-            copies = KeyFile.load(self.path).wrapped
+            keyfile: KeyFile | None = KeyFile.load(self.path)
         except ArchiveError:
-            copies = ()  # no readable key file: no copy is known, so no session stays
-        self.digests = {c.holder: copy_digest(c) for c in copies}
+            keyfile = None  # no readable key file: no copy is known, so no session stays
+        self.digests = CopyDigests(keyfile)
         self.seen = mark
         return self.digests
 
@@ -176,6 +196,11 @@ def log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login 
     """
     if not username or not passphrase:
         return None
+    with locators_remembered():
+        return _log_in(web, username, passphrase, code)
+
+
+def _log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login | None:
     try:
         before = KeyFile.load(web.folder / KEYS_FILE).holder(username)
         if web.totp.enrolled(username) and not _second_factor_ok(web, username, passphrase, code):
@@ -183,9 +208,10 @@ def log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login 
         archive = Archive.open_beside(web.archive, passphrase, username, web.settings.archive)
     except SillokError:
         return None
-    if before is None or before.version == 1:
-        # The login itself rewrote an old kind of copy: the copy that counts from now on is
-        # the one in the file (none known: the session ends at the file's next change).
+    if before is None or before.version != 3 or before.named_aad:
+        # The login itself may have rewritten an old kind of copy (or converted the file):
+        # the copy that counts from now on is the one in the file (none known: the session
+        # ends at the file's next change).
         try:
             before = KeyFile.load(web.folder / KEYS_FILE).holder(username)
         except ArchiveError:

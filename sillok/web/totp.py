@@ -3,11 +3,14 @@
 A user who turns it on keeps a secret in an authenticator app; the server keeps the same
 secret in ``ARCHIVE/web-totp.json``, sealed with AES-256-GCM under the user's *own* secret
 (:attr:`sillok.security.keys.ArchiveKeys.own`, derived from their private key, which only their
-passphrase opens): no other user's copy opens it, whatever their role. Entries are named by a
-hash of the user name, not the name, with the name bound in as associated data (so a secret
-moved to another user fails to open). Entries of the format before (named in the clear and
-sealed under a key every copy held) no longer open: such a user asks an administrator to turn
-the second factor off, and enrols again (docs/security.md). A code is accepted once: the time
+passphrase opens): no other user's copy opens it, whatever their role. An entry is named by the
+user's *locator* in ``keys.json`` (argon2id of the name under the key file's salt, see
+:class:`sillok.security.keyfile.Locator`), never by the name, and the entry's name is bound in
+as associated data (so a secret moved to another user fails to open). Entries named by the
+plain SHA-256 of the name (before the key file hid names) still open, and are renamed at the
+user's next accepted code. Entries of the format before that (named in the clear and sealed
+under a key every copy held) no longer open: such a user asks an administrator to turn the
+second factor off, and enrols again (docs/security.md). A code is accepted once: the time
 step of the last accepted code is remembered, so a code seen over a shoulder cannot be
 replayed within its window.
 """
@@ -27,6 +30,10 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sillok.errors import ArchiveError
+from sillok.folder import KEYS_FILE
+from sillok.security.keyfile import KeyFile, remembering_locators
+
 if TYPE_CHECKING:
     from sillok.security.keys import ArchiveKeys
 
@@ -38,7 +45,8 @@ class TotpStore:
     """The second factors of an archive's users."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / TOTP_FILE
+        self.folder = Path(folder)
+        self.path = self.folder / TOTP_FILE
         self._lock = threading.Lock()
         self._last_step: dict[str, int] = {}
 
@@ -64,30 +72,51 @@ class TotpStore:
         # a login can check the code before the archive is opened (and audits the login).
         return AESGCM(keys.own) if keys.own is not None else None
 
+    def entry_name(self, username: str) -> str:
+        """The name of a user's entry in the file: their locator in keys.json (the file lists
+        no user names), or, while keys.json is of format 1, the hash the entries had then."""
+        try:
+            locator = KeyFile.load(self.folder / KEYS_FILE).locate(username)
+        except ArchiveError:
+            locator = ""
+        return f"locator:{locator}" if locator else self.hashed_name(username)
+
     @staticmethod
-    def entry_name(username: str) -> str:
-        """The name of a user's entry in the file (a hash: the file lists no user names)."""
+    def hashed_name(username: str) -> str:
+        """The name entries had before keys.json hid user names (a plain hash of the name)."""
         return hashlib.sha256(f"sillok totp entry|{username}".encode()).hexdigest()
 
+    def _names(self, username: str) -> list[str]:
+        """The names the user's entry may have, the current one first."""
+        return list(dict.fromkeys([self.entry_name(username), self.hashed_name(username)]))
+
     def enrolled(self, username: str) -> bool:
-        """Whether the user has turned the second factor on (in this format or the one before)."""
+        """Whether the user has turned the second factor on (in this format or the ones before)."""
         data = self._read()
-        return self.entry_name(username) in data or username in data
+        return any(n in data for n in (*self._names(username), username))
 
-    def _secret(self, keys: ArchiveKeys, username: str) -> str | None:
-        name = self.entry_name(username)
-        entry = self._read().get(name)
+    def _secret(self, keys: ArchiveKeys, username: str) -> tuple[str, str] | None:
+        """(the entry's name, the secret) of the user's entry that their keys open."""
+        data = self._read()
         cipher = self._cipher(keys)
-        if entry is None or cipher is None:
+        if cipher is None:
             return None
-        try:
-            plain = cipher.decrypt(
-                base64.b64decode(entry["nonce"]), base64.b64decode(entry["secret"]), name.encode()
-            )
-        except (InvalidTag, KeyError, ValueError):
-            return None
-        return plain.decode("ascii")
+        for name in self._names(username):
+            entry = data.get(name)
+            if entry is None:
+                continue
+            try:
+                plain = cipher.decrypt(
+                    base64.b64decode(entry["nonce"]),
+                    base64.b64decode(entry["secret"]),
+                    name.encode(),
+                )
+            except (InvalidTag, KeyError, ValueError):
+                return None
+            return name, plain.decode("ascii")
+        return None
 
+    @remembering_locators
     def verify(self, username: str, keys: ArchiveKeys, code: str | None) -> bool:
         """Whether ``code`` is the user's current code (True when they have no second factor);
         ``keys`` are those of the user's copy.
@@ -96,10 +125,15 @@ class TotpStore:
         """
         if not self.enrolled(username):
             return True
-        secret = self._secret(keys, username)
-        if secret is None or not code:
+        found = self._secret(keys, username)
+        if found is None or not code:
             return False
-        return self._accept(username, secret, code)
+        name, secret = found
+        if not self._accept(username, secret, code):
+            return False
+        if name != self.entry_name(username):
+            self._store(username, keys, secret)  # renamed from the hash of the user name
+        return True
 
     def _accept(self, username: str, secret: str, code: str) -> bool:
         totp = pyotp.TOTP(secret)
@@ -124,28 +158,36 @@ class TotpStore:
         """The ``otpauth://`` address an authenticator app reads."""
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
+    @remembering_locators
     def enroll(self, username: str, keys: ArchiveKeys, secret: str, code: str) -> bool:
         """Turn the second factor on once the user shows a code from their app."""
         cipher = self._cipher(keys)
         if cipher is None or not self._accept(username, secret, code):
             return False
+        self._store(username, keys, secret)
+        return True
+
+    def _store(self, username: str, keys: ArchiveKeys, secret: str) -> None:
+        cipher = self._cipher(keys)
+        assert cipher is not None
         name = self.entry_name(username)
         nonce = os.urandom(12)
         sealed = cipher.encrypt(nonce, secret.encode("ascii"), name.encode())
         with self._lock:
             data = self._read()
-            data.pop(username, None)
+            for old in (*self._names(username), username):
+                data.pop(old, None)
             data[name] = {
                 "nonce": base64.b64encode(nonce).decode(),
                 "secret": base64.b64encode(sealed).decode(),
             }
             self._write(data)
-        return True
 
+    @remembering_locators
     def remove(self, username: str) -> None:
         """Turn a user's second factor off."""
         with self._lock:
             data = self._read()
-            found = [data.pop(n, None) for n in (self.entry_name(username), username)]
+            found = [data.pop(n, None) for n in (*self._names(username), username)]
             if any(e is not None for e in found):
                 self._write(data)

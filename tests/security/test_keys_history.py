@@ -6,18 +6,30 @@ copy", asset "the history (Merkle log) and the checkpoint-signing key" (docs/thr
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection, func, insert, select, update
 
 from sillok.archive import Archive
 from sillok.folder import KEYS_FILE
-from sillok.ledger.checkpoint import Checkpoint, CheckpointError, Signer, open_checkpoint
+from sillok.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    Signer,
+    author_key_name,
+    note_text,
+    open_checkpoint,
+)
 from sillok.ledger.entries import SHAPES, content_commitment, entry_bytes
 from sillok.ledger.log import ArchiveLog
 from sillok.ledger.merkle import CompactRange, leaf_hash
-from sillok.model import acts, ledger_checkpoints, ledger_entries, ledger_state
+from sillok.model import acts, audit_events, ledger_checkpoints, ledger_entries, ledger_state
 from tests.security.conftest import (
     ADMIN,
     Loot,
@@ -208,13 +220,6 @@ def test_a_removed_users_signing_key_does_not_sign_for_the_archive_after_rotatio
     assert not accepted, "a checkpoint signed with the removed user's key verifies"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11 Authorship (review C1): only administrators sign checkpoints now, so a "
-    "non-administrator's write leaves its checkpoint unsigned; a viewer with the database key "
-    "can do the same with a forged act until per-user authorship keys sign every write",
-)
 def test_a_viewer_cannot_add_a_record_under_an_unsigned_checkpoint(yodok: Archive) -> None:
     passphrase = add_user(yodok, "qx.viewer", "viewer")
     controls(yodok)
@@ -229,3 +234,124 @@ def test_a_viewer_cannot_add_a_record_under_an_unsigned_checkpoint(yodok: Archiv
     staged(shown["created_by"] == ADMIN, "the forged act is in the archive")
     report = yodok.verification.run()
     assert not report.ok, "an act the administrator never wrote passes `verify` as theirs"
+
+
+def sign_newest_checkpoint(conn: Connection, signer: Signer) -> None:
+    """Sign the newest checkpoint's note with ``signer`` (its body stays as it is)."""
+    size = conn.execute(select(func.max(ledger_checkpoints.c.size))).scalar_one()
+    note = conn.execute(
+        select(ledger_checkpoints.c.note).where(ledger_checkpoints.c.size == size)
+    ).scalar_one()
+    signed = signer.sign(Checkpoint.from_body(note_text(note)))
+    conn.execute(
+        update(ledger_checkpoints).where(ledger_checkpoints.c.size == size).values(note=signed)
+    )
+
+
+def author_signer(conn: Connection, seed: bytes) -> Signer:
+    """A signer of author signatures on this log's checkpoints, with ``seed``."""
+    origin = conn.execute(select(ledger_state.c.origin)).scalar_one()
+    return Signer.from_private_bytes(author_key_name(origin), seed)
+
+
+def test_a_viewer_cannot_add_a_record_signed_with_their_own_author_key(yodok: Archive) -> None:
+    """The viewer holds an author key (every user does) and signs the forged act's checkpoint
+    with it: the signature is theirs, and a viewer may not add records."""
+    passphrase = add_user(yodok, "qx.viewer", "viewer")
+    controls(yodok)
+    loot = Loot.from_copy(yodok.folder / KEYS_FILE, "qx.viewer", passphrase)
+    with open_as(yodok.folder, "qx.viewer", passphrase) as viewer:
+        seed = viewer.keys.author
+        staged(seed is not None, "the viewer's copy holds their author key")
+        assert seed is not None
+        salts = salt_keys(loot, viewer)
+        staged(salts, "the viewer's copy reproduces the log's commitments (every role's does)")
+        log = ArchiveLog(viewer.store.dialect, salts[0], salts[0])
+        with viewer.store.engine.begin() as conn:
+            forged = add_act_as(conn, log, None, ADMIN)
+            sign_newest_checkpoint(conn, author_signer(conn, seed))
+    staged(yodok.records.show("act", int(forged["id"]))["created_by"] == ADMIN, "forged")
+    report = yodok.verification.run()
+    assert not report.ok, "an act signed by a viewer's author key passes `verify`"
+
+
+def test_a_viewer_cannot_register_an_author_key_of_their_own(yodok: Archive) -> None:
+    """The viewer writes an audit event registering a fresh key as an administrator's, logs
+    it, and signs the forged act's checkpoint with that key."""
+    passphrase = add_user(yodok, "qx.viewer", "viewer")
+    loot = Loot.from_copy(yodok.folder / KEYS_FILE, "qx.viewer", passphrase)
+    seed = os.urandom(32)
+    with open_as(yodok.folder, "qx.viewer", passphrase) as viewer:
+        salts = salt_keys(loot, viewer)
+        staged(salts, "the viewer's copy reproduces the log's commitments (every role's does)")
+        log = ArchiveLog(viewer.store.dialect, salts[0], salts[0])
+        with viewer.store.engine.begin() as conn:
+            signer = author_signer(conn, seed)
+            public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+            raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+            detail = {"user": "qx.fake", "role": "admin", "author": base64.b64encode(raw).decode()}
+            append_audit_event(conn, log, "author_key", detail)
+            sign_newest_checkpoint(conn, signer)
+            forged = add_act_as(conn, log, None, ADMIN)
+            sign_newest_checkpoint(conn, signer)
+    staged(yodok.records.show("act", int(forged["id"]))["created_by"] == ADMIN, "forged")
+    report = yodok.verification.run()
+    assert not report.ok, "a key the viewer registered for themselves signs writes `verify` accepts"
+
+
+def test_a_removed_users_author_key_signs_nothing_after_their_removal(yodok: Archive) -> None:
+    """A documenter may add records; once removed, the author key they kept signs nothing."""
+    name = "qx.former.documenter"
+    passphrase = add_user(yodok, name, "documenter")
+    loot = Loot.from_copy(yodok.folder / KEYS_FILE, name, passphrase)
+    with open_as(yodok.folder, name, passphrase) as former:
+        seed = former.keys.author
+        salts = salt_keys(loot, former)
+    staged(seed is not None and salts, "the documenter's copy held an author key and the salts")
+    assert seed is not None
+    yodok.users.remove(name)
+    staged(yodok.verification.run().ok, "the archive verifies after the removal")
+    with yodok.store.engine.begin() as conn:  # the database key they kept, or a replica's
+        log = ArchiveLog(yodok.store.dialect, salts[0], salts[0])
+        add_act_as(conn, log, None, ADMIN)
+        sign_newest_checkpoint(conn, author_signer(conn, seed))
+    report = yodok.verification.run()
+    assert not report.ok, "an act signed by a removed user's author key passes `verify`"
+
+
+def append_audit_event(
+    conn: Connection, log: ArchiveLog, action: str, detail: dict[str, Any]
+) -> None:
+    """Insert an audit event, append its log entry and an unsigned checkpoint of the new head."""
+    event: dict[str, Any] = {
+        "at": conn.execute(select(func.max(audit_events.c.at))).scalar_one(),
+        "actor": ADMIN,
+        "action": action,
+        "record_kind": None,
+        "record_id": None,
+        "detail": json.dumps(detail, sort_keys=True),
+    }
+    # the id the database gives (a PostgreSQL sequence moves on, as for any insert)
+    event["id"] = conn.execute(
+        insert(audit_events).values(**event).returning(audit_events.c.id)
+    ).scalar_one()
+    seq = int(conn.execute(select(func.max(ledger_entries.c.seq))).scalar_one()) + 1
+    content = commitment(log, "audit_events", event)
+    conn.execute(
+        insert(ledger_entries).values(
+            seq=seq,
+            tbl="audit_events",
+            row_id=event["id"],
+            row_sub=None,
+            row_version=None,
+            op="insert",
+            content=content,
+            leaf_hash=leaf_hash(
+                entry_bytes("audit_events", event["id"], None, None, "insert", content)
+            ),
+        )
+    )
+    conn.execute(
+        insert(ledger_checkpoints).values(size=seq + 1, root=b"", note="", signed_at=event["at"])
+    )
+    resign_everything(conn, None)
