@@ -39,8 +39,11 @@ def data(
         ..., "--output", "-o", help="The SQLite file to write (FILE.db).", dir_okay=False
     ),
     force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
-    pseudonyms_only: bool = typer.Option(
-        False, "--pseudonyms-only", help="Name no person, even one the public pages name."
+    with_names: bool = typer.Option(
+        False,
+        "--with-names",
+        help="Also name persons where the public pages name them (never a protected one); "
+        "by default every person is a pseudonym.",
     ),
     title: str = typer.Option(_DEFAULT.title, "--title", help="Title of the data set."),
     licence: str = typer.Option(_DEFAULT.licence, "--licence", help="Licence of the data."),
@@ -61,7 +64,7 @@ def data(
     )
     with open_archive(archive, passphrase_file) as opened:
         report = OpenData(opened.vault, opened.records).publish(
-            output, force, publication, pseudonyms_only
+            output, force, publication, with_names
         )
     if as_json:
         print_json(report.to_json())

@@ -139,11 +139,12 @@ class OpenData:
         output: Path,
         force: bool = False,
         publication: Publication | None = None,
-        pseudonyms_only: bool = False,
+        with_names: bool = False,
     ) -> PublishReport:
         """Write the open-data file ``output`` and its metadata file (:func:`metadata_path`).
 
-        With ``pseudonyms_only`` no person is named, even one the public pages name.
+        By default no person is named (each is a pseudonym); ``with_names`` also names a person
+        wherever the public pages name them (never a protected person): a deliberate choice.
 
         Raises:
             PublishRightNeeded, OutputExists: see :meth:`check`; nothing is written.
@@ -156,7 +157,7 @@ class OpenData:
         db_tmp = output.with_name(f".{output.name}.{stamp}.tmp")
         meta_tmp = meta.with_name(f".{meta.name}.{stamp}.tmp")
         try:
-            counts = write_tables(db_tmp, self.tables(pseudonyms_only))
+            counts = write_tables(db_tmp, self.tables(with_names))
             meta_tmp.write_text(layout.metadata_yaml(output.stem, publication), encoding="utf-8")
             os.replace(db_tmp, output)
             os.replace(meta_tmp, meta)
@@ -169,10 +170,10 @@ class OpenData:
         return PublishReport(output, meta, counts)
 
     def tables(
-        self, pseudonyms_only: bool = False
+        self, with_names: bool = False
     ) -> list[tuple[layout.OpenTable, Iterable[Mapping[str, Any]]]]:
         """Every table of the open data with its rows, in the order they are written."""
-        found = self._collect(named=not pseudonyms_only)
+        found = self._collect(named=with_names)
         places, orgs = self.vault.places, self.vault.organizations
         place_ids = _with_ancestors(places, found.places | _vocabulary_ids(places))
         org_ids = found.organizations | _vocabulary_ids(orgs)
