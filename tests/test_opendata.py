@@ -340,7 +340,9 @@ def test_only_roles_with_the_publish_rights_may_publish(
         assert (tmp_path / f"{role}.db").is_file()
 
 
-def test_by_default_no_one_is_named_and_with_names_only_the_publicly_named(sqlcipher_archive: Archive, tmp_path: Path) -> None:
+def test_by_default_no_one_is_named_and_with_names_only_the_publicly_named(
+    sqlcipher_archive: Archive, tmp_path: Path
+) -> None:
     sqlcipher_archive.ingest.run(write_csv(tmp_path / "yodok.csv", YODOK))
     sqlcipher_archive.close()
     env = {"SILLOK_PASSPHRASE": PASSPHRASE}
