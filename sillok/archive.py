@@ -34,7 +34,7 @@ from sillok.records.reading import RecordBook
 from sillok.records.search import Searcher
 from sillok.records.statements import Statements
 from sillok.records.stats import Stats
-from sillok.security.audit import AuditTrail, note_failed_login
+from sillok.security.audit import AuditTrail, note_failed_login, note_key, publish_note_key
 from sillok.security.disclosure import Disclosure
 from sillok.security.keycopy import author_public
 from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
@@ -109,6 +109,7 @@ class Archive:
                 (folder / name).unlink(missing_ok=True)
             raise
         write_info(folder, location)
+        publish_note_key(folder, keys)
         del keyfile
         return archive
 
@@ -250,11 +251,12 @@ class Archive:
                     f"keys.json gives {wrapped.holder!r} the role {wrapped.role!r} but the "
                     f"archive's records say {record.role!r}: keys.json was altered"
                 )
-            failed = vault.audit.import_failed_logins(conn)
+            failed = vault.audit.import_failed_logins(conn, note_key(vault.keys))
             vault.audit.record("login", conn=conn)
             no_seal_keys = not meta.has_seal_keys(conn)
         if failed:
             vault.audit.forget_failed_logins()
+        publish_note_key(vault.folder, vault.keys)
         if wrapped.version == 1:
             # A copy from before users existed: give it a key pair, and the archive a seal
             # master key if none was ever used.

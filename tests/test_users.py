@@ -44,8 +44,9 @@ def test_add_open_list_remove(archive: Archive) -> None:
     assert {u["name"]: u["active"] for u in archive.users.list()}["jiwoo"] is False
     actions = [e["action"] for e in archive.audit.events()]
     assert {"user_add", "user_remove", "login"} <= set(actions)
-    # the failed login waits in the folder until the next successful one
-    assert '"user": "jiwoo"' in (folder / FAILED_LOGINS_FILE).read_text()
+    # the failed login waits in the folder until the next successful one, its name sealed
+    noted = (folder / FAILED_LOGINS_FILE).read_text()
+    assert "user_sealed" in noted and "jiwoo" not in noted
 
 
 def test_bad_users_are_refused_by_name(archive: Archive) -> None:
@@ -111,6 +112,22 @@ def test_failed_logins_reach_the_audit_trail(sqlcipher_archive: Archive) -> None
         assert len(failed) == 2 and failed[0]["detail"]["user"] == ""
         assert "guess" not in json.dumps(again.audit.events())
     assert not (folder / FAILED_LOGINS_FILE).exists()
+
+
+def test_a_failed_login_keeps_the_name_typed_sealed_until_the_next_opening(
+    sqlcipher_archive: Archive,
+) -> None:
+    """The note of a failed login names the user only under the note key (every role's copy
+    derives it): the folder shows no name, the audit trail does after the next opening."""
+    folder = sqlcipher_archive.folder
+    sqlcipher_archive.close()
+    with pytest.raises(WrongPassphrase):
+        Archive.open(folder, "guess", settings=FAST, user="qx.mistyped.name")
+    noted = (folder / FAILED_LOGINS_FILE).read_text()
+    assert "qx.mistyped" not in noted and "user_sealed" in noted
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as again:
+        failed = again.audit.events(action="login_failed")
+        assert [e["detail"]["user"] for e in failed] == ["qx.mistyped.name"]
 
 
 def test_an_archive_from_before_users_is_upgraded(tmp_path: Path) -> None:

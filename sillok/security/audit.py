@@ -6,20 +6,32 @@ is a small JSON object of counts, ids and names of things, never a protected val
 pass only numbers, booleans, ids and the names of columns, files and users.
 
 Failed logins cannot be written when they happen (the wrong passphrase opens nothing), so they
-are appended to ``failed-logins.jsonl`` in the archive folder (time and user name only) and
-moved into the trail at the next successful opening.
+are appended to ``failed-logins.jsonl`` in the archive folder and moved into the trail at the
+next successful opening. The folder is readable without a passphrase, so the name typed is not
+written in the clear: it is sealed (X25519 + AES-GCM) to the archive's *note key*, whose public
+half is in ``archive.json`` and whose private half every role derives from the pseudonym key
+(:func:`note_key`). Without a passphrase the file shows only when attempts were made.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection
 
+from sillok.errors import ArchiveError
+from sillok.folder import ARCHIVE_FILE, read_info, write_json
+from sillok.security.keycopy import _open_sealed, _seal_to
+from sillok.security.keys import PSEUDONYMS, ArchiveKeys, derive_key
 from sillok.store.audit import add_audit_events, newest_audit_events
 from sillok.store.rows import now
 
@@ -74,9 +86,52 @@ def _check_detail(detail: Mapping[str, Any]) -> str:
     return json.dumps(dict(detail), sort_keys=True, ensure_ascii=False)
 
 
+NOTE_KEY = "failed_login_note_key"
+"""The member of ``archive.json`` that holds the note key's public half (base64)."""
+_NOTE_AAD = b"sillok failed login note v1"
+
+
+def note_key(keys: ArchiveKeys) -> X25519PrivateKey | None:
+    """The private note key (every role's copy holds the pseudonym key it comes from)."""
+    pseudonyms = keys.get(PSEUDONYMS)
+    if pseudonyms is None:
+        return None
+    return X25519PrivateKey.from_private_bytes(derive_key(pseudonyms, "failed login notes"))
+
+
+def publish_note_key(folder: Path, keys: ArchiveKeys) -> None:
+    """Put the note key's public half in ``archive.json`` (where it is missing or stale)."""
+    private = note_key(keys)
+    if private is None:
+        return
+    public = base64.b64encode(
+        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode("ascii")
+    info = read_info(folder)
+    if info.get(NOTE_KEY) != public:
+        # a read-only folder (a mounted backup): notes there keep no name
+        with contextlib.suppress(OSError):
+            write_json(folder / ARCHIVE_FILE, {**info, NOTE_KEY: public})
+
+
+def _sealed_name(folder: Path, user: str) -> dict[str, str] | None:
+    try:
+        public = base64.b64decode(str(read_info(folder).get(NOTE_KEY, "")), validate=True)
+    except (ArchiveError, OSError, binascii.Error):
+        return None
+    if len(public) != 32:
+        return None
+    return _seal_to(public, user.encode("utf-8"), _NOTE_AAD)
+
+
 def note_failed_login(folder: Path, user: str | None) -> None:
-    """Remember a failed login in the folder until the next successful opening."""
-    line = json.dumps({"at": now().isoformat(), "user": user or ""}) + "\n"
+    """Remember a failed login in the folder until the next successful opening: the time, and
+    the name typed sealed to the note key (left out where the archive has no note key yet)."""
+    entry: dict[str, Any] = {"at": now().isoformat()}
+    sealed = _sealed_name(folder, user or "")
+    if sealed is not None:
+        entry["user_sealed"] = sealed
+    line = json.dumps(entry) + "\n"
     try:
         with open(folder / FAILED_LOGINS_FILE, "a", encoding="utf-8") as fh:
             fh.write(line)
@@ -84,6 +139,15 @@ def note_failed_login(folder: Path, user: str | None) -> None:
             os.fsync(fh.fileno())
     except OSError:
         pass  # a read-only folder: the failure cannot be kept, and must not hide the real error
+
+
+def _opened_name(sealed: Any, key: X25519PrivateKey | None) -> str:
+    if key is None or not isinstance(sealed, dict):
+        return ""
+    try:
+        return _open_sealed(key, sealed, _NOTE_AAD).decode("utf-8", errors="replace")
+    except (ArchiveError, KeyError, ValueError, TypeError, binascii.Error):
+        return ""
 
 
 class AuditTrail:
@@ -166,8 +230,12 @@ class AuditTrail:
                 for r in rows
             ]
 
-    def import_failed_logins(self, conn: Connection) -> int:
-        """Copy the failed logins noted in the folder into the trail; returns how many.
+    def import_failed_logins(
+        self, conn: Connection, key: X25519PrivateKey | None = None
+    ) -> int:
+        """Copy the failed logins noted in the folder into the trail; returns how many. The
+        names typed are opened with the note key ``key`` (:func:`note_key`); a name that does
+        not open (no key, another epoch, a damaged line) is recorded as empty.
 
         The caller removes the note (:meth:`forget_failed_logins`) once the transaction commits.
         """
@@ -178,7 +246,10 @@ class AuditTrail:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 item = json.loads(line)
-                noted.append((str(item.get("user", ""))[:100], str(item.get("at", ""))))
+                if not isinstance(item, dict):
+                    raise ValueError(line)
+                user = _opened_name(item.get("user_sealed"), key) or str(item.get("user", ""))
+                noted.append((user[:100], str(item.get("at", ""))[:40]))
             except ValueError:
                 noted.append(("", ""))  # a damaged line still counts as an attempt
         events = [

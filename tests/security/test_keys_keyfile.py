@@ -21,11 +21,12 @@ from typer.testing import CliRunner
 
 from sillok.archive import Archive
 from sillok.cli import app
-from sillok.errors import SillokError
+from sillok.errors import SillokError, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.model import person_names
 from sillok.security import keycopy
 from sillok.security import keyfile as keys_module
+from sillok.security.audit import FAILED_LOGINS_FILE
 from sillok.security.keyfile import KeyFile
 from sillok.security.keys import ArchiveKeys
 from sillok.security.policy import ROLES
@@ -122,6 +123,13 @@ def test_a_folder_without_a_passphrase_shows_no_user_names_or_roles(yodok: Archi
         TotpStore(yodok.folder).enroll(
             reviewer.user.name, reviewer.keys, secret, pyotp.TOTP(secret).now()
         )
+    # a colleague mistypes their passphrase: the note of the failure is in the folder until
+    # the next successful opening, and must not name them either
+    with pytest.raises(WrongPassphrase):
+        Archive.open(
+            yodok.folder, "not the passphrase at all", settings=FAST, user=names["analyst"]
+        )
+    assert (yodok.folder / FAILED_LOGINS_FILE).exists()
     words = [*names.values(), *names]
     shown = sorted(
         f"{word!r} in {name}"
