@@ -8,9 +8,11 @@ directly (no compiled ``.mo`` files to keep in step). A visitor's language comes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from babel.messages.pofile import read_po
 
@@ -38,7 +40,9 @@ def translator(lang: str) -> Callable[..., str]:
     messages = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
     def gettext(message: str, **values: object) -> str:
-        text = messages.get(message, message)
+        text = messages.get(message)
+        if text is None:  # a library's message (an error page's): its catalog form, if any
+            return message.format(**values) if values else local_error(message, lang)
         return text.format(**values) if values else text
 
     return gettext
@@ -152,6 +156,28 @@ RUNTIME_MESSAGES = (
     "body",
     "date",
     "[redacted]",
+    "[protected]",
+    # form field labels and library messages (field_label, local_error)
+    "Event {n}",
+    "Act {n}",
+    "Source type",
+    "Reference",
+    "Informant",
+    "Narrative",
+    "Event title",
+    "Victim reference",
+    "Agencies",
+    "Persons",
+    "Description",
+    "Sharing level",
+    "unknown act type: choose one from the list",
+    "this field is required",
+    "enter at least one act (its act type is required)",
+    "this event has no act yet",
+    "not one of {choices}",
+    "there is no {kind} with id {id}",
+    "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)",
+    "a role needs an agency or a person",
     "victim_names",
     "informant",
     "added",
@@ -172,3 +198,133 @@ def extract_messages() -> list[str]:
     )
     messages = {str(m[2]) for m in found if isinstance(m[2], str)}
     return sorted(messages | set(RUNTIME_MESSAGES))
+
+
+def local_title(kind: str, title: str, lang: str, places: Any) -> str:
+    """A record's one-line title (as the records service writes it, in English with EDTF
+    dates) in the page's language: the act type and place in ``lang``, the date as people
+    write it (``2009년 봄``, ``spring 2009``), the record kind and markers translated."""
+    from sillok.web.dates import human_date
+
+    _ = translator(lang)
+    parts = title.split(" · ")
+    if kind == "act":
+        if lang != "en":
+            parts[0] = _act_types(lang).get(parts[0], parts[0])
+            names = _place_names(places, lang)
+            parts = [names.get(p, p) for p in parts]
+        reading = human_date(parts[-1], lang) if len(parts) > 1 else None
+        if reading:
+            parts[-1] = reading
+    elif kind not in ("person",):
+        first, _sep, rest = title.partition(" ")
+        if first.lower() == kind and rest:
+            return f"{_(kind)} {rest}"
+    return " · ".join(_(p) if p in ("[protected]", "[redacted]") else p for p in parts)
+
+
+@cache
+def _act_types(lang: str) -> dict[str, str]:
+    from sillok import vocab
+
+    return {t.label("en"): t.label(lang) for t in vocab.load("act_types").terms}
+
+
+def _place_names(places: Any, lang: str) -> dict[str, str]:
+    """Each place's shown label -> its name in ``lang`` (kept on the directory)."""
+    key = f"_names_{lang}"
+    count, known = getattr(places, key, (-1, {}))
+    if count != len(places.by_id):  # a place was added since
+        known = {
+            e.label: (e.name_ko if lang == "ko" else e.name_en) or e.label
+            for e in places.by_id.values()
+        }
+        setattr(places, key, (len(places.by_id), known))
+    return dict(known)
+
+
+#: the labels of the testimony form's fields, by the last part of their name
+FIELD_LABELS = {
+    "source_type": "Source type",
+    "source_date": "Date",
+    "source_ref": "Reference",
+    "informant": "Informant",
+    "language": "Language",
+    "title": "Title",
+    "narrative": "Narrative",
+    "event_title": "Event title",
+    "event_ref": "Reference",
+    "act_type": "Act type",
+    "act_date": "Date",
+    "place": "Place",
+    "facility": "Facility or facility type",
+    "victim_name": "Name (Latin letters)",
+    "victim_name_hangul": "Name (Hangul)",
+    "victim_sex": "Sex",
+    "victim_birth": "Born",
+    "victim_origin": "Home region",
+    "victim_ref": "Victim reference",
+    "perpetrator_org": "Agencies",
+    "perpetrator_name": "Persons",
+    "perpetrator_role": "Their role",
+    "description": "Description",
+    "sharing": "Sharing level",
+}
+_FIELD = re.compile(r"^(?:event-(\d+)-|act-(\d+)-(\d+)-)?(?:source-)?(\w+)$")
+
+
+def field_label(name: str, lang: str) -> str:
+    """How the page calls a form field: ``act-0-1-act_type`` is "Event 1 › Act 2 › Act type"
+    (never the field's internal name)."""
+    _ = translator(lang)
+    m = _FIELD.match(name)
+    if m is None:
+        return name
+    event, act_event, act, column = m[1], m[2], m[3], m[4]
+    parts = []
+    if event is not None or act_event is not None:
+        parts.append(_("Event {n}", n=int(event if event is not None else act_event) + 1))
+    if act is not None:
+        parts.append(_("Act {n}", n=int(act) + 1))
+    parts.append(_(FIELD_LABELS.get(column, column.replace("_", " ").capitalize())))
+    return " › ".join(parts)
+
+
+#: library messages a page shows, as patterns -> the catalog's message (values by name)
+_MESSAGES = (
+    (re.compile(r"^unknown act type\b.*"), "unknown act type: choose one from the list"),
+    (re.compile(r"^an? (\w+) is required$"), "this field is required"),
+    (re.compile(r"^enter at least one act.*"), "enter at least one act (its act type is required)"),
+    (re.compile(r"^this event has no act yet$"), "this event has no act yet"),
+    (re.compile(r"^not one of (?P<choices>.+)$"), "not one of {choices}"),
+    (re.compile(r"^(?:\w+: )?.*\bis not one of (?P<choices>.+)$"), "not one of {choices}"),
+    (re.compile(r"^there is no (?:published )?(?P<kind>\w+) with (?:id|ref) (?P<id>\S+)$"),
+     "there is no {kind} with id {id}"),
+    (re.compile(r"^(?:unreadable|empty|impossible) date: (?P<text>'[^']*'|\"[^\"]*\").*"),
+     "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)"),
+    (re.compile(r"^a role needs a perpetrator_org or perpetrator_name$"),
+     "a role needs an agency or a person"),
+)
+_CLI = re.compile(r"\s*\((?:see |run )?`sillok [^`]*`\)|\s*[;:.]?\s*(?:see|run) `sillok [^`]*`\.?")
+
+
+def local_error(message: str, lang: str) -> str:
+    """A library error as a page says it, in ``lang``: known messages from the catalog (the
+    values they name kept, choices translated), never a command-line command."""
+    messages = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+    def _(msgid: str, **values: str) -> str:  # the catalog alone (translator falls back here)
+        return messages.get(msgid, msgid).format(**values)
+
+    text = _CLI.sub("", str(message)).strip()
+    for pattern, msgid in _MESSAGES:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        values = m.groupdict()
+        if "choices" in values and lang != "en":
+            values["choices"] = ", ".join(_(c.strip()) for c in values["choices"].split(","))
+        if "kind" in values and lang != "en":
+            values["kind"] = _(values["kind"])
+        return _(msgid, **values)
+    return text

@@ -30,7 +30,7 @@ from sillok.web.access import (
 )
 from sillok.web.dates import human_date
 from sillok.web.found import SHARED_MATCHES, Found
-from sillok.web.i18n import translator
+from sillok.web.i18n import local_title, translator
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -47,7 +47,7 @@ LIST_LIMIT = 50
 def label(by: str, key: Any, archive: Archive, lang: str) -> str:
     """The name of a grouping key (act type, province...) in the page's language."""
     if key in (None, "unknown"):
-        return "?" if lang == "ko" else "unknown"
+        return translator(lang)("unknown")
     if by == "act_type" or by == "facility":
         name = "act_types" if by == "act_type" else "facility_types"
         term = vocab.load(name).lookup(str(key))
@@ -115,7 +115,12 @@ def visible_ids(archive: Archive, principal: Principal, kind: str, ids: Sequence
 
 
 def record_view(
-    archive: Archive, principal: Principal, kind: str, record_id: int, reveal: bool = False
+    archive: Archive,
+    principal: Principal,
+    kind: str,
+    record_id: int,
+    reveal: bool = False,
+    lang: str = "en",
 ) -> RecordView:
     """A record for a page or the API; with ``reveal``, sealed fields the role may open are
     opened (and the archive audits each opening).
@@ -148,7 +153,7 @@ def record_view(
     for name, (target, ids) in lists.items():
         ids = visible_ids(archive, principal, target, ids)[:LIST_LIMIT]
         view.data[name] = ids
-        titles = _titles(archive, principal, [(target, i) for i in ids])
+        titles = _titles(archive, principal, [(target, i) for i in ids], lang)
         view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
     return view
 
@@ -168,12 +173,15 @@ def _opened(data: Mapping[str, Any], key: str) -> Any:
 
 
 def _titles(
-    archive: Archive, principal: Principal, hits: Sequence[tuple[str, int]]
+    archive: Archive, principal: Principal, hits: Sequence[tuple[str, int]], lang: str
 ) -> dict[tuple[str, int], str]:
-    """One-line titles; the records service leaves out what the archive's role may not read
-    (the archive is the principal's own, opened with their passphrase)."""
+    """One-line titles in ``lang``; the records service leaves out what the archive's role
+    may not read (the archive is the principal's own, opened with their passphrase)."""
     del principal  # the archive already acts for them
-    return archive.records.titles(hits)
+    return {
+        hit: local_title(hit[0], title, lang, archive.places)
+        for hit, title in archive.records.titles(hits).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,10 @@ _DISPLAY: dict[str, list[tuple[str, str, str | None]]] = {
 }
 
 
+#: fields whose values are vocabulary words the catalogs translate
+_WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "language")
+
+
 def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]:
     """The lines of a record page in reading order, with names and labels in ``lang``."""
     data = view.data
@@ -265,6 +277,8 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
                 for p in value
                 if isinstance(p, Mapping)
             ]
+        elif key in _WORDS and isinstance(value, str):
+            value = translator(lang)(value)
         elif key == "names" and isinstance(value, list):
             value = [n["name"] if isinstance(n, Mapping) else str(n) for n in value]
         elif key == "aliases" and isinstance(value, str) and value.startswith("["):
@@ -288,7 +302,9 @@ def heading(view: RecordView, lang: str) -> str:
     if view.kind == "act":
         labels = data.get("act_type_label")
         name = labels.get(lang) if isinstance(labels, Mapping) else data.get("act_type")
-        return " · ".join(str(p) for p in (name, data.get("date_edtf")) if p)
+        date = data.get("date_edtf")
+        shown = human_date(date, lang) if isinstance(date, str) else None
+        return " · ".join(str(p) for p in (name, shown or date) if p)
     for key in ("title", "name_ko" if lang == "ko" else "name_en", "name_en", "ref"):
         value = data.get(key)
         if value and value != REDACTED:
@@ -481,7 +497,7 @@ def _search_view(
     if sharing is not None or not act_filter.is_empty() or query.strip():
         hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
     page = hits.page(offset, limit)
-    titles = _titles(archive, principal, page)
+    titles = _titles(archive, principal, page, lang)
     return SearchResult(
         query=query,
         filters=filters,

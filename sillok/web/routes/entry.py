@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
 from sillok.web.context import Req, current
+from sillok.web.i18n import field_label, local_error
 from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, pickers
 
 pages = APIRouter(include_in_schema=False)
@@ -24,7 +25,8 @@ def _render(req: Req, testimony: Testimony, status: int = 200) -> Response:
         "entry.html",
         status=status,
         t=testimony,
-        errors=testimony.errors,
+        errors={name: local_error(m, req.lang) for name, m in testimony.errors.items()},
+        field_label=lambda name: field_label(name, req.lang),
         pickers=pickers(req.archive, req.lang),
         source_types=list(SOURCE_TYPES),
         sharing_levels=list(SHARING),

@@ -13,6 +13,7 @@ from sillok.errors import InvalidInput
 from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
+from sillok.web.i18n import field_label, local_error
 from sillok.web.imports import Preview, commit, format_of_upload, preview, read_upload
 
 pages = APIRouter(include_in_schema=False)
@@ -44,7 +45,7 @@ def _check(req: Req, name: str, path: Path, fmt: str) -> Preview:
 def import_form(req: ReqDep) -> Response:
     """The upload form."""
     req.require("import")
-    return req.render("import.html", preview=None, report=None, error=None)
+    return req.render("import.html", say=_say(req), preview=None, report=None, error=None)
 
 
 @pages.post("/import")
@@ -64,12 +65,16 @@ async def import_upload(req: ReqDep, request: Request) -> Response:
     except FileTooLarge:
         limit = req.web.settings.max_upload_bytes
         error = req._("The file is larger than {n} bytes.", n=limit)
-        return req.render("import.html", status=413, preview=None, report=None, error=error)
+        return req.render(
+            "import.html", say=_say(req), status=413, preview=None, report=None, error=error
+        )
     except InvalidInput as exc:
-        return req.render("import.html", status=422, preview=None, report=None, error=str(exc))
+        return req.render(
+            "import.html", say=_say(req), status=422, preview=None, report=None, error=str(exc)
+        )
     assert req.session is not None  # a logged-in page request always has one
     req.session.pending[PENDING] = checked
-    return req.render("import.html", preview=checked, report=None, error=None)
+    return req.render("import.html", say=_say(req), preview=checked, report=None, error=None)
 
 
 @pages.post("/import/commit")
@@ -82,7 +87,7 @@ async def import_commit(req: ReqDep, import_id: Annotated[str, Form(max_length=6
     assert req.session is not None
     req.session.pending.pop(PENDING, None)
     req.web.cache.clear()
-    return req.render("import.html", preview=None, report=report, error=None)
+    return req.render("import.html", say=_say(req), preview=None, report=report, error=None)
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -150,3 +155,12 @@ def api_import_commit(req: ReqDep, import_id: str) -> dict[str, Any]:
     req.session.pending.pop(PENDING, None)
     req.web.cache.clear()
     return report.to_json()
+
+
+def _say(req: Req) -> Any:
+    """The import page's way to put a library message and a column name in its language."""
+
+    def say(message: str, column: str | None = None) -> str:
+        return field_label(column, req.lang) if column else local_error(message, req.lang)
+
+    return say

@@ -154,7 +154,7 @@ def _lines(req: Req, record_kind: str, left: int, right: int) -> list[Line]:
     sides = []
     for record_id in (left, right):
         try:
-            view = record_view(req.archive, req.principal, record_kind, record_id)
+            view = record_view(req.archive, req.principal, record_kind, record_id, lang=req.lang)
         except NotFound:
             return []
         sides.append({f.key: f for f in display_fields(view, req.archive, req.lang)})

@@ -12,9 +12,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
-from sillok.web.access import may
+from sillok import vocab
+from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
-from sillok.web.views import display_fields, heading, history_view, record_view
+from sillok.web.dates import human_date
+from sillok.web.i18n import translator
+from sillok.web.views import (
+    _LINKS,
+    _WORDS,
+    Version,
+    _titles,
+    display_fields,
+    heading,
+    history_view,
+    record_view,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["records"])
@@ -43,7 +55,7 @@ def record_page(
     says that the testimony entry form has just written it."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    view = record_view(req.archive, req.principal, kind.value, record_id, reveal)
+    view = record_view(req.archive, req.principal, kind.value, record_id, reveal, req.lang)
     return req.render(
         "record.html",
         view=view,
@@ -66,7 +78,51 @@ def history_page(req: ReqDep, kind: Kind, record_id: RecordId) -> Response:
     """Every version of a record, with who changed what and when."""
     req.require("read", kind.value)
     versions = history_view(req.archive, req.principal, kind.value, record_id)
-    return req.render("history.html", versions=versions, kind=kind.value, record_id=record_id)
+    return req.render(
+        "history.html",
+        versions=versions,
+        shown=_history_values(req, kind.value, versions),
+        title=heading(record_view(req.archive, req.principal, kind.value, record_id,
+                                  lang=req.lang), req.lang),
+        kind=kind.value,
+        record_id=record_id,
+    )
+
+
+def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[str, Any]]:
+    """Each version's values as a reader reads them: linked records by their titles (and a
+    link), vocabulary keys by their labels, dates in words, in the page's language."""
+    links = _LINKS.get(kind, {})
+    wanted = {
+        (target, v.data[column])
+        for v in versions
+        for column, target in links.items()
+        if isinstance(v.data.get(column), int)
+    }
+    titles = _titles(req.archive, req.principal, sorted(wanted), req.lang)
+    _ = translator(req.lang)
+    act_types = vocab.load("act_types")
+    result = []
+    for version in versions:
+        shown: dict[str, Any] = {}
+        for key, value in version.data.items():
+            if refused(value) or sealed(value):
+                shown[key] = value
+            elif key in links and isinstance(value, int):
+                target = links[key]
+                shown[key] = (titles.get((target, value), f"{_(target)} {value}"),
+                              f"/records/{target}/{value}")
+            elif key == "act_type" and isinstance(value, str):
+                term = act_types.lookup(value)
+                shown[key] = term.label(req.lang) if term else value
+            elif key.endswith("_edtf") and isinstance(value, str):
+                shown[key] = human_date(value, req.lang) or value
+            elif key in _WORDS and isinstance(value, str):
+                shown[key] = _(value)
+            else:
+                shown[key] = value
+        result.append(shown)
+    return result
 
 
 @api.get("/records/{kind}/{record_id}", summary="One record, redacted for the caller's role")

@@ -20,6 +20,7 @@ from sillok.records.statements import (
     Statement,
 )
 from sillok.web.context import Refused, Req, current
+from sillok.web.i18n import local_error
 from sillok.web.views import history_view
 
 pages = APIRouter(include_in_schema=False)
@@ -58,7 +59,7 @@ def _render_form(
         "statement_form.html",
         status=422 if errors else 200,
         values=values,
-        errors=errors,
+        errors={k: local_error(v, req.lang) for k, v in errors.items()},
         item=item,
         mode=mode,
         kinds=STATEMENT_KINDS,
