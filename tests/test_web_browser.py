@@ -100,7 +100,7 @@ def test_documenter_enters_finds_and_reviews_a_testimony(
     page = _page(browser, base)
     _login(page, "documenter")
     _shot(page, "dashboard")
-    assert page.locator("svg[role=img]").count() >= 5
+    assert page.locator("figure.chart svg").count() >= 5
 
     page.goto("/testimonies/new")
     page.select_option("#source_type", "testimony")

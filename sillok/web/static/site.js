@@ -1,6 +1,12 @@
 // Small conveniences; every page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  // The header's menu is open on a wide screen, folded on a phone.
+  var wide = window.matchMedia("(min-width: 50rem)");
+  var menus = document.querySelectorAll("details[data-open-wide]");
+  function fit() { menus.forEach(function (menu) { menu.open = wide.matches; }); }
+  fit();
+  wide.addEventListener("change", fit);
   // In the long entry form, Enter in a one-line field neither saves nor adds an act.
   document.querySelectorAll("form[data-enter-stays]").forEach(function (form) {
     form.addEventListener("keydown", function (event) {
