@@ -18,6 +18,7 @@ def _openings(site: Site) -> int:  # noqa: F811
 @pytest.mark.parametrize("role", ["admin", "documenter"])
 def test_opening_a_source_shows_its_informant(site: Site, role: str) -> None:  # noqa: F811
     client = login(site.app, role)
+    client.cookies.set("sillok_lang", "en")  # the marker as written in English: [protected]
     url = f"/records/source/{site.ids['source']}"
     closed = client.get(url).text
     assert INFORMANT not in closed and "[protected]" in closed

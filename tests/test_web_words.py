@@ -173,3 +173,15 @@ def test_history_is_numbered_by_version_and_reads_as_names(site: Site) -> None: 
     victim = client.get(f"/api/records/act/{act}").json()["data"]["victim_id"]
     assert re.search(rf'<a href="/records/person/{victim}">[^<]*역사희', page), page
     assert "2009년 봄" in page
+
+
+def test_a_person_page_is_headed_by_their_name_not_a_ref(site: Site) -> None:  # noqa: F811
+    client = login(site.app, "documenter")
+    source = _testimony(
+        client,
+        **{"act-0-0-act_type": "torture", "act-0-0-victim_name_hangul": "머리말희"},
+    )
+    (act,) = _acts(client, source)
+    victim = client.get(f"/api/records/act/{act}").json()["data"]["victim_id"]
+    heading = H1.findall(client.get(f"/records/person/{victim}", cookies=KO).text)[0]
+    assert "머리말희" in heading and "@" not in heading

@@ -59,6 +59,9 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+#: fields whose values are vocabulary words the catalogs translate
+WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "language")
+
 #: messages that pages translate with a value known only at run time (field names, record
 #: kinds, roles, sharing levels); listed so that extraction finds them
 RUNTIME_MESSAGES = (

@@ -30,6 +30,7 @@ from sillok.web.access import (
 )
 from sillok.web.dates import human_date
 from sillok.web.found import SHARED_MATCHES, Found
+from sillok.web.i18n import WORDS as _WORDS
 from sillok.web.i18n import local_title, translator
 
 if TYPE_CHECKING:
@@ -253,10 +254,6 @@ _DISPLAY: dict[str, list[tuple[str, str, str | None]]] = {
 }
 
 
-#: fields whose values are vocabulary words the catalogs translate
-_WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "language")
-
-
 def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]:
     """The lines of a record page in reading order, with names and labels in ``lang``."""
     data = view.data
@@ -305,6 +302,9 @@ def heading(view: RecordView, lang: str) -> str:
         date = data.get("date_edtf")
         shown = human_date(date, lang) if isinstance(date, str) else None
         return " · ".join(str(p) for p in (name, shown or date) if p)
+    names = [n.get("name") for n in data.get("names") or [] if isinstance(n, Mapping)]
+    if view.kind == "person" and names and not refused(names[0]):  # a name, not a ref
+        return " · ".join(str(n) for n in names[:2])
     for key in ("title", "name_ko" if lang == "ko" else "name_en", "name_en", "ref"):
         value = data.get(key)
         if value and value != REDACTED:

@@ -16,10 +16,10 @@ from sillok import vocab
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
 from sillok.web.dates import human_date
+from sillok.web.i18n import WORDS as _WORDS
 from sillok.web.i18n import translator
 from sillok.web.views import (
     _LINKS,
-    _WORDS,
     Version,
     _titles,
     display_fields,
