@@ -82,9 +82,13 @@ def test_korean_pages_show_korean_titles_places_and_values(site: Site) -> None: 
             "act-0-0-place": "Hoeryong",
             "act-0-0-victim_name_hangul": "한글만희",
             "act-0-0-victim_sex": "female",
+            "act-0-0-perpetrator_org": "Bowibu",
         },
     )
     (act,) = _acts(client, source)
+    record = client.get(f"/records/act/{act}", cookies=KO).text
+    assert "Hoeryong" not in record and "회령" in record  # the place, and what it is within
+    assert "Ministry of State Security" not in record and "국가보위성" in record
     found = client.get("/search", params={"q": "한글만희"}, cookies=KO).text
     title = re.search(rf'href="/records/act/{act}"[^>]*>(.*?)</a>', found)
     assert title, found

@@ -60,6 +60,7 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
 
 
 #: fields whose values are vocabulary words the catalogs translate
+PLACED = ("place", "facility", "within", "origin")  #: fields that name places or agencies
 WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "language")
 
 #: messages that pages translate with a value known only at run time (field names, record
@@ -231,6 +232,15 @@ def _act_types(lang: str) -> dict[str, str]:
     from sillok import vocab
 
     return {t.label("en"): t.label(lang) for t in vocab.load("act_types").terms}
+
+
+def local_names(value: Any, lang: str, archive: Any) -> Any:
+    """A place or agency as a page in ``lang`` names it: ``Hoeryong (회령시) < North Hamgyong
+    (함경북도)`` reads ``회령시 < 함경북도`` in Korean (other values are left as they are)."""
+    if lang == "en" or not isinstance(value, str):
+        return value
+    names = {**_place_names(archive.organizations, lang), **_place_names(archive.places, lang)}
+    return " < ".join(names.get(part, part) for part in value.split(" < "))
 
 
 def _place_names(places: Any, lang: str) -> dict[str, str]:

@@ -30,8 +30,7 @@ from sillok.web.access import (
 )
 from sillok.web.dates import human_date
 from sillok.web.found import SHARED_MATCHES, Found
-from sillok.web.i18n import WORDS as _WORDS
-from sillok.web.i18n import local_title, translator
+from sillok.web.i18n import PLACED, WORDS, local_names, local_title, translator
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
@@ -268,13 +267,14 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
             value = label("facility", value, archive, lang)
         elif key == "perpetrators" and isinstance(value, list):
             value = [
-                " · ".join(str(p[k]) for k in ("organization", "person") if p.get(k))
+                " · ".join(local_names(str(p[k]), lang, archive) for k in ("organization", "person")
+                           if p.get(k))
                 + (f" ({translator(lang)(str(p['role']))})"
                    if p.get("role") and p["role"] != "perpetrator" else "")
                 for p in value
                 if isinstance(p, Mapping)
             ]
-        elif key in _WORDS and isinstance(value, str):
+        elif key in WORDS and isinstance(value, str):
             value = translator(lang)(value)
         elif key == "names" and isinstance(value, list):
             value = [n["name"] if isinstance(n, Mapping) else str(n) for n in value]
@@ -289,6 +289,7 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
         link = view.links.get(link_column) if link_column else None
         if link_column == "parent_id" and isinstance(data.get("parent_id"), int):
             link = ("place", data["parent_id"])
+        value = local_names(value, lang, archive) if key in PLACED else value
         shown_fields.append(Field(label_key, value, link, refused(value) or sealed(value)))
     return shown_fields
 
