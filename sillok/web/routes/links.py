@@ -25,6 +25,7 @@ from sillok.linkage.archive import LINK_KINDS, Candidate
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, current
+from sillok.web.i18n import local_title
 from sillok.web.views import display_fields, record_view, visible_ids
 
 pages = APIRouter(include_in_schema=False)
@@ -125,6 +126,8 @@ class Pair:
     record_kind: str
     evidence: list[Weight]
     lines: list[Line]
+    left: str = ""  #: the two records' titles in the page's language
+    right: str = ""
 
     @property
     def percent(self) -> str:
@@ -191,7 +194,9 @@ def _pairs(req: Req, kind: str, status: str, offset: int, limit: int) -> tuple[l
     seen = set(visible_ids(req.archive, req.principal, record_kind, ids))
     pairs = [
         Pair(c, record_kind, [_weight(req.principal, record_kind, e) for e in c.evidence],
-             _lines(req, record_kind, c.left_id, c.right_id))
+             _lines(req, record_kind, c.left_id, c.right_id),
+             local_title(record_kind, str(c.left), req.lang, req.archive.places),
+             local_title(record_kind, str(c.right), req.lang, req.archive.places))
         for c in window
         if c.left_id in seen and c.right_id in seen
     ]
