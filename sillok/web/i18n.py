@@ -16,6 +16,9 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from sillok import vocab
+from sillok.web.dates import human_date
+
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
 LANG_COOKIE = "sillok_lang"
@@ -208,8 +211,6 @@ def local_title(kind: str, title: str, lang: str, places: Any) -> str:
     """A record's one-line title (as the records service writes it, in English with EDTF
     dates) in the page's language: the act type and place in ``lang``, the date as people
     write it (``2009년 봄``, ``spring 2009``), the record kind and markers translated."""
-    from sillok.web.dates import human_date
-
     _ = translator(lang)
     parts = title.split(" · ")
     if kind == "act":
@@ -229,8 +230,6 @@ def local_title(kind: str, title: str, lang: str, places: Any) -> str:
 
 @cache
 def _act_types(lang: str) -> dict[str, str]:
-    from sillok import vocab
-
     return {t.label("en"): t.label(lang) for t in vocab.load("act_types").terms}
 
 
