@@ -189,3 +189,10 @@ def test_a_person_page_is_headed_by_their_name_not_a_ref(site: Site) -> None:  #
     victim = client.get(f"/api/records/act/{act}").json()["data"]["victim_id"]
     heading = H1.findall(client.get(f"/records/person/{victim}", cookies=KO).text)[0]
     assert "머리말희" in heading and "@" not in heading
+
+
+def test_an_unknown_grouping_value_is_a_word_in_either_language() -> None:
+    from sillok.web.views import label
+
+    assert label("facility", None, None, "ko") == "모름"  # type: ignore[arg-type]
+    assert label("facility", "unknown", None, "en") == "Unknown"  # type: ignore[arg-type]
