@@ -196,3 +196,11 @@ def test_an_unknown_grouping_value_is_a_word_in_either_language() -> None:
 
     assert label("facility", None, None, "ko") == "모름"  # type: ignore[arg-type]
     assert label("facility", "unknown", None, "en") == "Unknown"  # type: ignore[arg-type]
+
+
+def test_no_page_points_to_a_command_line_command(site: Site) -> None:  # noqa: F811
+    client = login(site.app, "admin")
+    for path in ("/links", "/links?status=accepted", "/import", "/dashboard"):
+        for cookies in (KO, EN):
+            page = client.get(path, cookies=cookies).text
+            assert "sillok link" not in page and "`sillok" not in page, path
