@@ -15,6 +15,11 @@ from tests.test_web_browser import SCREENSHOTS, launch_chromium, live  # noqa: F
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+#: the pages an administrator moves between (each checked at both widths, in both languages)
+PAGES = (
+    "/dashboard", "/users", "/statements", "/links", "/search?q=torture", "/import",
+    "/testimonies/new", "/account", "/news",
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,7 @@ def test_on_a_phone_the_header_is_compact_and_nothing_scrolls_sideways(
     # the menu opens, and every destination is in it
     page.locator("header.site summary").click()
     assert page.locator("header.site nav a[href='/users']").is_visible()
-    for path in ("/dashboard", "/users", "/statements", "/links", "/search?q=torture", "/import"):
+    for path in PAGES + (f"/records/source/{_site.ids['source']}",):
         page.goto(path)
         page.screenshot(path=str(SCREENSHOTS / f"phone-{lang}{path.replace('/', '-')}.png"),
                         full_page=True)
@@ -88,11 +93,15 @@ def _serious(page: Page) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
-def test_the_dashboard_has_no_serious_axe_violation(
+def test_no_serious_axe_violation_on_the_dashboard_and_the_pages_around_it(
     chromium: Browser, live: tuple[str, Site], viewport: dict[str, int]  # noqa: F811
 ) -> None:
-    base, _site = live
+    base, site = live
+    record = f"/records/source/{site.ids['source']}"
     for lang in ("ko", "en"):
         page = _as(chromium, base, "admin", viewport, lang)
-        assert _serious(page) == [], (lang, viewport)
+        assert _serious(page) == [], (lang, viewport)  # the dashboard, where login lands
+        for path in (*PAGES, record, f"{record}/history"):
+            page.goto(path)
+            assert _serious(page) == [], (path, lang, viewport)
         page.context.close()
