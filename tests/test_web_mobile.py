@@ -105,3 +105,19 @@ def test_no_serious_axe_violation_on_the_dashboard_and_the_pages_around_it(
             page.goto(path)
             assert _serious(page) == [], (path, lang, viewport)
         page.context.close()
+
+
+def test_without_javascript_the_menu_opens_at_any_width(
+    chromium: Browser, live: tuple[str, Site]  # noqa: F811
+) -> None:
+    base, _site = live
+    for viewport in (PHONE, DESKTOP):
+        context = chromium.new_context(
+            base_url=base, viewport=viewport, java_script_enabled=False  # type: ignore[arg-type]
+        )
+        page = context.new_page()
+        page.goto("/news")
+        assert not page.locator("header.site nav a[href='/news']").is_visible()
+        page.locator("header.site summary").click()
+        assert page.locator("header.site nav a[href='/news']").is_visible(), viewport
+        context.close()

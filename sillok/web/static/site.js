@@ -1,7 +1,9 @@
 // Small conveniences; every page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  // The header's menu is open on a wide screen, folded on a phone.
+  // The header's menu is open on a wide screen, folded on a phone (without this file its
+  // toggle shows at every width).
+  document.documentElement.classList.add("js");
   var wide = window.matchMedia("(min-width: 50rem)");
   var menus = document.querySelectorAll("details[data-open-wide]");
   function fit() { menus.forEach(function (menu) { menu.open = wide.matches; }); }
