@@ -61,19 +61,22 @@ def _logged(archive: Archive, rewrap: Rewrap) -> dict[str, Any]:
             ]
             rewrap(conn, keys)
             entries = conn.execute(
-                select(ledger_entries).where(ledger_entries.c.seq >= start)
+                select(ledger_entries)
+                .where(ledger_entries.c.seq >= start)
                 .order_by(ledger_entries.c.seq)
             ).all()
             every_leaf = conn.execute(
                 select(ledger_entries.c.leaf_hash).order_by(ledger_entries.c.seq)
             ).scalars()
-            raise _Rollback({
-                "keys": len(keys),
-                "entries": [tuple(e._mapping.values()) for e in entries],
-                "root": archive.log.head(conn).root,
-                "recomputed_root": root_hash([bytes(h) for h in every_leaf]),
-                "rows": sorted(tuple(r) for r in conn.execute(select(seal_keys))),
-            })
+            raise _Rollback(
+                {
+                    "keys": len(keys),
+                    "entries": [tuple(e._mapping.values()) for e in entries],
+                    "root": archive.log.head(conn).root,
+                    "recomputed_root": root_hash([bytes(h) for h in every_leaf]),
+                    "rows": sorted(tuple(r) for r in conn.execute(select(seal_keys))),
+                }
+            )
     except _Rollback as done:
         result: dict[str, Any] = done.args[0]
         return result
@@ -102,9 +105,8 @@ def test_the_batch_is_refused_whole_for_a_key_that_does_not_exist(filled: Archiv
     with filled.store.reading() as conn:
         before = filled.log.head(conn)
         live = [int(r.id) for r in live_seal_keys(conn)]
-    with pytest.raises(RuntimeError, match="do not exist"):
-        with filled.store.transaction() as conn:
-            rewrap_seal_keys(conn, [(live[0], b"x" * 60), (max(live) + 1000, b"y" * 60)])
+    with pytest.raises(RuntimeError, match="do not exist"), filled.store.transaction() as conn:
+        rewrap_seal_keys(conn, [(live[0], b"x" * 60), (max(live) + 1000, b"y" * 60)])
     with filled.store.reading() as conn:
         assert filled.log.head(conn) == before
 
@@ -117,11 +119,15 @@ def test_a_rotation_rewraps_every_field_key_in_one_batch(filled: Archive) -> Non
     done = filled.users.rotate_keys()
     assert done["field_keys"] > 20
     with filled.store.reading() as conn:
-        logged = conn.execute(
-            select(ledger_entries.c.row_id)
-            .where(ledger_entries.c.seq >= start, ledger_entries.c.tbl == "seal_keys")
-            .order_by(ledger_entries.c.seq)
-        ).scalars().all()
+        logged = (
+            conn.execute(
+                select(ledger_entries.c.row_id)
+                .where(ledger_entries.c.seq >= start, ledger_entries.c.tbl == "seal_keys")
+                .order_by(ledger_entries.c.seq)
+            )
+            .scalars()
+            .all()
+        )
         notes = [
             json.loads(d)
             for d in conn.execute(
