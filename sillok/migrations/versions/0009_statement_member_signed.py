@@ -45,9 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table("statement_signatories", schema=None) as batch_op:
         batch_op.drop_column("position")
     with op.batch_alter_table("statements", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            op.f("fk_statements_member_id_organizations"), type_="foreignkey"
-        )
+        batch_op.drop_constraint(op.f("fk_statements_member_id_organizations"), type_="foreignkey")
         batch_op.drop_column("member_id")
         batch_op.drop_column("signed_upper")
         batch_op.drop_column("signed_lower")
