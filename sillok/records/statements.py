@@ -214,7 +214,7 @@ class Statements:
                 kind or language, a date no one could read, a member not in the coalition).
             WriteRightNeeded: for a role without ``statement.write``.
         """
-        self._check_write_right()
+        self.check_write_right()
         with self.vault.store.transaction() as conn:
             values = self.values_of(
                 conn, title, body, language, kind, date, signed, member, translation_of
@@ -246,7 +246,7 @@ class Statements:
             "body": _checked_text("body", body, BODY_MAX),
             "published": False,
             "translation_of": translation_of,
-            "member_id": self._member_id(conn, member),
+            "member_id": member_id(self.vault, conn, member),
             **_date_values(_date(date)),
             **_date_values(_date(signed, "signed"), "signed"),
         }
@@ -266,20 +266,12 @@ class Statements:
         dialect = self.vault.store.dialect
         (sid,) = store_rows.insert_records(conn, dialect, "statement", [values], self._actor(actor))
         if signatories:
-            ids = self._organization_ids(conn, signatories, actor)
+            ids = organization_ids(self.vault, conn, signatories, self._actor(actor))
             store.set_signatories(conn, dialect, sid, ids)
         if event_ids:
-            _check_events(conn, event_ids)
+            _check_events_exist(conn, event_ids)
             store.set_related_events(conn, dialect, sid, event_ids)
         return int(sid)
-
-    def _organization_ids(
-        self, conn: Connection, names: Sequence[str], actor: str | None
-    ) -> list[int]:
-        return organization_ids(self.vault, conn, names, self._actor(actor))
-
-    def _member_id(self, conn: Connection, name: str | None) -> int | None:
-        return member_id(self.vault, conn, name)
 
     def members(self) -> list[Member]:
         """The coalition's member organizations (:class:`~sillok.records.coalition.Coalition`)."""
@@ -289,7 +281,21 @@ class Statements:
         """Set the coalition's members (:meth:`~sillok.records.coalition.Coalition.set`)."""
         return Coalition(self.vault).set(names, self._actor(actor))
 
-    def _check_write_right(self) -> None:
+    def check_events(self, conn: Connection, event_ids: Sequence[int]) -> None:
+        """Refuse event ids that name no event (in the caller's transaction).
+
+        Raises:
+            InvalidInput: naming the missing ids.
+        """
+        if event_ids:
+            _check_events_exist(conn, event_ids)
+
+    def check_write_right(self) -> None:
+        """Refuse a role without ``statement.write``.
+
+        Raises:
+            WriteRightNeeded: naming the role and the right.
+        """
         role = self.vault.role
         if not may(role, "statement.write"):
             raise WriteRightNeeded(
@@ -309,13 +315,13 @@ class Statements:
     ) -> Statement:
         """Change a statement's text, dates, kind or member (a new version; the old one is
         kept). ``member=""`` takes the member off."""
-        self._check_write_right()
+        self.check_write_right()
         changes: dict[str, Any] = {}
         if signed is not None:
             changes.update(_date_values(_date(signed, "signed"), "signed"))
         if member is not None:
             with self.vault.store.reading() as conn:
-                changes["member_id"] = self._member_id(conn, member)
+                changes["member_id"] = member_id(self.vault, conn, member)
         if title is not None:
             changes["title"] = _checked_text("title", title, TITLE_MAX)
         if body is not None:
@@ -365,11 +371,11 @@ class Statements:
         A name the archive does not know is added as an unverified organization (an NGO), as
         imports do, so a member group's own spelling is never refused.
         """
-        self._check_write_right()
+        self.check_write_right()
         self.get(statement_id)
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            ids = self._organization_ids(conn, names, actor)
+            ids = organization_ids(self.vault, conn, names, self._actor(actor))
             store.set_signatories(conn, self.vault.store.dialect, statement_id, ids)
         return self.get(statement_id)
 
@@ -381,11 +387,11 @@ class Statements:
         Raises:
             InvalidInput: naming the event ids that do not exist.
         """
-        self._check_write_right()
+        self.check_write_right()
         self.get(statement_id)
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            _check_events(conn, event_ids)
+            _check_events_exist(conn, event_ids)
             store.set_related_events(conn, self.vault.store.dialect, statement_id, event_ids)
         return self.get(statement_id)
 
@@ -422,9 +428,9 @@ class Statements:
         _date(signed, "signed")
         with self.vault.store.reading() as conn:
             if member:
-                self._member_id(conn, member)
+                member_id(self.vault, conn, member)
             if event_ids:
-                _check_events(conn, event_ids)
+                _check_events_exist(conn, event_ids)
 
     def publish(self, statement_id: int, actor: str | None = None) -> Statement:
         """Publish a statement: from now on anyone can read it."""
@@ -483,7 +489,14 @@ class Statements:
         offset: int = 0,
         limit: int = 20,
     ) -> StatementPage:
-        """A page of statements, newest first."""
+        """A page of statements, newest first; drafts too (``published_only=False``) only for a
+        role with ``statement.write``, as on the staff pages.
+
+        Raises:
+            WriteRightNeeded: drafts asked by a role without it.
+        """
+        if not published_only:
+            self.check_write_right()
         if kind is not None:
             _checked_choice("kind", kind, STATEMENT_KINDS)
         if language is not None:
@@ -545,7 +558,7 @@ class Statements:
         return Member(entry.id, entry.label, entry.unverified) if entry else None
 
 
-def _check_events(conn: Connection, event_ids: Sequence[int]) -> None:
+def _check_events_exist(conn: Connection, event_ids: Sequence[int]) -> None:
     """Refuse event ids that name no event.
 
     Raises:
