@@ -25,7 +25,7 @@ related events). Any other key is refused.
 
 Every file is read and checked before anything is written, and all are written in one
 transaction: a bad file is named with its key and value, and the archive is left as it was.
-The front matter is read with ``yaml.safe_load`` (no tags, no objects).
+The front matter is read with PyYAML's safe loader (no tags, no objects), dates kept as text.
 """
 
 from __future__ import annotations
@@ -58,6 +58,18 @@ KEYS = (
 )
 FILE_MAX = 1_000_000
 """The largest file read, in bytes (a statement's body is at most 200,000 characters)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no tags, no objects) that leaves dates as text: the archive reads
+    them (EDTF, uncertain), and YAML's own reading refuses ``2020-13-45`` with an error that
+    names neither key nor file."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class StatementFileError(InvalidInput):
@@ -99,8 +111,8 @@ def read_file(path: Path) -> StatementFile:
     if end is None:
         raise _fail(path, "the front matter has no closing line '---'")
     try:
-        front = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as exc:
+        front = yaml.load("\n".join(lines[1:end]), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not YAML"
