@@ -248,3 +248,32 @@ def test_import_list_publish_show_and_withdraw_from_the_command_line(tmp_path: P
     assert "bad.md" in result.output and "kind" in result.output and "memo" in result.output
     listed = json.loads(run("statements", "list", str(folder), "--json"))
     assert listed["total"] == 1  # neither file of the refused import was written
+
+
+def test_an_archive_from_before_0009_keeps_its_statements_and_takes_members(
+    archive: Archive, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from sillok.store import _alembic_config
+
+    old = archive.statements.write("Before", "Text.", "en", "news", "2019-05")
+    archive.statements.set_signatories(old.id, ["Zeta Group", "Alpha Group"])
+    config = _alembic_config()
+    with archive.store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")  # the schema as it was
+    assert archive.store.schema_revision() == "0007"
+    folder, database = archive.folder, archive.store.engine.url
+    archive.close()
+    url = None if database.drivername.startswith("sqlite") else database
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as upgraded:  # migrates to head
+        assert url is None or upgraded.store.engine.url == url
+        kept = upgraded.statements.get(old.id)
+        assert (kept.title, kept.posted) == ("Before", "2019-05")
+        assert kept.signed is None and kept.member is None
+        assert sorted(s.name for s in kept.signatories) == ["Alpha Group", "Zeta Group"]
+        upgraded.statements.set_members(["Zeta Group"])
+        changed = upgraded.statements.edit(old.id, member="Zeta Group", signed="2019-04-30")
+        assert changed.member is not None and changed.member.name == "Zeta Group"
+        assert changed.signed == "2019-04-30"

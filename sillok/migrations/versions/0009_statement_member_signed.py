@@ -24,29 +24,55 @@ depends_on = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+_SIGNED = ("signed_edtf", "signed_lower", "signed_upper")
+
+
+def _columns(table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+
+
 def upgrade() -> None:
-    bind = op.get_bind()
-    columns = {c["name"] for c in sa.inspect(bind).get_columns("statements")}
-    if "member_id" in columns:
-        return  # a schema already at this revision whose version mark was set back by hand
-    with op.batch_alter_table("statements", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("signed_edtf", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("signed_lower", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("signed_upper", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("member_id", _ID, nullable=True))
-        batch_op.create_foreign_key(
-            op.f("fk_statements_member_id_organizations"), "organizations", ["member_id"], ["id"]
-        )
-    with op.batch_alter_table("statement_signatories", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("position", sa.Integer(), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN on both stores, never SQLite's batch mode: a batch recreates
+    # the table (DROP TABLE statements), and with foreign keys on that deletes every
+    # signatory and related event through their ON DELETE CASCADE.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    have = _columns("statements")
+    types = {
+        "signed_edtf": sa.String(length=64),
+        "signed_lower": sa.Date(),
+        "signed_upper": sa.Date(),
+    }
+    for name in _SIGNED:
+        if name not in have:
+            op.add_column("statements", sa.Column(name, types[name], nullable=True))
+    if "member_id" not in have:
+        if sqlite:
+            op.execute(
+                "ALTER TABLE statements ADD COLUMN member_id INTEGER REFERENCES organizations (id)"
+            )
+        else:
+            op.add_column("statements", sa.Column("member_id", _ID, nullable=True))
+            op.create_foreign_key(
+                op.f("fk_statements_member_id_organizations"),
+                "statements",
+                "organizations",
+                ["member_id"],
+                ["id"],
+            )
+    if "position" not in _columns("statement_signatories"):
+        op.add_column("statement_signatories", sa.Column("position", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("statement_signatories", schema=None) as batch_op:
-        batch_op.drop_column("position")
-    with op.batch_alter_table("statements", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("fk_statements_member_id_organizations"), type_="foreignkey")
-        batch_op.drop_column("member_id")
-        batch_op.drop_column("signed_upper")
-        batch_op.drop_column("signed_lower")
-        batch_op.drop_column("signed_edtf")
+    # SQLite cannot drop a column that is part of a foreign key (member_id) without
+    # recreating the table, which would delete the signatories (see upgrade): there member_id
+    # stays, NULL-able and unread by the code before this revision.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.drop_column("statement_signatories", "position")
+    for name in _SIGNED:
+        op.drop_column("statements", name)
+    if not sqlite:
+        op.drop_constraint(
+            op.f("fk_statements_member_id_organizations"), "statements", type_="foreignkey"
+        )
+        op.drop_column("statements", "member_id")
