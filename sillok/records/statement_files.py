@@ -204,7 +204,7 @@ def import_files(
                     member=_text(f, "member"),
                     translation_of=existing,
                 )
-                statements.check_events(conn, _events(f))
+                statements.check(event_ids=_events(f))
             except StatementFileError:
                 raise
             except InvalidInput as exc:

@@ -281,15 +281,6 @@ class Statements:
         """Set the coalition's members (:meth:`~sillok.records.coalition.Coalition.set`)."""
         return Coalition(self.vault).set(names, self._actor(actor))
 
-    def check_events(self, conn: Connection, event_ids: Sequence[int]) -> None:
-        """Refuse event ids that name no event (in the caller's transaction).
-
-        Raises:
-            InvalidInput: naming the missing ids.
-        """
-        if event_ids:
-            _check_events_exist(conn, event_ids)
-
     def check_write_right(self) -> None:
         """Refuse a role without ``statement.write``.
 

@@ -13,6 +13,8 @@ Revises: 0007
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -37,7 +39,7 @@ def upgrade() -> None:
     # signatory and related event through their ON DELETE CASCADE.
     sqlite = op.get_bind().dialect.name == "sqlite"
     have = _columns("statements")
-    types = {
+    types: dict[str, sa.types.TypeEngine[Any]] = {
         "signed_edtf": sa.String(length=64),
         "signed_lower": sa.Date(),
         "signed_upper": sa.Date(),
