@@ -248,7 +248,9 @@ class StatementIn(BaseModel):
     body: str = Field(min_length=1, max_length=200_000)
     language: str = Field(default="ko", max_length=5)
     kind: str = Field(default="statement", max_length=20)
-    date: str | None = Field(default=None, max_length=64)
+    date: str | None = Field(default=None, max_length=64, description="posted")
+    signed: str | None = Field(default=None, max_length=64)
+    member: str | None = Field(default=None, max_length=300)
     signatories: list[str] = Field(default_factory=list, max_length=500)
     events: list[int] = Field(default_factory=list, max_length=1000)
 
@@ -259,7 +261,9 @@ class StatementChange(BaseModel):
     title: str | None = Field(default=None, max_length=300)
     body: str | None = Field(default=None, max_length=200_000)
     kind: str | None = Field(default=None, max_length=20)
-    date: str | None = Field(default=None, max_length=64)
+    date: str | None = Field(default=None, max_length=64, description="posted")
+    signed: str | None = Field(default=None, max_length=64)
+    member: str | None = Field(default=None, max_length=300, description='"" takes it off')
     signatories: list[str] | None = Field(default=None, max_length=500)
     events: list[int] | None = Field(default=None, max_length=1000)
 
@@ -277,8 +281,26 @@ def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
     """Write a statement with its signatories and related events."""
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
-    service.check(body.title, body.body, body.language, body.kind, body.date, body.events)
-    item = service.write(body.title, body.body, body.language, body.kind, body.date, actor)
+    service.check(
+        body.title,
+        body.body,
+        body.language,
+        body.kind,
+        body.date,
+        body.events,
+        signed=body.signed,
+        member=body.member,
+    )
+    item = service.write(
+        body.title,
+        body.body,
+        body.language,
+        body.kind,
+        body.date,
+        actor,
+        member=body.member,
+        signed=body.signed,
+    )
     service.set_signatories(item.id, body.signatories, actor)
     service.set_events(item.id, body.events, actor)
     return service.get(item.id).to_json()
@@ -290,9 +312,25 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
     service.get(statement_id)
-    service.check(body.title, body.body, None, body.kind, body.date, body.events or ())
+    service.check(
+        body.title,
+        body.body,
+        None,
+        body.kind,
+        body.date,
+        body.events or (),
+        signed=body.signed,
+        member=body.member,
+    )
     service.edit(
-        statement_id, title=body.title, body=body.body, date=body.date, kind=body.kind, actor=actor
+        statement_id,
+        title=body.title,
+        body=body.body,
+        date=body.date,
+        kind=body.kind,
+        actor=actor,
+        signed=body.signed,
+        member=body.member,
     )
     if body.signatories is not None:
         service.set_signatories(statement_id, body.signatories, actor)
