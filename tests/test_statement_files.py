@@ -277,3 +277,41 @@ def test_an_archive_from_before_0009_keeps_its_statements_and_takes_members(
         changed = upgraded.statements.edit(old.id, member="Zeta Group", signed="2019-04-30")
         assert changed.member is not None and changed.member.name == "Zeta Group"
         assert changed.signed == "2019-04-30"
+
+
+def test_the_staff_form_writes_member_and_signed_date_and_refuses_a_non_member(
+    tmp_path: Path,
+) -> None:
+    from tests.test_web_app import add_users, csrf_of, login
+
+    folder = tmp_path / "archive"
+    with Archive.create(folder, PASSPHRASE, settings=FAST) as archive:
+        archive.statements.set_members(MEMBERS)
+        add_users(archive)
+    app = create_app(folder, WebSettings(passphrase=PASSPHRASE, archive=FAST))
+    try:
+        client = login(app, "coordinator")
+        form = {
+            "csrf_token": csrf_of(client, "/statements/new"),
+            "title": TITLE,
+            "body": "1. stop\n2. withdraw",
+            "language": "en",
+            "kind": "news",
+            "date": "2020-08-26",
+            "signed": "2020-07-21",
+            "member": "Nobody Alliance",
+            "signatories": "\n".join(SIGNATORIES),
+        }
+        refused = client.post("/statements/new", data=form, follow_redirects=False)
+        assert refused.status_code == 422 and "Nobody Alliance" in refused.text
+        written = client.post(
+            "/statements/new", data={**form, "member": "NKnet"}, follow_redirects=False
+        )
+        assert written.status_code == 303, written.text
+    finally:
+        app.state.web.close()
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as archive:
+        (item,) = archive.statements.page(published_only=False).items
+        assert item.member is not None and item.member.name == "NKnet"
+        assert (item.posted, item.signed) == ("2020-08-26", "2020-07-21")
+        assert [s.name for s in item.signatories] == SIGNATORIES

@@ -73,6 +73,8 @@ def _values_of(item: Statement) -> dict[str, str]:
         "title": item.title,
         "body": item.body,
         "date": item.date or "",
+        "signed": item.signed or "",
+        "member": item.member.name if item.member else "",
         "signatories": "\n".join(s.name for s in item.signatories),
         "events": " ".join(str(e.id) for e in item.events),
     }
@@ -103,6 +105,8 @@ def create(
     language: Annotated[str, Form(max_length=5)] = "ko",
     kind: Annotated[str, Form(max_length=20)] = "statement",
     date: Annotated[str, Form(max_length=64)] = "",
+    signed: Annotated[str, Form(max_length=64)] = "",
+    member: Annotated[str, Form(max_length=300)] = "",
     signatories: Annotated[str, Form(max_length=20_000)] = "",
     events: Annotated[str, Form(max_length=5_000)] = "",
 ) -> Response:
@@ -114,6 +118,8 @@ def create(
         language=language,
         kind=kind,
         date=date,
+        signed=signed,
+        member=member,
         signatories=signatories,
         events=events,
     )
@@ -121,10 +127,14 @@ def create(
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
-        service.check(title, body, language, kind, date or None, event_ids)
+        service.check(
+            title, body, language, kind, date or None, event_ids, signed or None, member or None
+        )
     except InvalidInput as exc:
         return _render_form(req, values, _form_error(exc), None, "new")
-    item = service.write(title, body, language, kind, date or None, actor)
+    item = service.write(
+        title, body, language, kind, date or None, actor, member=member or None, signed=signed
+    )
     service.set_signatories(item.id, _names(signatories), actor)
     service.set_events(item.id, event_ids, actor)
     return req.redirect(f"/statements/{item.id}")
@@ -155,6 +165,8 @@ def edit(
     body: Annotated[str, Form(max_length=200_000)] = "",
     kind: Annotated[str, Form(max_length=20)] = "statement",
     date: Annotated[str, Form(max_length=64)] = "",
+    signed: Annotated[str, Form(max_length=64)] = "",
+    member: Annotated[str, Form(max_length=300)] = "",
     signatories: Annotated[str, Form(max_length=20_000)] = "",
     events: Annotated[str, Form(max_length=5_000)] = "",
 ) -> Response:
@@ -168,14 +180,33 @@ def edit(
         "body": body,
         "kind": kind,
         "date": date,
+        "signed": signed,
+        "member": member,
         "signatories": signatories,
         "events": events,
     }
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
-        service.check(title=title, body=body, kind=kind, date=date, event_ids=event_ids)
-        service.edit(statement_id, title=title, body=body, date=date, kind=kind, actor=actor)
+        service.check(
+            title=title,
+            body=body,
+            kind=kind,
+            date=date,
+            event_ids=event_ids,
+            signed=signed,
+            member=member,
+        )
+        service.edit(
+            statement_id,
+            title=title,
+            body=body,
+            date=date,
+            kind=kind,
+            actor=actor,
+            signed=signed,
+            member=member,
+        )
         service.set_signatories(statement_id, _names(signatories), actor)
         service.set_events(statement_id, event_ids, actor)
     except PublishRightNeeded:
