@@ -94,6 +94,7 @@ def test_a_news_item_on_a_member_imports_with_both_dates_member_and_ordered_sign
     assert item.published is False
     assert "<ol>" in item.body_html and "<blockquote>" in item.body_html
     assert archive.statements.get(item.id) == item
+    assert archive.verification.run().ok  # every write went through the log
 
 
 def test_uncertain_dates_and_a_translation_in_the_same_import(
