@@ -274,10 +274,17 @@ def test_an_archive_from_before_0009_keeps_its_statements_and_takes_members(
         assert (kept.title, kept.posted) == ("Before", "2019-05")
         assert kept.signed is None and kept.member is None
         assert sorted(s.name for s in kept.signatories) == ["Alpha Group", "Zeta Group"]
-        upgraded.statements.set_members(["Zeta Group"])
+        upgraded.statements.set_members(["Zeta Group", "국가보위성"])
         changed = upgraded.statements.edit(old.id, member="Zeta Group", signed="2019-04-30")
         assert changed.member is not None and changed.member.name == "Zeta Group"
         assert changed.signed == "2019-04-30"
+        both = upgraded.statements.write("Both", "b", "en", member="국가보위성")
+        assert both.member is not None
+        assert both.member.name == "Ministry of State Security (국가보위성)"  # a vocabulary entry
+        upgraded.statements.edit(both.id, member="MSS")  # an alias finds it too
+        # a member with a Korean and an English name is shown (and given back) as its label
+        korean = upgraded.statements.translate(both.id, "ko", "둘", "본문")
+        assert korean.member == upgraded.statements.get(both.id).member
 
 
 def test_the_staff_form_writes_member_and_signed_date_and_refuses_a_non_member(

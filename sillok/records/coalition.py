@@ -54,7 +54,8 @@ def organization_ids(vault: Vault, conn: Connection, names: Sequence[str], actor
 
 
 def member_id(vault: Vault, conn: Connection, name: str | None) -> int | None:
-    """The organization id of the coalition member named by any of its names (None for none).
+    """The organization id of the coalition member named by any of its names or by its label
+    (None for none).
 
     Raises:
         InvalidInput: naming the value, when it names no member.
@@ -63,9 +64,13 @@ def member_id(vault: Vault, conn: Connection, name: str | None) -> int | None:
         return None
     name = str(name).strip()
     ids = store.member_ids(conn)
+    members = [e for e in (vault.organizations.get(i) for i in ids) if e is not None]
+    for member in members:
+        if name == member.label:  # as the pages show it: "English (한국어)"
+            return member.id
     entry = vault.organizations.resolve(name)
     if entry is None or entry.id not in ids:
-        known = [e.label for e in (vault.organizations.get(i) for i in ids) if e]
+        known = [e.label for e in members]
         listed = f" ({'; '.join(known)})" if known else " (none are set)"
         raise InvalidInput(f"member: {name!r} is not one of the coalition's members{listed}")
     return entry.id
