@@ -176,10 +176,10 @@ def test_a_documenter_imports_drafts_but_may_not_publish_or_set_members(
     from tests.security.conftest import add_user, open_as
 
     sqlcipher_archive.statements.set_members(MEMBERS)
-    add_user(sqlcipher_archive, "doc", "documenter")
-    add_user(sqlcipher_archive, "viewer", "viewer")
-    passphrases = {n: f"{n} keeps 7 blue herons beside the Taedong, winter 1987" for n in
-                   ("doc", "viewer")}
+    passphrases = {
+        "doc": add_user(sqlcipher_archive, "doc", "documenter"),
+        "viewer": add_user(sqlcipher_archive, "viewer", "viewer"),
+    }
     folder = sqlcipher_archive.folder
     sqlcipher_archive.close()
     news = _write(tmp_path, "nknet.md", NEWS)
