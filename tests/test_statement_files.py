@@ -215,6 +215,9 @@ def test_import_list_publish_show_and_withdraw_from_the_command_line(tmp_path: P
     sid = imported["id"]
     listed = json.loads(run("statements", "list", str(folder), "--json"))
     assert [i["title"] for i in listed["items"]] == [TITLE] and not listed["items"][0]["published"]
+    theirs = json.loads(run("statements", "list", str(folder), "--member", "NKnet", "--json"))
+    others = json.loads(run("statements", "list", str(folder), "--member", MEMBERS[1], "--json"))
+    assert (theirs["total"], others["total"]) == (1, 0)
 
     app = create_app(folder, WebSettings(passphrase=PASSPHRASE, archive=FAST))
     try:

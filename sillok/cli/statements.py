@@ -84,6 +84,7 @@ def list_(
     ),
     language: str = typer.Option(None, "--language", help="Only this language (ko, en...)."),
     kind: str = typer.Option(None, "--kind", help="Only this kind: statement, news, report."),
+    member: str = typer.Option(None, "--member", help="Only this coalition member's."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many."),
     limit: int = typer.Option(100, "--limit", min=1, max=100, help="At most this many."),
     as_json: bool = JsonOpt,
@@ -93,7 +94,7 @@ def list_(
     published."""
     with open_archive(archive, passphrase_file) as opened:
         only = published or not may(opened.vault.role, "statement.write")
-        page = opened.statements.page(only, language, kind, offset, limit)
+        page = opened.statements.page(only, language, kind, offset, limit, member)
     if as_json:
         print_json({"total": page.total, "items": [s.to_json() for s in page.items]})
         return

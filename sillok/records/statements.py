@@ -479,9 +479,11 @@ class Statements:
         kind: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        member: str | None = None,
     ) -> StatementPage:
-        """A page of statements, newest first; drafts too (``published_only=False``) only for a
-        role with ``statement.write``, as on the staff pages.
+        """A page of statements, newest first (only a member's, with ``member``); drafts too
+        (``published_only=False``) only for a role with ``statement.write``, as on the staff
+        pages.
 
         Raises:
             WriteRightNeeded: drafts asked by a role without it.
@@ -494,7 +496,10 @@ class Statements:
             _checked_choice("language", language, LANGUAGES)
         offset, limit = max(0, offset), max(1, min(limit, PAGE_MAX))
         with self.vault.store.reading() as conn:
-            rows, total = store.list_statements(conn, published_only, language, kind, offset, limit)
+            mid = member_id(self.vault, conn, member)
+            rows, total = store.list_statements(
+                conn, published_only, language, kind, offset, limit, mid
+            )
             items = [self._full(conn, r) for r in rows]
         return StatementPage(items, total, offset, limit)
 
