@@ -195,7 +195,10 @@ statements = Table(
     metadata,
     *_record_columns(),
     Column("kind", String(20), nullable=False, default="statement"),  # statement, news, report
-    *_date_columns("date"),
+    *_date_columns("date"),  # posted (the date the item went up)
+    *_date_columns("signed"),  # signed or issued (since 0009)
+    # the coalition member that issued it (since 0009; one of the archive's members)
+    Column("member_id", Id, ForeignKey("organizations.id")),
     Column("language", String(10), nullable=False),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
@@ -208,6 +211,7 @@ statement_signatories = Table(
     metadata,
     Column("statement_id", Id, ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True),
     Column("organization_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("position", Integer),  # the order they sign in (since 0009; NULL before)
 )
 
 statement_events = Table(

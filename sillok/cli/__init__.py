@@ -145,6 +145,7 @@ from sillok.cli import linkage as _linkage  # noqa: E402
 from sillok.cli import links as _links  # noqa: E402,F401
 from sillok.cli import publish as _publish  # noqa: E402,F401
 from sillok.cli import security as _security  # noqa: E402,F401
+from sillok.cli import statements as _statements  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401
 from sillok.cli import web as _web  # noqa: E402,F401
 

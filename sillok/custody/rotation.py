@@ -58,9 +58,10 @@ def rotate_keys(vault: Vault) -> dict[str, Any]:
 
     1. every user's copy gets the new keys as *pending* (``keys.json`` written atomically);
     2. in one transaction, the field keys are re-wrapped under the new seal master key and
-       every evidence file's data key under the new evidence key (files sealed before the data
-       keys get one), so the new copies hold no evidence key of an earlier epoch (until
-       step 4 the sealer and the attachments accept the keys of either copy);
+       every evidence file's data key under the new evidence key, each in one batch of
+       writes and log entries (files sealed before the data keys get one), so the new
+       copies hold no evidence key of an earlier epoch (until step 4 the sealer and the
+       attachments accept the keys of either copy);
     3. the SQLCipher database is re-keyed (``PRAGMA rekey``, one transaction in the WAL:
        before its commit the old key opens it, after it the new one);
     4. the pending keys become the current ones.

@@ -40,6 +40,7 @@ from sillok.ledger.checkpoint import (
     open_unsigned,
 )
 from sillok.ledger.entries import (
+    LEGACY_SHAPES,
     LOGGED_TABLES,
     SHAPES,
     Entry,
@@ -288,6 +289,9 @@ def _verify_chunk(
         if person_keys and content != last.content:
             # logged before its person had a commit key: committed with the salt key
             content = _content(log, shape, mapping, version)
+        if content != last.content and shape.table.name in LEGACY_SHAPES:
+            # logged before its ref was committed salted: the ref in the clear
+            content = _content(log, LEGACY_SHAPES[shape.table.name], mapping, version)
         if last.op == "delete":
             report.problem(
                 f"{_describe(shape, key)} exists, but the log recorded its deletion "
@@ -376,7 +380,10 @@ def _verify_versions(
         except ValueError:
             report.problem(f"{_describe(shape, key)} version {entry.version}: history damaged")
             continue
-        if _content(log, shape, mapping, entry.version) != entry.content:
+        content = _content(log, shape, mapping, entry.version)
+        if content != entry.content and shape.table.name in LEGACY_SHAPES:
+            content = _content(log, LEGACY_SHAPES[shape.table.name], mapping, entry.version)
+        if content != entry.content:
             report.problem(
                 f"{_describe(shape, key)} version {entry.version} in its history differs from "
                 f"what the log recorded (entry {entry.seq})"

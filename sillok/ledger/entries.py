@@ -172,20 +172,24 @@ class TableShape:
         return first, (int(row[self.key[1]]) if len(self.key) > 1 else None)
 
 
-def _shape(table: Table) -> TableShape:
+#: general columns committed salted all the same: a ref may name a person, and must be able
+#: to leave a kept version (``withheld:v1:``) when they are protected
+SALTED_GENERAL: dict[str, frozenset[str]] = {"persons": frozenset({"ref"})}
+
+
+def _shape(table: Table, legacy: bool = False) -> TableShape:
     key = tuple(c.name for c in table.primary_key.columns)
     if len(key) not in (1, 2):
         raise TypeError(f"{table.name}: the log needs a one- or two-column primary key")
-    return TableShape(
-        table=table,
-        key=key,
-        versioned="version" in table.c,
-        converters=tuple((c.name, _converter(c)) for c in table.columns),
-        redactable=redactable(table.name),
-    )
+    salted = SALTED_GENERAL.get(table.name, frozenset()) if not legacy else frozenset()
+    converters = tuple((c.name, _converter(c)) for c in table.columns)
+    return TableShape(table, key, "version" in table.c, converters, redactable(table.name) | salted)
 
 
 SHAPES: dict[str, TableShape] = {t.name: _shape(t) for t in LOGGED_TABLES}
+#: how rows were logged before :data:`SALTED_GENERAL` (those columns in the clear): verify and
+#: proofs try this form when the other does not match (each hashes every value)
+LEGACY_SHAPES = {name: _shape(SHAPES[name].table, legacy=True) for name in SALTED_GENERAL}
 
 _EXACT_TYPE: dict[Callable[[Any], Json], type] = {_as_str: str, _as_int: int, _as_bool: bool}
 _MEMO_CONVERTERS = (_as_datetime, _as_date)

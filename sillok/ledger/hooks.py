@@ -14,7 +14,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table
 
-from sillok.ledger.entries import SHAPES, WITHHELD_PREFIX, is_withheld
+from sillok.ledger.entries import (
+    SALTED_GENERAL,
+    SHAPES,
+    WITHHELD_PREFIX,
+    content_commitment,
+    is_withheld,
+)
 from sillok.ledger.log import ArchiveLog
 from sillok.security.seal import is_sealed
 
@@ -65,23 +71,46 @@ class ArchiveHooks:
         """The columns ``after`` holds sealed and ``before`` in the clear (a record made
         confidential): their earlier values must leave the history."""
         shape = SHAPES.get(table.name)
-        return sorted(
+        sealed = {
             column
             for column in (shape.redactable if shape is not None else ())
             if is_sealed(after.get(column))
             and before.get(column) is not None
             and not is_sealed(before.get(column))
-        )
+        }
+        # a protected person's ref that changed (protect replaces a ref that may name them):
+        # the earlier refs leave the history too
+        renamed = {
+            column
+            for column in SALTED_GENERAL.get(table.name, ())
+            if after.get("protected") and before.get(column) != after.get(column)
+        }
+        return sorted(sealed | renamed)
 
-    def stand_in(self, table: Table, kept: Mapping[str, Any], column: str) -> str | None:
+    def stand_in(
+        self, conn: Connection, table: Table, kept: Mapping[str, Any], column: str
+    ) -> str | None:
         """What a kept version holds in place of a withheld value: its commitment in the log
-        (the version still verifies). None when there is nothing to withhold."""
+        (the version still verifies). None when there is nothing to withhold, or when the
+        version was logged with the column in the clear (:data:`LEGACY_SHAPES`): then no
+        commitment of the value alone exists, and the value stays."""
         value = kept.get(column)
         if value is None or is_sealed(value) or is_withheld(value):
             return None
         shape = SHAPES[table.name]
+        if column not in shape.redactable:  # committed in the clear: nothing can stand in
+            return None
         version = int(kept["version"]) if shape.versioned else None
-        return WITHHELD_PREFIX + str(self.log.committed(shape, kept, version)[column]["c"])
+        committed = self.log.committed(shape, kept, version)
+        if column in SALTED_GENERAL.get(table.name, ()):
+            logged = [
+                e.content
+                for e in self.log.entries_of(conn, table.name, shape.key_of(kept)[0])
+                if e.version == version and e.op != "delete"
+            ]
+            if content_commitment(committed) not in logged:
+                return None
+        return WITHHELD_PREFIX + str(committed[column]["c"])
 
     def unchanged(
         self, conn: Connection, table: Table, current: Any, changes: dict[str, Any]

@@ -5,8 +5,16 @@ organizations that sign it and the events it concerns, translates it, and publis
 public side lists only what is published, newest first, and links each item to the previous
 (older) and next (newer) published item in the same language.
 
+A coalition posts news *on its members*: an item names the member that issued it (one of the
+archive's coalition members, :meth:`Statements.set_members`), the date it was posted
+(``date``) and the date it was signed or issued (``signed``), either of them uncertain (EDTF),
+and its signatories in the order they sign. The body is Markdown, rendered by
+:func:`render_body` without raw HTML.
+
 Statements are versioned records: every edit, publication or withdrawal keeps the previous
-version in the history.
+version in the history. Writing needs ``statement.write``; publishing, withdrawing, changing
+what is or was published and setting the coalition's members need ``statement.publish``
+(:mod:`sillok.security.policy`), whichever way in the change comes.
 """
 
 from __future__ import annotations
@@ -19,6 +27,14 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
+from sillok.records.coalition import (
+    Coalition,
+    Member,
+    PublishRightNeeded,
+    member_id,
+    organization_ids,
+)
+from sillok.records.markdown import render_body
 from sillok.security.policy import may
 from sillok.store import rows as store_rows
 from sillok.store import statements as store
@@ -79,6 +95,18 @@ class Statement:
     updated_at: str
     signatories: tuple[Signatory, ...] = ()
     events: tuple[RelatedEvent, ...] = ()
+    signed: str | None = None
+    member: Member | None = None
+
+    @property
+    def posted(self) -> str | None:
+        """The date it was posted (EDTF), the same as ``date``."""
+        return self.date
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered (:func:`render_body`)."""
+        return render_body(self.body)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""
@@ -89,6 +117,8 @@ class Statement:
             "title": self.title,
             "body": self.body,
             "date": self.date,
+            "signed": self.signed,
+            "member": self.member.to_json() if self.member else None,
             "published": self.published,
             "translation_of": self.translation_of,
             "version": self.version,
@@ -123,17 +153,17 @@ class Neighbours:
     translations: list[Statement] = field(default_factory=list)
 
 
-def _date(text: str | None) -> UncertainDate | None:
-    if text is None or not text.strip():
+def _date(text: str | None, name: str = "date") -> UncertainDate | None:
+    if text is None or not str(text).strip():
         return None
     try:
-        return parse_date(text.strip())
+        return parse_date(str(text).strip())
     except DateError as exc:
-        raise InvalidInput(f"date: {exc}") from None
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
-class PublishRightNeeded(InvalidInput):
-    """A change only a role with the publish right may make, asked by one without it."""
+class WriteRightNeeded(InvalidInput):
+    """A statement written or changed by a role without ``statement.write``."""
 
 
 def _checked_text(name: str, value: str, limit: int) -> str:
@@ -172,12 +202,42 @@ class Statements:
         date: str | None = None,
         actor: str | None = None,
         translation_of: int | None = None,
+        member: str | None = None,
+        signed: str | None = None,
     ) -> Statement:
-        """Write a new, unpublished statement.
+        """Write a new, unpublished statement; ``date`` is the date it was posted, ``signed``
+        the date it was signed or issued, ``member`` the coalition member that issued it (by
+        any of its names).
 
         Raises:
             InvalidInput: naming the field and value that is wrong (an empty title, an unknown
-                kind or language, a date no one could read).
+                kind or language, a date no one could read, a member not in the coalition).
+            WriteRightNeeded: for a role without ``statement.write``.
+        """
+        self.check_write_right()
+        with self.vault.store.transaction() as conn:
+            values = self.values_of(
+                conn, title, body, language, kind, date, signed, member, translation_of
+            )
+            sid = self.insert(conn, values, actor)
+        return self.get(sid)
+
+    def values_of(
+        self,
+        conn: Connection,
+        title: str,
+        body: str,
+        language: str,
+        kind: str,
+        date: str | None,
+        signed: str | None,
+        member: str | None,
+        translation_of: int | None,
+    ) -> dict[str, Any]:
+        """The row a new statement is written as, every value checked (nothing is written).
+
+        Raises:
+            InvalidInput: naming the first field that is wrong and its value.
         """
         values: dict[str, Any] = {
             "kind": _checked_choice("kind", kind, STATEMENT_KINDS),
@@ -186,13 +246,52 @@ class Statements:
             "body": _checked_text("body", body, BODY_MAX),
             "published": False,
             "translation_of": translation_of,
+            "member_id": member_id(self.vault, conn, member),
             **_date_values(_date(date)),
+            **_date_values(_date(signed, "signed"), "signed"),
         }
-        with self.vault.store.transaction() as conn:
-            (sid,) = store_rows.insert_records(
-                conn, self.vault.store.dialect, "statement", [values], self._actor(actor)
+        return values
+
+    def insert(
+        self,
+        conn: Connection,
+        values: dict[str, Any],
+        actor: str | None,
+        signatories: Sequence[str] = (),
+        event_ids: Sequence[int] = (),
+    ) -> int:
+        """Insert a statement checked by :meth:`values_of`, with its signatories (by name, in
+        order; an unknown name is added as an unverified organization) and related events, in
+        the caller's transaction. Returns its id."""
+        dialect = self.vault.store.dialect
+        (sid,) = store_rows.insert_records(conn, dialect, "statement", [values], self._actor(actor))
+        if signatories:
+            ids = organization_ids(self.vault, conn, signatories, self._actor(actor))
+            store.set_signatories(conn, dialect, sid, ids)
+        if event_ids:
+            _check_events_exist(conn, event_ids)
+            store.set_related_events(conn, dialect, sid, event_ids)
+        return int(sid)
+
+    def members(self) -> list[Member]:
+        """The coalition's member organizations (:class:`~sillok.records.coalition.Coalition`)."""
+        return Coalition(self.vault).members()
+
+    def set_members(self, names: Sequence[str], actor: str | None = None) -> list[Member]:
+        """Set the coalition's members (:meth:`~sillok.records.coalition.Coalition.set`)."""
+        return Coalition(self.vault).set(names, self._actor(actor))
+
+    def check_write_right(self) -> None:
+        """Refuse a role without ``statement.write``.
+
+        Raises:
+            WriteRightNeeded: naming the role and the right.
+        """
+        role = self.vault.role
+        if not may(role, "statement.write"):
+            raise WriteRightNeeded(
+                f"the {role} role may not write or change statements (statement.write)"
             )
-        return self.get(sid)
 
     def edit(
         self,
@@ -202,9 +301,18 @@ class Statements:
         date: str | None = None,
         kind: str | None = None,
         actor: str | None = None,
+        signed: str | None = None,
+        member: str | None = None,
     ) -> Statement:
-        """Change a statement's text, date or kind (a new version; the old one is kept)."""
+        """Change a statement's text, dates, kind or member (a new version; the old one is
+        kept). ``member=""`` takes the member off."""
+        self.check_write_right()
         changes: dict[str, Any] = {}
+        if signed is not None:
+            changes.update(_date_values(_date(signed, "signed"), "signed"))
+        if member is not None:
+            with self.vault.store.reading() as conn:
+                changes["member_id"] = member_id(self.vault, conn, member)
         if title is not None:
             changes["title"] = _checked_text("title", title, TITLE_MAX)
         if body is not None:
@@ -237,6 +345,8 @@ class Statements:
             original.date,
             actor,
             translation_of=root,
+            member=original.member.name if original.member else None,
+            signed=original.signed,
         )
         with self.vault.store.transaction() as conn:
             dialect = self.vault.store.dialect
@@ -252,19 +362,11 @@ class Statements:
         A name the archive does not know is added as an unverified organization (an NGO), as
         imports do, so a member group's own spelling is never refused.
         """
+        self.check_write_right()
         self.get(statement_id)
-        cleaned = [n.strip() for n in names if n.strip()]
-        directory = self.vault.organizations
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            ids = []
-            for name in cleaned:
-                entry = directory.resolve(name)
-                if entry is None:
-                    entry = directory.add_unverified(
-                        conn, self.vault.store.dialect, name, self._actor(actor), "ngo"
-                    )
-                ids.append(entry.id)
+            ids = organization_ids(self.vault, conn, names, self._actor(actor))
             store.set_signatories(conn, self.vault.store.dialect, statement_id, ids)
         return self.get(statement_id)
 
@@ -276,10 +378,11 @@ class Statements:
         Raises:
             InvalidInput: naming the event ids that do not exist.
         """
+        self.check_write_right()
         self.get(statement_id)
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            _check_events(conn, event_ids)
+            _check_events_exist(conn, event_ids)
             store.set_related_events(conn, self.vault.store.dialect, statement_id, event_ids)
         return self.get(statement_id)
 
@@ -291,6 +394,8 @@ class Statements:
         kind: str | None = None,
         date: str | None = None,
         event_ids: Sequence[int] = (),
+        signed: str | None = None,
+        member: str | None = None,
     ) -> None:
         """Check what a statement is to be written or changed with, writing nothing.
 
@@ -311,9 +416,12 @@ class Statements:
         if body is not None:
             _checked_text("body", body, BODY_MAX)
         _date(date)
-        if event_ids:
-            with self.vault.store.reading() as conn:
-                _check_events(conn, event_ids)
+        _date(signed, "signed")
+        with self.vault.store.reading() as conn:
+            if member:
+                member_id(self.vault, conn, member)
+            if event_ids:
+                _check_events_exist(conn, event_ids)
 
     def publish(self, statement_id: int, actor: str | None = None) -> Statement:
         """Publish a statement: from now on anyone can read it."""
@@ -371,15 +479,27 @@ class Statements:
         kind: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        member: str | None = None,
     ) -> StatementPage:
-        """A page of statements, newest first."""
+        """A page of statements, newest first (only a member's, with ``member``); drafts too
+        (``published_only=False``) only for a role with ``statement.write``, as on the staff
+        pages.
+
+        Raises:
+            WriteRightNeeded: drafts asked by a role without it.
+        """
+        if not published_only:
+            self.check_write_right()
         if kind is not None:
             _checked_choice("kind", kind, STATEMENT_KINDS)
         if language is not None:
             _checked_choice("language", language, LANGUAGES)
         offset, limit = max(0, offset), max(1, min(limit, PAGE_MAX))
         with self.vault.store.reading() as conn:
-            rows, total = store.list_statements(conn, published_only, language, kind, offset, limit)
+            mid = member_id(self.vault, conn, member)
+            rows, total = store.list_statements(
+                conn, published_only, language, kind, offset, limit, mid
+            )
             items = [self._full(conn, r) for r in rows]
         return StatementPage(items, total, offset, limit)
 
@@ -416,7 +536,7 @@ class Statements:
 
     def _full(self, conn: Connection, row: StatementRow, links: bool = True) -> Statement:
         if not links:
-            return _statement(row)
+            return _statement(row, member=self._member(row))
         orgs = self.vault.organizations
         signatories = []
         for oid in store.signatory_ids(conn, row.id):
@@ -427,10 +547,14 @@ class Statements:
             RelatedEvent(e.id, e.title or e.ref or f"#{e.id}", e.sharing)
             for e in store.related_events(conn, row.id)
         )
-        return _statement(row, tuple(signatories), related)
+        return _statement(row, tuple(signatories), related, self._member(row))
+
+    def _member(self, row: StatementRow) -> Member | None:
+        entry = self.vault.organizations.get(row.member_id)
+        return Member(entry.id, entry.label, entry.unverified) if entry else None
 
 
-def _check_events(conn: Connection, event_ids: Sequence[int]) -> None:
+def _check_events_exist(conn: Connection, event_ids: Sequence[int]) -> None:
     """Refuse event ids that name no event.
 
     Raises:
@@ -446,6 +570,7 @@ def _statement(
     row: StatementRow,
     signatories: tuple[Signatory, ...] = (),
     related: tuple[RelatedEvent, ...] = (),
+    member: Member | None = None,
 ) -> Statement:
     return Statement(
         id=row.id,
@@ -461,12 +586,14 @@ def _statement(
         updated_at=row.updated_at.isoformat() if row.updated_at else "",
         signatories=signatories,
         events=related,
+        signed=row.signed_edtf,
+        member=member,
     )
 
 
-def _date_values(value: UncertainDate | None) -> dict[str, Any]:
+def _date_values(value: UncertainDate | None, prefix: str = "date") -> dict[str, Any]:
     return {
-        "date_edtf": value.edtf if value else None,
-        "date_lower": value.lower if value else None,
-        "date_upper": value.upper if value else None,
+        f"{prefix}_edtf": value.edtf if value else None,
+        f"{prefix}_lower": value.lower if value else None,
+        f"{prefix}_upper": value.upper if value else None,
     }

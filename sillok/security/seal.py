@@ -312,9 +312,14 @@ class Sealer:
         return True
 
     def rewrap(self, conn: Connection, new_master: bytes) -> int:
-        """Re-wrap every live field key under a new seal master key; returns how many."""
+        """Re-wrap every live field key under a new seal master key; returns how many.
+
+        All are written in one statement and one batch of log entries
+        (:func:`sillok.store.seals.rewrap_seal_keys`); keys already under the new master (an
+        interrupted rotation run again) are left.
+        """
         fresh = AESGCM(new_master)
-        count = 0
+        rewrapped: list[tuple[int, bytes]] = []
         for row in store.live_seal_keys(conn):
             if row.subject.startswith(_READERS_PREFIX):
                 continue  # every role's copy of a commit key: not under the seal master
@@ -329,11 +334,11 @@ class Sealer:
             if key is None:
                 raise SealError(f"seal key {row.id} opens with no known seal master key")
             nonce = os.urandom(12)
-            store.rewrap_seal_key(conn, row.id, nonce + fresh.encrypt(nonce, key, aad))
-            count += 1
+            rewrapped.append((int(row.id), nonce + fresh.encrypt(nonce, key, aad)))
+        store.rewrap_seal_keys(conn, rewrapped)
         self._older = [m for m in (self._master, *self._older) if m is not None]
         self._master = fresh
-        return count
+        return len(rewrapped)
 
 
 class CommitKeys:

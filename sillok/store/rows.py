@@ -46,9 +46,12 @@ class WriteHooks(Protocol):
     def withheld(
         self, table: Table, before: Mapping[str, Any], after: Mapping[str, Any]
     ) -> list[str]:
-        """Columns sealed in ``after`` and in the clear in ``before``: they leave the history."""
+        """Columns sealed in ``after`` and in the clear in ``before``, or otherwise no longer
+        to be kept (a protected person's earlier ref): they leave the history."""
 
-    def stand_in(self, table: Table, kept: Mapping[str, Any], column: str) -> Any:
+    def stand_in(
+        self, conn: Connection, table: Table, kept: Mapping[str, Any], column: str
+    ) -> Any:
         """What a kept version holds in place of a withheld value (None: keep it as it is)."""
 
 
@@ -279,7 +282,7 @@ def withhold_history(conn: Connection, kind: str, record_id: int, columns: Seque
     ).all()
     for kept_id, data in kept_rows:
         kept = json.loads(data)
-        stand_ins = {c: hooks.stand_in(table, kept, c) for c in columns}
+        stand_ins = {c: hooks.stand_in(conn, table, kept, c) for c in columns}
         stand_ins = {c: v for c, v in stand_ins.items() if v is not None}
         if stand_ins:
             conn.execute(

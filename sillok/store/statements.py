@@ -7,12 +7,19 @@ Nothing here commits: callers hold the transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, or_, select
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select
 
-from sillok.model import events, statement_events, statement_signatories, statements
+from sillok.model import (
+    archive_meta,
+    events,
+    statement_events,
+    statement_signatories,
+    statements,
+)
 from sillok.store.dialects import Dialect
 from sillok.store.rows import delete_rows, insert_rows
 
@@ -36,9 +43,12 @@ def list_statements(
     kind: str | None,
     offset: int,
     limit: int,
+    member_id: int | None = None,
 ) -> tuple[list[Row[Any]], int]:
     """One page of statements (newest first) and how many there are in all."""
     conds: list[Any] = []
+    if member_id is not None:
+        conds.append(statements.c.member_id == member_id)
     if published_only:
         conds.append(statements.c.published.is_(True))
     if language:
@@ -94,11 +104,15 @@ def translations(conn: Connection, original_id: int) -> list[Row[Any]]:
 
 
 def signatory_ids(conn: Connection, statement_id: int) -> list[int]:
-    """The organization ids that signed a statement, in the order they were added."""
+    """The organization ids that signed a statement, in the order they sign in (signatories
+    set before migration 0009 have no position and come in the order of their ids)."""
     rows = conn.execute(
         select(statement_signatories.c.organization_id)
         .where(statement_signatories.c.statement_id == statement_id)
-        .order_by(statement_signatories.c.organization_id)
+        .order_by(
+            func.coalesce(statement_signatories.c.position, 0),
+            statement_signatories.c.organization_id,
+        )
     )
     return [r[0] for r in rows]
 
@@ -106,11 +120,12 @@ def signatory_ids(conn: Connection, statement_id: int) -> list[int]:
 def set_signatories(
     conn: Connection, dialect: Dialect, statement_id: int, organization_ids: Sequence[int]
 ) -> None:
-    """Replace a statement's signatories."""
+    """Replace a statement's signatories, in the order given (a repeated one keeps its first
+    place)."""
     delete_rows(conn, statement_signatories, "statement_id", [statement_id])
     rows = [
-        {"statement_id": statement_id, "organization_id": oid}
-        for oid in dict.fromkeys(organization_ids)
+        {"statement_id": statement_id, "organization_id": oid, "position": at}
+        for at, oid in enumerate(dict.fromkeys(organization_ids), start=1)
     ]
     if rows:
         insert_rows(conn, dialect, statement_signatories, rows)
@@ -144,3 +159,22 @@ def existing_event_ids(conn: Connection, event_ids: Sequence[int]) -> set[int]:
         return set()
     rows = conn.execute(select(events.c.id).where(events.c.id.in_(sorted(set(event_ids)))))
     return {r[0] for r in rows}
+
+
+MEMBERS_KEY = "coalition_members"
+"""The ``archive_meta`` key holding the coalition's member organizations (a JSON list of ids)."""
+
+
+def member_ids(conn: Connection) -> list[int]:
+    """The organization ids of the coalition's members, in the order they were set."""
+    value = conn.execute(
+        select(archive_meta.c.value).where(archive_meta.c.key == MEMBERS_KEY)
+    ).scalar()
+    return [int(i) for i in json.loads(value)] if value else []
+
+
+def set_member_ids(conn: Connection, organization_ids: Sequence[int]) -> None:
+    """Replace the coalition's member organizations."""
+    conn.execute(delete(archive_meta).where(archive_meta.c.key == MEMBERS_KEY))
+    ids = list(dict.fromkeys(int(i) for i in organization_ids))
+    conn.execute(insert(archive_meta), {"key": MEMBERS_KEY, "value": json.dumps(ids)})

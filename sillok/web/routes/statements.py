@@ -74,6 +74,8 @@ def _values_of(item: Statement) -> dict[str, str]:
         "title": item.title,
         "body": item.body,
         "date": item.date or "",
+        "signed": item.signed or "",
+        "member": item.member.name if item.member else "",
         "signatories": "\n".join(s.name for s in item.signatories),
         "events": " ".join(str(e.id) for e in item.events),
     }
@@ -104,6 +106,8 @@ def create(
     language: Annotated[str, Form(max_length=5)] = "ko",
     kind: Annotated[str, Form(max_length=20)] = "statement",
     date: Annotated[str, Form(max_length=64)] = "",
+    signed: Annotated[str, Form(max_length=64)] = "",
+    member: Annotated[str, Form(max_length=300)] = "",
     signatories: Annotated[str, Form(max_length=20_000)] = "",
     events: Annotated[str, Form(max_length=5_000)] = "",
 ) -> Response:
@@ -115,6 +119,8 @@ def create(
         language=language,
         kind=kind,
         date=date,
+        signed=signed,
+        member=member,
         signatories=signatories,
         events=events,
     )
@@ -122,10 +128,14 @@ def create(
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
-        service.check(title, body, language, kind, date or None, event_ids)
+        service.check(
+            title, body, language, kind, date or None, event_ids, signed or None, member or None
+        )
     except InvalidInput as exc:
         return _render_form(req, values, _form_error(exc), None, "new")
-    item = service.write(title, body, language, kind, date or None, actor)
+    item = service.write(
+        title, body, language, kind, date or None, actor, member=member or None, signed=signed
+    )
     service.set_signatories(item.id, _names(signatories), actor)
     service.set_events(item.id, event_ids, actor)
     return req.redirect(f"/statements/{item.id}")
@@ -156,6 +166,8 @@ def edit(
     body: Annotated[str, Form(max_length=200_000)] = "",
     kind: Annotated[str, Form(max_length=20)] = "statement",
     date: Annotated[str, Form(max_length=64)] = "",
+    signed: Annotated[str, Form(max_length=64)] = "",
+    member: Annotated[str, Form(max_length=300)] = "",
     signatories: Annotated[str, Form(max_length=20_000)] = "",
     events: Annotated[str, Form(max_length=5_000)] = "",
 ) -> Response:
@@ -169,14 +181,33 @@ def edit(
         "body": body,
         "kind": kind,
         "date": date,
+        "signed": signed,
+        "member": member,
         "signatories": signatories,
         "events": events,
     }
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
-        service.check(title=title, body=body, kind=kind, date=date, event_ids=event_ids)
-        service.edit(statement_id, title=title, body=body, date=date, kind=kind, actor=actor)
+        service.check(
+            title=title,
+            body=body,
+            kind=kind,
+            date=date,
+            event_ids=event_ids,
+            signed=signed,
+            member=member,
+        )
+        service.edit(
+            statement_id,
+            title=title,
+            body=body,
+            date=date,
+            kind=kind,
+            actor=actor,
+            signed=signed,
+            member=member,
+        )
         service.set_signatories(statement_id, _names(signatories), actor)
         service.set_events(statement_id, event_ids, actor)
     except PublishRightNeeded:
@@ -249,7 +280,9 @@ class StatementIn(BaseModel):
     body: str = Field(min_length=1, max_length=200_000)
     language: str = Field(default="ko", max_length=5)
     kind: str = Field(default="statement", max_length=20)
-    date: str | None = Field(default=None, max_length=64)
+    date: str | None = Field(default=None, max_length=64, description="posted")
+    signed: str | None = Field(default=None, max_length=64)
+    member: str | None = Field(default=None, max_length=300)
     signatories: list[str] = Field(default_factory=list, max_length=500)
     events: list[int] = Field(default_factory=list, max_length=1000)
 
@@ -260,7 +293,9 @@ class StatementChange(BaseModel):
     title: str | None = Field(default=None, max_length=300)
     body: str | None = Field(default=None, max_length=200_000)
     kind: str | None = Field(default=None, max_length=20)
-    date: str | None = Field(default=None, max_length=64)
+    date: str | None = Field(default=None, max_length=64, description="posted")
+    signed: str | None = Field(default=None, max_length=64)
+    member: str | None = Field(default=None, max_length=300, description='"" takes it off')
     signatories: list[str] | None = Field(default=None, max_length=500)
     events: list[int] | None = Field(default=None, max_length=1000)
 
@@ -278,8 +313,26 @@ def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
     """Write a statement with its signatories and related events."""
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
-    service.check(body.title, body.body, body.language, body.kind, body.date, body.events)
-    item = service.write(body.title, body.body, body.language, body.kind, body.date, actor)
+    service.check(
+        body.title,
+        body.body,
+        body.language,
+        body.kind,
+        body.date,
+        body.events,
+        signed=body.signed,
+        member=body.member,
+    )
+    item = service.write(
+        body.title,
+        body.body,
+        body.language,
+        body.kind,
+        body.date,
+        actor,
+        member=body.member,
+        signed=body.signed,
+    )
     service.set_signatories(item.id, body.signatories, actor)
     service.set_events(item.id, body.events, actor)
     return service.get(item.id).to_json()
@@ -291,9 +344,25 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
     req.require("statement.write")
     service, actor = req.statements, req.principal.actor
     service.get(statement_id)
-    service.check(body.title, body.body, None, body.kind, body.date, body.events or ())
+    service.check(
+        body.title,
+        body.body,
+        None,
+        body.kind,
+        body.date,
+        body.events or (),
+        signed=body.signed,
+        member=body.member,
+    )
     service.edit(
-        statement_id, title=body.title, body=body.body, date=body.date, kind=body.kind, actor=actor
+        statement_id,
+        title=body.title,
+        body=body.body,
+        date=body.date,
+        kind=body.kind,
+        actor=actor,
+        signed=body.signed,
+        member=body.member,
     )
     if body.signatories is not None:
         service.set_signatories(statement_id, body.signatories, actor)
