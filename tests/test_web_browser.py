@@ -204,7 +204,7 @@ def test_coordinator_publishes_and_a_visitor_reads(
     visitor.wait_for_url(re.compile(r".*/news/\d+$"))
     assert visitor.locator("nav.breadcrumb").count() == 1
     assert "2024-08-30" in visitor.content()
-    assert visitor.locator("ul.signatories li").count() == 2
+    assert visitor.locator("ol.signatories li").count() == 2  # in the order signed
     assert visitor.locator("article .body p").count() == 2  # paragraphs survive the form
     assert visitor.locator("a[rel=prev]").count() == 1
     _shot(visitor, "news-item")
