@@ -50,6 +50,26 @@ from sillok.store.rows import now
 from sillok.vault import Vault
 
 
+def refuse_wiped(folder: Path) -> None:
+    """Refuse an archive that was wiped, before anything of it is read."""
+    when = wiped_at(folder)
+    if when is not None:
+        raise ArchiveError(f"{folder}: this archive was wiped at {when}; it cannot be opened")
+
+
+def _unlock(
+    folder: Path, passphrase: str, user: str | None
+) -> tuple[KeyFile, WrappedKey, ArchiveKeys, ArchiveKeys | None]:
+    """The key file, the user's copy, keys and any pending keys of a rotation; a wrong
+    passphrase is noted in the folder for the audit trail. A wiped archive is refused first."""
+    refuse_wiped(folder)
+    keyfile = KeyFile.load(folder / KEYS_FILE)
+    try:
+        return (keyfile, *keyfile.unlock_holder(passphrase, user))
+    except WrongPassphrase:
+        note_failed_login(folder, user)
+        raise
+
 class Archive:
     """An open archive: the vault and the services built on it."""
 
@@ -132,16 +152,9 @@ class Archive:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArchiveError(f"{folder}: no such archive")
-        when = wiped_at(folder)
-        if when is not None:
-            raise ArchiveError(f"{folder}: this archive was wiped at {when}; it cannot be opened")
+        refuse_wiped(folder)
         info = read_info(folder)
-        keyfile = KeyFile.load(folder / KEYS_FILE)
-        try:
-            wrapped, keys, pending = keyfile.unlock_holder(passphrase, user)
-        except WrongPassphrase:
-            note_failed_login(folder, user)
-            raise
+        keyfile, wrapped, keys, pending = _unlock(folder, passphrase, user)
         location = str(info.get("store", ""))
         if location.startswith("sqlcipher:") and not (folder / location[10:]).is_file():
             raise ArchiveError(f"{folder}: the database file {location[10:]} is missing")
@@ -178,15 +191,7 @@ class Archive:
             ArchiveError: as :meth:`open`.
         """
         folder = server.folder
-        when = wiped_at(folder)
-        if when is not None:
-            raise ArchiveError(f"{folder}: this archive was wiped at {when}; it cannot be opened")
-        keyfile = KeyFile.load(folder / KEYS_FILE)
-        try:
-            wrapped, keys, pending = keyfile.unlock_holder(passphrase, user)
-        except WrongPassphrase:
-            note_failed_login(folder, user)
-            raise
+        keyfile, wrapped, keys, pending = _unlock(folder, passphrase, user)
         shared = server.vault
         if (
             pending is not None
