@@ -175,7 +175,9 @@ def test_a_documenter_imports_drafts_but_may_not_publish_or_set_members(
 ) -> None:
     from tests.security.conftest import add_user, open_as
 
-    sqlcipher_archive.statements.set_members(MEMBERS)
+    members = sqlcipher_archive.statements.set_members(MEMBERS)
+    (audited,) = sqlcipher_archive.audit.events(action="coalition_members")
+    assert audited["detail"]["members"] == [m.id for m in members]
     passphrases = {
         "doc": add_user(sqlcipher_archive, "doc", "documenter"),
         "viewer": add_user(sqlcipher_archive, "viewer", "viewer"),

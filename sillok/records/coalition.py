@@ -104,4 +104,7 @@ class Coalition:
         with self.vault.store.transaction() as conn:
             ids = organization_ids(self.vault, conn, names, actor or self.vault.settings.actor)
             store.set_member_ids(conn, ids)
+            # the list lives in archive_meta, outside the log: its changes are audited (and the
+            # audit trail is in the log)
+            self.vault.audit.record("coalition_members", conn=conn, detail={"members": ids})
         return self.members()

@@ -65,6 +65,7 @@ ACTIONS = (
     "user_remove",
     "user_passwd",
     "author_key",
+    "coalition_members",
     "keys_rotate",
     "shred",
     "backup",
