@@ -111,12 +111,7 @@ def publish(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Publish a statement: from now on anyone can read it on the public pages."""
-    with open_archive(archive, passphrase_file) as opened:
-        item = opened.statements.publish(statement_id)
-    if as_json:
-        print_json(item.to_json())
-        return
-    console.print(f"Published statement {item.id}: {item.title}")
+    _change(archive, passphrase_file, statement_id, as_json, "publish", "Published")
 
 
 @statements_app.command("withdraw")
@@ -128,12 +123,19 @@ def withdraw(
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Take a published statement off the public pages (its versions stay in the history)."""
+    _change(archive, passphrase_file, statement_id, as_json, "withdraw", "Withdrew")
+
+
+def _change(
+    archive: Path, passphrase_file: Path, statement_id: int, as_json: bool, how: str, done: str
+) -> None:
+    """Publish or withdraw (``how``) one statement and say so."""
     with open_archive(archive, passphrase_file) as opened:
-        item = opened.statements.withdraw(statement_id)
+        item = getattr(opened.statements, how)(statement_id)
     if as_json:
         print_json(item.to_json())
         return
-    console.print(f"Withdrew statement {item.id}: {item.title}")
+    console.print(f"{done} statement {item.id}: {item.title}")
 
 
 @statements_app.command("members")

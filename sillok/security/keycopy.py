@@ -78,6 +78,17 @@ def _private_aad(locator: str) -> bytes:
     return _USER_KEY_AAD + b"|" + locator.encode()
 
 
+def _wrap_private(
+    private: X25519PrivateKey, passphrase: str, params: KdfParams, aad: bytes
+) -> tuple[bytes, str, str, str]:
+    """The raw public key, and the private key sealed under the passphrase's argon2id key: an
+    entry's ``salt``, ``nonce`` and ``ciphertext`` (base64)."""
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = AESGCM(_kek(passphrase, salt, params)).encrypt(nonce, private.private_bytes_raw(), aad)
+    return public, _b64(salt), _b64(nonce), _b64(sealed)
+
+
 def _seal_to(public: bytes, plaintext: bytes, aad: bytes) -> dict[str, str]:
     """ECIES: X25519 with a fresh ephemeral key, HKDF-SHA256, AES-256-GCM."""
     ephemeral = X25519PrivateKey.generate()
@@ -175,19 +186,17 @@ class WrappedKey:
         """A new holder's copy of ``keys`` (version 3), with a new key pair and author key
         unless ``private`` is given (then the author key is new still)."""
         private = private or X25519PrivateKey.generate()
-        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        salt, nonce = os.urandom(16), os.urandom(12)
-        sealed_private = AESGCM(_kek(passphrase, salt, params)).encrypt(
-            nonce, private.private_bytes_raw(), _private_aad(locator)
+        public, salt, nonce, sealed = _wrap_private(
+            private, passphrase, params, _private_aad(locator)
         )
         seed = os.urandom(32)
         return cls(
             holder=holder,
             role=role,
-            salt=_b64(salt),
+            salt=salt,
             kdf=params,
-            nonce=_b64(nonce),
-            ciphertext=_b64(sealed_private),
+            nonce=nonce,
+            ciphertext=sealed,
             version=3,
             public=_b64(public),
             bundle=_seal_to(public, _bundle_body(keys, holder, role), _bundle_aad_v3(locator)),
@@ -204,18 +213,16 @@ class WrappedKey:
         copy from before users existed becomes at its holder's login, until the file is
         converted."""
         private = X25519PrivateKey.generate()
-        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        salt, nonce = os.urandom(16), os.urandom(12)
-        sealed_private = AESGCM(_kek(passphrase, salt, params)).encrypt(
-            nonce, private.private_bytes_raw(), _USER_KEY_AAD + holder.encode()
+        public, salt, nonce, sealed = _wrap_private(
+            private, passphrase, params, _USER_KEY_AAD + holder.encode()
         )
         return cls(
             holder=holder,
             role=role,
-            salt=_b64(salt),
+            salt=salt,
             kdf=params,
-            nonce=_b64(nonce),
-            ciphertext=_b64(sealed_private),
+            nonce=nonce,
+            ciphertext=sealed,
             version=2,
             public=_b64(public),
             bundle=_seal_to(public, keys.to_bytes(), _bundle_aad(holder, role)),
@@ -401,23 +408,14 @@ class WrappedKey:
     def with_new_passphrase(self, old: str, new: str, params: KdfParams) -> WrappedKey:
         """The same key pair (so the same bundle and MAC) under a new passphrase; a
         version-3 copy sealed with its user name is resealed without it."""
-        private = self._private(old)
-        salt, nonce = os.urandom(16), os.urandom(12)
         aad = (
             _private_aad(self.locator)
             if self.version == 3
             else _USER_KEY_AAD + self.holder.encode()
         )
-        sealed_private = AESGCM(_kek(new, salt, params)).encrypt(
-            nonce, private.private_bytes_raw(), aad
-        )
+        _public, salt, nonce, sealed = _wrap_private(self._private(old), new, params, aad)
         return replace(
-            self,
-            salt=_b64(salt),
-            kdf=params,
-            nonce=_b64(nonce),
-            ciphertext=_b64(sealed_private),
-            named_aad=False,
+            self, salt=salt, kdf=params, nonce=nonce, ciphertext=sealed, named_aad=False
         )
 
     def to_json(self) -> dict[str, Any]:
