@@ -17,7 +17,7 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 #: the pages an administrator moves between (each checked at both widths, in both languages)
 PAGES = (
-    "/dashboard", "/users", "/statements", "/links", "/search?q=torture", "/import",
+    "/dashboard", "/users", "/statements", "/links", "/search?q=torture", "/import", "/audit",
     "/testimonies/new", "/account", "/news",
 )
 

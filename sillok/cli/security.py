@@ -26,7 +26,6 @@ from sillok.custody.backup import FolderReplica
 from sillok.custody.proofs import BundleCheck, load_bundle, parse_record, verify_bundle
 from sillok.custody.wipe import wipe as wipe_archive
 from sillok.errors import InvalidInput
-from sillok.security.policy import may
 
 
 @app.command()
@@ -239,9 +238,6 @@ def audit(
 
     kind, rid = parse_record(record) if record else (None, None)
     with open_archive(archive, passphrase_file) as opened:
-        if not _may(opened.role, "audit.read"):
-
-            raise InvalidInput(f"the {opened.role} role may not read the audit trail")
         events = opened.audit.events(action=action, record_kind=kind, record_id=rid, limit=limit)
     if as_json:
         print_json(events)
@@ -257,10 +253,6 @@ def audit(
             ", ".join(f"{k}={v}" for k, v in e["detail"].items()),
         )
     console.print(table)
-
-
-def _may(role: str, action: str) -> bool:
-    return may(role, action)
 
 
 # --- keys, backups, replicas, wipe ----------------------------------------------------------

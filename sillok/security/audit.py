@@ -28,10 +28,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection
 
-from sillok.errors import ArchiveError
+from sillok.errors import ArchiveError, InvalidInput
 from sillok.folder import ARCHIVE_FILE, read_info, write_json
 from sillok.security.keycopy import _open_sealed, _seal_to
 from sillok.security.keys import PSEUDONYMS, ArchiveKeys, derive_key
+from sillok.security.policy import may
 from sillok.store.audit import add_audit_events, newest_audit_events
 from sillok.store.rows import now
 
@@ -50,6 +51,9 @@ class Opened(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def role(self) -> str: ...
 
 FAILED_LOGINS_FILE = "failed-logins.jsonl"
 ACTIONS = (
@@ -208,8 +212,16 @@ class AuditTrail:
         record_id: int | None = None,
         actor: str | None = None,
         limit: int = 100,
+        before: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The newest events first, filtered."""
+        """The newest events first, filtered; ``before`` an event id pages back from it.
+
+        Raises:
+            InvalidInput: the role may not read the audit trail (``audit.read``): who opened
+                what is itself sensitive, so the library refuses, not only the command.
+        """
+        if not may(self.opened.role, "audit.read"):
+            raise InvalidInput(f"the {self.opened.role} role may not read the audit trail")
         with self.opened.store.reading() as conn:
             rows = newest_audit_events(
                 conn,
@@ -218,6 +230,7 @@ class AuditTrail:
                 record_id=record_id,
                 actor=actor,
                 limit=limit,
+                before=before,
             )
             return [
                 {

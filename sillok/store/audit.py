@@ -30,6 +30,7 @@ def newest_audit_events(
     record_id: int | None = None,
     actor: str | None = None,
     limit: int = 100,
+    before: int | None = None,
 ) -> list[Row[Any]]:
     """The newest events first, those matching every filter given, at most ``limit``."""
     stmt = select(audit_events)
@@ -41,5 +42,7 @@ def newest_audit_events(
         stmt = stmt.where(audit_events.c.record_id == record_id)
     if actor:
         stmt = stmt.where(audit_events.c.actor == actor)
+    if before is not None:
+        stmt = stmt.where(audit_events.c.id < before)
     stmt = stmt.order_by(audit_events.c.id.desc()).limit(limit)
     return list(conn.execute(stmt).all())

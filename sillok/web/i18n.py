@@ -69,6 +69,26 @@ WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "lang
 #: messages that pages translate with a value known only at run time (field names, record
 #: kinds, roles, sharing levels); listed so that extraction finds them
 RUNTIME_MESSAGES = (
+    # audit actions (the audit page)
+    "audit:login",
+    "audit:login_failed",
+    "audit:write",
+    "audit:open_sealed",
+    "audit:export",
+    "audit:proof",
+    "audit:attachment_add",
+    "audit:attachment_get",
+    "audit:user_add",
+    "audit:user_remove",
+    "audit:user_passwd",
+    "audit:author_key",
+    "audit:coalition_members",
+    "audit:keys_rotate",
+    "audit:shred",
+    "audit:backup",
+    "audit:restore",
+    "audit:replicate",
+    "audit:verify",
     # record kinds and lists
     "source",
     "event",

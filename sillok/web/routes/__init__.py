@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from sillok.web.routes import (
     account,
+    audit,
     auth,
     entry,
     evidence,
@@ -39,4 +40,6 @@ ROUTERS: list[APIRouter] = [
     links.pages,
     links.api,
     users.pages,
+    audit.pages,
+    audit.api,
 ]
