@@ -57,7 +57,10 @@ def test_accept_undo_and_identities(linked: Archive) -> None:
     assert [v["status"] for v in history] == ["pending", "accepted"]
     # the persons themselves are untouched
     assert linked.records.history("person", first.left_id)[-1]["version"] == 1
+    pending = len(linked.links.queue())
+    assert linked.links.progress() == {"pending": pending, "accepted": 1, "rejected": 0}
     assert linked.links.decide(first.id, "undo") == "pending"
+    assert linked.links.progress() == {"pending": pending + 1, "accepted": 0, "rejected": 0}
     assert linked.links.clusters() == {}
     assert [v["status"] for v in linked.records.history("link", first.id)] == [
         "pending", "accepted", "pending"]

@@ -18,6 +18,7 @@ DESKTOP = {"width": 1280, "height": 900}
 #: the pages an administrator moves between (each checked at both widths, in both languages)
 PAGES = (
     "/dashboard", "/users", "/statements", "/links", "/search?q=torture", "/import", "/audit",
+    "/estimate?by=year",
     "/testimonies/new", "/account", "/news",
 )
 

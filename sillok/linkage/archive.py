@@ -253,6 +253,12 @@ class Links:
         )
         return {int(k): int(v) for k, v in found.items()}
 
+    def progress(self, kind: str = "persons") -> dict[str, int]:
+        """How many candidate links wait for review and how many were accepted or rejected."""
+        with self.vault.store.reading() as conn:
+            counts = queries.link_status_counts(conn, _record_kind(kind))
+        return {status: counts.get(status, 0) for status in ("pending", "accepted", "rejected")}
+
 
 def _schema(kind: str) -> Schema:
     # the schemas are made of Splink comparisons, and Splink is an optional extra

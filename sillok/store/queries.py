@@ -327,3 +327,13 @@ def acts_for_event_linkage(
         .order_by(acts.c.event_id, acts.c.id)
     )
     return [tuple(r) for r in conn.execute(stmt)]
+
+
+def link_status_counts(conn: Connection, kind: str) -> dict[str, int]:
+    """How many links of a kind are in each status (pending, accepted, rejected)."""
+    stmt = (
+        select(links_table.c.status, func.count())
+        .where(links_table.c.record_kind == kind)
+        .group_by(links_table.c.status)
+    )
+    return {status: int(n) for status, n in conn.execute(stmt)}

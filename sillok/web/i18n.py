@@ -69,6 +69,12 @@ WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "lang
 #: messages that pages translate with a value known only at run time (field names, record
 #: kinds, roles, sharing levels); listed so that extraction finds them
 RUNTIME_MESSAGES = (
+    # the dashboard's linkage counts and the estimate page's lists
+    "links:pending",
+    "links:accepted",
+    "links:rejected",
+    "estimate:source_type",
+    "estimate:collection",
     # audit actions (the audit page)
     "audit:login",
     "audit:login_failed",

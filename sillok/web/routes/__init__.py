@@ -9,6 +9,7 @@ from sillok.web.routes import (
     audit,
     auth,
     entry,
+    estimate,
     evidence,
     imports,
     links,
@@ -42,4 +43,6 @@ ROUTERS: list[APIRouter] = [
     users.pages,
     audit.pages,
     audit.api,
+    estimate.pages,
+    estimate.api,
 ]

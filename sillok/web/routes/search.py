@@ -146,6 +146,7 @@ def _dashboard(req: Req, mark: Hashable) -> Markup:
             ("province", req._("Acts by province"), bar_chart(by_province, "province")),
             ("facility", req._("Acts by facility type"), bar_chart(by_facility, "facility_type")),
         ],
+        linkage={kind: archive.links.progress(kind) for kind in ("persons", "events")},
         tilemap=province_map(
             by_province, {code: label("province", code, archive, lang) for code in PROVINCE_TILES}
         ),
