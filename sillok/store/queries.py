@@ -223,12 +223,15 @@ def act_batches(conn: Connection, size: int) -> Iterator[list[Any]]:
 
 
 def acts_of(conn: Connection, column: str, record_id: int, limit: int) -> list[Any]:
-    """Acts whose ``column`` (event_id, victim_id...) is ``record_id``."""
-    return list(
-        conn.execute(
-            select(acts).where(acts.c[column] == record_id).order_by(acts.c.id).limit(limit)
-        ).all()
+    """Acts whose ``column`` (event_id, victim_id...) is ``record_id``, in time order: by the
+    earliest day each may be, undated acts last (a person's or an event's timeline)."""
+    stmt = (
+        select(acts)
+        .where(acts.c[column] == record_id)
+        .order_by(acts.c.date_lower.is_(None), acts.c.date_lower, acts.c.id)
+        .limit(limit)
     )
+    return list(conn.execute(stmt).all())
 
 
 def acts_of_source(conn: Connection, source_id: int, limit: int) -> list[Any]:
