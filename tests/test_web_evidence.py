@@ -147,3 +147,60 @@ def test_evidence_of_a_confidential_act_only_for_roles_that_read_its_text(
     assert documenter.get(f"/api/attachments/{secret_id}").content == secret_content
     assert secret_digest in documenter.get(f"/records/act/{secret_act}").text
     assert _work_files(site) == []
+
+
+#: a 1×1 PNG (made for this test)
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def _add(site: Site, act: int, filename: str, content: bytes) -> int:  # noqa: F811
+    documenter = login(site.app, "documenter")
+    answer = documenter.post(
+        f"/api/records/act/{act}/attachments?filename={filename}",
+        content=content,
+        headers={"X-CSRF-Token": csrf_of(documenter)},
+    )
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def test_images_and_pdfs_show_in_the_browser_other_files_do_not(site: Site) -> None:  # noqa: F811
+    act = site.ids["act_internal"]
+    image = _add(site, act, "photo.png", PNG)
+    pdf = _add(site, act, "scan.pdf", b"%PDF-1.4\n% synthetic\n%%EOF\n")
+    # an HTML page and an SVG named as an image: run in the site's origin if shown inline
+    disguised = _add(site, act, "photo2.png", b"<svg xmlns='http://www.w3.org/2000/svg'>"
+                     b"<script>alert(1)</script></svg>")
+    reviewer = login(site.app, "reviewer")
+    page = reviewer.get(f"/records/act/{act}").text
+    for shown_id in (image, pdf):
+        assert f'href="/attachments/{shown_id}/inline"' in page
+    shown = reviewer.get(f"/attachments/{image}/inline")
+    assert shown.status_code == 200 and shown.content == PNG
+    assert shown.headers["content-type"] == "image/png"
+    assert shown.headers["content-disposition"].startswith("inline")
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in shown.headers["content-security-policy"]
+    assert shown.headers["cache-control"] == "no-store"
+    assert reviewer.get(f"/attachments/{pdf}/inline").headers["content-type"] == "application/pdf"
+    refused = reviewer.get(f"/attachments/{disguised}/inline")
+    assert refused.status_code == 415 and b"<script>" not in refused.content
+    custody = reviewer.get(f"/api/records/act/{act}/attachments").json()["attachments"]
+    actions = [c["action"] for c in next(a for a in custody if a["id"] == image)["custody"]]
+    assert actions == ["added", "opened"]  # a preview is an opening like a download
+    assert _work_files(site) == []
+
+
+def test_a_preview_is_refused_to_roles_that_may_not_open_the_file(site: Site) -> None:  # noqa: F811
+    secret = _add(site, site.ids["act_confidential"], "secret.png", PNG)
+    for role in ("coordinator", "reviewer"):
+        answer = login(site.app, role).get(f"/attachments/{secret}/inline")
+        assert answer.status_code == 404 and PNG not in answer.content
+    for role in ("viewer", "analyst"):
+        assert login(site.app, role).get(f"/attachments/{secret}/inline").status_code == 403
+    assert login(site.app, None).get(
+        f"/attachments/{secret}/inline", follow_redirects=False
+    ).status_code in (303, 401)

@@ -118,3 +118,25 @@ class Limited:
             discard(self.path)
             raise FileTooLarge(f"the file is larger than the {self.limit} bytes allowed")
         self._out.write(chunk)
+
+
+#: the kinds of evidence shown in the browser, by their first bytes (never by a name or a
+#: type someone typed): raster images and PDF. Anything else (SVG, HTML, text) would run or
+#: render in the site's own origin, so it is only ever downloaded.
+_PREVIEWS = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+def preview_type(path: Path) -> str | None:
+    """The media type to show a decrypted evidence file as, from its first bytes; None when
+    it is not an image or a PDF the browser may show."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return next((media for magic, media in _PREVIEWS if head.startswith(magic)), None)

@@ -13,7 +13,7 @@ from sillok.errors import InvalidInput
 from sillok.web.access import refused
 from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
-from sillok.web.evidence import discard, private_path, receive, safe_name
+from sillok.web.evidence import discard, preview_type, private_path, receive, safe_name
 from sillok.web.routes.records import Kind, RecordId
 
 pages = APIRouter(include_in_schema=False)
@@ -63,6 +63,45 @@ async def _send(req: Req, attachment_id: int) -> Response:
 async def download(req: ReqDep, attachment_id: AttachmentId) -> Response:
     """The original file, byte for byte (its opening joins the chain of custody)."""
     return await _send(req, attachment_id)
+
+
+#: headers of a file shown in the browser: no script, no plugin, no guessing of its type, no
+#: copy kept by the browser or a proxy
+_INLINE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+}
+
+
+@pages.get("/attachments/{attachment_id}/inline")
+async def inline(req: ReqDep, attachment_id: AttachmentId) -> Response:
+    """An image or PDF shown in the browser (a preview); any other file is refused with 415,
+    to be downloaded instead. The opening joins the chain of custody like a download."""
+    req.require("attachment.get")
+    path = private_path(req.archive, f"inline-{attachment_id}")
+    try:
+        await run_in_threadpool(req.archive.attachments.get, attachment_id, path)
+        media = await run_in_threadpool(preview_type, path)
+    except BaseException:
+        await run_in_threadpool(discard, path)
+        raise
+    if media is None:
+        await run_in_threadpool(discard, path)
+        raise Refused(415, "no_preview", req._(
+            "This file is not an image or a PDF the browser can show: download it instead."
+        ))
+    headers = dict(_INLINE_HEADERS)
+    if media.startswith("image/"):
+        headers["Content-Security-Policy"] += "; sandbox"
+    return FileResponse(
+        path,
+        media_type=media,
+        headers=headers,
+        content_disposition_type="inline",
+        filename=f"evidence-{attachment_id}",
+        background=BackgroundTask(discard, path),
+    )
 
 
 # --- API ------------------------------------------------------------------------------------
