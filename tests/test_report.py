@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from pypdf.generic import StreamObject
 from typer.testing import CliRunner
 
 from sillok.archive import Archive
@@ -27,6 +28,22 @@ def pdf_text(pdf: bytes | Path) -> str:
     data = pdf.read_bytes() if isinstance(pdf, Path) else pdf
     reader = pypdf.PdfReader(io.BytesIO(data))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def pdf_bytes_decompressed(pdf: bytes) -> bytes:
+    """The file and every stream in it, decompressed (text hidden in a stream included)."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    chunks = [pdf]
+    size = reader.trailer["/Size"]
+    assert isinstance(size, int)
+    for number in range(1, size):
+        try:
+            obj = reader.get_object(number)
+        except Exception:  # a free entry of the cross-reference table
+            continue
+        if isinstance(obj, StreamObject):
+            chunks.append(obj.get_data())
+    return b"\n".join(chunks)
 
 
 def table_lines(text: str) -> set[str]:
@@ -69,6 +86,7 @@ def test_korean_report_shows_the_counts_of_stats(counted: Archive, tmp_path: Pat
     assert data.estimate["interval"] in text
     assert "each victim record counts as one person" in " ".join(text.split())
     assert "방법론" in text and "유의 사항" in text
+    assert b"0.184314 0.435294 0.658824 rg" in pdf_bytes_decompressed(output.read_bytes())  # bars
     # and the audit trail says who exported what
     exports = counted.audit.events(action="export")
     assert exports and exports[0]["detail"]["format"] == "pdf report"

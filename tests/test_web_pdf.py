@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import pypdf
 import pytest
-from pypdf.generic import StreamObject
 
 from sillok.archive import Archive
 from sillok.web import WebSettings, create_app
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, write_csv
-from tests.test_report import pdf_text
+from tests.test_report import pdf_bytes_decompressed, pdf_text
 from tests.test_web_app import FakeClock, Site, _ids, add_users, login
 
 CANARY = "CANARY-PDF-5591 고문기록"  # sealed: a confidential narrative
 PERPETRATOR = "Pak Canary-Perp"  # an identity a viewer may not read in a confidential act
-
-
-def pdf_bytes_decompressed(pdf: bytes) -> bytes:
-    """The file and every stream in it, decompressed (text hidden in a stream included)."""
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    chunks = [pdf]
-    size = reader.trailer["/Size"]
-    assert isinstance(size, int)
-    for number in range(1, size):
-        try:
-            obj = reader.get_object(number)
-        except Exception:  # a free entry of the cross-reference table
-            continue
-        if isinstance(obj, StreamObject):
-            chunks.append(obj.get_data())
-    return b"\n".join(chunks)
 
 
 @pytest.fixture(scope="module")

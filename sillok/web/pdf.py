@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
 
 PRINT_CSS = Path(str(resources.files("sillok.web").joinpath("static", "print.css")))
 MEDIA_TYPE = "application/pdf"
+#: WeasyPrint styles an inline SVG with its own <style> only (not the page's stylesheets), so
+#: the charts' rules are put into each chart (the pages' macros draw them with these classes)
+SVG_STYLE = (
+    "<style>.fill{fill:#2f6fa8}.label,.count{font-size:12px;fill:#111;"
+    'font-family:"NanumGothic","Nanum Gothic",sans-serif}</style>'
+)
+_SVG_OPEN = re.compile(r"(<svg\b[^>]*>)")
 #: the groupings of a report, in print order: (grouping, the key of its rows)
 SECTIONS = (
     ("act_type", "act_type"),
@@ -83,6 +91,7 @@ def html_to_pdf(html: str) -> bytes:
         ) from None
     fetcher = local_fetcher()
     stylesheet = CSS(string=PRINT_CSS.read_text(encoding="utf-8"), url_fetcher=fetcher)
+    html = _SVG_OPEN.sub(lambda m: m[1] + SVG_STYLE, html)
     pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=[stylesheet])
     return pdf
 
