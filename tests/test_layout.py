@@ -45,6 +45,7 @@ MAX_LINES = 600
 # optional heavy dependency (each place names it in a comment).
 LAZY_ALLOWED = {
     ("cli/web.py", "sillok.web"),  # FastAPI and uvicorn: the `web` extra
+    ("cli/report.py", "sillok.web.pdf"),  # WeasyPrint and the templates: the `report` extra
     # Splink (the `linkage` extra): the schemas and the model are made of its comparisons
     ("linkage/archive.py", "sillok.linkage.events"),
     ("linkage/archive.py", "sillok.linkage.model"),

@@ -144,6 +144,7 @@ from sillok.cli import estimate as _estimate  # noqa: E402
 from sillok.cli import linkage as _linkage  # noqa: E402
 from sillok.cli import links as _links  # noqa: E402,F401
 from sillok.cli import publish as _publish  # noqa: E402,F401
+from sillok.cli import report as _report  # noqa: E402,F401
 from sillok.cli import security as _security  # noqa: E402,F401
 from sillok.cli import statements as _statements  # noqa: E402,F401
 from sillok.cli import tour as _tour  # noqa: E402,F401

@@ -35,7 +35,7 @@ from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, current, is_api
 from sillok.web.evidence import FileTooLarge
 from sillok.web.logins import KeyCopies, OpenArchives
-from sillok.web.routes import ROUTERS
+from sillok.web.routes import ROUTERS, downloads
 from sillok.web.sessions import LoginGuard, SessionStore
 from sillok.web.settings import WebSettings
 from sillok.web.totp import TotpStore
@@ -148,6 +148,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     static = Path(str(resources.files("sillok.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
+    app.include_router(downloads.pages)  # before the pages, whose /{id} would take "7.pdf"
     for router in ROUTERS:
         app.include_router(router)
     _add_security_scheme(app)
