@@ -87,6 +87,10 @@ def test_korean_page(app: object) -> None:
         assert word in page.text
     for word in ("Observed", "Estimated", "Interval", "Total only"):
         assert word not in page.text
+    # the library's warnings and interval, in Korean too
+    assert "피해자 기록 사이의 연결이 아직 하나도 수락되지 않았습니다" in page.text
+    assert "프로파일 가능도 구간" in page.text
+    assert "no links between victim records" not in page.text
 
 
 @pytest.mark.parametrize(

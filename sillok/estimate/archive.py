@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
 from sillok.estimate.table import OverlapTable, strata_from_memberships, table_from_memberships
+from sillok.messages import Message
 from sillok.store import queries
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 LIST_FIELDS = ("collection", "source_type")
 STRATA = ("year", "province", "act_type")
 WHERE_KEYS = ("act_type", "place", "facility", "agency", "from", "to")
-NOT_LINKED = (
+NOT_LINKED = Message(
     "no links between victim records have been accepted (sillok link, then sillok review): "
     "each victim record counts as one person, so a person reported under two refs is counted "
     "twice"

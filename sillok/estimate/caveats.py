@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 
+from sillok.messages import Message
+
 from .table import OverlapTable
 
 
@@ -23,27 +25,28 @@ def data_warnings(table: OverlapTable, small_list: int, threshold: int) -> list[
     limit = max(small_list, threshold)
     for name, total in table.list_totals().items():
         if total < limit:
-            warnings.append(
-                f"list '{name}' has fewer than {limit} records: estimates that lean on it are "
-                "unstable"
-            )
+            warnings.append(Message(
+                "list '{name}' has fewer than {limit} records: estimates that lean on it are "
+                "unstable", name=name, limit=limit,
+            ))
     empty = [table.describe_pattern(i) for i, count in enumerate(table.counts) if count == 0]
     if empty:
         shown = ", ".join(empty[:6]) + (", ..." if len(empty) > 6 else "")
-        warnings.append(
-            f"{len(empty)} of {len(table.counts)} capture patterns have no records ({shown}): "
-            "interactions among those lists may not be estimable"
-        )
+        warnings.append(Message(
+            "{empty} of {patterns} capture patterns have no records ({shown}): "
+            "interactions among those lists may not be estimable",
+            empty=len(empty), patterns=len(table.counts), shown=shown,
+        ))
     patterns = table.pattern_array()
     counts = table.count_array()
     for a, b in itertools.combinations(range(table.n_lists), 2):
         shared = int(counts[(patterns[:, a] == 1) & (patterns[:, b] == 1)].sum())
         if shared == 0:
-            warnings.append(
-                f"lists '{table.lists[a]}' and '{table.lists[b]}' share no records: the data "
-                "say little about how they overlap, and an estimate that relies on their "
-                "overlap can be arbitrarily large"
-            )
+            warnings.append(Message(
+                "lists '{a}' and '{b}' share no records: the data say little about how they "
+                "overlap, and an estimate that relies on their overlap can be arbitrarily large",
+                a=table.lists[a], b=table.lists[b],
+            ))
     return warnings
 
 
@@ -51,9 +54,9 @@ def extrapolation_warning(estimate: float, observed: int) -> str | None:
     """A warning when most of the estimated total is people on no list."""
     if observed > 0 and estimate > 3 * observed:
         share = 1 - observed / estimate
-        return (
-            f"{share:.0%} of the estimated total were on no list: the figure rests on the "
-            "model's extrapolation more than on the data"
+        return Message(
+            "{share:.0%} of the estimated total were on no list: the figure rests on the "
+            "model's extrapolation more than on the data", share=share,
         )
     return None
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sillok.messages import Message
+
 from .results import EstimateResult, StratifiedResult
 
 
@@ -65,10 +67,10 @@ def _entry(r: EstimateResult, threshold: int, reason: str | None) -> dict[str, A
     if reason is not None:
         if reason == "primary":
             observed: int | str = f"<{threshold}"
-            why = f"withheld: fewer than {threshold} people recorded"
+            why = Message("withheld: fewer than {threshold} people recorded", threshold=threshold)
         else:
             observed = "withheld"
-            why = "withheld so that a smaller stratum cannot be worked out from the total"
+            why = Message("withheld so that a smaller stratum cannot be worked out from the total")
         return {"method": r.method, "estimate": None, "lower": None, "upper": None,
                 "observed": observed, "model": "", "warnings": [why], "interval": "",
                 "lists": list(r.lists), "details": {}}

@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from sillok.messages import Message
+
 from .caveats import data_warnings
 from .results import EstimateResult, EstimationError, StratifiedResult
 from .settings import EstimateSettings, Method
@@ -85,7 +87,10 @@ def _estimate(table: OverlapTable, settings: EstimateSettings, seed: int,
                 "lists must overlap to estimate anything"
             )
         table = table.without_lists(empty)
-        warnings.append(f"list(s) {', '.join(empty)} have no records{where} and were left out")
+        warnings.append(Message(
+            "list(s) {names} have no records{where} and were left out",
+            names=", ".join(empty), where=where,
+        ))
     warnings.extend(data_warnings(table, settings.small_list, settings.threshold))
     patterns, y = table.pattern_array(), table.count_array()
     if settings.method is Method.LCMCR:
@@ -113,20 +118,23 @@ def _total(strata: list[EstimateResult], settings: EstimateSettings, seed: int
         return EstimateResult(
             method=method, estimate=None, lower=None, upper=None, observed=observed,
             model="sum of strata", lists=lists, interval="",
-            warnings=(f"the total is not estimated because stratum(s) {', '.join(failed)} "
-                      "could not be; merge small strata or estimate without --by",),
+            warnings=(Message(
+                "the total is not estimated because stratum(s) {names} could not be; merge "
+                "small strata or estimate without --by", names=", ".join(failed),
+            ),),
             details={"seed": seed},
         )
     draws = np.vstack([np.asarray(r.draws, dtype=float) for r in strata])
-    warnings = []
+    warnings: list[str] = []
     for r, row in zip(strata, draws, strict=True):
         failed_refits = int(np.isnan(row).sum())
         if failed_refits:
-            warnings.append(
-                f"in stratum {r.stratum}, {failed_refits} of {row.size} bootstrap refits have "
-                "no finite estimate (the stratum is sparse); they count as unbounded in the "
-                "total's interval: merge small strata for a tighter one"
-            )
+            warnings.append(Message(
+                "in stratum {stratum}, {failed} of {size} bootstrap refits have no finite "
+                "estimate (the stratum is sparse); they count as unbounded in the total's "
+                "interval: merge small strata for a tighter one",
+                stratum=r.stratum, failed=failed_refits, size=row.size,
+            ))
     # a refit with no finite estimate says the data allow any large total: count it so
     sums = np.where(np.isnan(draws), np.inf, draws).sum(axis=0)
     tail = (1.0 - settings.level) / 2.0
@@ -140,16 +148,23 @@ def _total(strata: list[EstimateResult], settings: EstimateSettings, seed: int
     result_upper: float | None = upper if math.isfinite(upper) else None
     if unbounded:
         result_upper = None
-        warnings.append(f"stratum(s) {', '.join(unbounded)} have no finite upper end, so "
-                        "neither has the total")
+        warnings.append(Message(
+            "stratum(s) {names} have no finite upper end, so neither has the total",
+            names=", ".join(unbounded),
+        ))
     elif result_upper is None:
-        warnings.append("the total's interval has no finite upper end")
+        warnings.append(Message("the total's interval has no finite upper end"))
     estimate = float(sum(r.estimate for r in strata if r.estimate is not None))
     if settings.method is Method.LCMCR:
-        interval = f"{settings.level:.0%} posterior credible interval of the summed strata"
+        interval = Message(
+            "{level:.0%} posterior credible interval of the summed strata", level=settings.level
+        )
     else:
-        interval = (f"{settings.level:.0%} parametric-bootstrap percentile interval "
-                    f"({settings.bootstrap} replicates, each stratum's model held fixed)")
+        interval = Message(
+            "{level:.0%} parametric-bootstrap percentile interval ({replicates} replicates, "
+            "each stratum's model held fixed)",
+            level=settings.level, replicates=settings.bootstrap,
+        )
     return EstimateResult(
         method=method, estimate=estimate, lower=lower, upper=result_upper,
         observed=observed, model="sum of strata", warnings=tuple(warnings),

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sillok.messages import Message
+
 from .caveats import extrapolation_warning
 from .diagnostics import effective_sample_size, split_rhat
 from .lcmcr_sampler import has_numba, run_chain
@@ -73,33 +75,35 @@ def estimate_lcmcr(patterns: np.ndarray, y: np.ndarray, lists: Sequence[str],
     return EstimateResult(
         method="lcmcr", estimate=float(median), lower=float(lower), upper=float(upper),
         observed=observed, model=model, warnings=tuple(warnings),
-        interval=f"{settings.level:.0%} posterior credible interval (equal-tailed)",
+        interval=Message(
+            "{level:.0%} posterior credible interval (equal-tailed)", level=settings.level
+        ),
         lists=tuple(lists), details=details, draws=pooled,
     )
 
 
 def _sampler_warnings(settings: EstimateSettings, rhat: float | None, ess: float | None,
                       occupied: np.ndarray, n_lists: int) -> list[str]:
-    warnings = []
+    warnings: list[str] = []
     if settings.chains == 1:
-        warnings.append("one chain only: R-hat needs two or more (--chains)")
+        warnings.append(Message("one chain only: R-hat needs two or more (--chains)"))
     if rhat is not None and rhat > RHAT_LIMIT:
-        warnings.append(
-            f"the chains disagree (R-hat {rhat:.2f} > {RHAT_LIMIT}): they have not converged; "
-            "raise --burnin and --samples"
-        )
+        warnings.append(Message(
+            "the chains disagree (R-hat {rhat:.2f} > {limit}): they have not converged; "
+            "raise --burnin and --samples", rhat=rhat, limit=RHAT_LIMIT,
+        ))
     if ess is not None and ess < ESS_LIMIT:
-        warnings.append(
-            f"effective sample size {ess:.0f} is under {ESS_LIMIT}: the interval's ends are "
-            "imprecise; raise --samples or --thinning"
-        )
+        warnings.append(Message(
+            "effective sample size {ess:.0f} is under {limit}: the interval's ends are "
+            "imprecise; raise --samples or --thinning", ess=ess, limit=ESS_LIMIT,
+        ))
     if settings.classes > 1 and np.quantile(occupied, 0.95) >= settings.classes:
-        warnings.append(
-            f"the sampler often used all K={settings.classes} classes: raise --K"
-        )
+        warnings.append(Message(
+            "the sampler often used all K={classes} classes: raise --K", classes=settings.classes
+        ))
     if n_lists == 3:
-        warnings.append(
+        warnings.append(Message(
             "with three lists the latent-class model is weakly identified: the estimate "
             "leans on the prior; compare with the log-linear estimate"
-        )
+        ))
     return warnings

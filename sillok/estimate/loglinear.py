@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erfinv, gammaincc, gammaln
 
+from sillok.messages import Message
+
 from .caveats import extrapolation_warning, fmt
 from .loglinear_terms import LogLinearModel, all_hierarchical_models
 from .results import EstimateResult, EstimationError
@@ -398,17 +400,19 @@ def estimate_loglinear(table_patterns: np.ndarray, y: np.ndarray, lists: Sequenc
         details.update(criterion=settings.criterion.value, selection=selection.how,
                        models_searched=selection.searched, models_excluded=selection.excluded)
         if selection.excluded:
-            warnings.append(
-                f"{selection.excluded} of {selection.searched} models have no finite estimate "
-                "(zero cells) and were left out of the search"
-            )
+            warnings.append(Message(
+                "{excluded} of {searched} models have no finite estimate (zero cells) and were "
+                "left out of the search", excluded=selection.excluded, searched=selection.searched,
+            ))
         warnings.extend(_competing_models(chosen, fits, settings.criterion))
     warnings.extend(_fit_warnings(table_patterns, y, lists, chosen, fits))
     lower, upper = profile_interval(table_patterns, y, chosen.model, chosen.total,
                                     settings.level)
     if upper is None:
-        warnings.append("the likelihood does not fall off above the estimate: the interval "
-                        "has no finite upper end")
+        warnings.append(Message(
+            "the likelihood does not fall off above the estimate: the interval has no finite "
+            "upper end"
+        ))
     note = extrapolation_warning(chosen.total, chosen.observed)
     if note:
         warnings.append(note)
@@ -424,7 +428,8 @@ def estimate_loglinear(table_patterns: np.ndarray, y: np.ndarray, lists: Sequenc
     result = EstimateResult(
         method="loglinear", estimate=chosen.total, lower=lower, upper=upper,
         observed=chosen.observed, model=chosen.model.describe(), warnings=tuple(warnings),
-        interval=f"{settings.level:.0%} profile-likelihood interval", lists=tuple(lists),
+        interval=Message("{level:.0%} profile-likelihood interval", level=settings.level),
+        lists=tuple(lists),
         details=details, draws=draws,
     )
     return result, chosen
@@ -436,41 +441,42 @@ def _competing_models(chosen: ModelFit, fits: Sequence[ModelFit],
     close = [f for f in fits if f.estimable and f.criterion(criterion) - best < 2.0]
     totals = [f.total for f in close]
     if len(close) > 1 and (max(totals) - min(totals)) > 0.1 * chosen.total:
-        return [
-            f"{len(close)} models are within 2 {criterion.value.upper()} points of the chosen "
-            f"one and give totals from {fmt(min(totals))} to {fmt(max(totals))}: the choice of "
-            "model matters more than the interval shows"
-        ]
+        return [Message(
+            "{models} models are within 2 {criterion} points of the chosen one and give totals "
+            "from {low} to {high}: the choice of model matters more than the interval shows",
+            models=len(close), criterion=criterion.value.upper(), low=fmt(min(totals)),
+            high=fmt(max(totals)),
+        )]
     return []
 
 
 def _fit_warnings(patterns: np.ndarray, y: np.ndarray, lists: Sequence[str], chosen: ModelFit,
                   fits: Sequence[ModelFit]) -> list[str]:
-    warnings = []
+    warnings: list[str] = []
     if len(lists) == 2:
-        warnings.append(
+        warnings.append(Message(
             "with two lists the lists must be assumed independent and that cannot be checked: "
             "if being on one list changes the chance of being on the other, or some people are "
             "easier to record than others, the estimate is biased (usually too low)"
-        )
+        ))
         return warnings
     independent = next((f for f in fits if not f.model.terms), None)
     if independent is None:
         independent = fit_model(patterns, y, LogLinearModel.independence(lists))
     p_independent = independent.fit_p_value()
     if p_independent is not None and p_independent < 0.05:
-        warnings.append(
-            "the lists are not independent (independence model deviance "
-            f"{independent.deviance:.1f} on {independent.df} df, p = {p_independent:.2g}): "
-            "lists depend on each other or capture probabilities are heterogeneous; the "
-            "estimate rests on the interactions chosen"
-        )
+        warnings.append(Message(
+            "the lists are not independent (independence model deviance {deviance:.1f} on "
+            "{df} df, p = {p:.2g}): lists depend on each other or capture probabilities are "
+            "heterogeneous; the estimate rests on the interactions chosen",
+            deviance=independent.deviance, df=independent.df, p=p_independent,
+        ))
     p_chosen = chosen.fit_p_value()
     if p_chosen is None:
-        warnings.append("the chosen model leaves no degrees of freedom to check its fit")
+        warnings.append(Message("the chosen model leaves no degrees of freedom to check its fit"))
     elif p_chosen < 0.05:
-        warnings.append(
-            f"the chosen model fits poorly (deviance {chosen.deviance:.1f} on {chosen.df} df, "
-            f"p = {p_chosen:.2g})"
-        )
+        warnings.append(Message(
+            "the chosen model fits poorly (deviance {deviance:.1f} on {df} df, p = {p:.2g})",
+            deviance=chosen.deviance, df=chosen.df, p=p_chosen,
+        ))
     return warnings

@@ -17,6 +17,7 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 from sillok import vocab
+from sillok.messages import Message
 from sillok.web.dates import human_date
 
 LANGUAGES = ("ko", "en")
@@ -43,6 +44,8 @@ def translator(lang: str) -> Callable[..., str]:
     messages = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
     def gettext(message: str, **values: object) -> str:
+        if isinstance(message, Message):  # the library's words, with their values
+            return message.say(messages)
         text = messages.get(message)
         if text is None:  # a library's message (an error page's): its catalog form, if any
             return message.format(**values) if values else local_error(message, lang)
