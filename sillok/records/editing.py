@@ -279,7 +279,7 @@ class RecordEditor:
         if spec.kind == "aliases":
             return "; ".join(json.loads(value or "[]"))
         if spec.kind == "flag":
-            return "true" if value else ""
+            return "yes" if value else "no"
         return str(value)
 
     def _names_text(self, conn: Connection, row: Any, reveal: bool) -> str | None:
@@ -457,7 +457,7 @@ class RecordEditor:
             return {spec.column: _coordinate(spec.kind, text)}
         if spec.kind == "flag":
             if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                raise InvalidInput(f"{text!r} is not one of true, false")
+                raise InvalidInput(f"{text!r} is not one of yes, no")
             return {spec.column: text.lower() in ("true", "1", "yes", "on")}
         if spec.kind == "names":
             found = list(dict.fromkeys(n.strip() for n in text.splitlines() if n.strip()))
@@ -547,7 +547,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "yes" if value else "no"
     if isinstance(value, list):
         return "\n".join(str(v) for v in value)
     return str(value).strip()
