@@ -136,6 +136,8 @@ def test_korean_edit_page_and_errors(site: Site) -> None:
               "csrf_token": csrf_of(client)},
     )
     assert answer.status_code == 422 and "목록에서 고르세요" in answer.text
+    act = client.get(f"/records/act/{site.ids['act_internal']}/edit")
+    assert 'value="2009년 3월"' in act.text and "2009-03" not in act.text  # no EDTF codes
 
 
 def test_a_stale_version_is_refused(site: Site) -> None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sillok import vocab
+from sillok.dates import DateError, parse_date
 from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
@@ -263,7 +264,25 @@ def edit_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False
     ones opened, each opening audited), with the entry form's pickers."""
     req.require("write", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    return _render_edit(req, req.archive.editor.form(kind.value, record_id, reveal, req.lang))
+    form = req.archive.editor.form(kind.value, record_id, reveal, req.lang)
+    return _render_edit(req, _dates_as_written(form, req.lang))
+
+
+def _dates_as_written(form: EditForm, lang: str) -> EditForm:
+    """The form with its dates as people write them (``2009년 봄``, not ``2009-21``) where
+    that reading means the very same date, so that saving it unchanged changes nothing."""
+    for spec in fields_of(form.kind):
+        value = form.values.get(spec.name)
+        if spec.kind != "date" or not value:
+            continue
+        written = human_date(value, lang)
+        try:
+            same = written is not None and parse_date(written).edtf == value
+        except DateError:
+            same = False
+        if same and written:
+            form.values[spec.name] = written
+    return form
 
 
 @pages.post("/records/{kind}/{record_id}/edit")
