@@ -158,10 +158,11 @@ class EditRefused(InvalidInput):
 class StaleVersion(SillokError):
     """The record changed since the version the edit started from; nothing was written."""
 
-    def __init__(self, kind: str, record_id: int, expected: int, current: int) -> None:
+    def __init__(self, kind: str, record_id: int, expected: int, current: int | None) -> None:
+        now = f"; it is now version {current}" if current is not None else ""
         super().__init__(
             f"{kind} {record_id} was changed by someone else since you opened it (you edited "
-            f"version {expected}; it is now version {current}): nothing was saved"
+            f"version {expected}{now}): nothing was saved"
         )
         self.expected = expected
         self.current = current
@@ -334,7 +335,10 @@ class RecordEditor:
             if not changed:
                 return Edited(kind, record_id, int(row.version), ())
             actor = self.vault.settings.actor
-            version = store_rows.update_record(conn, kind, row, columns, actor)
+            try:
+                version = store_rows.update_record(conn, kind, row, columns, actor)
+            except RuntimeError:  # written by another transaction since it was read
+                raise StaleVersion(kind, record_id, int(expected_version), None) from None
             if renamed and names is not None:
                 self._write_names(conn, int(row.id), names)
             self._reindex(conn, kind, record_id, bool(renamed))
