@@ -28,6 +28,7 @@ from sillok.ledger.hooks import ArchiveHooks
 from sillok.ledger.log import ArchiveLog
 from sillok.linkage.archive import Links
 from sillok.records.attachments import Attachments
+from sillok.records.editing import RecordEditor
 from sillok.records.export import Exports
 from sillok.records.ingest import Importer
 from sillok.records.reading import RecordBook
@@ -76,6 +77,7 @@ class Archive:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.records = RecordBook(vault)
+        self.editor = RecordEditor(vault, self.records)
         self.ingest = Importer(vault)
         self.searcher = Searcher(vault, self.records)
         self.links = Links(vault, self.records)

@@ -80,6 +80,16 @@ class Directory:
             self._remember(entry)
         return self
 
+    def reload(self, conn: Connection) -> Directory:
+        """Read every entry again, after an edit renamed or moved one: the maps are swapped
+        whole, so a reader never sees a half-read directory. What others keep on the
+        directory about its names (``_names_*``: the web's names by language) is dropped."""
+        fresh = Directory(self.table, self.vocabulary.name).load(conn)
+        self.by_id, self._by_key, self._by_fold = fresh.by_id, fresh._by_key, fresh._by_fold
+        for key in [k for k in vars(self) if k.startswith("_names_")]:
+            delattr(self, key)
+        return self
+
     def _remember(self, entry: Entry) -> None:
         entry.tokens = frozenset(t for n in entry.names() for t in place_name_tokens(n))
         self.by_id[entry.id] = entry

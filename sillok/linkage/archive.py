@@ -239,6 +239,56 @@ class Links:
                 )
         return status
 
+    def merge(self, left_id: int, right_id: int, kind: str = "persons") -> int:
+        """Say by hand that two records are the same person (or event): an accepted link
+        between them, new or a new version of the one the queue holds; returns its id. The
+        records stay as they are; :meth:`unmerge` withdraws it.
+
+        Raises:
+            InvalidInput: the role may not review links, or the two are one record.
+            NotFound: either record does not exist or the role may not see it.
+        """
+        self._require_review()
+        record_kind = _record_kind(kind)
+        left, right = sorted((int(left_id), int(right_id)))
+        if left == right:
+            raise InvalidInput(f"{record_kind} {left} cannot be merged with itself")
+        seen = set(self.records.visible(record_kind, [left, right]))
+        for record_id in (left, right):
+            if record_id not in seen:
+                raise NotFound(f"there is no {record_kind} with id {record_id}")
+        ref = f"link:{record_kind}:{left}:{right}"
+        actor = self.vault.settings.actor
+        with self.vault.store.transaction() as conn:
+            row = store_rows.by_refs(conn, "link", [ref]).get(ref)
+            if row is None:
+                (link_id,) = store_rows.insert_records(
+                    conn, self.vault.store.dialect, "link",
+                    [{"ref": ref, "record_kind": record_kind, "left_id": left,
+                      "right_id": right, "probability_ppm": 1_000_000, "evidence": "[]",
+                      "status": "accepted"}],
+                    actor,
+                )
+                return int(link_id)
+            if row.status != "accepted":
+                store_rows.update_record(conn, "link", row, {"status": "accepted"}, actor)
+            return int(row.id)
+
+    def unmerge(self, link_id: int) -> str:
+        """Withdraw a merge: the link is rejected (a new version; its history is kept)."""
+        return self.decide(link_id, "reject")
+
+    def merged_with(self, record_id: int, kind: str = "persons") -> list[tuple[int, int]]:
+        """(link id, the other record's id) of the accepted links of one record."""
+        record_kind = _record_kind(kind)
+        with self.vault.store.reading() as conn:
+            accepted = queries.links_with_status(conn, record_kind, "accepted")
+        return [
+            (int(r.id), int(r.right_id if r.left_id == record_id else r.left_id))
+            for r in accepted
+            if record_id in (r.left_id, r.right_id)
+        ]
+
     def _require_review(self) -> None:
         if not may(self.vault.role, "review"):
             raise InvalidInput(f"the {self.vault.role} role may not review links")

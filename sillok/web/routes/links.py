@@ -1,5 +1,7 @@
 """Reviewing record linkage, page and API: the queue of candidate pairs (the most probable
-first), each with the evidence that moved its score; accept, reject, skip, undo.
+first), each with the evidence that moved its score; accept, reject, skip, undo. Merging two
+persons by hand (from this page or a person's page) is an accepted link too
+(:meth:`sillok.linkage.archive.Links.merge`), undone by rejecting it.
 
 Finding pairs (``sillok link``) stays on the command line; here a reviewer only decides. A
 decision is :meth:`sillok.linkage.archive.Links.decide`: a new version of the link record, in
@@ -19,6 +21,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
+from pydantic import Field as PydanticField
 
 from sillok.errors import NotFound
 from sillok.linkage.archive import LINK_KINDS, Candidate
@@ -233,6 +236,38 @@ def review_page(
     )
 
 
+@pages.post("/links/merge")
+def merge_from_queue(
+    req: ReqDep,
+    left: Annotated[int, Form(ge=1, le=2**40 - 1)],
+    right: Annotated[int, Form(ge=1, le=2**40 - 1)],
+) -> Response:
+    """Merge two persons by hand: an accepted link, listed with the accepted ones."""
+    req.require("review")
+    link_id = req.archive.links.merge(left, right)
+    return req.redirect(_address(DEFAULT_KIND, "accepted", 1, link_id))
+
+
+@pages.post("/records/person/{person_id}/merge")
+def merge_from_person(
+    req: ReqDep, person_id: LinkId, other: Annotated[int, Form(ge=1, le=2**40 - 1)]
+) -> Response:
+    """Say on a person's page that another person record is the same person."""
+    req.require("review")
+    link_id = req.archive.links.merge(person_id, other)
+    return req.redirect(f"/records/person/{person_id}#merge-{link_id}")
+
+
+@pages.post("/records/person/{person_id}/merges/{link_id}/undo")
+def unmerge_from_person(req: ReqDep, person_id: LinkId, link_id: LinkId) -> Response:
+    """Undo a merge shown on a person's page: the link is rejected (its history kept)."""
+    req.require("review")
+    if link_id not in {link for link, _other in req.archive.links.merged_with(person_id)}:
+        raise NotFound(f"there is no link with id {link_id}")
+    req.archive.links.unmerge(link_id)
+    return req.redirect(f"/records/person/{person_id}#merges-section")
+
+
 @pages.post("/links/{link_id}")
 def decide(
     req: ReqDep,
@@ -250,6 +285,21 @@ def decide(
 
 
 # --- API ------------------------------------------------------------------------------------
+
+
+class Merge(BaseModel):
+    """Two person records that are the same person."""
+
+    left_id: int = PydanticField(ge=1, le=2**40 - 1)
+    right_id: int = PydanticField(ge=1, le=2**40 - 1)
+
+
+@api.post("/links/merge", summary="Merge two persons by hand (an accepted link)")
+def api_merge(req: ReqDep, body: Merge) -> dict[str, Any]:
+    """Accept a link between two persons (made if the queue has none); undo it by rejecting
+    it (``POST /api/links/{id}`` with ``reject``)."""
+    req.require("review")
+    return {"id": req.archive.links.merge(body.left_id, body.right_id), "status": "accepted"}
 
 
 class Decision(BaseModel):

@@ -1,23 +1,30 @@
 """Record pages and their JSON: sources, events, acts, persons, places, organizations,
 with their revision history. One URL, two formats: ``/records/act/7`` is the page,
 ``/api/records/act/7`` the same data as JSON, both from :func:`~sillok.web.views.record_view`.
+
+Editing: ``/records/act/7/edit`` is the edit page, ``PATCH /api/records/act/7`` its twin;
+both call :meth:`sillok.records.editing.RecordEditor.edit` (a new version, all or nothing).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from sillok import vocab
+from sillok.dates import DateError, parse_date
+from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
 from sillok.web.dates import human_date
 from sillok.web.i18n import WORDS as _WORDS
-from sillok.web.i18n import translator
+from sillok.web.i18n import local_error, translator
+from sillok.web.testimony import pickers
 from sillok.web.views import (
     _LINKS,
     Version,
@@ -48,11 +55,12 @@ class Kind(StrEnum):
 
 @pages.get("/records/{kind}/{record_id}")
 def record_page(
-    req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False, saved: bool = False
+    req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False, saved: bool = False,
+    edited: bool = False,
 ) -> Response:
     """A record, with links to the records it refers to; ``reveal`` opens its sealed fields
     for a role that holds the seal key (each opening is audited by the archive); ``saved``
-    says that the testimony entry form has just written it."""
+    says that the testimony entry form has just written it, ``edited`` its edit page."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
     view = record_view(req.archive, req.principal, kind.value, record_id, reveal, req.lang)
@@ -70,7 +78,17 @@ def record_page(
         refused_labels=list(dict.fromkeys(req._(f) for f in view.redacted)),
         sealed_labels=list(dict.fromkeys(req._(f) for f in view.protected)),
         saved=saved and kind is Kind.source,
+        edited=edited,
+        may_edit=may(req.principal, "write", kind.value),
+        merges=_merges(req, record_id) if kind is Kind.person else [],
     )
+
+
+def _merges(req: Req, person_id: int) -> list[tuple[int, int, str]]:
+    """(link id, person id, title) of the persons this one was merged with."""
+    merged = req.archive.links.merged_with(person_id)
+    titles = _titles(req.archive, req.principal, [("person", p) for _l, p in merged], req.lang)
+    return [(link, p, titles.get(("person", p), f"{req._('person')} {p}")) for link, p in merged]
 
 
 @pages.get("/records/{kind}/{record_id}/history")
@@ -127,12 +145,15 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
 
 @api.get("/records/{kind}/{record_id}", summary="One record, redacted for the caller's role")
 def api_record(
-    req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False
+    req: ReqDep, kind: Kind, record_id: RecordId, response: Response, reveal: bool = False
 ) -> dict[str, Any]:
-    """The record as its page shows it (``reveal``: sealed fields opened, audited)."""
+    """The record as its page shows it (``reveal``: sealed fields opened, audited); its
+    ``ETag`` is its version, for an ``If-Match`` on ``PATCH``."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    return record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
+    view = record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
+    response.headers["ETag"] = f'"{view["data"].get("version")}"'
+    return view
 
 
 @api.get("/records/{kind}/{record_id}/history", summary="Every version of a record")
@@ -181,3 +202,165 @@ def api_proof(
 ) -> Response:
     """The same bundle as the page's "download proof" button."""
     return _proof(req, kind, record_id, version)
+
+
+# --- editing --------------------------------------------------------------------------------
+
+#: the record page's label of each edit field (the same words on both pages)
+EDIT_LABELS = {"birth": "birth_edtf", "within": "within"}
+#: which picker (datalist) helps typing a field, by the field's kind
+EDIT_PICKERS = {"act_type": "act-types", "facility_type": "facility-types",
+                "facility": "facility-types", "place": "places"}
+#: the editor's refusals as the catalogs say them (what was typed is shown in the field)
+EDIT_MESSAGES = (
+    (re.compile(r"^unknown facility type\b.*"),
+     "unknown facility type: choose one from the list"),
+    (re.compile(r"^no place is called\b.*"), "no such place: choose one from the list"),
+    (re.compile(r"^your role may not change this field$"), "your role may not change this field"),
+    (re.compile(r"^this field is sealed\b.*"),
+     "this field is sealed; your role may not change it"),
+    (re.compile(r".*\blies within this place$"),
+     "a place cannot lie within itself or a place in it"),
+    (re.compile(r".*\bis not a (latitude|longitude)\b.*"),
+     "not a coordinate (a number like 39.03)"),
+    (re.compile(r".*\byour role may not change an? \w+ at this sharing level$"),
+     "your role may not change this record at this sharing level"),
+    (re.compile(r"^not a field of\b.*"), "not a field of this record"),
+    (re.compile(r"^the version edited is missing$"), "the version edited is missing"),
+)
+
+
+def _edit_error(message: str, lang: str) -> str:
+    _ = translator(lang)
+    for pattern, msgid in EDIT_MESSAGES:
+        if pattern.match(message):
+            return _(msgid)
+    return local_error(message, lang)
+
+
+def _render_edit(
+    req: Req, form: EditForm, errors: dict[str, str] | None = None, status: int = 200,
+    stale: bool = False,
+) -> Response:
+    view = record_view(req.archive, req.principal, form.kind, form.id, lang=req.lang)
+    return req.render(
+        "record_edit.html",
+        status=status,
+        form=form,
+        kind=form.kind,
+        title=heading(view, req.lang),
+        fields=fields_of(form.kind),
+        labels={f.name: EDIT_LABELS.get(f.name, f.name) for f in fields_of(form.kind)},
+        pickers=pickers(req.archive, req.lang),
+        picker_of=EDIT_PICKERS,
+        errors={k: _edit_error(v, req.lang) for k, v in (errors or {}).items()},
+        stale=stale,
+    )
+
+
+@pages.get("/records/{kind}/{record_id}/edit")
+def edit_page(req: ReqDep, kind: Kind, record_id: RecordId, reveal: bool = False) -> Response:
+    """The edit page of a record: its fields as the role may read them (``reveal``: sealed
+    ones opened, each opening audited), with the entry form's pickers."""
+    req.require("write", kind.value)
+    reveal = reveal and may(req.principal, "seal.open")
+    form = req.archive.editor.form(kind.value, record_id, reveal, req.lang)
+    return _render_edit(req, _dates_as_written(form, req.lang))
+
+
+def _dates_as_written(form: EditForm, lang: str) -> EditForm:
+    """The form with its dates as people write them (``2009년 봄``, not ``2009-21``) where
+    that reading means the very same date, so that saving it unchanged changes nothing."""
+    for spec in fields_of(form.kind):
+        value = form.values.get(spec.name)
+        if spec.kind != "date" or not value:
+            continue
+        written = human_date(value, lang)
+        try:
+            same = written is not None and parse_date(written).edtf == value
+        except DateError:
+            same = False
+        if same and written:
+            form.values[spec.name] = written
+    return form
+
+
+@pages.post("/records/{kind}/{record_id}/edit")
+async def edit_submit(request: Request, req: ReqDep, kind: Kind, record_id: RecordId) -> Response:
+    """Save an edit as a new version, or show the form again as typed with each bad field
+    named (nothing saved), or say that someone else changed the record meanwhile (409)."""
+    req.require("write", kind.value)
+    typed = await request.form()
+    version = str(typed.get("version") or "")
+    changes = {
+        f.name: str(typed[f.name])
+        for f in fields_of(kind.value)
+        if isinstance(typed.get(f.name), str)
+    }
+    editor = req.archive.editor
+    shown = editor.form(kind.value, record_id, lang=req.lang)
+    if not version.isdigit():
+        return _render_edit(req, shown, {"form": "the version edited is missing"}, 422)
+    again = EditForm(kind.value, record_id, int(version), shown.sharing,
+                     {**shown.values, **changes},
+                     [w for w in shown.withheld if w not in changes],
+                     [o for o in shown.openable if o not in changes])
+    try:
+        editor.edit(kind.value, record_id, changes, int(version))
+    except EditRefused as exc:
+        return _render_edit(req, again, exc.fields, 422)
+    except StaleVersion:
+        return _render_edit(req, again, None, 409, stale=True)
+    req.web.cache.clear()
+    return req.redirect(f"/records/{kind.value}/{record_id}?edited=1")
+
+
+def _if_match(header: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``), if any."""
+    value = (header or "").strip().removeprefix("W/").strip('"')
+    return int(value) if value.isdigit() else None
+
+
+@api.patch(
+    "/records/{kind}/{record_id}",
+    summary="Edit a record: the fields given become its next version",
+    responses={409: {"description": "changed by someone else since that version"},
+               422: {"description": "a value cannot be taken; each field named"},
+               428: {"description": "no version given (If-Match or version)"}},
+)
+def api_edit(
+    req: ReqDep,
+    kind: Kind,
+    record_id: RecordId,
+    body: Annotated[dict[str, Any], Body(examples=[{"version": 1, "title": "요덕 수용소 구금"}])],
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Change the fields named in the body (``null`` or ``""`` clears one); the version
+    edited comes from ``If-Match`` (the record's ``ETag``) or the body's ``version``.
+    Answers the new version and the fields that changed, 409 when the record is no longer at
+    that version, 422 naming each bad field (nothing is written either way)."""
+    req.require("write", kind.value)
+    changes = dict(body)
+    given = changes.pop("version", None)
+    version = _if_match(if_match)
+    if version is None and isinstance(given, int | str) and str(given).isdigit():
+        version = int(given)
+    if version is None:
+        return _api_error(428, "version_required",
+                          "say which version you edited: an If-Match header or a version field")
+    try:
+        edited = req.archive.editor.edit(kind.value, record_id, changes, version)
+    except EditRefused as exc:
+        return _api_error(422, "invalid_input", str(exc), exc.fields)
+    except StaleVersion as exc:
+        return _api_error(409, "stale_version", str(exc))
+    req.web.cache.clear()
+    return JSONResponse(edited.to_json(), headers={"ETag": f'"{edited.version}"'})
+
+
+def _api_error(status: int, code: str, message: str,
+               fields: dict[str, str] | None = None) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return JSONResponse({"error": error}, status_code=status)
