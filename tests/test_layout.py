@@ -17,6 +17,7 @@ TOP_MODULES = {
     "vault.py",
     "folder.py",
     "errors.py",
+    "messages.py",
     "settings.py",
     "model.py",
     "directory.py",
