@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -470,3 +471,59 @@ def test_a_mapping_reads_back_what_it_writes() -> None:
         }
     )
     assert ColumnMapping.from_yaml(mapping.to_yaml({"번호": "high: # not a key"}), "m") == mapping
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (["번호", "", "유형"], "row 1: column 2 has no header"),
+        (["Victim", "victim ", "유형"], "columns 'Victim' and 'victim' have the same name"),
+    ],
+)
+def test_a_spreadsheet_header_must_name_each_column_once(
+    sqlcipher_archive: Archive, tmp_path: Path, header: list[str], message: str
+) -> None:
+    file = write_table(tmp_path / "h.csv", [header, ["A-1", "x", "고문"]])
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        sheets(sqlcipher_archive).suggest(file)
+
+
+def test_a_mapping_file_cannot_run_code_or_be_huge(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="not YAML"):
+        ColumnMapping.from_yaml('!!python/object/apply:os.system ["echo hi"]\n', "evil.yml")
+    big = tmp_path / "big.yml"
+    big.write_text("columns:\n" + "".join(f'  "c{i}": ignore\n' for i in range(20_000)), "utf-8")
+    with pytest.raises(InvalidInput, match="larger than"):
+        ColumnMapping.from_file(big)
+    with pytest.raises(InvalidInput, match="no such mapping file"):
+        ColumnMapping.from_file(tmp_path / "missing.yml")
+
+
+def test_a_header_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "arch"
+    Archive.create(folder, PASSPHRASE, settings=FAST).close()
+    file = write_table(
+        tmp_path / "m.csv", [["번호", "유형", "[/비고]", "[bold]"], ["A", "고문", "x", "y"]]
+    )
+    mapping = tmp_path / "m.yml"
+    mapping.write_text('columns: {"번호": source_ref, "유형": act_type}\n', "utf-8")
+    code, out, err = run("import", str(folder), str(file), "--map", str(mapping))
+    assert code == 2 and "'[/비고]', '[bold]'" in err and "Traceback" not in out + err
+
+
+def test_skip_invalid_through_a_mapping_names_their_columns(
+    sqlcipher_archive: Archive, tmp_path: Path
+) -> None:
+    rows = [list(r) for r in KOREAN]
+    rows[2][4] = "Marhc 2009"
+    file = write_table(tmp_path / "bad.xlsx", rows)
+    base = sheets(sqlcipher_archive).suggest(file).mapping.to_dict()
+    mapping = ColumnMapping.from_dict({**base, "unmapped": "keep"})
+    rejects = tmp_path / "rejects.csv"
+    done = sheets(sqlcipher_archive).run(file, mapping, skip_invalid=True, rejects=rejects)
+    assert done.report.valid_rows == 2 and done.report.invalid_rows == 1
+    assert [(e.row, e.column) for e in done.report.errors] == [(3, "발생 일자")]
+    with open(rejects, encoding="utf-8") as fh:
+        (rejected,) = list(csv.DictReader(fh))
+    assert rejected["row"] == "3" and rejected["act_date"] == "Marhc 2009"
+    assert {a["source_ref"] for a in acts(sqlcipher_archive)} == {"KR-T-01", "KR-T-03"}

@@ -6,12 +6,15 @@ from __future__ import annotations
 import html
 import io
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
+from playwright.sync_api import sync_playwright
 
 from tests.test_mapping import ENGLISH, KOREAN
-from tests.test_web_app import Site, csrf_of, login, site  # noqa: F401  (fixture)
+from tests.test_web_app import Site, csrf_of, login, password, site  # noqa: F401  (fixture)
+from tests.test_web_browser import SCREENSHOTS, launch_chromium, live  # noqa: F401  (fixture)
 
 SELECT = re.compile(r'<select id="[^"]+" name="([^"]+)">(.*?)</select>', re.S)
 SELECTED = re.compile(r'<option value="([^"]*)" selected>')
@@ -183,3 +186,42 @@ def test_a_viewer_and_a_visitor_are_refused(site: Site) -> None:  # noqa: F811
     answer = visitor.get(f"/import/mapping?id={import_id[1]}", follow_redirects=False)
     assert answer.status_code in (401, 303) and "한가람" not in answer.text
     assert state(site) == before
+
+
+def test_on_a_phone_the_mapping_table_does_not_scroll_sideways(
+    live: tuple[str, Site],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    base, _site = live
+    long_header = [*KOREAN[0][:-1], "비고 (면담 후 추가로 확인해야 할 사항과 출처에 관한 메모)"]
+    rows = [long_header, *([*r[:-1], "아주 긴 메모 " * 12] for r in KOREAN[1:])]
+    file = tmp_path / "기록.csv"
+    file.write_bytes(csv_bytes(rows))
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            context = browser.new_context(base_url=base, viewport={"width": 375, "height": 812})
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            page.goto("/login")
+            page.fill("#username", "documenter")
+            page.fill("#passphrase", password("documenter"))
+            page.click("form.stack button[type=submit]")
+            page.wait_for_url("**/dashboard")
+            page.goto("/import")
+            page.set_input_files("#file", str(file))
+            page.click("form[action='/import'] button[type=submit]")
+            page.wait_for_selector("table.mapping")
+            page.screenshot(path=str(SCREENSHOTS / "phone-import-mapping.png"), full_page=True)
+            assert page.locator("table.mapping select").count() == len(long_header)
+            sideways = page.evaluate(
+                "document.scrollingElement.scrollWidth - window.innerWidth"
+            )
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => "
+                "e.getBoundingClientRect().right > window.innerWidth + 0.5)"
+                ".map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
+            )
+            assert sideways <= 0, wide
+        finally:
+            browser.close()
