@@ -250,7 +250,7 @@ def test_english_headers_through_the_command_line(tmp_path: Path) -> None:
     )
     code, out, err = run("import", str(folder), str(write_table(tmp_path / "more.csv", later)))
     assert code == 0, err
-    assert "Using the mapping saved for these columns" in out and "cases.xlsx" in out
+    assert "Using the mapping saved for these columns" in out and "by owner" in out
     assert "Imported 1 of 1 rows" in out
     # suggesting for that layout now proposes the saved mapping
     code, out, err = run("import", str(folder), str(tmp_path / "more.csv"), "--suggest-map")
@@ -403,7 +403,7 @@ def test_a_saved_mapping_is_kept_in_the_archive_on_both_stores(
     )
     sheets(archive).run(file, mapping)
     found = sheets(archive).saved_for(list(reversed(KOREAN[0])))
-    assert found is not None and found[0] == mapping and found[1]["file"] == "기록.xlsx"
+    assert found is not None and found[0] == mapping and found[1]["saved_by"] == "owner"
     again = sheets(archive).run(write_table(tmp_path / "다시.csv", KOREAN))
     assert again.used == "saved" and again.report.created.get("act") == 0
     # the key is the layout's hash, never a header in the clear
@@ -436,7 +436,7 @@ def test_a_viewer_may_neither_suggest_nor_import(
             lambda: sheets(viewer).run(file, mapping),
             lambda: sheets(viewer).run(file),  # through the saved mapping
             lambda: sheets(viewer).saved_for(KOREAN[0]),
-            lambda: sheets(viewer).save(KOREAN[0], mapping, "x.csv"),
+            lambda: sheets(viewer).save(KOREAN[0], mapping),
         ):
             with pytest.raises(InvalidInput, match="the viewer role may not import"):
                 attempt()

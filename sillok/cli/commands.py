@@ -131,7 +131,7 @@ def _say_mapping(done: MappedImport) -> None:
     if done.used == "saved" and done.saved is not None:
         console.print(
             f"Using the mapping saved for these columns on {done.saved.get('saved_at')} "
-            f"(from {done.saved.get('file')}).",
+            f"by {done.saved.get('saved_by')}.",
             markup=False,
             soft_wrap=True,
         )

@@ -136,7 +136,7 @@ class Suggestion:
         if self.saved:
             heading.append(
                 f"The mapping saved for this layout on {self.saved.get('saved_at', '?')} "
-                f"(from {self.saved.get('file', '?')})."
+                f"by {self.saved.get('saved_by', '?')}."
             )
         else:
             heading.append("Suggested from the headers and the first rows: check every line.")

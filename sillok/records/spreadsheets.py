@@ -123,14 +123,14 @@ class Spreadsheets:
             return None
         data = json.loads(value)
         mapping = ColumnMapping.from_dict(data["mapping"], "the saved mapping")
-        return mapping, {k: data[k] for k in ("file", "saved_at", "saved_by") if k in data}
+        return mapping, {k: data[k] for k in ("saved_at", "saved_by") if k in data}
 
-    def save(self, header: Iterable[str], mapping: ColumnMapping, file: str) -> None:
-        """Keep ``mapping`` for files with these columns (replacing one kept before)."""
+    def save(self, header: Iterable[str], mapping: ColumnMapping) -> None:
+        """Keep ``mapping`` for files with these columns (replacing one kept before). The
+        file's name is not kept: a name like "김OO 증언.xlsx" would sit in the clear."""
         self._require()
         value = {
             "mapping": mapping.to_dict(),
-            "file": file,
             "saved_at": now().date().isoformat(),
             "saved_by": self.vault.settings.actor,
         }
@@ -179,7 +179,7 @@ class Spreadsheets:
         finally:
             table.close()
         if used == "given":
-            self.save(table.header, mapping, table.name)
+            self.save(table.header, mapping)
         return MappedImport(
             report, used, mapping, saved, bound.kept, mapping.ignored_of(table.header)
         )

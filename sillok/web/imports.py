@@ -244,7 +244,7 @@ def commit(archive: Archive, pending: Preview) -> ImportReport:
     report.errors = list(pending.errors)
     if pending.step is not None:
         Spreadsheets(archive.vault, archive.ingest).save(
-            pending.step.header, pending.step.mapping, pending.name
+            pending.step.header, pending.step.mapping
         )
     return report
 
