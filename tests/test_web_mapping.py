@@ -80,7 +80,7 @@ def test_a_korean_spreadsheet_is_mapped_corrected_checked_and_imported(
     send = {**form, "csrf_token": token, "import_id": import_id[1]}
     # no choice for the unmapped column: the form again, the column named, nothing written
     refused = client.post("/import/mapping", data=send)
-    assert refused.status_code == 422 and "&#39;비고&#39;" in refused.text
+    assert refused.status_code == 422 and "Columns not mapped: 비고." in refused.text
     assert 'class="mapping"' in refused.text and state(site) == before
     # corrected: the remarks kept in the description; 기록일 left out on purpose
     send.update(
@@ -102,6 +102,9 @@ def test_a_korean_spreadsheet_is_mapped_corrected_checked_and_imported(
     assert 'value="keep" checked' in again.text
     committed_id = re.search(r'name="import_id" value="([^"]+)"', report.text)
     assert committed_id
+    # a wrong mapping sent after the report: refused, and never what the commit saves
+    wrong = client.post("/import/mapping", data={**send, "column-4": "act_type", "unmapped": ""})
+    assert wrong.status_code == 422 and chosen(wrong.text)["column-4"] == "act_type"
     done = client.post("/import/commit", data={"csrf_token": token, "import_id": committed_id[1]})
     assert done.status_code == 200 and "Imported 2 of 3 rows" in done.text
     archive = site.app.state.web.archive
@@ -161,8 +164,15 @@ def test_a_bad_mapping_on_the_form_names_the_field(site: Site) -> None:  # noqa:
         assert answer.status_code == 422, wrong
         assert message in html.unescape(answer.text), wrong
         assert state(site) == before
+    # the refused form is shown as it was sent, for correcting
+    assert chosen(answer.text)["fixed-0-field"] == "informant"
+    assert 'value="누군가"' in answer.text
     stale = client.post("/import/mapping", data={**form, "import_id": "not-waiting"})
     assert stale.status_code == 404
+    # in Korean, the choice for unmapped columns is asked for in Korean
+    client.cookies.set("sillok_lang", "ko")
+    unchosen = client.post("/import/mapping", data={**form, "unmapped": ""})
+    assert unchosen.status_code == 422 and "대응하지 않은 열: 비고." in unchosen.text
 
 
 def test_a_viewer_and_a_visitor_are_refused(site: Site) -> None:  # noqa: F811

@@ -61,8 +61,9 @@ class Preview:
     errors: list[RowError] = field(default_factory=list)
     invalid_rows: int = 0
     new_names: list[tuple[str, str]] = field(default_factory=list)
-    #: the mapping the rows were read through (a spreadsheet of the group's own), if any
+    #: the step and mapping the rows were read through (a spreadsheet of the group's own)
     step: MappingStep | None = None
+    mapping: ColumnMapping | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The validation report as JSON."""
@@ -177,9 +178,20 @@ def mapping_of_form(step: MappingStep, form: Any) -> ColumnMapping:
                 raise InvalidInput(f"the mapping: fixed: {target} is given twice")
             fixed[target] = value
     unmapped = form.get("unmapped") or None
+    # shown again as sent if it is refused (only a valid one is ever applied or saved)
+    step.mapping = ColumnMapping(
+        {c: t if t in TARGETS else None for c, t in columns.items()},
+        {t: v for t, v in fixed.items() if t in TARGETS},
+        unmapped if unmapped in UNMAPPED_CHOICES else None,
+    )
     return ColumnMapping.from_dict(
         {"columns": columns, "fixed": fixed, "unmapped": unmapped}, "the mapping"
     )
+
+
+def unmapped_unchosen(step: MappingStep, mapping: ColumnMapping) -> list[str]:
+    """The columns a mapping leaves unmapped without saying what becomes of them."""
+    return mapping.unmapped_of(step.header) if mapping.unmapped is None else []
 
 
 def map_rows(step: MappingStep, mapping: ColumnMapping) -> Rows:
@@ -196,7 +208,8 @@ def preview(
     """Validate every row as the importer would, and list the names it would add; through a
     mapping step, the errors name the file's own columns."""
     importer = archive.ingest
-    result = Preview(secrets.token_urlsafe(16), name, rows, step=step)
+    mapping = step.mapping if step is not None else None
+    result = Preview(secrets.token_urlsafe(16), name, rows, step=step, mapping=mapping)
     seen: set[tuple[str, str]] = set()
     for index, (number, raw) in enumerate(rows):
         parsed = importer.parse_row(number, raw)
@@ -242,10 +255,8 @@ def commit(archive: Archive, pending: Preview) -> ImportReport:
     report.rows = len(pending.rows)
     report.invalid_rows = pending.invalid_rows
     report.errors = list(pending.errors)
-    if pending.step is not None:
-        Spreadsheets(archive.vault, archive.ingest).save(
-            pending.step.header, pending.step.mapping
-        )
+    if pending.step is not None and pending.mapping is not None:
+        Spreadsheets(archive.vault, archive.ingest).save(pending.step.header, pending.mapping)
     return report
 
 
@@ -262,4 +273,5 @@ __all__ = [
     "preview",
     "read_spreadsheet",
     "read_upload",
+    "unmapped_unchosen",
 ]

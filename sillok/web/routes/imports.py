@@ -29,6 +29,7 @@ from sillok.web.imports import (
     preview,
     read_spreadsheet,
     read_upload,
+    unmapped_unchosen,
 )
 
 pages = APIRouter(include_in_schema=False)
@@ -143,6 +144,14 @@ async def import_mapping(req: ReqDep, request: Request) -> Response:
     step = _step(req, str(form.get("import_id") or ""))
     try:
         mapping = mapping_of_form(step, form)
+        unchosen = unmapped_unchosen(step, mapping)
+        if unchosen:
+            error = req._(
+                "Columns not mapped: {columns}. Choose a field for each, or below what becomes "
+                "of them.",
+                columns=", ".join(unchosen),
+            )
+            return _page(req, 422, step=step, error=error)
         rows = await run_in_threadpool(map_rows, step, mapping)
     except InvalidInput as exc:
         return _page(req, 422, step=step, error=str(exc))
