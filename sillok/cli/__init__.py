@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sillok.archive import Archive
 from sillok.errors import SillokError
@@ -44,7 +45,8 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SillokError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            # the message may quote a file's text ("[/x]" in a header): printed, never markup
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")

@@ -24,6 +24,8 @@ from sillok.cli import (
     print_json,
     read_passphrase,
 )
+from sillok.records.mapping import ColumnMapping
+from sillok.records.spreadsheets import MappedImport, Spreadsheets
 from sillok.records.stats import GROUPINGS
 
 
@@ -54,17 +56,35 @@ def import_(
         False, "--skip-invalid", help="Import the valid rows; write the invalid ones to a file."
     ),
     rejects: Path = typer.Option(None, "--rejects", help="Where rejected rows go.", dir_okay=False),
+    mapping: Path = typer.Option(
+        None, "--map", help="A YAML mapping of a spreadsheet's own columns.", dir_okay=False
+    ),
+    suggest_map: bool = typer.Option(
+        False, "--suggest-map", help="Propose a mapping of FILE's columns; import nothing."
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="With --suggest-map: write the mapping here.", dir_okay=False
+    ),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
-    """Import a flat acts file (one row per act). Nothing is written if a row is invalid."""
-    with open_archive(archive, passphrase_file) as opened, _progress(file) as advance:
-        report = opened.ingest.run(
-            file, skip_invalid=skip_invalid, rejects=rejects, progress=advance
-        )
-    if as_json:
-        print_json(report.to_json())
+    """Import a flat acts file (one row per act), or a spreadsheet of your own through a column
+    mapping (--map, --suggest-map). Nothing is written if a row is invalid."""
+    if output is not None and not suggest_map:
+        raise typer.BadParameter("--output writes the mapping --suggest-map proposes")
+    if suggest_map:
+        _suggest_map(archive, file, mapping, output, as_json, passphrase_file)
         return
+    column_map = ColumnMapping.from_file(mapping) if mapping is not None else None
+    with open_archive(archive, passphrase_file) as opened, _progress(file) as advance:
+        done = Spreadsheets(opened.vault, opened.ingest).run(
+            file, column_map, mapping.name if mapping else "", skip_invalid, rejects, advance
+        )
+    report = done.report
+    if as_json:
+        print_json(done.to_json())
+        return
+    _say_mapping(done)
     console.print(f"Imported {report.valid_rows} of {report.rows} rows from {file.name}.")
     for kind in ("source", "event", "person", "act"):
         console.print(
@@ -76,6 +96,53 @@ def import_(
         console.print(f"  {report.invalid_rows} invalid rows written to {report.rejects_file}")
         for error in report.errors[:20]:
             console.print(f"    {error}")
+
+
+def _suggest_map(
+    archive: Path,
+    file: Path,
+    mapping: Path | None,
+    output: Path | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """``import --suggest-map``: print the proposed mapping (or write it to ``output``)."""
+    if mapping is not None:
+        raise typer.BadParameter("--suggest-map proposes a mapping: leave out --map")
+    with open_archive(archive, passphrase_file) as opened:
+        proposed = Spreadsheets(opened.vault, opened.ingest).suggest(file)
+    if as_json:
+        print_json(proposed.to_json())
+    elif output is None:
+        console.print(proposed.to_yaml(), markup=False, soft_wrap=True, end="")
+    if output is not None:
+        output.write_text(proposed.to_yaml(), encoding="utf-8")
+        console.print(
+            f"Wrote the proposed mapping to {output}: check it, then import with --map {output}.",
+            markup=False,
+            soft_wrap=True,
+        )
+    if proposed.unmapped and not as_json:
+        console.print(f"Not mapped: {', '.join(proposed.unmapped)}", markup=False, soft_wrap=True)
+
+
+def _say_mapping(done: MappedImport) -> None:
+    """Say how a file's columns were read (a saved mapping is named: it was not asked for)."""
+    if done.used == "saved" and done.saved is not None:
+        console.print(
+            f"Using the mapping saved for these columns on {done.saved.get('saved_at')} "
+            f"by {done.saved.get('saved_by')}.",
+            markup=False,
+            soft_wrap=True,
+        )
+    if done.kept:
+        kept = ", ".join(done.kept)
+        console.print(f"Kept in the description: {kept}", markup=False, soft_wrap=True)
+    if done.ignored:
+        ignored = ", ".join(done.ignored)
+        console.print(f"Ignored (as the mapping says): {ignored}", markup=False, soft_wrap=True)
+    if done.used == "given":
+        console.print("The mapping is saved for files with these columns.", soft_wrap=True)
 
 
 def _progress(file: Path) -> ProgressBar:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from sillok.model import archive_meta, ledger_state, seal_keys
 
@@ -13,6 +13,8 @@ __all__ = [
     "has_seal_keys",
     "ledger_started",
     "meta_value",
+    "meta_values_under",
+    "put_meta_value",
     "read_meta",
     "row_counts",
     "write_meta",
@@ -30,6 +32,22 @@ def meta_value(conn: Connection, key: str) -> str | None:
         select(archive_meta.c.value).where(archive_meta.c.key == key)
     ).scalar()
     return value
+
+
+def put_meta_value(conn: Connection, key: str, value: str) -> None:
+    """Set one value of the archive's metadata table (replacing any value it had)."""
+    conn.execute(delete(archive_meta).where(archive_meta.c.key == key))
+    conn.execute(insert(archive_meta), {"key": key, "value": value})
+
+
+def meta_values_under(conn: Connection, prefix: str) -> dict[str, str]:
+    """The metadata values whose keys start with ``prefix`` (a literal prefix, not a pattern)."""
+    rows = conn.execute(
+        select(archive_meta.c.key, archive_meta.c.value).where(
+            func.substr(archive_meta.c.key, 1, len(prefix)) == prefix
+        )
+    )
+    return {r.key: r.value for r in rows}
 
 
 def read_meta(conn: Connection) -> dict[str, str]:

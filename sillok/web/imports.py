@@ -1,5 +1,12 @@
 """Importing a flat acts file through the web: upload, see the validation report, then commit.
 
+A spreadsheet of a group's own (columns that are not the flat acts format's) takes one more
+step first: the page shows the proposed column mapping (:class:`MappingStep`; the one saved for
+the file's layout, or one suggested by :mod:`sillok.records.mapping_suggest`), the user corrects
+it in a plain form, and the rows are mapped (:mod:`sillok.records.mapping`) before the same
+validation; the errors name the file's own columns. A committed import keeps its mapping for
+the layout (:class:`~sillok.records.spreadsheets.Spreadsheets`).
+
 The upload is streamed into a file in the archive's private folder (the format reader takes a
 path; see :mod:`sillok.web.evidence`), read into rows at once, and the file is overwritten and
 removed before the answer leaves; the rows wait on the server, in the uploader's session,
@@ -17,8 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.records.flatacts import ParsedRow, RowError, read_rows
+from sillok.records.flatacts import COLUMNS, ParsedRow, RowError, read_rows
 from sillok.records.ingest import ImportReport
+from sillok.records.mapping import (
+    FILE_TYPES,
+    IGNORE,
+    UNMAPPED_CHOICES,
+    BoundMapping,
+    ColumnMapping,
+    is_flat_acts,
+    open_table,
+)
+from sillok.records.mapping_suggest import Suggestion
+from sillok.records.spreadsheets import Spreadsheets
 from sillok.settings import ReadLimits
 
 if TYPE_CHECKING:
@@ -26,6 +44,10 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "jsonl", "xlsx")
 SHOWN_ERRORS = 200
+FIXED_ROWS = 3  #: how many fixed values the mapping form offers
+TARGETS = (*COLUMNS, IGNORE)
+
+Rows = list[tuple[int, dict[str, str]]]
 
 
 @dataclass
@@ -39,6 +61,9 @@ class Preview:
     errors: list[RowError] = field(default_factory=list)
     invalid_rows: int = 0
     new_names: list[tuple[str, str]] = field(default_factory=list)
+    #: the step and mapping the rows were read through (a spreadsheet of the group's own)
+    step: MappingStep | None = None
+    mapping: ColumnMapping | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The validation report as JSON."""
@@ -52,6 +77,28 @@ class Preview:
             "new_names": [{"kind": k, "name": n} for k, n in self.new_names],
             "committed": False,
         }
+
+
+@dataclass
+class MappingStep:
+    """A spreadsheet of the group's own, read and waiting for its column mapping."""
+
+    id: str
+    name: str
+    header: list[str]
+    rows: Rows
+    suggestion: Suggestion
+    mapping: ColumnMapping  # as last chosen (the suggestion's at first)
+    bound: BoundMapping | None = None
+
+    def choice(self, column: str) -> str:
+        """The field chosen for a column ("" for none)."""
+        return self.mapping.columns.get(column) or ""
+
+    def fixed_rows(self) -> list[tuple[str, str]]:
+        """The fixed values as the form shows them, padded with empty rows."""
+        given = list(self.mapping.fixed.items())
+        return given + [("", "")] * max(FIXED_ROWS - len(given), 0)
 
 
 def format_of_upload(filename: str, declared: str | None = None) -> str:
@@ -89,17 +136,88 @@ def read_upload(
         raise InvalidInput(f"{name}: not UTF-8 text") from None
 
 
-def preview(archive: Archive, name: str, rows: list[tuple[int, dict[str, str]]]) -> Preview:
-    """Validate every row as the importer would, and list the names it would add."""
+def read_spreadsheet(
+    archive: Archive, name: str, path: Path, fmt: str, limits: ReadLimits | None = None
+) -> Rows | MappingStep:
+    """An uploaded file waiting at ``path``: its rows if it is in the flat acts format (read as
+    :func:`read_upload` reads them), else a :class:`MappingStep` with the proposed mapping.
+    The caller discards the file."""
+    if f".{fmt}" not in FILE_TYPES or path.stat().st_size == 0:
+        return read_upload(name, path, fmt, limits)
+    readable = path.with_name(f"upload.{fmt}")
+    if readable != path:
+        path.rename(readable)
+    try:
+        table = open_table(readable, limits, name)
+    except InvalidInput:
+        return read_upload(name, readable, fmt, limits)  # the flat acts reader's own words
+    if is_flat_acts(table.header):
+        table.close()
+        return read_upload(name, readable, fmt, limits)
+    try:
+        rows = list(table.rows)
+    finally:
+        table.close()
+    sheets = Spreadsheets(archive.vault, archive.ingest)
+    proposed = sheets.suggest_rows(name, table.header, (r for _, r in rows))
+    return MappingStep(
+        secrets.token_urlsafe(16), name, table.header, rows, proposed, proposed.mapping
+    )
+
+
+def mapping_of_form(step: MappingStep, form: Any) -> ColumnMapping:
+    """The mapping a submitted mapping form chose (``column-N``, ``fixed-N-field``,
+    ``fixed-N-value``, ``unmapped``); :class:`InvalidInput` naming the column or field."""
+    columns = {h: (form.get(f"column-{i}") or None) for i, h in enumerate(step.header)}
+    fixed = {}
+    for j in range(FIXED_ROWS):
+        target = str(form.get(f"fixed-{j}-field") or "").strip()
+        value = str(form.get(f"fixed-{j}-value") or "").strip()
+        if target and value:
+            if target in fixed:
+                raise InvalidInput(f"the mapping: fixed: {target} is given twice")
+            fixed[target] = value
+    unmapped = form.get("unmapped") or None
+    # shown again as sent if it is refused (only a valid one is ever applied or saved)
+    step.mapping = ColumnMapping(
+        {c: t if t in TARGETS else None for c, t in columns.items()},
+        {t: v for t, v in fixed.items() if t in TARGETS},
+        unmapped if unmapped in UNMAPPED_CHOICES else None,
+    )
+    return ColumnMapping.from_dict(
+        {"columns": columns, "fixed": fixed, "unmapped": unmapped}, "the mapping"
+    )
+
+
+def unmapped_unchosen(step: MappingStep, mapping: ColumnMapping) -> list[str]:
+    """The columns a mapping leaves unmapped without saying what becomes of them."""
+    return mapping.unmapped_of(step.header) if mapping.unmapped is None else []
+
+
+def map_rows(step: MappingStep, mapping: ColumnMapping) -> Rows:
+    """The step's rows through ``mapping`` (kept on the step as its last choice)."""
+    step.mapping = mapping
+    bound = mapping.bind(step.header, step.name, "the mapping")
+    step.bound = bound
+    return [(number, bound.apply(number, row)) for number, row in step.rows]
+
+
+def preview(
+    archive: Archive, name: str, rows: Rows, step: MappingStep | None = None
+) -> Preview:
+    """Validate every row as the importer would, and list the names it would add; through a
+    mapping step, the errors name the file's own columns."""
     importer = archive.ingest
-    result = Preview(secrets.token_urlsafe(16), name, rows)
+    mapping = step.mapping if step is not None else None
+    result = Preview(secrets.token_urlsafe(16), name, rows, step=step, mapping=mapping)
     seen: set[tuple[str, str]] = set()
     for index, (number, raw) in enumerate(rows):
         parsed = importer.parse_row(number, raw)
         if isinstance(parsed, list):
             result.invalid_rows += 1
             if len(result.errors) < SHOWN_ERRORS:
-                result.errors.extend(parsed)
+                bound = step.bound if step is not None else None
+                result.errors.extend(bound.their_errors(parsed) if bound else parsed)
             continue
         result.valid.append(index)
         for kind, new in _new_names(archive, parsed):
@@ -137,4 +255,23 @@ def commit(archive: Archive, pending: Preview) -> ImportReport:
     report.rows = len(pending.rows)
     report.invalid_rows = pending.invalid_rows
     report.errors = list(pending.errors)
+    if pending.step is not None and pending.mapping is not None:
+        Spreadsheets(archive.vault, archive.ingest).save(pending.step.header, pending.mapping)
     return report
+
+
+__all__ = [
+    "FIXED_ROWS",
+    "TARGETS",
+    "UNMAPPED_CHOICES",
+    "MappingStep",
+    "Preview",
+    "commit",
+    "format_of_upload",
+    "map_rows",
+    "mapping_of_form",
+    "preview",
+    "read_spreadsheet",
+    "read_upload",
+    "unmapped_unchosen",
+]

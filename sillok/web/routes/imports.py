@@ -1,4 +1,7 @@
-"""Import a flat acts file: upload, read the validation report, then commit (page and API)."""
+"""Import a flat acts file: upload, read the validation report, then commit (page and API).
+
+A spreadsheet of the group's own takes one more page between the upload and the report: the
+proposed column mapping, corrected in a plain form (``POST /import/mapping``)."""
 
 from __future__ import annotations
 
@@ -14,13 +17,27 @@ from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
 from sillok.web.i18n import field_label, local_error
-from sillok.web.imports import Preview, commit, format_of_upload, preview, read_upload
+from sillok.web.imports import (
+    TARGETS,
+    UNMAPPED_CHOICES,
+    MappingStep,
+    Preview,
+    commit,
+    format_of_upload,
+    map_rows,
+    mapping_of_form,
+    preview,
+    read_spreadsheet,
+    read_upload,
+    unmapped_unchosen,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["imports"])
 
 ReqDep = Annotated[Req, Depends(current)]
 PENDING = "import"
+MAPPING = "import_mapping"
 
 
 def _pending(req: Req, import_id: str) -> Preview:
@@ -33,7 +50,7 @@ def _pending(req: Req, import_id: str) -> Preview:
 
 
 def _check(req: Req, name: str, path: Path, fmt: str) -> Preview:
-    """Read and validate a file waiting in the private folder, then discard it."""
+    """Read and validate a flat acts file waiting in the private folder, then discard it."""
     try:
         rows = read_upload(name, path, fmt, req.archive.settings.read_limits)
     finally:
@@ -41,11 +58,35 @@ def _check(req: Req, name: str, path: Path, fmt: str) -> Preview:
     return preview(req.archive, name, rows)
 
 
+def _read(req: Req, name: str, path: Path, fmt: str) -> Preview | MappingStep:
+    """A file waiting in the private folder (then discarded): the validation report of a flat
+    acts file, or the mapping step of a spreadsheet of the group's own."""
+    try:
+        read = read_spreadsheet(req.archive, name, path, fmt, req.archive.settings.read_limits)
+    finally:
+        discard(path)
+    if isinstance(read, MappingStep):
+        return read
+    return preview(req.archive, name, read)
+
+
+def _page(req: Req, status: int = 200, **context: Any) -> Response:
+    values = {"preview": None, "report": None, "error": None, "step": None, **context}
+    return req.render(
+        "import.html",
+        status=status,
+        say=_say(req),
+        targets=TARGETS,
+        unmapped_choices=UNMAPPED_CHOICES,
+        **values,
+    )
+
+
 @pages.get("/import")
 def import_form(req: ReqDep) -> Response:
     """The upload form."""
     req.require("import")
-    return req.render("import.html", say=_say(req), preview=None, report=None, error=None)
+    return _page(req)
 
 
 @pages.post("/import")
@@ -61,20 +102,63 @@ async def import_upload(req: ReqDep, request: Request) -> Response:
         except InvalidInput:
             await run_in_threadpool(discard, received.path)
             raise
-        checked = await run_in_threadpool(_check, req, name, received.path, kind)
+        checked = await run_in_threadpool(_read, req, name, received.path, kind)
     except FileTooLarge:
         limit = req.web.settings.max_upload_bytes
-        error = req._("The file is larger than {n} bytes.", n=limit)
-        return req.render(
-            "import.html", say=_say(req), status=413, preview=None, report=None, error=error
-        )
+        return _page(req, 413, error=req._("The file is larger than {n} bytes.", n=limit))
     except InvalidInput as exc:
-        return req.render(
-            "import.html", say=_say(req), status=422, preview=None, report=None, error=str(exc)
-        )
+        return _page(req, 422, error=str(exc))
     assert req.session is not None  # a logged-in page request always has one
+    if isinstance(checked, MappingStep):
+        req.session.pending.pop(PENDING, None)
+        req.session.pending[MAPPING] = checked
+        return _page(req, step=checked)
     req.session.pending[PENDING] = checked
-    return req.render("import.html", say=_say(req), preview=checked, report=None, error=None)
+    return _page(req, preview=checked)
+
+
+def _step(req: Req, import_id: str) -> MappingStep:
+    found = req.session.pending.get(MAPPING) if req.session else None
+    if not isinstance(found, MappingStep) or found.id != import_id:
+        raise Refused(
+            404, "not_found", req._("This upload is no longer waiting: upload the file again.")
+        )
+    return found
+
+
+@pages.get("/import/mapping")
+def import_mapping_form(
+    req: ReqDep, import_id: Annotated[str, Query(alias="id", max_length=64)]
+) -> Response:
+    """The column mapping of a spreadsheet waiting for it, as last chosen (to correct it)."""
+    req.require("import")
+    return _page(req, step=_step(req, import_id))
+
+
+@pages.post("/import/mapping")
+async def import_mapping(req: ReqDep, request: Request) -> Response:
+    """Map the waiting spreadsheet's rows as the form chose, and show the validation report;
+    a mapping that does not fit is shown again with the problem, as chosen."""
+    req.require("import")
+    form = await request.form()
+    step = _step(req, str(form.get("import_id") or ""))
+    try:
+        mapping = mapping_of_form(step, form)
+        unchosen = unmapped_unchosen(step, mapping)
+        if unchosen:
+            error = req._(
+                "Columns not mapped: {columns}. Choose a field for each, or below what becomes "
+                "of them.",
+                columns=", ".join(unchosen),
+            )
+            return _page(req, 422, step=step, error=error)
+        rows = await run_in_threadpool(map_rows, step, mapping)
+    except InvalidInput as exc:
+        return _page(req, 422, step=step, error=str(exc))
+    checked = await run_in_threadpool(preview, req.archive, step.name, rows, step)
+    assert req.session is not None
+    req.session.pending[PENDING] = checked
+    return _page(req, preview=checked)
 
 
 @pages.post("/import/commit")
@@ -86,8 +170,9 @@ async def import_commit(req: ReqDep, import_id: Annotated[str, Form(max_length=6
     report = await run_in_threadpool(commit, archive, pending)
     assert req.session is not None
     req.session.pending.pop(PENDING, None)
+    req.session.pending.pop(MAPPING, None)
     req.web.cache.clear()
-    return req.render("import.html", say=_say(req), preview=None, report=report, error=None)
+    return _page(req, report=report)
 
 
 # --- API ------------------------------------------------------------------------------------
