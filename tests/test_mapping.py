@@ -404,6 +404,8 @@ def test_a_saved_mapping_is_kept_in_the_archive_on_both_stores(
     sheets(archive).run(file, mapping)
     found = sheets(archive).saved_for(list(reversed(KOREAN[0])))
     assert found is not None and found[0] == mapping and found[1]["saved_by"] == "owner"
+    (audited,) = archive.audit.events(action="mapping_saved")  # kept outside the log: audited
+    assert audited["detail"] == {"layout": layout_key(KOREAN[0])}
     again = sheets(archive).run(write_table(tmp_path / "다시.csv", KOREAN))
     assert again.used == "saved" and again.report.created.get("act") == 0
     # the key is the layout's hash, never a header in the clear

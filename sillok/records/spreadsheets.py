@@ -134,10 +134,11 @@ class Spreadsheets:
             "saved_at": now().date().isoformat(),
             "saved_by": self.vault.settings.actor,
         }
+        key = layout_key(header)
         with self.vault.store.transaction() as conn:
-            meta.put_meta_value(
-                conn, SAVED_PREFIX + layout_key(header), json.dumps(value, ensure_ascii=False)
-            )
+            meta.put_meta_value(conn, SAVED_PREFIX + key, json.dumps(value, ensure_ascii=False))
+            # kept outside the log (archive_meta), so each change is an audit event (in it)
+            self.vault.audit.record("mapping_saved", detail={"layout": key}, conn=conn)
 
     # --- importing ------------------------------------------------------------------------
 

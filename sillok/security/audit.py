@@ -70,6 +70,7 @@ ACTIONS = (
     "user_passwd",
     "author_key",
     "coalition_members",
+    "mapping_saved",
     "keys_rotate",
     "shred",
     "backup",

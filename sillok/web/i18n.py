@@ -92,6 +92,7 @@ RUNTIME_MESSAGES = (
     "audit:user_passwd",
     "audit:author_key",
     "audit:coalition_members",
+    "audit:mapping_saved",
     "audit:keys_rotate",
     "audit:shred",
     "audit:backup",
