@@ -34,8 +34,11 @@ class Message(str):
         translated = catalog.get(self.template)
         if not translated:
             return str(self)
+        values = {
+            k: v.say(catalog) if isinstance(v, Message) else v for k, v in self.values.items()
+        }
         try:
-            return translated.format(**self.values)
+            return translated.format(**values)
         except (KeyError, IndexError, ValueError):  # a catalog entry that does not fit
             return str(self)
 

@@ -173,6 +173,15 @@ def test_a_bad_mapping_on_the_form_names_the_field(site: Site) -> None:  # noqa:
     client.cookies.set("sillok_lang", "ko")
     unchosen = client.post("/import/mapping", data={**form, "unmapped": ""})
     assert unchosen.status_code == 422 and "대응하지 않은 열: 비고." in unchosen.text
+    # and the library's refusals of a mapping are said in Korean too
+    twice = client.post("/import/mapping", data={**form, "column-4": "act_type"})
+    said = html.unescape(twice.text)
+    assert twice.status_code == 422 and "열 대응: 열 " in said and "함께 대응됩니다" in said
+    assert "both map to" not in said
+    person = client.post(
+        "/import/mapping", data={**form, "fixed-0-field": "informant", "fixed-0-value": "누군가"}
+    )
+    assert "고정값에는 사람 이름을 넣을 수 없습니다" in html.unescape(person.text)
 
 
 def test_a_viewer_and_a_visitor_are_refused(site: Site) -> None:  # noqa: F811

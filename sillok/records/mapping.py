@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 from sillok.records.flatacts import (
     COLUMNS,
     REQUIRED,
@@ -312,22 +313,25 @@ class ColumnMapping:
             if target is None or target == IGNORE:
                 continue
             if target in given and target not in MULTI_VALUED:
-                raise InvalidInput(
-                    f"{where}: columns: {given[target]!r} and {column!r} both map to {target}, "
-                    "which takes one value"
-                )
+                raise InvalidInput(Message(
+                    "{where}: columns: {first!r} and {column!r} both map to {target}, which "
+                    "takes one value", where=where, first=given[target], column=column,
+                    target=target,
+                ))
             given.setdefault(target, column)
         for target in self.fixed:
             if target in given:
-                raise InvalidInput(
-                    f"{where}: fixed: {target} is also given by the column {given[target]!r}"
-                )
+                raise InvalidInput(Message(
+                    "{where}: fixed: {target} is also given by the column {column!r}",
+                    where=where, target=target, column=given[target],
+                ))
         missing = [t for t in REQUIRED if t not in given and t not in self.fixed]
         if missing:
-            raise InvalidInput(
-                f"{where}: no column or fixed value gives {', '.join(missing)} (required): map "
-                "one of the file's columns to it, or give it under fixed:"
-            )
+            raise InvalidInput(Message(
+                "{where}: no column or fixed value gives {fields} (required): map one of the "
+                "file's columns to it, or give it under fixed:",
+                where=where, fields=", ".join(missing),
+            ))
 
     def to_dict(self) -> dict[str, Any]:
         """The plain data form (what :meth:`from_dict` reads)."""
@@ -384,26 +388,28 @@ class ColumnMapping:
         for column, target in self.columns.items():
             found = by_name.get(normalise(column))
             if found is None:
-                raise InvalidInput(
-                    f"{where}: columns: {column!r} is not a column of {file} (its columns are "
-                    f"{', '.join(repr(h) for h in header)})"
-                )
+                raise InvalidInput(Message(
+                    "{where}: columns: {column!r} is not a column of {file} (its columns are "
+                    "{columns})", where=where, column=column, file=file,
+                    columns=", ".join(repr(h) for h in header),
+                ))
             if target is not None and target != IGNORE:
                 targets.setdefault(target, []).append(found)
         unmapped = self.unmapped_of(header)
         if unmapped and self.unmapped != "keep":
             listed = ", ".join(repr(u) for u in unmapped)
             if self.unmapped == "refuse":
-                raise InvalidInput(
-                    f"{file}: {len(unmapped)} column(s) not mapped: {listed}; nothing was "
-                    f"imported ({where} says unmapped: refuse)"
-                )
-            raise InvalidInput(
-                f"{file}: {len(unmapped)} column(s) not mapped: {listed}. Map each to a field or "
-                f"to ignore in {where}, or choose what becomes of them: 'unmapped: keep' adds "
-                "them to the description as 'header: value' lines, 'unmapped: refuse' stops "
-                "the import; nothing was imported"
-            )
+                raise InvalidInput(Message(
+                    "{file}: {n} column(s) not mapped: {listed}; nothing was imported ({where} "
+                    "says unmapped: refuse)", file=file, n=len(unmapped), listed=listed,
+                    where=where,
+                ))
+            raise InvalidInput(Message(
+                "{file}: {n} column(s) not mapped: {listed}. Map each to a field or to ignore "
+                "in {where}, or choose what becomes of them: 'unmapped: keep' adds them to the "
+                "description as 'header: value' lines, 'unmapped: refuse' stops the import; "
+                "nothing was imported", file=file, n=len(unmapped), listed=listed, where=where,
+            ))
         return BoundMapping(self, file, targets, unmapped)
 
 
@@ -487,10 +493,11 @@ def _fixed_of(data: Any, where: str) -> dict[str, str]:
                 f"fields are {', '.join(COLUMNS)})"
             )
         if target in NO_FIXED:
-            raise InvalidInput(
-                f"{where}: fixed: {target}: a fixed value may not name a person (the mapping "
-                "is kept in the archive in the clear); map a column to it instead"
-            )
+            raise InvalidInput(Message(
+                "{where}: fixed: {target}: a fixed value may not name a person (the mapping is "
+                "kept in the archive in the clear); map a column to it instead",
+                where=where, target=target,
+            ))
         if isinstance(raw_value, dict | list) or raw_value is None or isinstance(raw_value, bool):
             raise InvalidInput(
                 f"{where}: fixed: {target}: expected a text value, not {raw_value!r}"

@@ -27,6 +27,7 @@ from sillok import __version__
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
 from sillok.folder import wiped_at
+from sillok.messages import Message as Said
 from sillok.records.statements import PublishRightNeeded
 from sillok.web import i18n
 from sillok.web.access import NOBODY
@@ -249,6 +250,13 @@ def _error(request: Request, status: int, code: str, message: str) -> Response:
     return req.render("error.html", status=status, status_code=status, code=code, message=message)
 
 
+def _said(exc: Exception) -> str:
+    """An error's message; a library :class:`~sillok.messages.Message` stays one, so the page
+    says it in its language."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, Said) and len(exc.args) == 1 else str(exc)
+
+
 def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
@@ -256,30 +264,30 @@ def _add_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
-        return _error(request, 404, "not_found", str(exc))
+        return _error(request, 404, "not_found", _said(exc))
 
     @app.exception_handler(PublishRightNeeded)
     async def not_publisher(request: Request, exc: PublishRightNeeded) -> Response:
         # The library's refusal, whichever route asked: the role lacks a right (403), the
         # input was not wrong.
-        return _error(request, 403, "forbidden", str(exc))
+        return _error(request, 403, "forbidden", _said(exc))
 
     @app.exception_handler(FileTooLarge)
     async def file_too_large(request: Request, exc: FileTooLarge) -> Response:
-        return _error(request, 413, "too_large", str(exc))
+        return _error(request, 413, "too_large", _said(exc))
 
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput) -> Response:
-        return _error(request, 422, "invalid_input", str(exc))
+        return _error(request, 422, "invalid_input", _said(exc))
 
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> Response:
         log.error("archive error: %s", exc.__class__.__name__)
-        return _error(request, 503, "archive_unavailable", str(exc))
+        return _error(request, 503, "archive_unavailable", _said(exc))
 
     @app.exception_handler(SillokError)
     async def sillok_error(request: Request, exc: SillokError) -> Response:
-        return _error(request, 400, "bad_request", str(exc))
+        return _error(request, 400, "bad_request", _said(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 from sillok.records.flatacts import COLUMNS, ParsedRow, RowError, read_rows
 from sillok.records.ingest import ImportReport
 from sillok.records.mapping import (
@@ -48,6 +49,9 @@ FIXED_ROWS = 3  #: how many fixed values the mapping form offers
 TARGETS = (*COLUMNS, IGNORE)
 
 Rows = list[tuple[int, dict[str, str]]]
+
+#: how errors name the mapping of the page (said in the page's language)
+THE_MAPPING = Message("the mapping")
 
 
 @dataclass
@@ -185,7 +189,7 @@ def mapping_of_form(step: MappingStep, form: Any) -> ColumnMapping:
         unmapped if unmapped in UNMAPPED_CHOICES else None,
     )
     return ColumnMapping.from_dict(
-        {"columns": columns, "fixed": fixed, "unmapped": unmapped}, "the mapping"
+        {"columns": columns, "fixed": fixed, "unmapped": unmapped}, THE_MAPPING
     )
 
 
@@ -197,7 +201,7 @@ def unmapped_unchosen(step: MappingStep, mapping: ColumnMapping) -> list[str]:
 def map_rows(step: MappingStep, mapping: ColumnMapping) -> Rows:
     """The step's rows through ``mapping`` (kept on the step as its last choice)."""
     step.mapping = mapping
-    bound = mapping.bind(step.header, step.name, "the mapping")
+    bound = mapping.bind(step.header, step.name, THE_MAPPING)
     step.bound = bound
     return [(number, bound.apply(number, row)) for number, row in step.rows]
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
@@ -154,7 +155,7 @@ async def import_mapping(req: ReqDep, request: Request) -> Response:
             return _page(req, 422, step=step, error=error)
         rows = await run_in_threadpool(map_rows, step, mapping)
     except InvalidInput as exc:
-        return _page(req, 422, step=step, error=str(exc))
+        return _page(req, 422, step=step, error=_said(exc))
     checked = await run_in_threadpool(preview, req.archive, step.name, rows, step)
     assert req.session is not None
     req.session.pending[PENDING] = checked
@@ -242,10 +243,19 @@ def api_import_commit(req: ReqDep, import_id: str) -> dict[str, Any]:
     return report.to_json()
 
 
+def _said(exc: InvalidInput) -> str:
+    """The error's message, a library :class:`Message` kept as one (said in the page's
+    language)."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, Message) else str(exc)
+
+
 def _say(req: Req) -> Any:
     """The import page's way to put a library message and a column name in its language."""
 
     def say(message: str, column: str | None = None) -> str:
-        return field_label(column, req.lang) if column else local_error(message, req.lang)
+        if column:
+            return field_label(column, req.lang)
+        return req._(message) if isinstance(message, Message) else local_error(message, req.lang)
 
     return say
