@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sillok.dates import DateError, parse_date
-from sillok.web.dates import human_date
+from sillok.dates.words import human_date
 
 
 @pytest.mark.parametrize(

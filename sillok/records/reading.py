@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
+from sillok.dates.words import human_date
 from sillok.errors import NotFound
 from sillok.ledger.entries import is_withheld
 from sillok.model import RECORD_TABLES
@@ -26,6 +27,15 @@ def _kind(kind: str) -> str:
     if kind not in RECORD_TABLES:
         raise NotFound(f"unknown record kind {kind!r} (one of {', '.join(RECORD_TABLES)})")
     return kind
+
+
+def _name(entry: Any, lang: str | None) -> str:
+    """A place's or an organization's name in ``lang`` (its bilingual label without one)."""
+    if lang == "ko":
+        return str(entry.name_ko or entry.label)
+    if lang == "en":
+        return str(entry.name_en or entry.label)
+    return str(entry.label)
 
 
 def _date(row: Any, prefix: str) -> str | None:
@@ -118,8 +128,18 @@ class RecordBook:
             levels = queries.sharing_levels(conn, kind, ids)
         return [i for i in ids if i in levels and may_see(self.vault.role, levels[i])]
 
-    def titles(self, hits: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        """A one-line title for each (kind, id), with only what the role may read."""
+    def titles(
+        self, hits: Sequence[tuple[str, int]], lang: str | None = None
+    ) -> dict[tuple[str, int], str]:
+        """A one-line title for each (kind, id), with only what the role may read.
+
+        Args:
+            hits: the records.
+            lang: the reader's language (``ko``, ``en``): act types, places and
+                organizations by their names in it, dates in words (``2009년 봄``). Without
+                it, the English labels and the dates as stored (EDTF), as the command line
+                prints them.
+        """
         by_kind: dict[str, list[int]] = {}
         for kind, rid in hits:
             by_kind.setdefault(kind, []).append(rid)
@@ -132,7 +152,7 @@ class RecordBook:
                     names = queries.names_of_persons(conn, victims)
                     people = store_rows.get_many(conn, "person", victims)
                     for rid, row in rows.items():
-                        parts = [self.act_type_label(row.act_type)]
+                        parts = [self.act_type_label(row.act_type, lang or "en")]
                         if row.victim_id:
                             parts.append(
                                 self._victim_label(
@@ -144,9 +164,10 @@ class RecordBook:
                             )
                         place = self.vault.places.get(row.facility_id or row.place_id)
                         if place:
-                            parts.append(place.label)
+                            parts.append(_name(place, lang))
                         if row.date_edtf:
-                            parts.append(row.date_edtf)
+                            said = human_date(row.date_edtf, lang) if lang else None
+                            parts.append(said or row.date_edtf)
                         titles[(kind, rid)] = " · ".join(parts)
                 elif kind == "person":
                     names = queries.names_of_persons(conn, list(rows))
@@ -159,6 +180,14 @@ class RecordBook:
                             if hidden and not row.protected
                             else self.person_name(names.get(rid, []), row.protected)
                         )
+                elif kind in ("place", "organization") and lang:
+                    directory = (
+                        self.vault.places if kind == "place" else self.vault.organizations
+                    )
+                    for rid in rows:
+                        entry = directory.get(rid)
+                        name = _name(entry, lang) if entry else f"#{rid}"
+                        titles[(kind, rid)] = f"{kind.capitalize()} {name}"
                 else:
                     table = RECORD_TABLES[kind].name
                     for rid, row in rows.items():

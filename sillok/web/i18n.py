@@ -16,9 +16,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from sillok import vocab
 from sillok.messages import Message
-from sillok.web.dates import human_date
 
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
@@ -72,6 +70,15 @@ WORDS = ("sex", "sharing", "source_type", "reliability", "status", "kind", "lang
 #: messages that pages translate with a value known only at run time (field names, record
 #: kinds, roles, sharing levels); listed so that extraction finds them
 RUNTIME_MESSAGES = (
+    # the languages a statement is written in (ISO 639-1), by name
+    "ko",
+    "en",
+    "ja",
+    "zh",
+    "fr",
+    "de",
+    "es",
+    "ru",
     # the dashboard's linkage counts and the estimate page's lists
     "links:pending",
     "links:accepted",
@@ -237,30 +244,17 @@ def extract_messages() -> list[str]:
     return sorted(messages | set(RUNTIME_MESSAGES))
 
 
-def local_title(kind: str, title: str, lang: str, places: Any) -> str:
-    """A record's one-line title (as the records service writes it, in English with EDTF
-    dates) in the page's language: the act type and place in ``lang``, the date as people
-    write it (``2009년 봄``, ``spring 2009``), the record kind and markers translated."""
+def local_title(kind: str, title: str, lang: str) -> str:
+    """A record's one-line title, made by the records service in ``lang``
+    (``archive.records.titles(hits, lang)``: act types, places and dates already in it), with
+    the page's own words put in: the record kind and the redaction markers."""
     _ = translator(lang)
     parts = title.split(" · ")
-    if kind == "act":
-        if lang != "en":
-            parts[0] = _act_types(lang).get(parts[0], parts[0])
-            names = _place_names(places, lang)
-            parts = [names.get(p, p) for p in parts]
-        reading = human_date(parts[-1], lang) if len(parts) > 1 else None
-        if reading:
-            parts[-1] = reading
-    elif kind not in ("person",):
+    if kind not in ("act", "person"):
         first, _sep, rest = title.partition(" ")
         if first.lower() == kind and rest:
             return f"{_(kind)} {rest}"
     return " · ".join(_(p) if p in ("[protected]", "[redacted]") else p for p in parts)
-
-
-@cache
-def _act_types(lang: str) -> dict[str, str]:
-    return {t.label("en"): t.label(lang) for t in vocab.load("act_types").terms}
 
 
 def local_names(value: Any, lang: str, archive: Any) -> Any:

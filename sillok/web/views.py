@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sillok import vocab
+from sillok.dates.words import human_date
 from sillok.errors import InvalidInput, NotFound
 from sillok.records.search import Hit, Matches
 from sillok.records.stats import FACETS
@@ -28,7 +29,6 @@ from sillok.web.access import (
     sharing_of,
     shown,
 )
-from sillok.web.dates import human_date
 from sillok.web.found import SHARED_MATCHES, Found
 from sillok.web.i18n import PLACED, WORDS, local_names, local_title, translator
 
@@ -153,7 +153,7 @@ def record_view(
     for name, (target, ids) in lists.items():
         ids = visible_ids(archive, principal, target, ids)[:LIST_LIMIT]
         view.data[name] = ids
-        titles = _titles(archive, principal, [(target, i) for i in ids], lang)
+        titles = record_titles(archive, principal, [(target, i) for i in ids], lang)
         view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
     return view
 
@@ -172,15 +172,15 @@ def _opened(data: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _titles(
+def record_titles(
     archive: Archive, principal: Principal, hits: Sequence[tuple[str, int]], lang: str
 ) -> dict[tuple[str, int], str]:
     """One-line titles in ``lang``; the records service leaves out what the archive's role
     may not read (the archive is the principal's own, opened with their passphrase)."""
     del principal  # the archive already acts for them
     return {
-        hit: local_title(hit[0], title, lang, archive.places)
-        for hit, title in archive.records.titles(hits).items()
+        hit: local_title(hit[0], title, lang)
+        for hit, title in archive.records.titles(hits, lang).items()
     }
 
 
@@ -498,7 +498,7 @@ def _search_view(
     if sharing is not None or not act_filter.is_empty() or query.strip():
         hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
     page = hits.page(offset, limit)
-    titles = _titles(archive, principal, page, lang)
+    titles = record_titles(archive, principal, page, lang)
     return SearchResult(
         query=query,
         filters=filters,

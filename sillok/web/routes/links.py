@@ -28,8 +28,7 @@ from sillok.linkage.archive import LINK_KINDS, Candidate
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, current
-from sillok.web.i18n import local_title
-from sillok.web.views import display_fields, record_view, visible_ids
+from sillok.web.views import display_fields, record_titles, record_view, visible_ids
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["links"])
@@ -195,11 +194,12 @@ def _pairs(req: Req, kind: str, status: str, offset: int, limit: int) -> tuple[l
     window = found[offset : offset + limit]
     ids = sorted({c.left_id for c in window} | {c.right_id for c in window})
     seen = set(visible_ids(req.archive, req.principal, record_kind, ids))
+    titles = record_titles(req.archive, req.principal, [(record_kind, i) for i in seen], req.lang)
     pairs = [
         Pair(c, record_kind, [_weight(req.principal, record_kind, e) for e in c.evidence],
              _lines(req, record_kind, c.left_id, c.right_id),
-             local_title(record_kind, str(c.left), req.lang, req.archive.places),
-             local_title(record_kind, str(c.right), req.lang, req.archive.places))
+             titles.get((record_kind, c.left_id), str(c.left)),
+             titles.get((record_kind, c.right_id), str(c.right)))
         for c in window
         if c.left_id in seen and c.right_id in seen
     ]

@@ -18,20 +18,20 @@ from fastapi.responses import JSONResponse, Response
 
 from sillok import vocab
 from sillok.dates import DateError, parse_date
+from sillok.dates.words import human_date
 from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
-from sillok.web.dates import human_date
 from sillok.web.i18n import WORDS as _WORDS
 from sillok.web.i18n import local_error, translator
 from sillok.web.testimony import pickers
 from sillok.web.views import (
     _LINKS,
     Version,
-    _titles,
     display_fields,
     heading,
     history_view,
+    record_titles,
     record_view,
 )
 
@@ -87,7 +87,8 @@ def record_page(
 def _merges(req: Req, person_id: int) -> list[tuple[int, int, str]]:
     """(link id, person id, title) of the persons this one was merged with."""
     merged = req.archive.links.merged_with(person_id)
-    titles = _titles(req.archive, req.principal, [("person", p) for _l, p in merged], req.lang)
+    persons = [("person", p) for _l, p in merged]
+    titles = record_titles(req.archive, req.principal, persons, req.lang)
     return [(link, p, titles.get(("person", p), f"{req._('person')} {p}")) for link, p in merged]
 
 
@@ -117,7 +118,7 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
         for column, target in links.items()
         if isinstance(v.data.get(column), int)
     }
-    titles = _titles(req.archive, req.principal, sorted(wanted), req.lang)
+    titles = record_titles(req.archive, req.principal, sorted(wanted), req.lang)
     _ = translator(req.lang)
     act_types = vocab.load("act_types")
     result = []
