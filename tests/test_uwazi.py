@@ -23,10 +23,18 @@ from sillok.errors import InvalidInput
 from sillok.records import uwazi, uwazi_files
 from sillok.records.ingest import ImportFailed
 from sillok.security.policy import PROTECTED, REDACTED
+from sillok.security.seal import is_sealed
 from sillok.settings import ReadLimits, Settings
 from tests.conftest import FAST, PASSPHRASE
 from tests.datasets import YODOK, row, write_csv
 from tests.security.conftest import opened_as
+from tests.security.test_protection_imports import (
+    differences,
+    fill,
+    person_views,
+    stored_names,
+    views,
+)
 
 #: Korean and English titles, several act types, uncertain dates, roles, lists of names
 ACTS = [
@@ -250,13 +258,22 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
             "bytes, more than 4,194,304"
     if case == "bomb csv":
         return make_zip(path, [good[0], *[good[1]] * 200_000]), "inflate to 23,"
+    if case == "lying sizes":
+        # import.csv inflates to 8 MiB but its headers say 100 bytes: read no further than that
+        make_zip(path, [*good, *[["x" * 1000]] * 8192])
+        data = bytearray(path.read_bytes())
+        for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+            at = data.index(signature)
+            data[at + offset:at + offset + 4] = (100).to_bytes(4, "little")
+        path.write_bytes(bytes(data))
+        return path, "not a readable zip file"
     raise AssertionError(case)
 
 
 CASES = ["missing csv", "unknown header", "language on a property", "bad date", "not a date",
          "not in the thesaurus", "two levels", "thesaurus file term", "thesaurus nesting",
          "path traversal", "absolute path", "files", "not a zip", "zip bomb", "too large",
-         "bomb csv"]
+         "bomb csv", "lying sizes"]
 
 
 @pytest.fixture
@@ -375,3 +392,49 @@ def test_multiple_values_round_trip(items: list[str]) -> None:
 def test_dates_round_trip(day: Any) -> None:
     assert uwazi.edtf_of_uwazi_date(uwazi.uwazi_date(day.isoformat())) == day.isoformat()
     assert uwazi.edtf_of_uwazi_date(uwazi.uwazi_date(f"{day.year:04d}")) == f"{day.year:04d}"
+
+
+def test_reimporting_an_export_changes_nothing_and_unprotects_no_one(
+    sqlcipher_archive: Archive, tmp_path: Path
+) -> None:
+    """The red team's case for the flat format (tests/security/test_protection_imports.py),
+    through Uwazi: protected victims and a protected perpetrator, exported by an admin and
+    imported again, stay as they were, their names sealed."""
+    protected = fill(sqlcipher_archive, tmp_path)
+    acts, persons = views(sqlcipher_archive), person_views(sqlcipher_archive)
+    path = tmp_path / "admin.zip"
+    uwazi_files.export_zip(sqlcipher_archive.exports, path)
+    assert uwazi_files.import_zip(sqlcipher_archive.ingest, path).committed
+    assert views(sqlcipher_archive) == acts, differences(acts, views(sqlcipher_archive))
+    assert person_views(sqlcipher_archive) == persons
+    clear = [n for p in protected for n in stored_names(sqlcipher_archive, p) if not is_sealed(n)]
+    assert not clear, f"protected persons' names in the clear: {clear}"
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                              blacklist_characters="|;"), max_size=10).map(str.strip)
+_choice = {c: st.sampled_from([e.key for e in uwazi.thesaurus(c)])
+           for c in ("source_type", "victim_sex", "perpetrator_role", "sharing")}
+_dates = st.sampled_from(["", "2009", "2009-03", "2009-03-15", "2005~", "199X", "2008/2011",
+                          "2009?", "..", "[redacted]"]).filter(lambda d: d != "..")
+
+
+@given(
+    st.fixed_dictionaries({
+        "source_ref": _text, "event_ref": _text, "event_title": _text, "victim_ref": _text,
+        "victim_name": _text, "victim_name_hangul": _text, "description": _text,
+        "act_type": st.sampled_from([t.key for t in vocab.load("act_types") if not t.deprecated]),
+        "victim_aliases": st.lists(_text.filter(bool), max_size=3).map("; ".join),
+        "perpetrator_name": st.lists(_text.filter(bool), max_size=3).map("; ".join),
+        "source_date": _dates, "act_date": _dates, "victim_birth": _dates,
+        **_choice,
+    })
+)
+def test_a_row_survives_the_uwazi_columns(values: dict[str, str]) -> None:
+    """Any flat row written as Uwazi values (``|`` lists, ``Parent::Child`` act types, dates
+    and their EDTF) reads back as the same flat row."""
+    flat = row(**values)
+    back = uwazi.flat_row(2, uwazi.entity(flat, uwazi.Thesauri()), uwazi.Thesauri())
+    assert not isinstance(back, list), back
+    assert {k: v for k, v in back.items() if k != "informant"} == {
+        k: v for k, v in flat.items() if k != "informant"}
