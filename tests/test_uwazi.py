@@ -220,6 +220,12 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
     if case == "language on a property":
         return make_zip(path, [[*good[0], "description__en"], [*good[1], "x"]]), \
             "'description__en' (language 'en'"
+    if case == "no source_ref":
+        return make_zip(path, [["title", "act_type"], ["A", WITH_PARENT]]), \
+            "required column(s) missing: source_ref"
+    if case == "value without a header":
+        return make_zip(path, [[*good[0], ""], [*good[1], "stray"]]), \
+            "row 2, column (no header): a value in a column without a header ('stray')"
     if case == "bad date":
         return make_zip(path, [good[0], ["A", "가", "S-1", WITH_PARENT, "2009-02-30"]]), \
             "row 2, column act_date: not a real day"
@@ -270,7 +276,8 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
     raise AssertionError(case)
 
 
-CASES = ["missing csv", "unknown header", "language on a property", "bad date", "not a date",
+CASES = ["missing csv", "unknown header", "no source_ref", "value without a header",
+         "language on a property", "bad date", "not a date",
          "not in the thesaurus", "two levels", "thesaurus file term", "thesaurus nesting",
          "path traversal", "absolute path", "files", "not a zip", "zip bomb", "too large",
          "bomb csv", "lying sizes"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from sillok import vocab
 from sillok.dates import DateError, parse_date
-from sillok.records.flatacts import COLUMNS, RowError
+from sillok.records.flatacts import COLUMNS, REQUIRED, RowError
 from sillok.records.withheld import WITHHELD
 
 CSV_NAME = "import.csv"
@@ -390,7 +390,7 @@ def entities(rows: Iterable[Mapping[str, str]]) -> Iterator[dict[str, str]]:
 class Header:
     """The columns of an ``import.csv``: each header's property name (or None: passed over)."""
 
-    names: tuple[str | None, ...]
+    names: tuple[str | None, ...]  # "" for a column without a header
 
 
 def read_header(cells: list[str], where: str) -> Header:
@@ -401,7 +401,9 @@ def read_header(cells: list[str], where: str) -> Header:
     for cell in cells:
         name = safe_name(cell)
         base, _, lang = name.rpartition("__") if "__" in name else (name, "", "")
-        if name in PROPERTY_NAMES or name in FILE_COLUMNS:
+        if not name:
+            names.append("")  # a trailing comma: its values must be empty (checked per row)
+        elif name in PROPERTY_NAMES or name in FILE_COLUMNS:
             names.append(name)
         elif name in UWAZI_EXPORT_COLUMNS:
             names.append(None)
@@ -415,7 +417,7 @@ def read_header(cells: list[str], where: str) -> Header:
     if problems:
         raise ValueError(f"{where}: unknown column(s) {', '.join(problems)}; the template's "
                          f"properties are: title, {', '.join(p.name for p in PROPERTIES)}")
-    given = [n for n in names if n is not None]
+    given = [n for n in names if n]
     twice = sorted({n for n in given if given.count(n) > 1})
     if twice:
         raise ValueError(f"{where}: column(s) given twice: {', '.join(twice)}")
@@ -426,6 +428,9 @@ def read_header(cells: list[str], where: str) -> Header:
     if "title" in titles and len(titles) > 1:
         raise ValueError(f"{where}: title mixes a column without a language and columns "
                          "with one")
+    missing = [c for c in REQUIRED if c not in given]
+    if missing:
+        raise ValueError(f"{where}: required column(s) missing: {', '.join(missing)}")
     return Header(tuple(names))
 
 
@@ -434,6 +439,9 @@ def flat_row(number: int, cells: Mapping[str, str], thesauri: Thesauri
     """One ``import.csv`` row (property name -> value) as a flat acts row, or its errors."""
     errors: list[RowError] = []
     row: dict[str, str] = {}
+    if cells.get(""):
+        errors.append(RowError(number, "(no header)", cells[""], "a value in a column without "
+                               "a header"))
     for name in FILE_COLUMNS:
         if cells.get(name):
             errors.append(RowError(number, name, cells[name],

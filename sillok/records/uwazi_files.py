@@ -280,7 +280,10 @@ def import_zip(importer: Importer, path: Path) -> ImportReport:
                 number, "(beyond the last column)", cells[len(header.names)],
                 f"{len(cells)} values for {len(header.names)} columns")]
         else:
-            named = {n: v for n, v in zip(header.names, cells, strict=False) if n is not None}
+            named: dict[str, str] = {}
+            for column, value in zip(header.names, cells, strict=False):
+                if column is not None:
+                    named[column] = named.get(column, "") or value
             converted = uwazi.flat_row(number, named, thesauri)
         if isinstance(converted, list):
             report.invalid_rows += 1
