@@ -41,7 +41,7 @@ def export_json(exports: Exports, output: Path) -> int:
     output = Path(output)
     partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        partial.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         partial.replace(output)
     except OSError as exc:
         partial.unlink(missing_ok=True)
