@@ -24,9 +24,14 @@ from sillok.cli import (
     print_json,
     read_passphrase,
 )
+from sillok.records import esf, uwazi_files
+from sillok.records.ingest import ImportReport
 from sillok.records.mapping import ColumnMapping
 from sillok.records.spreadsheets import MappedImport, Spreadsheets
 from sillok.records.stats import GROUPINGS
+
+#: export formats written to a file (--output): format -> the library call
+FILE_EXPORTS = {"uwazi": uwazi_files.export_zip, "esf": esf.export_json}
 
 
 @app.command()
@@ -67,9 +72,20 @@ def import_(
     ),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
+    fmt: str = typer.Option(
+        "flat", "--format", help="flat (a flat acts file) or uwazi (an Uwazi CSV import zip)."
+    ),
 ) -> None:
-    """Import a flat acts file (one row per act), or a spreadsheet of your own through a column
-    mapping (--map, --suggest-map). Nothing is written if a row is invalid."""
+    """Import a flat acts file (one row per act), a spreadsheet of your own through a column
+    mapping (--map, --suggest-map), or an Uwazi CSV import zip (--format uwazi). Nothing is
+    written if a row is invalid."""
+    if fmt not in ("flat", "uwazi"):
+        raise typer.BadParameter(f"{fmt!r} is not flat or uwazi", param_hint="--format")
+    if fmt == "uwazi":
+        if mapping is not None or suggest_map:
+            raise typer.BadParameter("--map and --suggest-map are for spreadsheets, not uwazi")
+        _import_uwazi(archive, file, skip_invalid, as_json, passphrase_file)
+        return
     if output is not None and not suggest_map:
         raise typer.BadParameter("--output writes the mapping --suggest-map proposes")
     if suggest_map:
@@ -80,11 +96,29 @@ def import_(
         done = Spreadsheets(opened.vault, opened.ingest).run(
             file, column_map, mapping.name if mapping else "", skip_invalid, rejects, advance
         )
-    report = done.report
     if as_json:
         print_json(done.to_json())
         return
     _say_mapping(done)
+    _print_report(done.report, file, as_json=False)
+
+
+def _import_uwazi(
+    archive: Path, file: Path, skip_invalid: bool, as_json: bool, passphrase_file: Path
+) -> None:
+    """``import --format uwazi``: an Uwazi zip, all rows or none."""
+    if skip_invalid:
+        raise typer.BadParameter("not with --format uwazi", param_hint="--skip-invalid")
+    with open_archive(archive, passphrase_file) as opened:
+        report = uwazi_files.import_zip(opened.ingest, file)
+    _print_report(report, file, as_json)
+
+
+def _print_report(report: ImportReport, file: Path, as_json: bool) -> None:
+    """An import's report, as JSON or as lines."""
+    if as_json:
+        print_json(report.to_json())
+        return
     console.print(f"Imported {report.valid_rows} of {report.rows} rows from {file.name}.")
     for kind in ("source", "event", "person", "act"):
         console.print(
@@ -286,13 +320,25 @@ def stats(
 @friendly_errors
 def export(
     archive: Path = ArchiveArg,
-    fmt: str = typer.Option("json", "--format", help="json (JSON lines) or csv."),
+    fmt: str = typer.Option(
+        "json",
+        "--format",
+        help="json (JSON lines) or csv; uwazi (an Uwazi CSV import zip) or esf (HURIDOCS "
+        "Events Standard Formats as JSON), both with --output.",
+    ),
     output: Path = typer.Option(
         None, "--output", "-o", help="Write here instead of stdout.", dir_okay=False
     ),
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Export every act in the flat acts format (import reads it back). Informants are left out."""
+    if fmt in FILE_EXPORTS:
+        if output is None:
+            raise typer.BadParameter(f"--format {fmt} writes a file", param_hint="--output")
+        with open_archive(archive, passphrase_file) as opened:
+            count = FILE_EXPORTS[fmt](opened.exports, output)
+        console.print(f"Exported {count} acts to {output}.")
+        return
     with open_archive(archive, passphrase_file) as opened:
         if output is None:
             opened.exports.write(sys.stdout, fmt)

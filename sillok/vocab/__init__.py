@@ -51,6 +51,7 @@ _TERM_FIELDS = frozenset(
 _DOC_FIELDS = frozenset({"name", "version", "description", "terms", "sources"})
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 _KEY = re.compile(r"^\S+$")
+_ESF = re.compile(r"^\d{12}$")  # a HURIDOCS micro-thesaurus code (sillok.vocab.esf)
 _LEVEL_NAMES = ("key", "label", "alias", "romanization")
 _ROMANIZATIONS = ("rr", "mr", "dprk")
 
@@ -431,8 +432,11 @@ def _check_term(where: str, term: dict) -> list[str]:
         problems.append(f"{where}: 'parent' must be a key or null, not {parent!r}")
     if not isinstance(term.get("deprecated", False), bool):
         problems.append(f"{where}: 'deprecated' must be true or false")
-    if not isinstance(term.get("extra", {}), dict):
+    extra = term.get("extra", {})
+    if not isinstance(extra, dict):
         problems.append(f"{where}: 'extra' must be an object")
+    elif "esf" in extra and not (isinstance(extra["esf"], str) and _ESF.match(extra["esf"])):
+        problems.append(f"{where}: 'extra.esf' must be a 12-digit ESF code, not {extra['esf']!r}")
     return problems
 
 
