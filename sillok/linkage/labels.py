@@ -36,8 +36,8 @@ MIN_TUNING_MATCHES = 10
 # accepted pairs the labels count for half, with ninety for nine tenths.
 PRIOR_WEIGHT_PAIRS = 10
 # Precision (1 / variance, in nats^-2) of the prior on each level's weight correction, centred
-# on no change: one rejected pair scored 0.95 lowers pairs with its levels to about 0.86, a
-# handful of them well below one half; a level no label reached is not moved.
+# on no change: one rejected pair scored 0.95 (four levels) lowers pairs with its levels to
+# 0.89, a handful of them well below one half; a level no label reached is not moved.
 CORRECTION_PRIOR = 4.0
 # Log-odds (nats) beyond which a labelled pair's offset is clipped, so that a pair the model
 # is certain about cannot overflow the fit.
