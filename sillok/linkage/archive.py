@@ -6,8 +6,9 @@ needed), scores candidate pairs and puts the new ones in the review queue with t
 moved each score. A reviewer accepts, rejects or skips each pair; a decision is a new version of
 the link record (history and Merkle log like any other record), and undoing one is another. The
 resolved identities are the connected components of accepted links; the records themselves are
-never merged or changed. Decisions already made are labels: each run is evaluated against them
-and, once there are enough accepted pairs, tuned on them (``sillok.linkage.labels``).
+never merged or changed. Decisions already made are labels: each run is evaluated against them,
+corrected by every accepted and rejected one and, once there are enough accepted pairs, tuned on
+them (``sillok.linkage.labels``); pending pairs get the new run's probability.
 """
 
 from __future__ import annotations

@@ -238,6 +238,8 @@ def _ridge_logistic(design: np.ndarray, offset: np.ndarray, target: np.ndarray,
 
 def _shift_weight(level: Any, nats: float) -> None:
     """Multiply a level's Bayes factor by ``exp(nats)``, keeping m and u within (0, 1]."""
+    if level.m_probability is None or level.u_probability is None:
+        return  # a level training never reached: no weight to move
     m = float(level.m_probability)
     u = float(level.u_probability)
     factor = math.exp(nats)
