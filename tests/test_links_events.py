@@ -202,7 +202,9 @@ def test_reviewed_decisions_evaluate_and_tune_the_next_run(
     assert run.evaluation["true_positives"] == MIN_TUNING_MATCHES
     assert run.evaluation["false_positives"] == 2 and run.evaluation["false_negatives"] == 0
     assert run.evaluation["precision"] == round(10 / 12, 4) and run.evaluation["recall"] == 1.0
-    assert run.tuning == f"m values re-estimated from {MIN_TUNING_MATCHES} accepted pairs"
+    assert run.tuning == (f"m values re-estimated from {MIN_TUNING_MATCHES} accepted pairs; "
+                          f"weights corrected from {MIN_TUNING_MATCHES} accepted and 2 rejected "
+                          "pairs")
     assert run.new == 0
 
 

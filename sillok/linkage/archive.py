@@ -6,8 +6,9 @@ needed), scores candidate pairs and puts the new ones in the review queue with t
 moved each score. A reviewer accepts, rejects or skips each pair; a decision is a new version of
 the link record (history and Merkle log like any other record), and undoing one is another. The
 resolved identities are the connected components of accepted links; the records themselves are
-never merged or changed. Decisions already made are labels: each run is evaluated against them
-and, once there are enough accepted pairs, tuned on them (``sillok.linkage.labels``).
+never merged or changed. Decisions already made are labels: each run is evaluated against them,
+corrected by every accepted and rejected one and, once there are enough accepted pairs, tuned on
+them (``sillok.linkage.labels``); pending pairs get the new run's probability.
 """
 
 from __future__ import annotations
@@ -142,11 +143,15 @@ class Links:
 
     def find(self, kind: str = "persons", settings: LinkageSettings | None = None,
              progress: Callable[[str], None] | None = None) -> LinkRun:
-        """Train, score, and queue the pairs not seen before (at or above the review floor).
+        """Train, score, queue the pairs not seen before (at or above the review floor), and
+        rescore the pairs still waiting in the queue.
 
         Reviewed links of the kind are labels: with at least ``labels.MIN_TUNING_MATCHES``
-        accepted ones they re-estimate the model's m values before scoring, and the scores
-        are evaluated against all of them (``LinkRun.evaluation``).
+        accepted ones they re-estimate the model's m values; then every accepted and rejected
+        one corrects the weights of the levels it fell in (``labels.correct``), before
+        scoring. The scores are evaluated against all of them (``LinkRun.evaluation``). A
+        pending pair gets the new model's probability and evidence (a new version of its
+        link when they changed), so the queue is ordered by what the latest model says.
         """
         self._require_review()
         if kind not in LINK_KINDS:
@@ -159,27 +164,47 @@ class Links:
             return LinkRun(len(frame), 0, 0, (f"fewer than two {kind} to compare",))
         model = LinkageModel(_schema(kind), settings).fit(frame, progress)
         labels = self._labels(record_kind, set(frame["id"]))
-        tuning = reviewed.tune(model, labels)
+        notes = [reviewed.tune(model, labels).note, reviewed.correct(model, labels).note]
         pairs = model.predict(progress=progress)
         evaluation = reviewed.evaluate(model, labels, pairs)
+        with self.vault.store.reading() as conn:
+            known = queries.link_pairs(conn, record_kind)
+        ids = set(frame["id"])
+        waiting = [
+            (str(left), str(right)) for (left, right), row in known.items()
+            if row.status == "pending" and {str(left), str(right)} <= ids
+        ]
+        scored = {_int_pair(p["left_id"], p["right_id"]): p for p in pairs.to_dict("records")}
+        missing = [pair for pair in waiting if _int_pair(*pair) not in scored]
+        scored.update(
+            (_int_pair(p["left_id"], p["right_id"]), p)
+            for p in model.score_pairs(missing).to_dict("records")
+        )
         with self.vault.store.transaction() as conn:
             known = queries.link_pairs(conn, record_kind)
             values: dict[str, dict[str, Any]] = {}
-            for pair in pairs.to_dict("records"):
-                left, right = sorted((int(pair["left_id"]), int(pair["right_id"])))
-                if (left, right) in known:
+            for (left, right), pair in scored.items():
+                row = known.get((left, right))
+                if row is not None and row.status != "pending":
                     continue
-                evidence = [e.__dict__ for e in model.explain(pair)]
-                values[f"link:{record_kind}:{left}:{right}"] = {
-                    "record_kind": record_kind, "left_id": left, "right_id": right,
+                value = {
                     "probability_ppm": round(float(pair["match_probability"]) * 1_000_000),
-                    "evidence": json.dumps(evidence, ensure_ascii=False), "status": "pending",
+                    "evidence": json.dumps([e.__dict__ for e in model.explain(pair)],
+                                           ensure_ascii=False),
                 }
+                if row is None:
+                    if float(pair["match_probability"]) < model.settings.review_floor:
+                        continue
+                    value.update(record_kind=record_kind, left_id=left, right_id=right,
+                                 status="pending")
+                elif all(getattr(row, k) == v for k, v in value.items()):
+                    continue
+                values[f"link:{record_kind}:{left}:{right}"] = value
             result = store_rows.upsert_by_ref(
                 conn, self.vault.store.dialect, "link", values, self.vault.settings.actor
             )
         return LinkRun(len(frame), len(pairs), len(result.created), tuple(model.warnings),
-                       evaluation, tuning.note if labels else None)
+                       evaluation, "; ".join(notes) if labels else None)
 
     def _labels(self, record_kind: str, ids: set[str]) -> list[tuple[str, str, bool]]:
         """Accepted and rejected links between records of the frame, as labels."""
@@ -308,6 +333,12 @@ class Links:
         with self.vault.store.reading() as conn:
             counts = queries.link_status_counts(conn, _record_kind(kind))
         return {status: counts.get(status, 0) for status in ("pending", "accepted", "rejected")}
+
+
+def _int_pair(left: Any, right: Any) -> tuple[int, int]:
+    """A pair of record ids as a link stores it: integers, the smaller first."""
+    a, b = sorted((int(left), int(right)))
+    return a, b
 
 
 def _schema(kind: str) -> Schema:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -285,18 +286,24 @@ class LinkageModel:
             warning_mode="never",
         )
         available = {c.unquote().name.lower() for c in scored.columns}
+        # Only the columns needed cross into Python: a million-record run keeps millions.
+        frame = self._linker.misc.query_sql(
+            f"SELECT {', '.join(self._wanted_columns(available))} FROM {scored.physical_name}",
+            output_type="pandas",
+        )
+        scored.drop_table_from_database_and_remove_from_cache()
+        self.log.done("predict", started)
+        return self._tidy(frame)
+
+    def _wanted_columns(self, available: set[str]) -> list[str]:
+        """The columns of a scored table that ``_tidy`` reads (term-frequency weights where
+        the table has them)."""
         wanted = [f"{UNIQUE_ID}_l", f"{UNIQUE_ID}_r", "match_probability", "match_weight"]
         for name in self._labels:
             wanted += [f"gamma_{name}", f"mw_{name}"]
             if f"mw_tf_adj_{name}".lower() in available:
                 wanted.append(f"mw_tf_adj_{name}")
-        # Only the columns needed cross into Python: a million-record run keeps millions.
-        frame = self._linker.misc.query_sql(
-            f"SELECT {', '.join(wanted)} FROM {scored.physical_name}", output_type="pandas"
-        )
-        scored.drop_table_from_database_and_remove_from_cache()
-        self.log.done("predict", started)
-        return self._tidy(frame)
+        return wanted
 
     def _tidy(self, frame: pd.DataFrame) -> pd.DataFrame:
         left = frame[f"{UNIQUE_ID}_l"].astype(str)
@@ -321,6 +328,49 @@ class LinkageModel:
         return out.sort_values(
             ["match_probability", "left_id", "right_id"], ascending=[False, True, True]
         ).reset_index(drop=True)
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+        """Score given pairs of the model's records, whether blocking pairs them or not.
+
+        Returns the columns of ``predict`` for each pair (in no particular order), with no
+        threshold: reviewed pairs below the review floor are scored too. Every id must be a
+        record of the fitted frame; a pair with an unknown id is left out.
+        """
+        if self._linker is None:
+            raise RuntimeError("fit the model before scoring")
+        if not pairs:
+            return self._tidy(pd.DataFrame(columns=self._wanted_columns(set())))
+        from splink.internals.accuracy import predictions_from_sample_of_pairwise_labels_sql
+        from splink.internals.pipeline import CTEPipeline
+        from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+        name = f"__sillok_pairs_{uuid.uuid4().hex[:12]}"
+        table = self._linker.table_management.register_table(
+            pd.DataFrame({
+                f"{UNIQUE_ID}_l": [str(a) for a, _ in pairs],
+                f"{UNIQUE_ID}_r": [str(b) for _, b in pairs],
+                "clerical_match_score": [1.0] * len(pairs),
+            }),
+            name,
+            overwrite=True,
+        )
+        try:
+            pipeline = CTEPipeline()
+            enqueue_df_concat_with_tf(self._linker, pipeline)
+            pipeline.enqueue_list_of_sqls(
+                predictions_from_sample_of_pairwise_labels_sql(self._linker, name)
+            )
+            scored = self._linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+            available = {c.unquote().name.lower() for c in scored.columns}
+            frame = self._linker.misc.query_sql(
+                f"SELECT {', '.join(self._wanted_columns(available))} "
+                f"FROM {scored.physical_name}",
+                output_type="pandas",
+            )
+            scored.drop_table_from_database_and_remove_from_cache()
+        finally:
+            table.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        return self._tidy(frame)
 
     def score(self, left: dict[str, Any], right: dict[str, Any]) -> pd.Series:
         """Score one pair of raw records (schema input columns), blocked or not.

@@ -90,6 +90,13 @@ RUNTIME_MESSAGES = (
     _("same year"), _("overlapping ranges"), _("within a year"), _("within five years"),
     _("dates far apart"), _("place missing"), _("same county or city"), _("same province"),
     _("different places"), _("sex unknown"), _("same sex"), _("different sex"),
+    # events (sillok.linkage.events)
+    _("victims"), _("same year, one date vaguer"), _("overlapping vague dates"),
+    _("same province, one place vaguer"), _("same province, different places"),
+    _("title missing"), _("same title"), _("title close"), _("different title"),
+    _("act type unknown"), _("same act types"), _("act types in common"),
+    _("no act type in common"), _("victim unknown"), _("same victims"),
+    _("victims in common"), _("no victim in common"),
 )
 
 
