@@ -267,6 +267,10 @@ def _fts_alternative(alt: Alternative) -> str:
     return f'"{_checked(token)}"' + ("*" if prefix else "")
 
 
+#: the PostgreSQL advisory lock a writing transaction takes (one archive per database)
+WRITE_LOCK = 0x5111_0C0D
+
+
 class PostgresDialect:
     """A PostgreSQL database: a tsvector column with a GIN index for search."""
 
@@ -294,6 +298,18 @@ class PostgresDialect:
             with dbapi_conn.cursor() as cursor:
                 cursor.execute("SET synchronous_commit = on")
             dbapi_conn.commit()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # As SQLite's BEGIN IMMEDIATE: a writing transaction takes the archive's write
+            # lock first (held to its commit or rollback), so two writers never interleave.
+            # Without it, two imports naming the same new person or place both found it
+            # missing and both inserted it (one failed on the unique ref after waiting for
+            # the other), and lock waits between the log's state row and other rows could
+            # deadlock. Readers take no lock (MVCC); the log's appends were serialized
+            # already (its state row is locked FOR UPDATE).
+            if conn.get_execution_options().get("sillok_write", False):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
         return engine
 
