@@ -186,3 +186,27 @@ def test_the_command_starts_from_the_last_verification_unless_full(
     raw(sqlcipher_archive, "UPDATE events SET title = 'x' WHERE id = (SELECT min(id) FROM events)")
     failed = runner.invoke(app, ["verify", folder], env=env)
     assert failed.exit_code == 1 and "FAILED: events" in failed.stderr
+
+
+def test_another_authors_writes_after_the_record_verify(tmp_path: Path) -> None:
+    """The authors registered before the record are known when the checkpoints after it are
+    checked (their registrations are replayed from the older entries, not recomputed)."""
+    from tests.conftest import FAST
+
+    admin = Archive.create(tmp_path / "archive", PASSPHRASE, settings=FAST)
+    try:
+        admin.users.add("dora", "documenter", "documenter passphrase, long enough")
+        admin.ingest.run(write_csv(tmp_path / "a.csv", YODOK[:2]))
+        assert again(admin).ok
+        dora = Archive.open(
+            tmp_path / "archive", "documenter passphrase, long enough", user="dora"
+        )
+        try:
+            dora.ingest.run(write_csv(tmp_path / "b.csv", YODOK[2:]))
+        finally:
+            dora.close()
+        report = again(admin)
+        assert report.ok, report.problems
+        assert report.since is not None
+    finally:
+        admin.close()
