@@ -7,7 +7,8 @@ pipeline (:func:`phase_bare`) writes the rows the import wrote with plain execut
 import's speed is reported as a share of it.
 Each phase runs in its own process so that peak memory is its own. To time searches again on
 an archive already imported (``DIR/archive``, e.g. one kept with ``--keep DIR``):
-``bench/bench_core.py --phase search --workdir DIR --repeats 20``.
+``bench/bench_core.py --phase search --workdir DIR --repeats 20``. What ``synchronous = FULL``
+costs against NORMAL: ``bench/bench_core.py --compare-synchronous --rows 20000 --rounds 2``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -228,17 +230,24 @@ def phase_bare(path: Path, workdir: Path, database: str | None) -> dict[str, obj
     }
 
 
-def phase_import(path: Path, workdir: Path, database: str | None = None) -> dict[str, object]:
+def phase_import(
+    path: Path, workdir: Path, database: str | None = None, synchronous: str | None = None
+) -> dict[str, object]:
     """Sillok's import of the whole file into a new archive.
 
     The search documents the import writes are kept in ``DIR/documents.pickle`` for the bare
     pipeline (a pickle.dump per batch: about 0.13 CPU seconds for 245,000 documents of 40
-    tokens, under 0.5% of a 100,000-act import).
+    tokens, under 0.5% of a 100,000-act import). ``synchronous`` (NORMAL or FULL) replaces
+    the SQLCipher connections' setting, for ``--compare-synchronous`` only.
     """
     import pickle
 
     from sillok.archive import Archive
 
+    if synchronous is not None:
+        from sillok.store import dialects
+
+        dialects._synchronous = synchronous
     archive = Archive.create(workdir / "archive", PASSPHRASE, database=database)
     dialect = archive.vault.store.dialect
     documents = open(workdir / "documents.pickle", "wb")  # noqa: SIM115
@@ -276,6 +285,7 @@ def phase_import(path: Path, workdir: Path, database: str | None = None) -> dict
     size = sum(f.stat().st_size for f in (workdir / "archive").iterdir())
     return {
         "store": dialect.name,
+        "synchronous": synchronous or "FULL",
         "rows": report.rows,
         "seconds": seconds,
         "rows_per_s": report.rows / seconds,
@@ -290,6 +300,98 @@ def phase_import(path: Path, workdir: Path, database: str | None = None) -> dict
         "archive_mb": size / 1e6 if dialect.name == "sqlcipher" else None,
         "created": report.created,
     }
+
+
+def phase_commits(
+    path: Path, workdir: Path, count: int, synchronous: str | None = None
+) -> dict[str, object]:
+    """``count`` small imports of one act each, each its own transaction (as testimony entry
+    and link decisions commit: one record at a time), into a new SQLCipher archive; wall and
+    CPU seconds per commit. ``synchronous`` as in :func:`phase_import`."""
+    from sillok.archive import Archive
+
+    if synchronous is not None:
+        from sillok.store import dialects
+
+        dialects._synchronous = synchronous
+    archive = Archive.create(workdir / f"commits-{synchronous}", PASSPHRASE)
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [next(reader) for _ in range(count)]
+    files = []
+    for i, row in enumerate(rows):
+        one = workdir / f"one-{i}.csv"
+        with open(one, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerow(row)
+        files.append(one)
+    start, cpu = time.perf_counter(), time.process_time()
+    for one in files:
+        archive.ingest.run(one)
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu
+    archive.close()
+    for one in files:
+        one.unlink()
+    return {
+        "synchronous": synchronous or "FULL",
+        "commits": count,
+        "seconds": seconds,
+        "ms_per_commit": 1000 * seconds / count,
+        "cpu_ms_per_commit": 1000 * cpu_seconds / count,
+    }
+
+
+def compare_synchronous(args: argparse.Namespace) -> dict[str, object]:
+    """The import (and ``--commits`` one-act imports) with ``synchronous`` NORMAL and FULL,
+    back to back in processes of their own, in the order NORMAL, FULL, FULL, NORMAL... over
+    ``--rounds`` (so a drift of the machine's load weighs on both alike)."""
+    out: dict[str, object] = {"rows": args.rows, "machine": machine()}
+    runs: dict[str, list[dict[str, object]]] = {"NORMAL": [], "FULL": []}
+    order = [("NORMAL", "FULL"), ("FULL", "NORMAL")]
+    with tempfile.TemporaryDirectory(prefix="sillok-bench-sync-") as tmp:
+        workdir = Path(tmp)
+        make_file(workdir / "acts.csv", args.rows, args.seed)
+        for round_ in range(args.rounds):
+            for setting in order[round_ % 2]:
+                result: dict[str, object] = {"load_avg_at_start": os.getloadavg()}
+                for phase in ("import", "commits"):
+                    shutil.rmtree(workdir / "archive", ignore_errors=True)
+                    shutil.rmtree(workdir / f"commits-{setting}", ignore_errors=True)
+                    command = [
+                        sys.executable, __file__, "--phase", phase, "--workdir", str(workdir),
+                        "--synchronous", setting, "--commits", str(args.commits),
+                    ]
+                    done = subprocess.run(command, capture_output=True, text=True)
+                    if done.returncode != 0:
+                        raise SystemExit(f"the {phase} phase failed:\n{done.stderr}")
+                    result[phase] = json.loads(done.stdout)
+                result["load_avg_at_end"] = os.getloadavg()
+                runs[setting].append(result)
+    out["runs"] = runs
+
+    def mean(setting: str, phase: str, key: str) -> float:
+        values = [float(r[phase][key]) for r in runs[setting]]  # type: ignore[index]
+        return sum(values) / len(values)
+
+    out["summary"] = {
+        setting: {
+            "import_seconds": round(mean(setting, "import", "seconds"), 2),
+            "import_cpu_seconds": round(mean(setting, "import", "cpu_seconds"), 2),
+            "ms_per_commit": round(mean(setting, "commits", "ms_per_commit"), 2),
+            "cpu_ms_per_commit": round(mean(setting, "commits", "cpu_ms_per_commit"), 2),
+        }
+        for setting in runs
+    }
+    summary: dict[str, dict[str, float]] = out["summary"]  # type: ignore[assignment]
+    out["full_to_normal"] = {
+        key: round(summary["FULL"][key] / summary["NORMAL"][key], 3)
+        for key in summary["FULL"]
+    }
+    out["load_avg_at_end"] = os.getloadavg()
+    return out
 
 
 def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
@@ -393,13 +495,27 @@ def main() -> None:
     parser.add_argument("--no-search", action="store_true", help="time the import only")
     parser.add_argument("--database", help="(phases) the import's PostgreSQL database")
     parser.add_argument("--bare-database", help="(phases) the bare pipeline's database")
+    parser.add_argument(
+        "--compare-synchronous",
+        action="store_true",
+        help="time the SQLCipher import and one-act commits with synchronous NORMAL and FULL",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="(--compare-synchronous) pairs")
+    parser.add_argument(
+        "--commits", type=int, default=200, help="(--compare-synchronous) one-act imports"
+    )
+    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), help="(phases)")
     args = parser.parse_args()
+    if args.compare_synchronous:
+        print(json.dumps(compare_synchronous(args), indent=2))
+        return
     if args.phase != "all":
         workdir = args.workdir
         path = workdir / "acts.csv"
         result = {
             "bare": lambda: phase_bare(path, workdir, args.bare_database),
-            "import": lambda: phase_import(path, workdir, args.database),
+            "import": lambda: phase_import(path, workdir, args.database, args.synchronous),
+            "commits": lambda: phase_commits(path, workdir, args.commits, args.synchronous),
             "search": lambda: phase_search(workdir, args.repeats),
         }[args.phase]()
         print(json.dumps(result))

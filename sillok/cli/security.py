@@ -35,21 +35,39 @@ def verify(
     log_only: bool = typer.Option(
         False, "--log-only", help="Check only the Merkle log, not every stored row (faster)."
     ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Recompute everything, not only what changed since your last verification.",
+    ),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
-    """Recompute the Merkle log and every stored row's hash; report the first difference."""
+    """Recompute the Merkle log and every stored row's hash; report the first difference.
+
+    By default it starts from your last verification (a record signed with your author key):
+    what is byte for byte what you verified then is read and compared, not recomputed."""
     with open_archive(archive, passphrase_file) as opened:
-        report = opened.verification.run(rows=not log_only)
+        report = opened.verification.run(
+            rows=not log_only, since_last=not full, remember=not log_only
+        )
     if as_json:
         print_json(report.to_json())
     elif report.ok:
+        since = (
+            f" (from your last verification at tree size {report.since}: "
+            f"{report.unchanged_rows} rows unchanged since)"
+            if report.since is not None
+            else ""
+        )
         console.print(
             f"OK: {report.entries} log entries, {report.rows} rows, {report.versions} earlier "
             f"versions, {report.checkpoints} signed checkpoints, {report.attachments} "
-            f"attachments checked in {report.seconds:.1f} s.\n"
+            f"attachments checked in {report.seconds:.1f} s{since}.\n"
             f"tree size {report.size}, root {report.root}"
         )
+        for note in report.notes:
+            console.print(f"  note: {note}", soft_wrap=True)
     else:
         err_console.print(f"FAILED: {report.first_problem}", soft_wrap=True)
         for problem in report.problems[1:]:

@@ -16,11 +16,16 @@
    renumbering any row is caught here.
 
 It reads in bounded chunks (keyset pagination), so memory stays flat however large the log.
+
+``sillok verify`` starts from the user's last verification (:mod:`sillok.custody.verified`):
+entries and row chunks that are byte for byte what that verification checked are read and
+fingerprinted, not recomputed; ``--full`` recomputes everything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -29,6 +34,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
+from sillok.custody import verified
+from sillok.custody.verified import (
+    CHUNK,
+    LogChanged,
+    LogPass,
+    RecordDamaged,
+    VerifiedState,
+    fingerprint,
+    skip_verified,
+)
 from sillok.ledger.authorship import EVENTS, Authors
 from sillok.ledger.checkpoint import (
     CheckpointError,
@@ -56,7 +71,6 @@ from sillok.store import ledger as store_ledger
 if TYPE_CHECKING:
     from sillok.vault import Vault
 
-CHUNK = 20_000
 MAX_PROBLEMS = 20
 _KIND_OF_TABLE = {t.name: kind for kind, t in RECORD_TABLES.items()}
 
@@ -89,6 +103,12 @@ class VerifyReport:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     more_problems: int = 0
+    since: int | None = None
+    """The log size of the last verification this one started from (None: in full)."""
+    unchanged_rows: int = 0
+    """Rows (of ``rows``) in chunks unchanged since then: fingerprinted, not recomputed."""
+    notes: list[str] = field(default_factory=list)
+    """Why a verification asked to start from the last one ran in full."""
 
     @property
     def ok(self) -> bool:
@@ -123,15 +143,31 @@ class VerifyReport:
             "seconds": round(self.seconds, 3),
             "problems": self.problems,
             "more_problems": self.more_problems,
+            "since": self.since,
+            "unchanged_rows": self.unchanged_rows,
+            "notes": self.notes,
         }
 
 
-def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None = None) -> None:
-    """Pass 1: every entry's leaf hash and position, every checkpoint, the frontier."""
+def verify_log(
+    conn: Connection,
+    report: VerifyReport,
+    progress: Progress | None = None,
+    since: VerifiedState | None = None,
+) -> LogPass:
+    """Pass 1: every entry's leaf hash and position, every checkpoint, the frontier.
+
+    With ``since``, the entries below its size are fingerprinted and compared with it, and
+    recomputed from its compact range on.
+
+    Raises:
+        LogChanged: with ``since``, an entry or checkpoint below its size differs from then.
+    """
+    passed = LogPass()
     state = store_ledger.log_state(conn)
     if state is None:
         report.problem("the archive has no log state (ledger_state is empty)")
-        return
+        return passed
     checkpoints = {size: (root, note) for size, root, note in store_ledger.checkpoints(conn)}
     frontier = CompactRange()
     first_key, notes = checkpoint_key_chain(conn, state.verifier_key)
@@ -173,13 +209,29 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
         if cp.size != size or cp.root != root:
             report.problem(f"checkpoint at size {size}: the signed note is for another tree")
 
-    if 0 in checkpoints:
-        check_checkpoint(0)
     expected = 0
+    chunk = hashlib.sha256()  # the fingerprint of the current chunk of entries
+    if since is not None:
+        chunk = skip_verified(conn, since, state.size, checkpoints, authors, passed)
+        report.entries += since.size
+        report.checkpoints += len([s for s in checkpoints if s < since.size])
+        frontier = CompactRange.from_bytes(since.frontier)
+        expected = since.size
+        report.since = since.size
+    if expected in checkpoints:
+        check_checkpoint(expected)
     sha256 = hashlib.sha256
+    touched = passed.touched if since is not None else None
     # Raw rows (no ORM processing): this loop runs once per entry of the whole log.
-    entries = store_ledger.entries_in_order(conn, CHUNK)
-    for seq, tbl, rid, sub, ver, op, content, stored in entries:
+    entries = store_ledger.entries_in_order(conn, CHUNK, start=expected)
+    for entry in entries:
+        seq, tbl, rid, sub, ver, op, content, stored = entry
+        if seq % CHUNK == 0 and seq:
+            passed.log.append(chunk.hexdigest())
+            chunk = hashlib.sha256()
+        chunk.update(repr(entry).encode("utf-8") + b"\n")
+        if touched is not None:
+            touched.add((tbl, rid // CHUNK))
         if seq != expected:
             report.problem(f"log entry {expected} is missing (the next one is numbered {seq})")
             expected = seq
@@ -203,6 +255,12 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
             check_checkpoint(expected)
         if progress is not None and expected % 100_000 == 0:
             progress("log", expected)
+    if expected % CHUNK or (expected and len(passed.log) < expected // CHUNK):
+        passed.log.append(chunk.hexdigest())
+    passed.frontier = frontier.to_bytes()
+    passed.checkpoints = fingerprint(
+        (s, *checkpoints[s]) for s in sorted(checkpoints) if s < frontier.size
+    )
     report.size = frontier.size
     report.root = frontier.root().hex()
     if frontier.size != state.size:
@@ -219,6 +277,7 @@ def verify_log(conn: Connection, report: VerifyReport, progress: Progress | None
     stray = [s for s in checkpoints if s > frontier.size]
     if stray:
         report.problem(f"a checkpoint claims size {max(stray)}, beyond the log's {frontier.size}")
+    return passed
 
 
 def _key_range(conn: Connection, shape: TableShape) -> tuple[int, int] | None:
@@ -234,21 +293,47 @@ def _describe(shape: TableShape, key: tuple[int, int | None]) -> str:
 
 
 def verify_rows(
-    conn: Connection, log: ArchiveLog, report: VerifyReport, progress: Progress | None = None
-) -> None:
-    """Pass 2: every row of every logged table, and every kept version, against the log."""
+    conn: Connection,
+    log: ArchiveLog,
+    report: VerifyReport,
+    progress: Progress | None = None,
+    since: VerifiedState | None = None,
+    touched: set[tuple[str, int]] | None = None,
+) -> dict[str, dict[int, str]]:
+    """Pass 2: every row of every logged table, and every kept version, against the log.
+
+    Rows are taken in chunks of ``CHUNK`` ids; each chunk is fingerprinted. With ``since``,
+    a chunk whose fingerprint it holds and that no newer entry names (``touched``) is not
+    recomputed. Returns the fingerprints (table -> chunk number -> fingerprint).
+    """
+    prints: dict[str, dict[int, str]] = {}
     for table in LOGGED_TABLES:
         shape = SHAPES[table.name]
         span = _key_range(conn, shape)
         if span is None:
             continue
-        lo = span[0]
-        while lo <= span[1]:
-            hi = lo + CHUNK
+        known = since.rows.get(table.name, {}) if since is not None else {}
+        done = prints.setdefault(table.name, {})
+        for number in range(span[0] // CHUNK, span[1] // CHUNK + 1):
+            lo, hi = number * CHUNK, (number + 1) * CHUNK
+            rows = store_ledger.raw_rows_in_range(conn, table, shape.key, lo, hi)
+            kept: list[tuple[int, int, str]] = []
+            if shape.versioned:
+                kept = sorted(
+                    store_ledger.kept_versions_in_range(conn, _KIND_OF_TABLE[table.name], lo, hi)
+                )
+            done[number] = fingerprint(itertools.chain(rows, ["versions"], kept))
+            if known.get(number) == done[number] and (table.name, number) not in (
+                touched or ()
+            ):
+                report.rows += len(rows)
+                report.unchanged_rows += len(rows)
+                report.versions += len(kept)
+                continue
             _verify_chunk(conn, log, shape, lo, hi, report)
-            lo = hi
         if progress is not None:
             progress(table.name, report.rows)
+    return prints
 
 
 def _verify_chunk(
@@ -402,23 +487,78 @@ class Verification:
         self.vault = vault
         self.attachments = attachments
 
-    def run(self, rows: bool = True, progress: Progress | None = None) -> VerifyReport:
-        """Verify the archive; ``rows=False`` checks only the log (much faster)."""
+    def run(
+        self,
+        rows: bool = True,
+        progress: Progress | None = None,
+        since_last: bool = False,
+        remember: bool = False,
+    ) -> VerifyReport:
+        """Verify the archive; ``rows=False`` checks only the log (much faster).
+
+        Args:
+            since_last: start from this user's last verification (its signed record):
+                recompute only what changed since; everything if there is none.
+            remember: when it finds nothing wrong (and checked the rows), keep a signed
+                record of it for the next verification to start from.
+        """
         started = time.perf_counter()
         report = VerifyReport()
+        record: tuple[Any, VerifiedState] | None = None
         with self.vault.store.reading() as conn:
             if self.vault.store.dialect.name == "postgresql":
                 # One snapshot for both passes, so a concurrent writer is not a difference.
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            verify_log(conn, report, progress)
+            state = store_ledger.log_state(conn)
+            origin = state.origin if state is not None else ""
+            signer = self.vault.log.author_signer(origin) if state is not None else None
+            last = self._last(conn, signer, origin, report) if since_last else None
+            try:
+                passed = verify_log(conn, report, progress, last)
+            except LogChanged as exc:
+                report = VerifyReport(notes=[f"{exc}: everything was verified again"])
+                last = None
+                passed = verify_log(conn, report, progress)
             if rows:
-                verify_rows(conn, self.vault.log, report, progress)
+                prints = verify_rows(
+                    conn, self.vault.log, report, progress, last, passed.touched
+                )
                 self._attachments(conn, report)
+                if signer is not None and report.ok:
+                    done = VerifiedState(
+                        origin, report.size, passed.frontier, passed.log, passed.checkpoints,
+                        prints,
+                    )
+                    record = (signer, done)
+        if remember and record is not None:
+            with self.vault.store.transaction() as conn:
+                verified.remember(conn, *record)
         report.seconds = time.perf_counter() - started
         self.vault.audit.record(
             "verify", detail={"ok": report.ok, "entries": report.entries, "rows": report.rows}
         )
         return report
+
+    def _last(
+        self, conn: Connection, signer: Any, origin: str, report: VerifyReport
+    ) -> VerifiedState | None:
+        """This user's last verification, or None (with a note, or a problem if its record
+        was changed)."""
+        user = self.vault.user.name
+        if signer is None:
+            report.notes.append(f"{user}'s key copy has no author key: verified in full")
+            return None
+        try:
+            last = verified.last_verified(conn, signer, origin)
+        except RecordDamaged as exc:
+            report.problem(
+                f"the record of {user}'s last verification does not open with their author "
+                f"key ({exc}): it was changed; everything was verified in full"
+            )
+            return None
+        if last is None:
+            report.notes.append(f"no earlier verification by {user}: verified in full")
+        return last
 
     def _attachments(self, conn: Connection, report: VerifyReport) -> None:
         """Re-hash every stored attachment against its recorded SHA-256."""

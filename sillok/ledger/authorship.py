@@ -152,6 +152,12 @@ class Authors:
         finally:
             self._close()
 
+    def passed(self) -> None:
+        """Close a batch at a checkpoint verified before (a verification that starts from
+        the last one): its registrations and removals count from here on, as after
+        :meth:`check`."""
+        self._close()
+
     def _signer(self, note: str) -> Author | None:
         name = author_key_name(self.origin)
         by_id = {a.verifier.key_id: a for a in self.known.values()}

@@ -125,6 +125,11 @@ class ArchiveLog:
         """Sign with the author key ``seed`` from now on (a key copy rewritten at login)."""
         self._author_seed, self._author = seed, None
 
+    def author_signer(self, origin: str) -> Signer | None:
+        """The writer's own author key (None for a copy made before authorship); besides
+        checkpoints it signs the record of the writer's last verification."""
+        return self._author_signer(origin)
+
     def _author_signer(self, origin: str) -> Signer | None:
         if self._author_seed is None:
             return None

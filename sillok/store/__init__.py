@@ -197,6 +197,17 @@ def _explain(exc: Exception) -> str:
         return "the archive is read-only: check the folder's permissions"
     if "disk is full" in message or "database or disk is full" in message:
         return "the disk is full: nothing was written"
+    if "database is locked" in message or "database is busy" in message:
+        return (
+            "the archive is busy: another program (`sillok serve` or another command) has "
+            "been writing to it for longer than this one waits (10 s); nothing was written. "
+            "Run the command again when that write is done, or stop the other program first"
+        )
+    if "deadlock detected" in message or "could not serialize access" in message:
+        return (
+            "another writer's change to the same records conflicted with this one and the "
+            "server cancelled it; nothing was written: run it again"
+        )
     if "no such table" in message:
         return "the archive database is incomplete or not a Sillok archive"
     return f"the archive database failed: {message}"

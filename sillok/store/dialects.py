@@ -102,11 +102,15 @@ class Dialect(Protocol):
 #: are not settings, and nothing else may change them.
 _memory_security = True
 _secure_delete = True
+#: ``synchronous`` on every SQLCipher connection; NORMAL only in bench/bench_core.py's
+#: ``--compare-synchronous`` run, in a process of its own, to measure what FULL costs.
+_synchronous = "FULL"
 
 
 class SqlCipherDialect:
-    """One SQLCipher file: WAL, foreign keys on, FTS5 (contentless) for search; memory wiped
-    and freed bytes overwritten (``cipher_memory_security``, ``secure_delete``)."""
+    """One SQLCipher file: WAL with every commit synced (``synchronous = FULL``), foreign
+    keys on, FTS5 (contentless) for search; memory wiped and freed bytes overwritten
+    (``cipher_memory_security``, ``secure_delete``)."""
 
     name = "sqlcipher"
 
@@ -137,7 +141,11 @@ class SqlCipherDialect:
             # journal_mode is persistent; setting it needs a lock, so only when it differs.
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            # FULL: every commit is synced to the disk before it returns, so what the archive
+            # reported as saved survives a power cut or a kernel crash, not only a killed
+            # process (NORMAL in WAL mode may roll the last commits back). docs/design.md,
+            # "Acknowledged means on disk"; its cost is in docs/benchmarks.md.
+            cursor.execute(f"PRAGMA synchronous = {_synchronous}")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA busy_timeout = 10000")
             # Every page SQLCipher writes is encrypted: a larger cache writes FTS pages fewer times.
@@ -259,6 +267,10 @@ def _fts_alternative(alt: Alternative) -> str:
     return f'"{_checked(token)}"' + ("*" if prefix else "")
 
 
+#: the PostgreSQL advisory lock a writing transaction takes (one archive per database)
+WRITE_LOCK = 0x5111_0C0D
+
+
 class PostgresDialect:
     """A PostgreSQL database: a tsvector column with a GIN index for search."""
 
@@ -276,7 +288,30 @@ class PostgresDialect:
                 "PostgreSQL support is not installed: pip install 'sillok[postgresql]'"
             ) from None
         url = self.url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+
+        @event.listens_for(engine, "connect")
+        def _configure(dbapi_conn: Any, _record: Any) -> None:
+            # A commit returns once the server has flushed it to its disk (PostgreSQL's
+            # default, which a server's configuration may turn off: not for this archive's
+            # sessions). docs/design.md, "Acknowledged means on disk".
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = on")
+            dbapi_conn.commit()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # As SQLite's BEGIN IMMEDIATE: a writing transaction takes the archive's write
+            # lock first (held to its commit or rollback), so two writers never interleave.
+            # Without it, two imports naming the same new person or place both found it
+            # missing and both inserted it (one failed on the unique ref after waiting for
+            # the other), and lock waits between the log's state row and other rows could
+            # deadlock. Readers take no lock (MVCC); the log's appends were serialized
+            # already (its state row is locked FOR UPDATE).
+            if conn.get_execution_options().get("sillok_write", False):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+        return engine
 
     def create_search_index(self, conn: Connection) -> None:
         """The search table and its GIN index."""

@@ -140,18 +140,26 @@ _ENTRIES_AFTER = text(
 )
 
 
-def entries_in_order(conn: Connection, chunk: int) -> Iterator[tuple[Any, ...]]:
+def entries_in_order(
+    conn: Connection, chunk: int, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[Any, ...]]:
     """Every entry as a plain tuple (seq, tbl, row_id, row_sub, row_version, op, content,
-    leaf_hash), in seq order, read ``chunk`` entries at a time.
+    leaf_hash), in seq order, read ``chunk`` entries at a time; from ``seq >= start`` and,
+    with ``stop``, below ``stop``.
 
     Plain rows, without the ORM's processing: a verification reads the whole log this way.
     """
-    last = -1
+    last = start - 1
     while True:
-        batch = conn.execute(_ENTRIES_AFTER, {"last": last, "n": chunk}).all()
+        n = chunk if stop is None else min(chunk, stop - last - 1)
+        if n <= 0:
+            return
+        batch = conn.execute(_ENTRIES_AFTER, {"last": last, "n": n}).all()
         if not batch:
             return
         for r in batch:
+            if stop is not None and r[0] >= stop:
+                return
             yield tuple(r)
         last = batch[-1][0]
 
@@ -180,6 +188,36 @@ def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None
         )
     ).one()
     return lo, hi
+
+
+def raw_rows_in_range(
+    conn: Connection, table: Table, key: Sequence[str], lo: int, hi: int
+) -> list[tuple[Any, ...]]:
+    """The rows with ``lo <= key[0] < hi`` as the driver returns them (every column, no
+    type processing), ordered by the ``key`` columns: what a verification fingerprints."""
+    order = ", ".join(key)
+    query = text(
+        f"SELECT * FROM {table.name} WHERE {key[0]} >= :lo AND {key[0]} < :hi ORDER BY {order}"
+    )
+    return [tuple(r) for r in conn.execute(query, {"lo": lo, "hi": hi})]
+
+
+_VERIFIED_PREFIX = "verified:"
+
+
+def verification_record(conn: Connection, who: str) -> str | None:
+    """The signed record of ``who``'s last verification (archive_meta), or None."""
+    value: str | None = conn.execute(
+        select(archive_meta.c.value).where(archive_meta.c.key == _VERIFIED_PREFIX + who)
+    ).scalar()
+    return value
+
+
+def save_verification_record(conn: Connection, who: str, note: str) -> None:
+    """Replace ``who``'s record of their last verification."""
+    key = _VERIFIED_PREFIX + who
+    conn.execute(delete(archive_meta).where(archive_meta.c.key == key))
+    conn.execute(insert(archive_meta), {"key": key, "value": note})
 
 
 # --- checkpoints ----------------------------------------------------------------------------
