@@ -186,14 +186,15 @@ class StatementReader:
         kind: str | None = None,
         offset: int = 0,
         limit: int = 20,
-        member: str | None = None,
+        member: str | int | None = None,
     ) -> StatementPage:
-        """A page of statements, newest first (only a member's, with ``member``); drafts too
-        (``published_only=False``) only for a role with ``statement.write``, as on the staff
-        pages.
+        """A page of statements, newest first (only a member's, with ``member``: any of its
+        names, or its organization id); drafts too (``published_only=False``) only for a role
+        with ``statement.write``, as on the staff pages.
 
         Raises:
             WriteRightNeeded: drafts asked by a role without it.
+            InvalidInput: naming the member, when it is not one of the coalition's.
         """
         if not published_only:
             self.check_write_right()
@@ -203,12 +204,19 @@ class StatementReader:
             checked_choice("language", language, LANGUAGES)
         offset, limit = max(0, offset), max(1, min(limit, PAGE_MAX))
         with self.vault.store.reading() as conn:
-            mid = member_id(self.vault, conn, member)
+            mid = self._member_id(conn, member)
             rows, total = store.list_statements(
                 conn, published_only, language, kind, offset, limit, mid
             )
             items = [self._full(conn, r) for r in rows]
         return StatementPage(items, total, offset, limit)
+
+    def _member_id(self, conn: Connection, member: str | int | None) -> int | None:
+        if not isinstance(member, int):
+            return member_id(self.vault, conn, member)
+        if member not in store.member_ids(conn):
+            raise InvalidInput(f"member: {member} is not the id of one of the coalition's members")
+        return member
 
     def translations(self, statement_id: int, published_only: bool = False) -> list[Statement]:
         """The original of a statement and all its translations (itself included)."""

@@ -66,6 +66,7 @@ ACTIONS = (
     "user_passwd",
     "author_key",
     "coalition_members",
+    "site_settings",
     "keys_rotate",
     "shred",
     "backup",
