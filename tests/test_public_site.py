@@ -176,6 +176,7 @@ def build_news(folder: Path, database: str | None = None) -> NewsArchive:
                                 breadcrumb=" > ".join(CRUMBS[lang])))
         site.set(SiteChange(logo=checked_logo(tiny_png())))
         archive.users.add("viewer", "viewer", "viewer passphrase 1")
+        archive.users.add("coordinator", "coordinator", "coordinator passphrase 1")
     finally:
         archive.close()
     return NewsArchive(folder, ids)
@@ -396,3 +397,38 @@ def test_the_settings_command_sets_and_shows(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "logo.svg is an SVG" in refused.output
     with Archive.open(folder, PASSPHRASE, settings=FAST) as archive:
         assert Site(archive.vault).settings().logo_type == "image/png"  # the old one kept
+
+
+def test_the_settings_form_is_a_publishers_and_saves_all_or_nothing(tmp_path: Path) -> None:
+    from tests.test_web_app import csrf_of, login
+
+    built = build_news(tmp_path / "archive")
+    app = create_app(built.folder, WebSettings(passphrase=PASSPHRASE, archive=FAST))
+    try:
+        assert login(app, None).get("/site/settings", follow_redirects=False).status_code in (
+            303, 401)
+        viewer = login(app, "viewer")
+        assert viewer.get("/site/settings").status_code == 403
+        token = csrf_of(viewer, "/news")
+        refused = viewer.post("/site/settings", data={"name_en": "Taken", "csrf_token": token})
+        assert refused.status_code == 403
+        coordinator = login(app, "coordinator")
+        form = coordinator.get("/site/settings")
+        assert form.status_code == 200 and "Coalition Activities" in form.text
+        token = csrf_of(coordinator, "/site/settings")
+        fields = {
+            "name_ko": "새 이름", "section_ko": "회원 소식", "breadcrumb_ko": "홈 > 회원 소식",
+            "name_en": "New name", "section_en": "Member news", "breadcrumb_en": "Home > > News",
+            "csrf_token": token,
+        }
+        bad = coordinator.post("/site/settings", data=fields)
+        assert bad.status_code == 422 and "breadcrumb (en)" in bad.text
+        assert NAMES["ko"] in coordinator.get("/").text  # the Korean half was not saved either
+        fields["breadcrumb_en"] = "Home > Member news"
+        assert coordinator.post("/site/settings", data=fields).status_code == 200
+        visitor = TestClient(app)
+        visitor.cookies.set("sillok_lang", "en")
+        page = visitor.get("/news").text
+        assert "New name" in page and "Member news" in page and NAMES["en"] not in page
+    finally:
+        app.state.web.close()

@@ -16,7 +16,7 @@ import base64
 import hashlib
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,8 +234,18 @@ class Site:
             PublishRightNeeded: for a role without ``statement.publish``.
             SiteSettingError: naming the setting, the language and the value that is wrong.
         """
+        return self.set_all([change], actor)
+
+    def set_all(self, changes: Sequence[SiteChange], actor: str | None = None) -> SiteSettings:
+        """Make several changes (one per language, say) in one transaction, all or nothing.
+
+        Raises:
+            PublishRightNeeded, SiteSettingError: as :meth:`set`; nothing is changed.
+        """
         self.check_publish_right("change the public site's settings")
-        values = _values(change)
+        values: dict[str, str | None] = {}
+        for change in changes:
+            values.update(_values(change))
         if not values:
             return self.settings()
         with self.vault.store.transaction() as conn:

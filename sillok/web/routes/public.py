@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
-from sillok.records.site import Site, SiteSettings
+from sillok.errors import InvalidInput
+from sillok.records.site import SITE_LANGUAGES, Site, SiteChange, SiteSettings
 from sillok.records.statements import LANGUAGES, STATEMENT_KINDS
 from sillok.web import i18n
 from sillok.web.access import may
@@ -181,3 +182,63 @@ def api_statement(req: ReqDep, statement_id: int) -> dict[str, Any]:
         body["newer"] = around.newer.id if around.newer else None
         body["translations"] = [{"id": t.id, "language": t.language} for t in around.translations]
     return body
+
+
+# --- the site's settings (staff) --------------------------------------------------------------
+
+_SETTING_FIELDS = ("name", "section", "breadcrumb")
+
+
+def _settings_form(
+    req: Req, values: dict[str, str], error: str | None = None, saved: bool = False
+) -> Response:
+    req.ensure_session()
+    return req.render(
+        "site_settings.html",
+        values=values,
+        error=error,
+        saved=saved,
+        status=422 if error else 200,
+    )
+
+
+@pages.get("/site/settings")
+def settings_form(req: ReqDep) -> Response:
+    """The public site's settings, to change (the publish right)."""
+    req.require("statement.publish")
+    settings = Site(req.archive.vault).settings()
+    values = {"url": settings.url or ""}
+    for lang in SITE_LANGUAGES:
+        values[f"name_{lang}"] = settings.names.get(lang, "")
+        values[f"section_{lang}"] = settings.sections.get(lang, "")
+        values[f"breadcrumb_{lang}"] = " > ".join(settings.breadcrumbs.get(lang, ()))
+    return _settings_form(req, values)
+
+
+@pages.post("/site/settings")
+def save_settings(
+    req: ReqDep,
+    name_ko: Annotated[str, Form(max_length=400)] = "",
+    section_ko: Annotated[str, Form(max_length=400)] = "",
+    breadcrumb_ko: Annotated[str, Form(max_length=1000)] = "",
+    name_en: Annotated[str, Form(max_length=400)] = "",
+    section_en: Annotated[str, Form(max_length=400)] = "",
+    breadcrumb_en: Annotated[str, Form(max_length=1000)] = "",
+    url: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """Save the site's texts in both languages at once, all or nothing (the logo is set with
+    ``sillok publish settings --logo``)."""
+    req.require("statement.publish")
+    values = dict(
+        name_ko=name_ko, section_ko=section_ko, breadcrumb_ko=breadcrumb_ko,
+        name_en=name_en, section_en=section_en, breadcrumb_en=breadcrumb_en, url=url,
+    )
+    changes = [
+        SiteChange(lang="ko", name=name_ko, section=section_ko, breadcrumb=breadcrumb_ko, url=url),
+        SiteChange(lang="en", name=name_en, section=section_en, breadcrumb=breadcrumb_en),
+    ]
+    try:
+        Site(req.archive.vault).set_all(changes, req.principal.actor)
+    except InvalidInput as exc:
+        return _settings_form(req, values, str(exc))
+    return _settings_form(req, values, saved=True)
