@@ -325,8 +325,8 @@ def test_a_logo_must_be_a_small_png_or_jpeg(tmp_path: Path) -> None:
             checked_logo(data, "upload.png")
 
 
-def test_bad_settings_name_the_setting_and_change_nothing(sqlcipher_archive: Archive) -> None:
-    site = Site(sqlcipher_archive.vault)
+def test_bad_settings_name_the_setting_and_change_nothing(archive: Archive) -> None:
+    site = Site(archive.vault)
     site.set(SiteChange(lang="en", name="Coalition", breadcrumb="Home > News"))
     before = site.settings()
     bad = [
@@ -340,8 +340,14 @@ def test_bad_settings_name_the_setting_and_change_nothing(sqlcipher_archive: Arc
         with pytest.raises(SiteSettingError, match=re.escape(message)):
             site.set(change)
     assert site.settings() == before
-    (event,) = sqlcipher_archive.audit.events(action="site_settings")
+    (event,) = archive.audit.events(action="site_settings")
     assert event["detail"]["changed"] == ["breadcrumb.en", "name.en"]
+    site.set(SiteChange(logo=checked_logo(tiny_png())))
+    site.set(SiteChange(lang="ko", name="연합"))
+    assert site.logo() == checked_logo(tiny_png()) and site.settings().names == {
+        "en": "Coalition", "ko": "연합"}
+    site.set(SiteChange(remove_logo=True, lang="en", name=""))
+    assert site.logo() is None and site.settings().names == {"ko": "연합"}
 
 
 def test_a_viewer_may_not_change_the_settings_nor_publish_the_site(
