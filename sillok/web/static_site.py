@@ -156,8 +156,10 @@ class StaticSite:
             for kind, member in [(None, None), *((k, None) for k in STATEMENT_KINDS),
                                  *((None, m) for m in members)]:
                 self._list(work, report, lang, settings, base, kind, member)
-            for item in items:
-                context = news_item_context(self.statements, NOBODY, item.id)
+        for item in items:
+            # read once, written in each language
+            context = news_item_context(self.statements, NOBODY, item.id)
+            for lang in LANGUAGES:
                 if base:
                     context["canonical"] = f"{base}/{lang}/news/{item.id}.html"
                 self._page(work, report, lang, f"{lang}/news/{item.id}.html", "news_item.html",

@@ -1,8 +1,11 @@
-"""The public side: the home page, published statements and news, the language switch.
+"""The public side: the home page, published statements and news (with a member filter), the
+Atom feed, the organisation's logo, the language switch; and for publishers the site's settings.
 
 Nothing here needs a login, and nothing here shows what is not published: the list and each
-item come from :class:`~sillok.records.statements.Statements` with ``published_only``, and a related
-event is named only when its sharing level is public.
+item come from :class:`~sillok.records.statements.Statements` with ``published_only``, and a
+related event is named only when the principal may see its sharing level (the visitor: public).
+The pages' data and links are :mod:`sillok.web.public_pages`'s, shared with the static site
+(:mod:`sillok.web.static_site`).
 """
 
 from __future__ import annotations
