@@ -71,6 +71,7 @@ ACTIONS = (
     "author_key",
     "coalition_members",
     "mapping_saved",
+    "site_settings",
     "keys_rotate",
     "shred",
     "backup",

@@ -3,6 +3,7 @@ seal keys exist, its users' rows (:mod:`sillok.store.users`), the row counts of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -15,8 +16,10 @@ __all__ = [
     "meta_value",
     "meta_values_under",
     "put_meta_value",
+    "meta_values",
     "read_meta",
     "row_counts",
+    "set_meta_values",
     "write_meta",
 ]
 
@@ -70,3 +73,22 @@ def row_counts(conn: Connection, tables: Any) -> dict[str, int]:
     return {
         t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0) for t in tables
     }
+
+
+def meta_values(conn: Connection, prefix: str) -> dict[str, str]:
+    """The metadata rows whose key starts with ``prefix`` (``site.`` for the site's settings)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(
+        select(archive_meta).where(archive_meta.c.key.like(f"{escaped}%", escape="\\"))
+    )
+    return {r.key: r.value for r in rows}
+
+
+def set_meta_values(conn: Connection, values: Mapping[str, str | None]) -> None:
+    """Set metadata rows in the caller's transaction; a value of None deletes its row."""
+    if not values:
+        return
+    conn.execute(delete(archive_meta).where(archive_meta.c.key.in_(list(values))))
+    rows = [{"key": k, "value": v} for k, v in values.items() if v is not None]
+    if rows:
+        conn.execute(insert(archive_meta), rows)
