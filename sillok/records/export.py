@@ -83,7 +83,8 @@ class Exports:
                 "acts": len(act_ids),
                 "format": fmt,
                 "include_protected": False,
-                "search": dict(search),
+                # the search that chose the acts, one flat value each (as audits keep them)
+                **{f"search_{name}": str(value) for name, value in search.items()},
             },
         )
         pieces = csv_pieces if fmt == "csv" else xlsx_pieces

@@ -74,6 +74,9 @@ class _Sink:
     def flush(self) -> None:
         """Nothing to flush: the bytes wait to be taken."""
 
+    def close(self) -> None:
+        """Nothing to close: the bytes wait to be taken."""
+
     def take(self) -> bytes:
         data = b"".join(self.parts)
         self.parts.clear()
@@ -101,7 +104,7 @@ def xlsx_pieces(rows: Iterable[Mapping[str, str]], columns: Sequence[str]) -> It
     """The rows as an XLSX workbook (one sheet, a header row, inline strings), a piece at
     a time: the zip is written as it goes (no seeking back), so it needs no temporary file."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as book:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as book:
         for name, text in _PARTS.items():
             book.writestr(name, text)
         with book.open(_SHEET, "w", force_zip64=True) as sheet:
