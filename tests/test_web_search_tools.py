@@ -13,12 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from sillok.records.workbook import xlsx_rows
 from sillok.security import policy
 from sillok.settings import ReadLimits
 from tests.datasets import row, write_csv
 from tests.test_web_app import Site, build_site, login
+from tests.test_web_browser import launch_chromium, live  # noqa: F401  (fixture)
+from tests.test_web_mobile import PHONE, _as, _serious, _sideways
 
 TOOLS = 45  # acts in Musan: more than two pages of 20
 #: a victim's name (identity: a viewer may not read it below public) and an informant's
@@ -181,3 +184,30 @@ def test_downloads_are_refused_to_whom_the_policy_refuses(
     assert viewer.get("/search.pdf", params=asked).status_code in (403, 422)
     exports = tools.app.state.web.archive.audit.events(action="export")
     assert [e["actor"] for e in exports] == ["analyst"]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_search_tools_fit_a_phone_with_results_first(
+    live: tuple[str, Site], lang: str  # noqa: F811
+) -> None:
+    base, _site = live
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = _as(browser, base, "admin", PHONE, lang)
+            page.goto("/search?q=Yodok&from=2009&to=2009-12&sort=date_desc")
+            assert _sideways(page) <= 0
+            results = page.locator("section.results").bounding_box()
+            facets = page.locator("aside.facets").bounding_box()
+            assert results and facets and results["y"] < facets["y"]
+            assert page.locator("p.downloads a[href^='/search.xlsx?']").is_visible()
+            assert page.locator("#sort").input_value() == "date_desc"
+            assert page.locator("#from").input_value() == "2009"
+            assert _serious(page) == []
+            page.goto("/search?q=Yodok&from=2009&page=9")
+            assert page.locator("#past-the-end").is_visible() and _sideways(page) <= 0
+            page.goto("/search?q=Yodok&from=Marhc")
+            assert page.locator("p.error[role=alert]").is_visible() and _sideways(page) <= 0
+            page.context.close()
+        finally:
+            browser.close()
