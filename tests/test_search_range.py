@@ -57,7 +57,7 @@ def dated(archive: Archive, tmp_path: Path) -> Archive:
 
 def _refs(archive: Archive, **asked: str) -> list[str]:
     """The source refs of the acts a search finds, in its order."""
-    results = archive.searcher.results(SearchRequest(**asked))  # type: ignore[arg-type]
+    results = archive.searcher.results(SearchRequest(**asked))
     refs = []
     for act_id in results.act_ids:
         sources = archive.records.show("act", act_id)["sources"]
@@ -121,7 +121,7 @@ def test_a_bad_parameter_is_named_with_its_value(
     sqlcipher_archive: Archive, asked: dict[str, str], named: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        sqlcipher_archive.searcher.prepare(SearchRequest(**asked))  # type: ignore[arg-type]
+        sqlcipher_archive.searcher.prepare(SearchRequest(**asked))
     assert str(refused.value).startswith(named), refused.value
 
 

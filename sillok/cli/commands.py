@@ -148,7 +148,14 @@ def search(
     if fmt is not None and fmt not in DOWNLOAD_FORMATS:
         raise InvalidInput(f"--output: {str(output)!r} does not end in .csv or .xlsx")
     request = SearchRequest(
-        query, act_type, date_from, date_to, None, place, facility, agency, None, sort
+        query=query,
+        act_type=act_type,
+        date_from=date_from,
+        date_to=date_to,
+        place=place,
+        facility=facility,
+        agency=agency,
+        sort=sort,
     )
     with open_archive(archive, passphrase_file) as opened:
         results = opened.searcher.results(request, counted=False)

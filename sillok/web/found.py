@@ -4,8 +4,8 @@ A search runs :meth:`sillok.records.search.Searcher.results` (the command line's
 match the role may be shown, in the order asked, with facets over all of them, so that totals,
 facets and the last page are exact. A server keeps what a role is shown until the archive
 changes (:mod:`sillok.web.caches`): the matches of a query, the same for every role, when not
-too many, and a role's ordered matches as a run of 8-byte ids per kind (a search of 100,000
-matches holds under a megabyte); a page, and a download, are made from those.
+too many, and a role's ordered matches as 9 bytes each (a search of 100,000 matches holds
+under a megabyte); a page, and a download, are made from those.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from sillok.records.search import Hit, Matches, Prepared, SearchRequest
+from sillok.records.search import SEARCH_KINDS, Hit, Matches, Prepared, SearchRequest
 from sillok.records.stats import FACETS
 from sillok.web.access import Principal
 from sillok.web.i18n import local_error, translator
@@ -41,40 +41,34 @@ PARAMETER_LABELS = {"from": "From (date)", "to": "To (date)", "sort": "Sort", "y
 
 @dataclass(frozen=True)
 class Found:
-    """Matches a role may be shown, in order, kept compact: a run of ids per kind, 8 bytes a
-    match, however many a search finds."""
+    """Matches a role may be shown, in order, kept compact: 9 bytes a match (its kind's
+    number in :data:`SEARCH_KINDS` and its id), however many a search finds and however an
+    order mixes the kinds."""
 
-    runs: tuple[tuple[str, array[int]], ...] = ()
+    kinds: array[int] = field(default_factory=lambda: array("b"))
+    ids: array[int] = field(default_factory=lambda: array("q"))
 
     @classmethod
     def of(cls, hits: Sequence[tuple[str, int]]) -> Found:
         """The hits, in their order."""
-        runs: list[tuple[str, array[int]]] = []
-        for kind, rid in hits:
-            if not runs or runs[-1][0] != kind:
-                runs.append((kind, array("q")))
-            runs[-1][1].append(rid)
-        return cls(tuple(runs))
+        number = {kind: n for n, kind in enumerate(SEARCH_KINDS)}
+        return cls(array("b", (number[k] for k, _ in hits)), array("q", (i for _, i in hits)))
 
     def __len__(self) -> int:
-        return sum(len(ids) for _kind, ids in self.runs)
+        return len(self.ids)
 
     def page(self, offset: int, limit: int) -> list[tuple[str, int]]:
         """The matches from ``offset``, at most ``limit``."""
-        shown: list[tuple[str, int]] = []
-        for kind, ids in self.runs:
-            if offset >= len(ids):
-                offset -= len(ids)
-                continue
-            shown += [(kind, rid) for rid in ids[offset : offset + limit - len(shown)]]
-            offset = 0
-            if len(shown) >= limit:
-                break
-        return shown
+        window = slice(offset, offset + limit)
+        return [
+            (SEARCH_KINDS[k], rid)
+            for k, rid in zip(self.kinds[window], self.ids[window], strict=True)
+        ]
 
     def act_ids(self) -> list[int]:
         """The acts among the matches, in order (what a download holds)."""
-        return [rid for kind, ids in self.runs if kind == "act" for rid in ids]
+        act = SEARCH_KINDS.index("act")
+        return [rid for k, rid in zip(self.kinds, self.ids, strict=True) if k == act]
 
 
 @dataclass
