@@ -112,6 +112,9 @@ def test_a_bad_date_is_named_on_the_page_and_in_the_api(tools: Site) -> None:
     client.cookies.set("sillok_lang", "ko")
     korean = client.get("/search", params={"q": "Musan", "to": "2009-99"})
     assert korean.status_code == 422 and "기간 끝" in korean.text and "2009-99" in korean.text
+    backwards = client.get("/search", params={"from": "2010", "to": "2009"})
+    assert backwards.status_code == 422
+    assert "기간: &#39;2010&#39;부터 &#39;2009&#39;까지" in backwards.text
     api = client.get("/api/search", params={"from": "2010", "to": "2009"})
     assert api.status_code == 422 and "from/to" in api.text
     assert client.get("/api/search", params={"sort": "newest"}).status_code == 422

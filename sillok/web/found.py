@@ -10,6 +10,7 @@ under a megabyte); a page, and a download, are made from those.
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
@@ -36,7 +37,14 @@ RANGE = ("from", "to")
 #: the parameters a search's link keeps, in the order they are written
 NARROWING = (*FACETS, *RANGE)
 #: a parameter's name as an error on a page names it
-PARAMETER_LABELS = {"from": "From (date)", "to": "To (date)", "sort": "Sort", "year": "year"}
+PARAMETER_LABELS = {
+    "from": "From (date)",
+    "to": "To (date)",
+    "from/to": "Date range",
+    "sort": "Sort",
+    "year": "year",
+}
+_BACKWARDS = re.compile(r"^the range (?P<start>'.*') to (?P<end>'.*') ends before it starts$")
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,13 @@ def error_text(message: str, lang: str) -> str:
     name, _sep, problem = message.partition(": ")
     if name not in PARAMETER_LABELS or not problem:
         return local_error(message, lang)
-    return f"{translator(lang)(PARAMETER_LABELS[name])}: {local_error(problem, lang)}"
+    _ = translator(lang)
+    backwards = _BACKWARDS.match(problem)
+    if backwards is not None:
+        problem = _("the range {start} to {end} ends before it starts", **backwards.groupdict())
+    else:
+        problem = local_error(problem, lang)
+    return f"{_(PARAMETER_LABELS[name])}: {problem}"
 
 
 def search_view(
