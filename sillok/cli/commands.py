@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,12 @@ from sillok.cli import (
     print_json,
     read_passphrase,
 )
+from sillok.errors import InvalidInput
 from sillok.records import esf, uwazi_files
+from sillok.records.export import DOWNLOAD_FORMATS
 from sillok.records.ingest import ImportReport
 from sillok.records.mapping import ColumnMapping
+from sillok.records.search import SearchRequest
 from sillok.records.spreadsheets import MappedImport, Spreadsheets
 from sillok.records.stats import GROUPINGS
 
@@ -217,28 +221,75 @@ def search(
     archive: Path = ArchiveArg,
     query: str = typer.Argument("", help="Words in Hangul or Latin letters (any romanization)."),
     act_type: str = typer.Option(None, "--act-type", help="Only acts of this type (or category)."),
-    date_from: str = typer.Option(None, "--from", help="Only acts that may be this late or later."),
-    date_to: str = typer.Option(None, "--to", help="Only acts that may be this early or earlier."),
+    date_from: str = typer.Option(
+        None, "--from", help="Only acts whose date may fall on or after this (2009, 2009년 봄)."
+    ),
+    date_to: str = typer.Option(
+        None, "--to", help="Only acts whose date may fall on or before this (2009-03)."
+    ),
     place: str = typer.Option(None, "--place", help="Only acts in this place or inside it."),
     facility: str = typer.Option(None, "--facility", help="Only acts in this facility or type."),
     agency: str = typer.Option(None, "--agency", help="Only acts with this perpetrator agency."),
+    sort: str = typer.Option(
+        "relevance", "--sort", help="relevance, date_asc or date_desc (by earliest possible day)."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, max=1000, help="The most hits to list."),
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write every act found to this .csv or .xlsx file (flat acts format; audited).",
+        dir_okay=False,
+    ),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
     """Find sources, events, acts and persons by text and names, across scripts."""
+    fmt = output.suffix.lower().lstrip(".") if output is not None else None
+    if fmt is not None and fmt not in DOWNLOAD_FORMATS:
+        raise InvalidInput(f"--output: {str(output)!r} does not end in .csv or .xlsx")
+    request = SearchRequest(
+        query=query,
+        act_type=act_type,
+        date_from=date_from,
+        date_to=date_to,
+        place=place,
+        facility=facility,
+        agency=agency,
+        sort=sort,
+    )
     with open_archive(archive, passphrase_file) as opened:
-        act_filter = opened.searcher.act_filter(
-            act_type, date_from, date_to, place, facility, agency
-        )
-        hits = opened.searcher.search(query, act_filter, limit=limit)
+        results = opened.searcher.results(request, counted=False)
+        if output is not None and fmt is not None:
+            asked = {"q": query, "sort": sort, "from": date_from or "", "to": date_to or ""}
+            pieces = opened.exports.download(fmt, results.act_ids, asked)
+            _write_whole(output, pieces)
+            console.print(f"Wrote {len(results.act_ids)} acts to {output}.")
+            return
+        hits = opened.searcher.titled(results.hits[:limit])
     if as_json:
         print_json([h.to_json() for h in hits])
         return
-    table = Table("kind", "id", "title", title=f"{len(hits)} hits for {query!r}")
+    total = len(results.found)
+    shown = f"{len(hits)} of {total}" if total > len(hits) else str(total)
+    table = Table("kind", "id", "title", title=f"{shown} hits for {query!r}")
     for hit in hits:
         table.add_row(hit.kind, str(hit.id), hit.title)
     console.print(table)
+
+
+def _write_whole(output: Path, pieces: Iterator[bytes]) -> None:
+    """Write a file whole or not at all: beside it first, then put in its place."""
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        with open(partial, "wb") as out:
+            for piece in pieces:
+                out.write(piece)
+        partial.replace(output)
+    except OSError as exc:
+        raise InvalidInput(f"--output: cannot write {output} ({exc.strerror})") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @app.command()

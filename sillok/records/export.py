@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
-from sillok.records.flatacts import write_rows
+from sillok.records.flatacts import COLUMNS, write_rows
 from sillok.records.person_refs import export_victim_ref
+from sillok.records.streamed import csv_pieces, xlsx_pieces
 from sillok.security.policy import PROTECTED, REDACTED, Access, access, may, may_see
 from sillok.security.seal import is_sealed
 from sillok.store import queries
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from sillok.vault import Vault
 
 EXPORT_FORMATS = {"csv": "csv", "json": "jsonl", "jsonl": "jsonl"}
+#: the files a search's matches can be downloaded as (:meth:`Exports.download`)
+DOWNLOAD_FORMATS = ("csv", "xlsx")
 BATCH = 2000
 
 
@@ -56,13 +59,47 @@ class Exports:
         )
         return count
 
-    def rows(self, include_protected: bool = False) -> Iterator[dict[str, str]]:
-        """Every act the role may see as a flat row, in id order, with flat memory use."""
+    def download(
+        self, fmt: str, act_ids: Sequence[int], search: Mapping[str, str]
+    ) -> Iterator[bytes]:
+        """The given acts (a search's matches, in its order) as a flat acts file, ``csv`` or
+        ``xlsx``, made a piece at a time while it is read (:mod:`sillok.records.streamed`).
+
+        The rows are :meth:`rows`' (every field as the archive's role may read it; sealed
+        values never opened: a download is for sharing). The export is audited with the
+        search that chose the acts before anything is made.
+
+        Raises:
+            InvalidInput: an unknown format, or a role that may not export.
+        """
+        if fmt not in DOWNLOAD_FORMATS:
+            raise InvalidInput(f"format: {fmt!r} is not one of {', '.join(DOWNLOAD_FORMATS)}")
+        role = self.vault.role
+        if not may(role, "export"):
+            raise InvalidInput(f"the {role} role may not export")
+        self.vault.audit.record(
+            "export",
+            detail={
+                "acts": len(act_ids),
+                "format": fmt,
+                "include_protected": False,
+                # the search that chose the acts, one flat value each (as audits keep them)
+                **{f"search_{name}": str(value) for name, value in search.items()},
+            },
+        )
+        pieces = csv_pieces if fmt == "csv" else xlsx_pieces
+        return pieces(self.rows(act_ids=act_ids), COLUMNS)
+
+    def rows(
+        self, include_protected: bool = False, act_ids: Sequence[int] | None = None
+    ) -> Iterator[dict[str, str]]:
+        """Every act the role may see as a flat row (or the given acts, in their order), in
+        id order, with flat memory use."""
         places, orgs = self.vault.places, self.vault.organizations
         role = self.vault.role
         reveal = include_protected and may(role, "export.protected")
         with self.vault.store.reading() as conn:
-            for batch in queries.act_batches(conn, BATCH):
+            for batch in _batches(conn, act_ids):
                 ids = [a.id for a in batch]
                 source_ids = queries.sources_of_acts(conn, ids)
                 perps = queries.perpetrators_of_acts(conn, ids)
@@ -191,6 +228,17 @@ class Exports:
 
 
 NAME_COLUMNS = ("victim_name", "victim_name_hangul", "victim_aliases")
+
+
+def _batches(conn: Any, act_ids: Sequence[int] | None) -> Iterator[list[Any]]:
+    """Every act a batch at a time, in id order, or the given ones in their order."""
+    if act_ids is None:
+        yield from queries.act_batches(conn, BATCH)
+        return
+    for start in range(0, len(act_ids), BATCH):
+        chunk = act_ids[start : start + BATCH]
+        found = store_rows.get_many(conn, "act", chunk)
+        yield [found[i] for i in chunk if i in found]
 
 
 def _victim_names(names: list[tuple[str, str, str]]) -> dict[str, str]:

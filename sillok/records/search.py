@@ -9,16 +9,17 @@ its own.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from sillok import vocab
-from sillok.dates import DateError, parse_date
+from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
 from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
 from sillok.records.stats import FACETS
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 SEARCH_KINDS = ("act", "event", "source", "person")
 #: how many persons one query word may name and still find their acts by victim
 PERSONS_PER_WORD = 300
+#: the orders a search's matches can be listed in (:meth:`Searcher.order`)
+SORTS = ("relevance", "date_asc", "date_desc")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,65 @@ class Matches:
     worded: bool
 
 
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as a person asks for it: words, filters as typed (names in any script, dates
+    as the archive writes them: ``2009``, ``2009-03``, ``2009년 봄``), a sharing level and an
+    order (one of :data:`SORTS`). The command line, the pages and the API each make one and
+    hand it to :meth:`Searcher.prepare` and :meth:`Searcher.results`.
+
+    ``year`` is the year facet: with ``date_from``/``date_to`` the range is where they meet.
+    """
+
+    query: str = ""
+    act_type: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    year: str | None = None
+    place: str | None = None
+    facility: str | None = None
+    agency: str | None = None
+    sharing: str | None = None
+    sort: str = "relevance"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A :class:`SearchRequest` checked and resolved: what the index is asked."""
+
+    query: str
+    act_filter: ActFilter
+    sharing: str | None
+    sort: str
+
+    @property
+    def asks_something(self) -> bool:
+        """Whether it has words, an act filter or a sharing level (a page asks for nothing
+        until one is given)."""
+        return bool(self.query.strip()) or self.sharing is not None or (
+            not self.act_filter.is_empty()
+        )
+
+
+@dataclass(frozen=True)
+class Results:
+    """Every match of a search the role may be shown, in the order asked, each with its
+    sharing level, and the facet counts over the acts among them (empty when not asked)."""
+
+    found: tuple[tuple[str, int, str], ...]
+    facets: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def hits(self) -> list[tuple[str, int]]:
+        """(kind, id) of every match, in order."""
+        return [(kind, rid) for kind, rid, _level in self.found]
+
+    @property
+    def act_ids(self) -> list[int]:
+        """The ids of the acts among the matches, in order (what a download holds)."""
+        return [rid for kind, rid, _level in self.found if kind == "act"]
+
+
 class Searcher:
     """Search over an archive's sources, events, acts and persons."""
 
@@ -86,14 +148,16 @@ class Searcher:
         place: str | None = None,
         facility: str | None = None,
         agency: str | None = None,
+        year: str | None = None,
     ) -> ActFilter:
-        """An act filter from what a person typed; each name is resolved in any script.
+        """An act filter from what a person typed; each name is resolved in any script, each
+        date read as the archive writes dates (:func:`date_range`).
 
         Raises:
             InvalidInput: naming the option and value that cannot be resolved.
         """
         act_types = facility_ids = place_ids = None
-        facility_type = lower = upper = None
+        facility_type = None
         if act_type:
             term = vocab.load("act_types").lookup(act_type)
             if term is None:
@@ -101,13 +165,7 @@ class Searcher:
             act_types = frozenset(
                 [term.key, *(t.key for t in vocab.load("act_types").descendants(term.key))]
             )
-        try:
-            if date_from:
-                lower = parse_date(date_from).lower
-            if date_to:
-                upper = parse_date(date_to).upper
-        except DateError as exc:
-            raise InvalidInput(f"--from/--to: {exc}") from None
+        lower, upper = date_range(date_from, date_to, year)
         if place:
             entry = self.vault.places.resolve(place)
             if entry is None:
@@ -186,7 +244,10 @@ class Searcher:
     ) -> list[Hit]:
         """Records matching a query (any script) and, when given, an act filter and a sharing
         level, as the archive's role may be shown them (:meth:`visible`)."""
-        found = self.find(query, act_filter, limit, sharing)
+        return self.titled(self.find(query, act_filter, limit, sharing))
+
+    def titled(self, found: Sequence[tuple[str, int]]) -> list[Hit]:
+        """The given matches as hits with their titles (as the role may read them)."""
         titles = self.records.titles(found)
         return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in found]
 
@@ -273,6 +334,89 @@ class Searcher:
                 kept.append((kind, rid, level))
         return kept
 
+    def prepare(self, request: SearchRequest) -> Prepared:
+        """Check and resolve a request: every name and date read, the sharing level and the
+        order known.
+
+        Raises:
+            InvalidInput: naming the parameter and the value that cannot be used.
+        """
+        year = (request.year or "").strip() or None
+        if year is not None and not (year.isdigit() and len(year) == 4):
+            raise InvalidInput(f"year: {year!r} is not a year like 2009")
+        sharing = (request.sharing or "").strip() or None
+        if sharing is not None and sharing not in SHARING_LEVELS:
+            raise InvalidInput(f"sharing: {sharing!r} is not one of {', '.join(SHARING_LEVELS)}")
+        sort = (request.sort or "").strip() or "relevance"
+        if sort not in SORTS:
+            raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        act_filter = self.act_filter(
+            request.act_type,
+            request.date_from,
+            request.date_to,
+            request.place,
+            request.facility,
+            request.agency,
+            year=year,
+        )
+        return Prepared(request.query, act_filter, sharing, sort)
+
+    def results(
+        self,
+        request: SearchRequest | Prepared,
+        matches: Matches | None = None,
+        counted: bool = True,
+    ) -> Results:
+        """Every match of a search the archive's role may be shown, in the order asked, and
+        (when ``counted``) the facets over all of them: what the command line lists, a page
+        shows a window of, and a download holds.
+
+        ``matches`` are the request's :meth:`match` when a caller keeps them (a server does,
+        for every role alike); without them the index is asked here.
+
+        Raises:
+            InvalidInput: naming the parameter and value of a request that cannot be used.
+        """
+        prepared = request if isinstance(request, Prepared) else self.prepare(request)
+        if matches is None:
+            matches = self.match(prepared.query, prepared.act_filter, everything=True)
+        shown = self.order(self.visible_levels(matches, prepared.sharing), prepared.sort)
+        counters: dict[str, Counter[str]] = {}
+        if counted:
+            counters = self.facets([rid for kind, rid, _level in shown if kind == "act"])
+            # the sharing filter chooses among every match, not only acts: so does its facet
+            counters["sharing"] = Counter(level for _kind, _rid, level in shown)
+        return Results(tuple(shown), counters)
+
+    def order(
+        self, found: Sequence[tuple[str, int, str]], sort: str
+    ) -> list[tuple[str, int, str]]:
+        """Matches in a :data:`SORTS` order. ``relevance`` keeps the index's order (acts,
+        events, sources, persons; the newest record first within a kind). ``date_asc`` and
+        ``date_desc`` order by the earliest day a record's date may mean (its lower bound), the
+        undated (persons, records without a date) last, ties by kind and id."""
+        if sort == "relevance":
+            return list(found)
+        if sort not in SORTS:
+            raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        by_kind: dict[str, list[int]] = {}
+        for kind, rid, _level in found:
+            by_kind.setdefault(kind, []).append(rid)
+        with self.vault.store.reading() as conn:
+            lowers = {
+                kind: index_store.date_lowers(conn, kind, ids) for kind, ids in by_kind.items()
+            }
+        rank = {k: i for i, k in enumerate(SEARCH_KINDS)}
+        sign = -1 if sort == "date_desc" else 1
+
+        def key(match: tuple[str, int, str]) -> tuple[int, int, int, int]:
+            kind, rid, _level = match
+            lower = lowers[kind].get(rid)
+            day = sign * lower.toordinal() if lower is not None else 0
+            return (lower is None, day, rank.get(kind, 99), rid)
+
+        return sorted(found, key=key)
+
     def facets(self, act_ids: Sequence[int]) -> dict[str, Counter[str]]:
         """How many of the given acts fall under each key of each facet (act type, year,
         province, facility type, agency, sharing level), counted in the store over every act
@@ -341,6 +485,39 @@ def may_find(role: str, kind: str, sharing: str, by_words: bool) -> bool:
         access(role, sharing, table, column) is not Access.REDACT
         for table, column in INDEXED_FIELDS.get(kind, ())
     )
+
+
+def date_range(
+    date_from: str | None, date_to: str | None, year: str | None = None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The days a search's dates span: from the earliest day ``date_from`` may mean to the
+    latest day ``date_to`` may mean (``2009-03`` to ``2009년 봄`` is 1 March to 31 May 2009),
+    narrowed to ``year`` when given. An act is kept when the days its own uncertain date may
+    mean overlap them (:meth:`ActFilter.where`): ``2009?`` (2008 to 2010) is found from
+    2010, ``199X`` up to 1990; an undated act is not found by a range.
+
+    Raises:
+        InvalidInput: naming ``from`` or ``to`` and the value that is not a date, or a range
+            that ends before it starts.
+    """
+    lower = _read_date("from", date_from).lower if date_from else None
+    upper = _read_date("to", date_to).upper if date_to else None
+    if year:
+        within = _read_date("year", year)
+        lower = max(lower, within.lower) if lower else within.lower
+        upper = min(upper, within.upper) if upper else within.upper
+    if date_from and date_to and lower and upper and lower > upper:
+        raise InvalidInput(
+            f"from/to: the range {date_from!r} to {date_to!r} ends before it starts"
+        )
+    return lower, upper
+
+
+def _read_date(name: str, text: str) -> UncertainDate:
+    try:
+        return parse_date(text)
+    except DateError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 def _orgs(vault: Vault, agency: str | None) -> frozenset[int] | None:

@@ -8,6 +8,7 @@ callers hold the transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -55,6 +56,19 @@ def filter_acts(conn: Connection, act_filter: ActFilter, limit: int | None) -> l
     None."""
     stmt = select(acts.c.id).where(*act_filter.where()).order_by(acts.c.id).limit(limit)
     return [r[0] for r in conn.execute(stmt)]
+
+
+def date_lowers(conn: Connection, kind: str, ids: Sequence[int]) -> dict[int, dt.date | None]:
+    """Id -> the earliest day the record's date may mean (None: undated), for the given acts,
+    events or sources; empty for any other kind (a person has no date of its own)."""
+    table = {"act": acts, "event": events, "source": sources}.get(kind)
+    if table is None:
+        return {}
+    found: dict[int, dt.date | None] = {}
+    for chunk in _chunks(ids):
+        stmt = select(table.c.id, table.c.date_lower).where(table.c.id.in_(chunk))
+        found.update({rid: lower for rid, lower in conn.execute(stmt)})
+    return found
 
 
 def act_facet_counts(

@@ -1,4 +1,4 @@
-"""What a principal sees: records, history, search results with facets, dashboard counts.
+"""What a principal sees: records, history, dashboard counts (search: :mod:`sillok.web.found`).
 
 Pages and the API render the same data from these functions (one URL, two formats). Each
 takes the archive's services, asks :mod:`sillok.web.access` what the principal may see, and
@@ -9,17 +9,13 @@ this module, so no template or JSON encoder ever holds a value it must not show.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from sillok import vocab
 from sillok.dates.words import human_date
-from sillok.errors import InvalidInput, NotFound
-from sillok.records.search import Hit, Matches
-from sillok.records.stats import FACETS
+from sillok.errors import NotFound
 from sillok.web.access import (
     REDACTED,
     Principal,
@@ -29,16 +25,12 @@ from sillok.web.access import (
     sharing_of,
     shown,
 )
-from sillok.web.found import SHARED_MATCHES, Found
 from sillok.web.i18n import PLACED, WORDS, local_names, local_title, translator
 
 if TYPE_CHECKING:
     from sillok.archive import Archive
-    from sillok.web.caches import ArchiveCache
 
 RECORD_KINDS = ("source", "event", "act", "person", "place", "organization")
-#: how many values of a facet a search page lists
-FACET_SHOWN = 12
 _BOOKKEEPING = {"id", "version", "created_by", "created_at", "updated_by", "updated_at"}
 #: how many linked records a record page lists (the API and search reach the rest)
 LIST_LIMIT = 50
@@ -373,210 +365,6 @@ def history_view(
         )
         previous = plain
     return result
-
-
-# --- search ---------------------------------------------------------------------------------
-
-
-@dataclass
-class FacetValue:
-    """One value of a facet with how many matches have it."""
-
-    key: str
-    label: str
-    count: int
-
-
-@dataclass
-class SearchResult:
-    """Search hits a principal may see, one page of them, and facets over all of them."""
-
-    query: str
-    filters: dict[str, str]
-    hits: list[Hit]
-    total: int
-    offset: int
-    limit: int
-    facets: dict[str, list[FacetValue]]
-    error: str | None = None
-
-    def link(self, name: str | None = None, value: str | None = None, page: int = 1) -> str:
-        """The query string of this search with one facet set (or a page chosen)."""
-        params = {**self.filters, "q": self.query}
-        if name is not None:
-            params[name] = value or ""
-        if page > 1:
-            params["page"] = str(page)
-        return urlencode({k: v for k, v in params.items() if v})
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "query": self.query,
-            "filters": self.filters,
-            "total": self.total,
-            "offset": self.offset,
-            "limit": self.limit,
-            "hits": [h.to_json() for h in self.hits],
-            "facets": {
-                name: [{"key": v.key, "label": v.label, "count": v.count} for v in values]
-                for name, values in self.facets.items()
-            },
-        }
-
-
-def search_view(
-    archive: Archive,
-    principal: Principal,
-    query: str,
-    filters: Mapping[str, str],
-    lang: str,
-    offset: int = 0,
-    limit: int = 20,
-    cache: ArchiveCache | None = None,
-) -> SearchResult:
-    """Search as the CLI does, and count facets: the search service keeps what the
-    principal's role may be shown (:meth:`sillok.records.search.Searcher.visible`).
-
-    With a ``cache``, both are kept until the archive changes: the ids a query and filter
-    match, shared by every role (each match is checked against the principal's role after),
-    and the page made from them, under the principal's role: everything the policy decides
-    here depends on the role alone (:mod:`sillok.security.policy`), never on the person.
-
-    Raises:
-        InvalidInput: naming the filter whose value cannot be resolved.
-    """
-    if cache is None:
-        return _search_view(archive, principal, query, filters, lang, offset, limit, None)
-    mark = archive.store.state_mark()
-    key = (
-        "search",
-        principal.policy_role,
-        archive.role,
-        lang,
-        query,
-        tuple(sorted(filters.items())),
-        offset,
-        limit,
-    )
-    return cache.get(
-        mark,
-        key,
-        lambda: _search_view(
-            archive, principal, query, filters, lang, offset, limit, (cache, mark)
-        ),
-    )
-
-
-def _search_view(
-    archive: Archive,
-    principal: Principal,
-    query: str,
-    filters: Mapping[str, str],
-    lang: str,
-    offset: int,
-    limit: int,
-    cache: tuple[ArchiveCache, Hashable] | None,
-) -> SearchResult:
-    filters = {k: v.strip() for k, v in filters.items() if k in FACETS and v and v.strip()}
-    year = filters.get("year")
-    if year is not None and not (year.isdigit() and len(year) == 4):
-        raise InvalidInput(f"year: {year!r} is not a year like 2009")
-    sharing = filters.get("sharing")
-    if sharing is not None and sharing not in ("confidential", "internal", "public"):
-        raise InvalidInput(f"sharing: {sharing!r} is not one of confidential, internal, public")
-    act_filter = archive.searcher.act_filter(
-        act_type=filters.get("act_type"),
-        date_from=year,
-        date_to=year,
-        place=filters.get("province"),
-        facility=filters.get("facility"),
-        agency=filters.get("agency"),
-    )
-    hits = Found()
-    counters: dict[str, Counter[str]] = {}
-    if sharing is not None or not act_filter.is_empty() or query.strip():
-        hits, counters = _found(archive, principal, query, act_filter, sharing, cache)
-    page = hits.page(offset, limit)
-    titles = record_titles(archive, principal, page, lang)
-    return SearchResult(
-        query=query,
-        filters=filters,
-        hits=[Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in page],
-        total=len(hits),
-        offset=offset,
-        limit=limit,
-        facets=_facets(archive, counters, lang),
-    )
-
-
-def _found(
-    archive: Archive,
-    principal: Principal,
-    query: str,
-    act_filter: Any,
-    sharing: str | None,
-    cache: tuple[ArchiveCache, Hashable] | None,
-) -> tuple[Found, dict[str, Counter[str]]]:
-    """Every match the principal's role may be shown, in order, and the facet counts over all
-    of those that are acts: the totals and facets a page shows are exact, however many
-    matches there are, and count nothing the role may not see.
-
-    The matches (the same for every role) are kept for all when there are not too many; what
-    a role is shown of them, and its counts, under the role, for every page of the search.
-    """
-
-    def found() -> tuple[Found, dict[str, Counter[str]]]:
-        # the search service keeps what the principal's role may be shown: the one access
-        # rule of the library, the command line and these pages
-        shown = archive.searcher.visible_levels(
-            _matches(archive, query, act_filter, cache), sharing
-        )
-        counters = archive.searcher.facets([rid for kind, rid, _level in shown if kind == "act"])
-        # the sharing filter chooses among every match, not only acts: so does its facet
-        counters["sharing"] = Counter(level for _kind, _rid, level in shown)
-        return Found.of([(kind, rid) for kind, rid, _level in shown]), counters
-
-    if cache is None:
-        return found()
-    kept, mark = cache
-    key = ("found", principal.policy_role, archive.role, query, act_filter, sharing)
-    return kept.get(mark, key, found)
-
-
-def _matches(
-    archive: Archive, query: str, act_filter: Any, cache: tuple[ArchiveCache, Hashable] | None
-) -> Matches:
-    """Everything the query and filter match in the index, for every role alike (each match
-    is checked against the principal's role after); titles are made for the page shown only."""
-    if cache is None:
-        return archive.searcher.match(query, act_filter, everything=True)
-    kept, mark = cache
-    made: list[Matches] = []
-
-    def match() -> Matches | None:
-        made.append(archive.searcher.match(query, act_filter, everything=True))
-        return made[-1] if len(made[-1].found) <= SHARED_MATCHES else None  # None: too many
-
-    known = kept.get(mark, ("matches", query, act_filter), match)
-    if known is not None:
-        return known
-    return made[-1] if made else archive.searcher.match(query, act_filter, everything=True)
-
-
-def _facets(
-    archive: Archive, counters: Mapping[str, Counter[str]], lang: str
-) -> dict[str, list[FacetValue]]:
-    facets: dict[str, list[FacetValue]] = {}
-    for name, counter in counters.items():
-        ordered = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-        if name == "year":  # the years with most acts first (a page lists a dozen), by year
-            ordered = sorted(ordered[:FACET_SHOWN]) + sorted(ordered[FACET_SHOWN:])
-        facets[name] = [
-            FacetValue(key, key if name == "sharing" else label(name, key, archive, lang), n)
-            for key, n in ordered
-        ]
-    return facets
 
 
 # --- dashboard ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sillok.web import i18n
 from sillok.web.access import may
 from sillok.web.context import Req, current
 from sillok.web.pdf import MEDIA_TYPE, html_to_pdf, today
-from sillok.web.routes.public import _public_copy
+from sillok.web.public_pages import public_copy
 from sillok.web.routes.records import Kind, RecordId
 from sillok.web.routes.statements import StatementId
 from sillok.web.views import display_fields, heading, record_view
@@ -46,7 +46,7 @@ def record_pdf(req: ReqDep, kind: Kind, record_id: RecordId) -> Response:
 @pages.get("/news/{statement_id}.pdf")
 def news_pdf(req: ReqDep, statement_id: StatementId) -> Response:
     """A published statement or news item as a PDF, for anyone (as ``/news/{id}`` shows it)."""
-    item = _public_copy(req.web.statements.get(statement_id, published_only=True), req.principal)
+    item = public_copy(req.web.statements.get(statement_id, published_only=True), req.principal)
     events = item.events if req.principal.authenticated else tuple(
         e for e in item.events if e.sharing == "public"
     )

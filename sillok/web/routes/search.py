@@ -3,116 +3,172 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup
 
 from sillok.errors import InvalidInput
+from sillok.records.search import SORTS
+from sillok.web.access import may
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
 from sillok.web.context import Req, current
-from sillok.web.views import (
+from sillok.web.found import (
     FACET_SHOWN,
     FACETS,
     SearchResult,
-    dashboard_counts,
-    label,
-    relabel,
+    error_text,
+    found_acts,
     search_view,
 )
+from sillok.web.views import dashboard_counts, label, relabel
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["search and counts"])
 
 ReqDep = Annotated[Req, Depends(current)]
 Text = Annotated[str | None, Query(max_length=200)]
+Words = Annotated[str, Query(max_length=500)]
+From = Annotated[str | None, Query(alias="from", max_length=100)]
+To = Annotated[str | None, Query(max_length=100)]
+Sort = Annotated[str, Query(max_length=20, description=f"One of {', '.join(SORTS)}.")]
+#: a download's media type by format
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
-def _filters(**values: str | None) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v}
+@dataclass(frozen=True)
+class Asked:
+    """A search as its URL gives it: the words, the filters given, the order."""
+
+    q: str
+    filters: dict[str, str]
+    sort: str
 
 
-@pages.get("/search")
-def search_page(
-    req: ReqDep,
-    q: Annotated[str, Query(max_length=500)] = "",
+def asked_search(
+    q: Words = "",
     act_type: Text = None,
     year: Text = None,
     province: Text = None,
     facility: Text = None,
     agency: Text = None,
     sharing: Text = None,
+    date_from: From = None,
+    to: To = None,
+    sort: Sort = "relevance",
+) -> Asked:
+    """The search parameters every search URL takes (page, API, downloads)."""
+    given = {
+        "act_type": act_type,
+        "year": year,
+        "province": province,
+        "facility": facility,
+        "agency": agency,
+        "sharing": sharing,
+        "from": date_from,
+        "to": to,
+    }
+    return Asked(q, {k: v for k, v in given.items() if v}, sort)
+
+
+AskedDep = Annotated[Asked, Depends(asked_search)]
+
+
+@pages.get("/search")
+def search_page(
+    req: ReqDep,
+    asked: AskedDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """Search in any script, narrowed by facets; a bad filter is named and kept as typed."""
+    """Search in any script, narrowed by facets and dates, sorted, paged to the end; a bad
+    parameter is named and kept as typed."""
     req.require("read")
-    filters = _filters(
-        act_type=act_type,
-        year=year,
-        province=province,
-        facility=facility,
-        agency=agency,
-        sharing=sharing,
-    )
     size = req.web.settings.page_size
     archive, cache = req.archive, req.web.cache
+    q, filters, sort = asked.q, asked.filters, asked.sort
+    role, lang = req.principal.policy_role, req.lang
 
     def body(result: SearchResult) -> Markup:
         return req.fragment(
             "search_body.html",
             result=result,
-            page=page,
             facet_names=FACETS,
             facet_shown=FACET_SHOWN,
+            sorts=SORTS,
+            may_export=may(req.principal, "export"),
         )
 
     # Kept under the role, like the result it shows (see search_view).
-    role, lang = req.principal.policy_role, req.lang
-    key = ("search page", role, archive.role, lang, q, tuple(sorted(filters.items())), page)
+    key = ("search page", role, archive.role, lang, q, tuple(sorted(filters.items())), sort, page)
     try:
         shown = cache.get(
             archive.store.state_mark(),
             key,
             lambda: body(
                 search_view(
-                    archive, req.principal, q, filters, req.lang, (page - 1) * size, size, cache
+                    archive, req.principal, q, filters, lang, (page - 1) * size, size, cache, sort
                 )
             ),
         )
         status = 200
     except InvalidInput as exc:
-        shown = body(SearchResult(q, filters, [], 0, 0, size, {}, error=str(exc)))
+        error = error_text(str(exc), lang)
+        shown = body(SearchResult(q, filters, [], 0, 0, size, {}, error=error, sort=sort))
         status = 422
     return req.render("search.html", status=status, body=shown)
+
+
+@pages.get("/search.{fmt}")
+def search_download(
+    req: ReqDep,
+    fmt: str,
+    asked: AskedDep,
+) -> Response:
+    """Download these results: every act the search finds, in its order, as a flat acts
+    CSV or XLSX file, as the principal's role may read it; audited as an export."""
+    if fmt not in MEDIA:
+        raise InvalidInput(f"format: {fmt!r} is not one of {', '.join(MEDIA)}")
+    req.require("export")
+    archive = req.archive
+    act_ids, audited = found_acts(
+        archive, req.principal, asked.q, asked.filters, asked.sort, req.web.cache
+    )
+    pieces = archive.exports.download(fmt, act_ids, audited)
+    return StreamingResponse(
+        pieces,
+        media_type=MEDIA[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="sillok-search.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @api.get("/search", summary="Search records in any script, with facets")
 def api_search(
     req: ReqDep,
-    q: Annotated[str, Query(max_length=500)] = "",
-    act_type: Text = None,
-    year: Text = None,
-    province: Text = None,
-    facility: Text = None,
-    agency: Text = None,
-    sharing: Text = None,
+    asked: AskedDep,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """The same search as the page, as JSON."""
     req.require("read")
-    filters = _filters(
-        act_type=act_type,
-        year=year,
-        province=province,
-        facility=facility,
-        agency=agency,
-        sharing=sharing,
-    )
     return search_view(
-        req.archive, req.principal, q, filters, req.lang, offset, limit, req.web.cache
+        req.archive,
+        req.principal,
+        asked.q,
+        asked.filters,
+        req.lang,
+        offset,
+        limit,
+        req.web.cache,
+        asked.sort,
     ).to_json()
 
 
