@@ -426,3 +426,13 @@ web_lockouts = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("locked_until", Float),
 )
+
+web_totp_steps = Table(
+    "web_totp_steps",
+    metadata,
+    # The last second-factor time step accepted per user name (by digest): a code is accepted
+    # once, whichever worker sees it.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name_digest", String(64), nullable=False, unique=True),
+    Column("step", BigInteger, nullable=False),
+)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -263,6 +266,33 @@ def test_the_lockout_counts_failures_on_every_worker(workers: Workers) -> None:
             },
         )
         assert locked.status_code == 429
+
+
+SECRET = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
+
+
+def test_a_second_factor_started_on_one_worker_is_confirmed_on_the_other_and_used_once(
+    workers: Workers,
+) -> None:
+    w = workers
+    first = login(w.apps[0], "analyst")
+    cookie = first.cookies.get(COOKIE)
+    token = csrf_of(first, "/account")
+    # the secret waits in the session's pending step, sealed in its row
+    found = SECRET.search(first.post("/account/totp/start", data={"csrf_token": token}).text)
+    assert found
+    totp = pyotp.TOTP(found[1])
+    second = w.client(1, cookie)
+    confirmed = second.post(
+        "/account/totp/confirm", data={"csrf_token": token, "code": totp.at(time.time() - 30)}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert w.apps[0].state.web.totp.enrolled("analyst")
+    # a code logs in once: replayed on the other worker it is refused
+    code = totp.now()
+    form = {"username": "analyst", "passphrase": password("analyst"), "code": code}
+    assert w.client(0).post("/api/tokens", json=form).status_code == 201
+    assert w.client(1).post("/api/tokens", json=form).status_code == 401
 
 
 def _free_port() -> int:

@@ -251,3 +251,11 @@ class SessionTable:
         """Forget a name's failures and lockout."""
         with self._store().transaction() as conn:
             rows.forget_failures(conn, self._name(username))
+
+    # --- second factor ---------------------------------------------------------------------
+
+    def claim_totp_step(self, username: str, step: int) -> bool:
+        """Whether a second-factor code of time step ``step`` may be accepted for a name (it
+        is after the last one accepted, by any worker); claimed if so."""
+        with self._store().transaction() as conn:
+            return rows.claim_totp_step(conn, self._name(username), step)

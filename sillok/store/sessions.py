@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from sillok.model import web_lockouts, web_sessions
+from sillok.model import web_lockouts, web_sessions, web_totp_steps
 
 #: the columns read at every request (the sealed pending step is read only when it changed)
 _LIGHT = (
@@ -169,3 +170,26 @@ def lock_name(conn: Connection, name_digest: str, until: float) -> None:
 def forget_failures(conn: Connection, name_digest: str) -> None:
     """Forget a name's failures and lockout."""
     conn.execute(delete(web_lockouts).where(web_lockouts.c.name_digest == name_digest))
+
+
+def claim_totp_step(conn: Connection, name_digest: str, step: int) -> bool:
+    """Record ``step`` as the last accepted for a name, unless it is not after the last one:
+    whether it was claimed (one conditional write: two workers cannot both claim it)."""
+    claimed = conn.execute(
+        update(web_totp_steps)
+        .where(web_totp_steps.c.name_digest == name_digest, web_totp_steps.c.step < step)
+        .values(step=step)
+    ).rowcount
+    if claimed:
+        return True
+    known = conn.execute(
+        select(web_totp_steps.c.step).where(web_totp_steps.c.name_digest == name_digest)
+    ).first()
+    if known is not None:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(web_totp_steps), {"name_digest": name_digest, "step": step})
+    except IntegrityError:
+        return False  # another worker claimed a first step for the name at the same time
+    return True

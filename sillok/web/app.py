@@ -141,7 +141,7 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
         ),
         templates=_templates(),
         cache=ArchiveCache(),
-        totp=TotpStore(folder),
+        totp=TotpStore(folder, table.claim_totp_step),
         logins=logins,
         copies=KeyCopies(folder),
     )

@@ -4,7 +4,8 @@ The web server kept its sessions, API tokens and failed-login counters in its on
 From this revision they are rows, so that several worker processes serve the same users:
 ``web_sessions`` (the SHA-256 of a session id, never the id; who, which key copy, when; the
 user's unlocked keys and a pending form step sealed under a key only the cookie gives) and
-``web_lockouts``. Both are transient and outside the Merkle log.
+``web_lockouts``, and the last second-factor step accepted per user (``web_totp_steps``: a
+code is accepted once, whichever worker sees it). All are transient and outside the Merkle log.
 
 Revision ID: 0010
 Revises: 0009
@@ -50,9 +51,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_lockouts")),
         sa.UniqueConstraint("name_digest", name=op.f("uq_web_lockouts_name_digest")),
     )
+    op.create_table(
+        "web_totp_steps",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("name_digest", sa.String(length=64), nullable=False),
+        sa.Column("step", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_totp_steps")),
+        sa.UniqueConstraint("name_digest", name=op.f("uq_web_totp_steps_name_digest")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("web_totp_steps")
     op.drop_table("web_lockouts")
     op.drop_index("ix_web_sessions_username", table_name="web_sessions")
     op.drop_table("web_sessions")
