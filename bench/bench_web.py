@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ FILTERS: tuple[dict[str, str], ...] = (
     {},
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: the code whose functions a profile lists
+LAYERS = ("sillok", "starlette", "fastapi", "jinja2", "sqlalchemy", "sqlcipher")
 
 
 def free_port() -> int:
@@ -217,6 +220,66 @@ async def run(
     }
 
 
+def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
+    """Where one request's time goes: the application in this process (no HTTP server, no
+    other clients), ``requests`` sequential requests per route under cProfile; the mean time
+    per route and the functions with the most cumulative time, grouped by layer."""
+    import cProfile
+    import pstats
+
+    from fastapi.testclient import TestClient
+
+    from sillok.web import WebSettings, create_app
+
+    app = create_app(folder, WebSettings(passphrase=PASSPHRASE))
+    client = TestClient(app)
+    token = CSRF.search(client.get("/login").text)
+    assert token, "no CSRF token on the login page"
+    client.post(
+        "/login", data={"username": "owner", "passphrase": PASSPHRASE, "csrf_token": token[1]}
+    )
+    rng = random.Random(7)
+    out: dict[str, Any] = {}
+    try:
+        for route in ("search", "record", "dashboard"):
+            client.get(pick(route, rng, max_act))  # the first one fills the caches
+            # The application runs in threads the test client starts for each request (its
+            # event loop, the thread pool of the routes): each new thread gets a profiler.
+            profilers: list[cProfile.Profile] = []
+
+            def start(*_args: Any, found: list[cProfile.Profile] = profilers) -> None:
+                profiler = cProfile.Profile()
+                found.append(profiler)
+                sys.setprofile(None)
+                profiler.enable()
+
+            threading.setprofile(start)
+            started = time.perf_counter()
+            for _ in range(requests):
+                client.get(pick(route, rng, max_act))
+            mean = 1000 * (time.perf_counter() - started) / requests
+            threading.setprofile(None)  # type: ignore[arg-type]
+            for profiler in profilers:
+                profiler.disable()
+            stats = pstats.Stats(*profilers)
+            rows = []
+            table = stats.stats  # type: ignore[attr-defined]
+            for (path, line, name), (_cc, _nc, _tt, cum, _callers) in table.items():
+                if any(layer in path for layer in LAYERS):
+                    where = path.split("site-packages/")[-1].split("wt-workers/")[-1]
+                    rows.append((cum, f"{where}:{line} {name}"))
+            rows.sort(reverse=True)
+            out[route] = {
+                "mean_ms": round(mean, 2),
+                "top_cumulative_ms_per_request": [
+                    [round(1000 * cum / requests, 2), where] for cum, where in rows[:25]
+                ],
+            }
+    finally:
+        app.state.web.close()
+    return out
+
+
 def measure(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """One run against ``sillok serve --workers N``, with the load average around it."""
     port = free_port()
@@ -263,7 +326,15 @@ def main() -> None:
     parser.add_argument(
         "--workers", default="1", help="worker counts to run back to back, e.g. 1,2"
     )
+    parser.add_argument(
+        "--profile", type=int, default=0,
+        help="instead of the load: N requests per route in this process under cProfile",
+    )
     args = parser.parse_args()
+    if args.profile:
+        ensure_archive(args.archive, args.acts)
+        print(json.dumps(profile(args.archive, args.profile, args.acts), indent=2))
+        return
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     ensure_archive(args.archive, args.acts)
     runs = [measure(args, n) for n in counts]

@@ -13,7 +13,9 @@ refused code is audited as a ``login_failed`` and never as a ``login``.
 **One archive per user.** The sessions and tokens of a user share the archive opened at their
 first login (:class:`OpenArchives`), which is closed when the last of them ends; at most
 ``max_open_archives`` users' archives are open at once, so many logins cannot exhaust the
-server's files or memory.
+server's files or memory. With several workers each holds its own: a worker that gets the first
+request of a session logged in elsewhere opens the user's archive from the keys sealed in the
+session's row (:func:`resume`, see :mod:`sillok.web.sessions`).
 
 **Key copies are watched.** Every request looks at ``keys.json`` (one ``stat``); when it
 changed, :class:`KeyCopies` reads a digest of each holder's copy (found by the user's locator:
