@@ -258,7 +258,7 @@ def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
             for _ in range(requests):
                 client.get(pick(route, rng, max_act))
             mean = 1000 * (time.perf_counter() - started) / requests
-            threading.setprofile(None)  # type: ignore[arg-type]
+            threading.setprofile(None)
             for profiler in profilers:
                 profiler.disable()
             stats = pstats.Stats(*profilers)
