@@ -2,12 +2,18 @@
 
 Starts ``sillok serve`` on a demo archive (made first if the folder holds none), logs in, then
 runs N concurrent clients for a while against the search page, a record page and the
-dashboard, and prints JSON: requests per second, p50/p95/p99 latency per route, errors.
+dashboard, and prints JSON: requests per second, p50/p95/p99 latency per route, errors, and
+the load average of the machine before and after each run.
 
-    .venv/bin/python bench/bench_web.py --archive /tmp/bench-archive --size 100000 \
-        --clients 50 --seconds 30
+With ``--workers 1,2`` the same load runs back to back against ``sillok serve --workers 1``
+and ``--workers 2`` (sessions shared through the archive's database), and the JSON ends with
+the ratios of the second to the first: on a machine shared with other jobs the ratios of one
+run say more than the absolute figures.
 
-The server runs in its own process, so the load generator does not share its interpreter.
+    .venv/bin/python bench/bench_web.py --archive /tmp/bench-archive --acts 100000 \
+        --clients 50 --seconds 30 --workers 1,2
+
+The server runs in its own processes, so the load generator does not share its interpreter.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,8 @@ FILTERS: tuple[dict[str, str], ...] = (
     {},
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: the code whose functions a profile lists
+LAYERS = ("sillok", "starlette", "fastapi", "jinja2", "sqlalchemy", "sqlcipher")
 
 
 def free_port() -> int:
@@ -67,15 +76,15 @@ def ensure_archive(folder: Path, size: int) -> None:
     subprocess.run([*SILLOK, "demo", str(folder), "--size", str(size)], check=True, env=env)
 
 
-def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """``sillok serve`` in its own process; returns once it answers."""
+def start_server(folder: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``sillok serve`` in its own process(es); returns once it answers."""
     env = {**os.environ, "SILLOK_PASSPHRASE": PASSPHRASE}
     process = subprocess.Popen(
-        [*SILLOK, "serve", str(folder), "--port", str(port)],
+        [*SILLOK, "serve", str(folder), "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
@@ -85,7 +94,7 @@ def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
         if process.poll() is not None:
             raise SystemExit(f"the server stopped with code {process.returncode}")
     process.kill()
-    raise SystemExit("the server did not start within 120 s")
+    raise SystemExit("the server did not start within 300 s")
 
 
 def log_in(base: str, user: str) -> httpx.Cookies:
@@ -166,11 +175,28 @@ def summary(samples: list[float], seconds: float) -> dict[str, Any]:
     }
 
 
-async def run(base: str, clients: int, seconds: float, max_act: int) -> dict[str, Any]:
-    """Warm up, then run the clients and gather the figures."""
+async def run(
+    base: str, clients: int, seconds: float, max_act: int, warm_seconds: float = 10.0
+) -> dict[str, Any]:
+    """Warm up, then run the clients and gather the figures.
+
+    The warm-up is load too (its figures are dropped): with several workers, each computes the
+    first dashboard of 100k acts itself and opens the users' archives from their sessions' rows
+    at its first request of them, which is not what is measured.
+    """
     sessions = [log_in(base, "owner") for _ in range(min(clients, 5))]
-    async with httpx.AsyncClient(base_url=base, cookies=sessions[0], timeout=120) as warm:
+    async with httpx.AsyncClient(base_url=base, cookies=sessions[0], timeout=300) as warm:
         await warm.get("/dashboard")  # the first count of 100k acts is not what is measured
+    if warm_seconds > 0:
+        dropped: dict[str, list[float]] = {"search": [], "record": [], "dashboard": []}
+        ignored = {route: 0 for route in dropped}
+        until = time.monotonic() + warm_seconds
+        await asyncio.gather(
+            *(
+                client_loop(base, sessions[i % len(sessions)], until, i, max_act, dropped, ignored)
+                for i in range(clients)
+            )
+        )
     results: dict[str, list[float]] = {"search": [], "record": [], "dashboard": []}
     errors = {route: 0 for route in results}
     started = time.monotonic()
@@ -194,26 +220,134 @@ async def run(base: str, clients: int, seconds: float, max_act: int) -> dict[str
     }
 
 
+def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
+    """Where one request's time goes: the application in this process (no HTTP server, no
+    other clients), ``requests`` sequential requests per route under cProfile; the mean time
+    per route and the functions with the most cumulative time, grouped by layer."""
+    import cProfile
+    import pstats
+
+    from fastapi.testclient import TestClient
+
+    from sillok.web import WebSettings, create_app
+
+    app = create_app(folder, WebSettings(passphrase=PASSPHRASE))
+    client = TestClient(app)
+    token = CSRF.search(client.get("/login").text)
+    assert token, "no CSRF token on the login page"
+    client.post(
+        "/login", data={"username": "owner", "passphrase": PASSPHRASE, "csrf_token": token[1]}
+    )
+    rng = random.Random(7)
+    out: dict[str, Any] = {}
+    try:
+        for route in ("search", "record", "dashboard"):
+            client.get(pick(route, rng, max_act))  # the first one fills the caches
+            # The application runs in threads the test client starts for each request (its
+            # event loop, the thread pool of the routes): each new thread gets a profiler.
+            profilers: list[cProfile.Profile] = []
+
+            def start(*_args: Any, found: list[cProfile.Profile] = profilers) -> None:
+                profiler = cProfile.Profile()
+                found.append(profiler)
+                sys.setprofile(None)
+                profiler.enable()
+
+            threading.setprofile(start)
+            started = time.perf_counter()
+            for _ in range(requests):
+                client.get(pick(route, rng, max_act))
+            mean = 1000 * (time.perf_counter() - started) / requests
+            threading.setprofile(None)
+            for profiler in profilers:
+                profiler.disable()
+            stats = pstats.Stats(*profilers)
+            rows = []
+            table = stats.stats  # type: ignore[attr-defined]
+            for (path, line, name), (_cc, _nc, _tt, cum, _callers) in table.items():
+                if any(layer in path for layer in LAYERS):
+                    where = path.split("site-packages/")[-1].split("wt-workers/")[-1]
+                    rows.append((cum, f"{where}:{line} {name}"))
+            rows.sort(reverse=True)
+            out[route] = {
+                "mean_ms": round(mean, 2),
+                "top_cumulative_ms_per_request": [
+                    [round(1000 * cum / requests, 2), where] for cum, where in rows[:25]
+                ],
+            }
+    finally:
+        app.state.web.close()
+    return out
+
+
+def measure(args: argparse.Namespace, workers: int) -> dict[str, Any]:
+    """One run against ``sillok serve --workers N``, with the load average around it."""
+    port = free_port()
+    server = start_server(args.archive, port, workers)
+    try:
+        before = os.getloadavg()
+        figures = asyncio.run(
+            run(f"http://127.0.0.1:{port}", args.clients, args.seconds, args.acts, args.warm)
+        )
+        after = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    figures["workers"] = workers
+    figures["load_average_before"] = [round(x, 2) for x in before]
+    figures["load_average_after"] = [round(x, 2) for x in after]
+    return figures
+
+
+def ratios(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """``other`` over ``first``: throughput and each route's p50/p95."""
+    out: dict[str, Any] = {"rps": round(other["rps"] / first["rps"], 2) if first["rps"] else None}
+    for route, figures in first["routes"].items():
+        theirs = other["routes"][route]
+        out[route] = {
+            q: round(theirs[q] / figures[q], 2)
+            for q in ("p50_ms", "p95_ms")
+            if figures.get(q) and theirs.get(q)
+        }
+    return out
+
+
 def main() -> None:
     """Parse arguments, run, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=Path("bench-web-archive"))
-    parser.add_argument("--size", type=int, default=100_000, help="acts in a new demo archive")
+    parser.add_argument(
+        "--acts", "--size", dest="acts", type=int, default=100_000,
+        help="acts in a new demo archive (and the highest act id asked for)",
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warm", type=float, default=10.0, help="seconds of load not measured")
+    parser.add_argument(
+        "--workers", default="1", help="worker counts to run back to back, e.g. 1,2"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0,
+        help="instead of the load: N requests per route in this process under cProfile",
+    )
     args = parser.parse_args()
-    ensure_archive(args.archive, args.size)
-    port = free_port()
-    server = start_server(args.archive, port)
-    try:
-        figures = asyncio.run(
-            run(f"http://127.0.0.1:{port}", args.clients, args.seconds, args.size)
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    figures["archive_acts"] = args.size
-    print(json.dumps(figures, indent=2))
+    if args.profile:
+        ensure_archive(args.archive, args.acts)
+        print(json.dumps(profile(args.archive, args.profile, args.acts), indent=2))
+        return
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    ensure_archive(args.archive, args.acts)
+    runs = [measure(args, n) for n in counts]
+    report: dict[str, Any] = {
+        "archive_acts": args.acts,
+        "cpus": os.cpu_count(),
+        "runs": runs,
+    }
+    if len(runs) > 1:
+        report["ratios_to_first"] = {
+            f"workers={r['workers']}": ratios(runs[0], r) for r in runs[1:]
+        }
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -393,4 +394,45 @@ attachment_custody = Table(
     Column("action", String(20), nullable=False),  # added, opened, verified
     Column("origin", Text),  # where from: host and file name as given
     Index("ix_attachment_custody_attachment", "attachment_id"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # The web server's sessions and API tokens, shared by its worker processes. Transient:
+    # not in the Merkle log (see docs/security.md, "Sessions across workers"). The session id
+    # is never stored: only its SHA-256; the user's unlocked keys and a pending form step are
+    # sealed under a key derived from the id, which only the cookie (or token) holds.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),  # browser or token
+    Column("username", String(100)),
+    Column("role", String(20)),
+    Column("copy", String(64)),  # digest of the key copy the user logged in with
+    Column("created", Float, nullable=False),  # seconds, the server's clock
+    Column("last_seen", Float, nullable=False),
+    Column("sealed_keys", LargeBinary),  # sealed: the user's unlocked keys
+    Column("pending", LargeBinary),  # sealed: a form step waiting (a pending import)
+    Column("pending_rev", Integer, nullable=False, default=0),
+    Index("ix_web_sessions_username", "username"),
+)
+
+web_lockouts = Table(
+    "web_lockouts",
+    metadata,
+    # Failed logins in a row per user name (by digest), and the lockout they led to.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name_digest", String(64), nullable=False, unique=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", Float),
+)
+
+web_totp_steps = Table(
+    "web_totp_steps",
+    metadata,
+    # The last second-factor time step accepted per user name (by digest): a code is accepted
+    # once, whichever worker sees it.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name_digest", String(64), nullable=False, unique=True),
+    Column("step", BigInteger, nullable=False),
 )

@@ -22,6 +22,9 @@ from sillok.demo import open_or_create
 from sillok.errors import SillokError
 
 DEMO_SIZE = 2000
+#: how long a worker process may take to start (or to answer the supervisor) before it is
+#: restarted
+WORKER_START_SECONDS = 120
 
 
 def plain_http_warning(host: str, secure_cookies: bool) -> str | None:
@@ -68,13 +71,23 @@ def serve(
         "and print its login.",
     ),
     passphrase_file: Path = PassphraseFile,
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="How many worker processes serve requests (sessions are shared through the "
+        "archive's database; about one per CPU core).",
+    ),
 ) -> None:
     """Serve the archive in a browser and over the HTTP API (FastAPI on uvicorn).
 
     The passphrase unlocks the archive for the server; users then log in with their own.
     Requests are not logged, because their addresses can hold search words and names.
     Serving on an address other than loopback without --secure-cookies prints a warning:
-    plain HTTP carries passphrases in the clear.
+    plain HTTP carries passphrases in the clear. With --workers N, N processes share the
+    listening socket; each opens the archive itself, and the passphrase reaches them through
+    the pipe each is started with, never a command line, the environment or a file.
     """
     import uvicorn
 
@@ -88,7 +101,8 @@ def serve(
         opened.close()
         if created:
             console.print(f"Created a demo archive of {DEMO_SIZE} synthetic acts in {archive}.")
-    web_app = create_app(archive, WebSettings(passphrase=passphrase, secure_cookies=secure_cookies))
+    settings = WebSettings(passphrase=passphrase, secure_cookies=secure_cookies)
+    web_app = create_app(archive, settings)
     # Bind before saying where: once the address is printed, connections to it wait in the
     # socket's backlog instead of being refused.
     try:
@@ -115,9 +129,40 @@ def serve(
         )
     else:
         console.print(f"Users: {users}", soft_wrap=True)
-    config = uvicorn.Config(web_app, log_level="warning", access_log=False)
+    if workers == 1:
+        config = uvicorn.Config(web_app, log_level="warning", access_log=False)
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            sock.close()
+            web_app.state.web.close()
+        return
+    # Several workers: this process only watches them (uvicorn's supervisor restarts one that
+    # dies); it lets go of its own archive first.
+    web_app.state.web.close()
+    serve_workers(archive, settings, sock, workers)
+
+
+def serve_workers(folder: Path, settings: object, sock: socket.socket, workers: int) -> None:
+    """Run ``workers`` processes of the application on ``sock`` until Ctrl-C or SIGTERM."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from sillok.web import AppFactory, WebSettings
+
+    assert isinstance(settings, WebSettings)
+    config = uvicorn.Config(
+        AppFactory(folder, settings),
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        # A worker answers the supervisor's pings once it has imported the application and
+        # opened the archive (argon2): on a busy machine that takes longer than uvicorn's
+        # default 5 s, after which it would kill and restart the worker, again and again.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+    )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         sock.close()
-        web_app.state.web.close()

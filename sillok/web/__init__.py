@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sillok.web.app import create_app
+from sillok.web.app import AppFactory, create_app
 from sillok.web.settings import WebSettings
 
-__all__ = ["WebSettings", "create_app"]
+__all__ = ["AppFactory", "WebSettings", "create_app"]

@@ -9,6 +9,7 @@ carries a strict Content-Security-Policy (no inline script or style, nothing fro
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,17 @@ from sillok.errors import ArchiveError, InvalidInput, NotFound, SillokError
 from sillok.folder import wiped_at
 from sillok.messages import Message as Said
 from sillok.records.statements import PublishRightNeeded
+from sillok.security.keys import ArchiveKeys
+from sillok.security.sessions import SessionTable
 from sillok.web import i18n
 from sillok.web.access import NOBODY
 from sillok.web.bodies import BodyGate, TooLarge
 from sillok.web.caches import ArchiveCache
 from sillok.web.context import Refused, Web, csrf_guard, current, is_api
 from sillok.web.evidence import FileTooLarge
-from sillok.web.logins import KeyCopies, OpenArchives
+from sillok.web.logins import KeyCopies, OpenArchives, resume
 from sillok.web.routes import ROUTERS, downloads
-from sillok.web.sessions import LoginGuard, SessionStore
+from sillok.web.sessions import LoginGuard, Session, SessionStore
 from sillok.web.settings import WebSettings
 from sillok.web.totp import TotpStore
 
@@ -114,6 +117,13 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
     folder = Path(archive_folder)
     archive = Archive.open(folder, settings.passphrase, settings.archive)
     logins = OpenArchives(settings.max_open_archives)
+    # Sessions and failed logins are rows in the archive's database, shared by every worker
+    # (the store is asked for at each use: the server's archive is reopened after a rotation).
+    table = SessionTable(lambda: web.archive.vault.store)
+
+    def reopen(session: Session, keys: ArchiveKeys) -> Archive | None:
+        return resume(web, session.username or "", session.role or "", session.copy or "", keys)
+
     web = Web(
         folder=folder,
         own_archive=archive,
@@ -123,12 +133,16 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
             settings.session_idle_seconds,
             settings.session_max_seconds,
             settings.token_idle_seconds,
+            table,
+            reopen,
             release=logins.release,
         ),
-        guard=LoginGuard(settings.clock, settings.max_failed_logins, settings.lockout_seconds),
+        guard=LoginGuard(
+            settings.clock, settings.max_failed_logins, settings.lockout_seconds, table
+        ),
         templates=_templates(),
         cache=ArchiveCache(),
-        totp=TotpStore(folder),
+        totp=TotpStore(folder, table.claim_totp_step),
         logins=logins,
         copies=KeyCopies(folder),
     )
@@ -154,6 +168,24 @@ def create_app(archive_folder: Path, settings: WebSettings | None = None) -> Fas
         app.include_router(router)
     _add_security_scheme(app)
     return app
+
+
+@dataclass(frozen=True)
+class AppFactory:
+    """What a worker process of ``sillok serve --workers N`` builds its application with.
+
+    uvicorn hands it to each worker pickled, through the pipe ``multiprocessing`` opens to
+    the child (the "spawn" start method): the settings, the operator's passphrase among them,
+    never appear on a command line, in the environment or in a file. Each worker then opens
+    the archive itself (:func:`create_app`).
+    """
+
+    folder: Path
+    settings: WebSettings
+
+    def __call__(self) -> FastAPI:
+        """The application of one worker."""
+        return create_app(self.folder, self.settings)
 
 
 class SecurityHeaders:
@@ -345,4 +377,4 @@ def _add_security_scheme(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["create_app", "WebSettings", "i18n"]
+__all__ = ["AppFactory", "create_app", "WebSettings", "i18n"]

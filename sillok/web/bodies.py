@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sillok.errors import InvalidInput
 from sillok.web.context import (
     LOGIN_ROUTES,
+    LOOKED_UP,
     UNSAFE_METHODS,
     UPLOAD_FORM,
     WITHHELD,
@@ -50,6 +51,7 @@ from sillok.web.context import (
     csrf_refusal,
 )
 from sillok.web.evidence import Limited, discard, private_path
+from sillok.web.logins import ServerBusy
 from sillok.web.sessions import SESSION_COOKIE, csrf_ok
 
 #: the largest body of a login form: a name, a passphrase, a code, a CSRF token and an address
@@ -143,7 +145,7 @@ class BodyGate:
         content_type = connection.headers.get("content-type", "")
         declared = connection.headers.get("content-length", "")
         refusal: tuple[int, str, int] | None = None
-        if route not in LOGIN_ROUTES and not self._authenticated(connection):
+        if route not in LOGIN_ROUTES and not self._authenticated(connection, scope):
             refusal = (401, "unauthenticated", limit)
         elif declared.isdigit() and int(declared) > limit:
             refusal = (413, "too_large", limit)
@@ -159,15 +161,23 @@ class BodyGate:
             receive = _bounded(receive, limit)
         await self.app(scope, receive, send)
 
-    def _authenticated(self, connection: HTTPConnection) -> bool:
+    def _authenticated(self, connection: HTTPConnection, scope: Scope) -> bool:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            session = self.web.sessions.get(token.strip())
-            if session is not None and session.kind != "token":
-                return False
-        else:
-            session = self.web.sessions.get(connection.cookies.get(SESSION_COOKIE))
+        credential = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        try:
+            if credential is not None:
+                session = self.web.sessions.get(credential)
+                if session is not None and session.kind != "token":
+                    return False
+            else:
+                credential = connection.cookies.get(SESSION_COOKIE)
+                session = self.web.sessions.get(credential)
+        except ServerBusy:
+            return False
+        # The route's lookup (sillok.web.context.current) takes it from here: one read of the
+        # session's row per request.
+        scope[LOOKED_UP] = (credential, session)
         return session is not None and session.authenticated and session.archive is not None
 
 

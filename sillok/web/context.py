@@ -25,6 +25,7 @@ from sillok.archive import Archive
 from sillok.errors import ArchiveError, SillokError
 from sillok.web import i18n
 from sillok.web.access import NOBODY, Principal, may
+from sillok.web.logins import ServerBusy
 from sillok.web.sessions import SESSION_COOKIE, Session, csrf_ok
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ LOGIN_ROUTES = frozenset({("POST", "/login"), ("POST", "/api/tokens"), ("POST", 
 #: in the scope of a request whose body the gate withheld: (status, code, the body's bound)
 #: (see sillok.web.bodies.BodyGate)
 WITHHELD = "sillok.withheld"
+#: in the scope of a request whose session the body gate looked up: (credential, session)
+LOOKED_UP = "sillok.session"
 #: in the scope of an upload page's request: its CSRF token is checked in the multipart body
 UPLOAD_FORM = "sillok.upload_form"
 
@@ -111,7 +114,8 @@ class Web:
                 return False
             self.wiped = when
             own, self.own_archive = self.own_archive, None
-        ended = self.sessions.end_where(lambda s: True)
+        # The database is gone with the archive: the rows cannot (and need not) be deleted.
+        ended = self.sessions.forget_local()
         self.logins.close_all()
         if own is not None:
             own.close()
@@ -146,12 +150,15 @@ class Web:
                 log.exception("the users table cannot be read: every session ends")
                 roles = {}
             # The users' archives share the server's pool of connections: a server archive
-            # opened anew (its old pool closed) ends them all.
+            # opened anew (its old pool closed) lets go of them all in this worker (a session
+            # whose copy still holds is opened again from its row at its next request).
+            if reopened:
+                self.sessions.forget_local()
+            # Ended in every worker: their rows go (whichever worker notices first).
             ended = self.sessions.end_where(
                 lambda s: s.authenticated
                 and (
-                    reopened
-                    or copies.get(s.username or "") != s.copy
+                    copies.get(s.username or "") != s.copy
                     or roles.get(s.username) != s.role
                 )
             )
@@ -176,7 +183,8 @@ class Web:
         return True
 
     def close(self) -> None:
-        """End every session and close the archives."""
+        """Let go of the sessions this worker holds (their rows stay, for the other workers)
+        and close the archives."""
         self.sessions.close_all()
         self.logins.close_all()
         if self.own_archive is not None:
@@ -307,12 +315,22 @@ def current(request: Request) -> Req:
     )
     token = bearer_token(request)
     session: Session | None
-    if token is not None:
-        session = web.sessions.get(token)
-        if session is None or session.kind != "token":
-            raise Refused(401, "unauthenticated", "the API token is unknown or has expired")
-    else:
-        session = web.sessions.get(request.cookies.get(SESSION_COOKIE))
+    credential = token if token is not None else request.cookies.get(SESSION_COOKIE)
+    looked = request.scope.get(LOOKED_UP)
+    try:
+        if looked is not None and looked[0] == credential:
+            session = looked[1]  # the body gate's lookup of this request
+            if token is not None and (session is None or session.kind != "token"):
+                raise Refused(401, "unauthenticated", "the API token is unknown or has expired")
+        elif token is not None:
+            session = web.sessions.get(token)
+            if session is None or session.kind != "token":
+                raise Refused(401, "unauthenticated", "the API token is unknown or has expired")
+        else:
+            session = web.sessions.get(request.cookies.get(SESSION_COOKIE))
+    except ServerBusy:
+        busy = i18n.translator(lang)("Too many people are logged in right now; try again later.")
+        raise Refused(503, "busy", busy) from None
     principal = (
         Principal(session.username, session.role)
         if session is not None and session.authenticated and session.archive is not None

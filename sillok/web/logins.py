@@ -13,7 +13,9 @@ refused code is audited as a ``login_failed`` and never as a ``login``.
 **One archive per user.** The sessions and tokens of a user share the archive opened at their
 first login (:class:`OpenArchives`), which is closed when the last of them ends; at most
 ``max_open_archives`` users' archives are open at once, so many logins cannot exhaust the
-server's files or memory.
+server's files or memory. With several workers each holds its own: a worker that gets the first
+request of a session logged in elsewhere opens the user's archive from the keys sealed in the
+session's row (:func:`resume`, see :mod:`sillok.web.sessions`).
 
 **Key copies are watched.** Every request looks at ``keys.json`` (one ``stat``); when it
 changed, :class:`KeyCopies` reads a digest of each holder's copy (found by the user's locator:
@@ -37,6 +39,9 @@ from sillok.errors import ArchiveError, SillokError, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.audit import note_failed_login
 from sillok.security.keyfile import KeyFile, WrappedKey, locators_remembered
+from sillok.security.keys import ArchiveKeys
+from sillok.security.policy import User
+from sillok.vault import Vault
 
 if TYPE_CHECKING:
     from sillok.web.settings import WebSettings
@@ -52,6 +57,7 @@ class Web(Protocol):
     totp: TotpStore
     archive: Archive
     logins: OpenArchives
+    copies: KeyCopies
 
 
 class ServerBusy(Exception):
@@ -221,6 +227,34 @@ def _log_in(web: Web, username: str, passphrase: str, code: str | None) -> Login
     # place one user's import adds is known at once to every other user's pages.
     archive.vault.share_directories(web.archive.vault)
     return Login(web.logins.adopt(archive, copy), copy)
+
+
+def resume(web: Web, username: str, role: str, copy: str, keys: ArchiveKeys) -> Archive | None:
+    """The archive of a user logged in through another worker, opened in this one from the
+    keys their session sealed (no passphrase, no argon2, no new ``login`` in the audit trail:
+    the login was audited once), or None when those keys no longer serve: their key copy
+    changed since, or a rotation is under way (the user logs in again).
+
+    Raises:
+        ServerBusy: this worker holds as many users' archives as it may.
+    """
+    shared = web.archive.vault
+    if (
+        web.copies.digests.get(username) != copy
+        or shared.pending_keys is not None
+        or keys.database != shared.keys.database
+        or shared.store.closed
+    ):
+        return None
+    store = shared.store.view()
+    try:
+        user = User(username, role)
+        archive = Archive(Vault(web.folder, store, keys, web.settings.archive, user))
+    except BaseException:
+        store.close()
+        raise
+    archive.vault.share_directories(shared)
+    return web.logins.adopt(archive, copy)
 
 
 def _second_factor_ok(web: Web, username: str, passphrase: str, code: str | None) -> bool:

@@ -31,7 +31,9 @@ class WebSettings:
         max_open_archives: how many users' archives the server holds open at once (one per
             logged-in user, shared by their sessions and tokens); a login past it answers 503.
         page_size: items per page in lists.
-        clock: seconds, monotonic; a test passes its own to move time without sleeping.
+        clock: seconds since the epoch (wall time: the sessions' times are shared by the
+            server's workers and outlive a restart, which a monotonic clock would not be); a
+            test passes its own to move time without sleeping.
     """
 
     passphrase: str = ""
@@ -47,4 +49,4 @@ class WebSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_open_archives: int = 64
     page_size: int = 20
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = time.time

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,11 +45,14 @@ ISSUER = "Sillok"
 class TotpStore:
     """The second factors of an archive's users."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, claim: Callable[[str, int], bool] | None = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / TOTP_FILE
         self._lock = threading.Lock()
         self._last_step: dict[str, int] = {}
+        #: claims a time step for a user across the server's workers (the archive's database,
+        #: see sillok.security.sessions.SessionTable.claim_totp_step); None: this process only
+        self._claim = claim
 
     def _read(self) -> dict[str, dict[str, str]]:
         try:
@@ -144,6 +148,8 @@ class TotpStore:
                 if step <= self._last_step.get(username, -1):
                     continue
                 if pyotp.utils.strings_equal(totp.generate_otp(step), code):
+                    if self._claim is not None and not self._claim(username, step):
+                        return False  # used already, in another worker
                     self._last_step[username] = step
                     return True
         return False

@@ -52,9 +52,9 @@ def _login(req: Req, username: str, passphrase: str, code: str | None) -> Login:
 
 
 def _session(req: Req, done: Login, kind: str = "browser") -> Session:
-    session = req.web.sessions.create(done.archive.user.name, done.archive.role, kind=kind)
-    session.archive, session.copy = done.archive, done.copy
-    return session
+    return req.web.sessions.create(
+        done.archive.user.name, done.archive.role, kind=kind, archive=done.archive, copy=done.copy
+    )
 
 
 @pages.get("/login")
