@@ -136,14 +136,14 @@ def _pages_of(role: str, site: Site) -> tuple[str, ...]:
     if role != "admin":
         return shared
     joint, draft = site.ids["joint"], site.ids["draft"]
-    return (
+    return tuple(dict.fromkeys((  # each page once
         *shared, *PAGES, "/", "/estimate", "/links?kind=events",
         *(f"{r}/edit" for r in records.values()), *(f"{r}/history" for r in records.values()),
         f"{records['source']}?reveal=1", f"{records['act']}/edit?reveal=1",
         "/statements/new", f"/statements/{joint}", f"/statements/{joint}/edit",
         f"/statements/{joint}/history", f"/statements/{draft}/translate",
         f"/news/{joint}",
-    )
+    )))
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
