@@ -53,4 +53,4 @@ def report(
         data = write_report(opened, options, output)
     estimate = data.estimate.get("estimate") if data.estimate else None
     said = f"estimate {estimate:,.0f}" if estimate is not None else "no estimate"
-    console.print(f"Wrote {output}: {data.acts} acts, {said}.", markup=False)
+    console.print(f"Wrote {output}: {data.acts} acts, {said}.", markup=False, soft_wrap=True)

@@ -29,7 +29,7 @@ LINKED_KINDS = ("source", "event", "act", "person", "organization", "place")
 Action = Annotated[str | None, Query(max_length=40)]
 Actor = Annotated[str | None, Query(max_length=100)]
 Record = Annotated[str | None, Query(max_length=60)]
-Before = Annotated[int | None, Query(ge=1)]
+Before = Annotated[int | None, Query(ge=1, le=2**62)]
 
 
 def _record(text: str | None) -> tuple[str | None, int | None]:
