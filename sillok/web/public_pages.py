@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from sillok.dates import DateError, parse_date
+from sillok.dates.words import human_date
 from sillok.records.site import SiteSettings
 from sillok.records.statements import Statement, StatementPage, Statements
 from sillok.web.access import Principal, may_see, readable
-from sillok.web.dates import human_date
 from sillok.web.i18n import translator
 
 #: how many items the home page and the feed list
