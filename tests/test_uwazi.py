@@ -96,7 +96,7 @@ def test_round_trip_into_an_empty_archive(archive: Archive, tmp_path: Path) -> N
     as Uwazi carries them (everything but informants and protected values)."""
     archive.ingest.run(write_csv(tmp_path / "acts.csv", ACTS))
     path = tmp_path / "uwazi.zip"
-    assert uwazi_files.export_zip(archive.exports, path) == len(ACTS)
+    assert uwazi_files.export_zip(archive.exports, path).rows == len(ACTS)
     with Archive.create(tmp_path / "copy", PASSPHRASE, settings=FAST) as copy:
         report = uwazi_files.import_zip(copy.ingest, path)
         assert report.committed and report.valid_rows == len(ACTS)
@@ -119,7 +119,7 @@ def test_the_zip_is_what_uwazi_reads(filled: Archive, tmp_path: Path) -> None:
     rows = csv_of(path)
     props = {p["name"] for p in template["properties"]}
     assert props == {uwazi.safe_name(p["label"]) for p in template["properties"]}
-    assert set(rows[0]) == props | {"title__ko", "title__en"}
+    assert set(rows[0]) == props | {"title__ko", "title__en", "attachments"}
     by_ref = {r["source_ref"] + r["act_date_edtf"]: r for r in rows}
     torture = by_ref["S-0012009"]
     assert torture["title__ko"].startswith("고문") and torture["title__en"].startswith("Torture")
@@ -250,9 +250,13 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
         return make_zip(path, good, {"../../evil.pdf": b"x"}), "member '../../evil.pdf': refused"
     if case == "absolute path":
         return make_zip(path, good, {"/etc/evil": b"x"}), "member '/etc/evil': refused"
-    if case == "files":
-        return make_zip(path, [[*good[0], "file"], [*good[1], "1.pdf"]], {"1.pdf": b"%PDF"}), \
-            "row 2, column file: files are not imported"
+    if case == "missing file":
+        return make_zip(path, [[*good[0], "file"], [*good[1], "2.pdf"]], {"1.pdf": b"%PDF"}), \
+            f"row 2, column file: no such file in {path.name} ('2.pdf')"
+    if case == "file outside the zip":
+        return make_zip(path, [[*good[0], "attachments"], [*good[1], "1.pdf|../../etc/passwd"]],
+                        {"1.pdf": b"%PDF"}), \
+            "row 2, column attachments: refused name"
     if case == "not a zip":
         path.write_bytes(b"title,source_ref\n")
         return path, "not a readable zip file"
@@ -279,7 +283,8 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
 CASES = ["missing csv", "unknown header", "no source_ref", "value without a header",
          "language on a property", "bad date", "not a date",
          "not in the thesaurus", "two levels", "thesaurus file term", "thesaurus nesting",
-         "path traversal", "absolute path", "files", "not a zip", "zip bomb", "too large",
+         "path traversal", "absolute path", "missing file", "file outside the zip", "not a zip",
+         "zip bomb", "too large",
          "bomb csv", "lying sizes"]
 
 
@@ -336,7 +341,7 @@ def test_a_viewer_exports_redacted_and_may_not_import(filled: Archive, tmp_path:
     with opened_as(filled, "viewer") as viewer:
         flat = flat_export(viewer)
         path = tmp_path / "viewer.zip"
-        count = uwazi_files.export_zip(viewer.exports, path)
+        count = uwazi_files.export_zip(viewer.exports, path).rows
         assert viewer.audit is not None
         before = counts(viewer)
         with pytest.raises(InvalidInput, match="viewer role may not import"):

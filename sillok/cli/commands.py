@@ -35,7 +35,7 @@ from sillok.records.spreadsheets import MappedImport, Spreadsheets
 from sillok.records.stats import GROUPINGS
 
 #: export formats written to a file (--output): format -> the library call
-FILE_EXPORTS = {"uwazi": uwazi_files.export_zip, "esf": esf.export_json}
+FILE_EXPORTS = ("uwazi", "esf")  # formats written to a file (--output)
 
 
 @app.command()
@@ -116,6 +116,8 @@ def _import_uwazi(
     with open_archive(archive, passphrase_file) as opened:
         report = uwazi_files.import_zip(opened.ingest, file)
     _print_report(report, file, as_json)
+    if not as_json and report.created.get("attachment"):
+        console.print(f"  files attached: {report.created['attachment']}")
 
 
 def _print_report(report: ImportReport, file: Path, as_json: bool) -> None:
@@ -387,7 +389,16 @@ def export(
         if output is None:
             raise typer.BadParameter(f"--format {fmt} writes a file", param_hint="--output")
         with open_archive(archive, passphrase_file) as opened:
-            count = FILE_EXPORTS[fmt](opened.exports, output)
+            if fmt == "uwazi":
+                done = uwazi_files.export_zip(opened.exports, output)
+                console.print(
+                    f"Exported {done.rows} acts and {done.files} files ({done.file_bytes:,} "
+                    f"bytes) to {output}."
+                )
+                if done.note:
+                    console.print(done.note)
+                return
+            count = esf.export_json(opened.exports, output)
         console.print(f"Exported {count} acts to {output}.")
         return
     with open_archive(archive, passphrase_file) as opened:

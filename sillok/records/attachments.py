@@ -26,9 +26,10 @@ import hashlib
 import mimetypes
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from sillok.errors import InvalidInput, NotFound
 from sillok.model import RECORD_TABLES
@@ -61,6 +62,7 @@ __all__ = [
     "AttachmentError",
     "Attachments",
     "EvidenceWithheld",
+    "Sealed",
     "capture_metadata",
     "media_type",
     "open_stream",
@@ -82,6 +84,35 @@ class EvidenceWithheld(NotFound):
     """Evidence of a record the role may see but whose text it may not read (review C6)."""
 
 
+@dataclass
+class Sealed:
+    """A file sealed into the store by :meth:`Attachments.seal`, not yet recorded."""
+
+    incoming: Path  # where it waits until recorded
+    data_key: bytes
+    sha256: str
+    size: int
+    head: bytes  # its first bytes, for its media type
+    blob: str | None = None  # its blob once recorded
+    new: bool = False  # whether recording it made a new blob (removed if that fails)
+
+
+class _Counted:
+    """A stream read by :func:`seal_stream`: keeps its first bytes, refuses it past a limit."""
+
+    def __init__(self, source: IO[bytes], limit: int | None) -> None:
+        self.source, self.limit, self.size, self.head = source, limit, 0, b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        if len(self.head) < 16:
+            self.head = (self.head + chunk)[:16]
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise InvalidInput(f"more than {self.limit:,} bytes")
+        return chunk
+
+
 def media_type(path: Path, head: bytes) -> str:
     """The media type from the first bytes, else from the file name, else octet-stream."""
     for magic, kind in _SNIFF:
@@ -95,8 +126,9 @@ def media_type(path: Path, head: bytes) -> str:
     return guessed or "application/octet-stream"
 
 
-def capture_metadata(path: Path) -> tuple[str | None, str | None]:
+def capture_metadata(path: Path | IO[bytes]) -> tuple[str | None, str | None]:
     """(capture time, capture place) from EXIF when Pillow is installed; else (None, None).
+    ``path`` is a file's path or an open binary stream (a member of a zip).
 
     Only what is cheap to read: an image's EXIF DateTimeOriginal and GPS position. Videos and
     recordings keep their metadata inside the sealed file, unread.
@@ -172,54 +204,107 @@ class Attachments:
             raise InvalidInput(f"cannot attach a file to a {kind!r}")
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
-        evidence = self.keys()
-        if evidence.current is None:
-            raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
         with self.vault.store.reading() as conn:
             if get(conn, kind, record_id) is None:
                 raise NotFound(f"there is no {kind} with id {record_id}")
+        try:
+            with open(path, "rb") as source:
+                sealed = self.seal(source)
+        except OSError as exc:
+            raise AttachmentError(f"{path}: could not be stored ({exc.strerror})") from None
+        try:
+            with self.vault.store.transaction() as conn:
+                return self.record(
+                    conn,
+                    kind,
+                    record_id,
+                    sealed,
+                    path.name,
+                    media or media_type(path, sealed.head),
+                    f"{socket.gethostname()}:{path.name}",
+                    capture_metadata(path),
+                )
+        except BaseException:
+            self.discard(sealed)
+            raise
+
+    def seal(self, source: IO[bytes], limit: int | None = None) -> Sealed:
+        """Seal a stream into the store under a fresh data key, not yet recorded: the step of
+        :meth:`attach` that reads the file, for a caller that records it in its own
+        transaction (:meth:`record`) and removes it with :meth:`discard` if that fails.
+
+        Raises:
+            InvalidInput: this copy holds no evidence key, or the stream is past ``limit``.
+            OSError: the store cannot be written.
+        """
+        if self.keys().current is None:
+            raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
         self.folder.mkdir(mode=0o700, exist_ok=True)
         incoming = self.folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}"
         data_key = new_data_key()
+        counted = _Counted(source, limit)
         try:
-            with open(path, "rb") as source:
-                head = source.read(16)
-                source.seek(0)
-                with open(incoming, "wb") as target:
-                    sha256, size = seal_stream(source, target, data_key)
-                    target.flush()
-                    os.fsync(target.fileno())
-            with self.vault.store.reading() as conn:
-                stored = evidence.find(conn, sha256)
-            if stored is not None:
-                blob, data_key = stored
-                incoming.unlink()  # the same file is stored already
-            else:
-                blob = new_blob_name()
-                os.replace(incoming, self.folder / blob)
-        except OSError as exc:
+            with open(incoming, "wb") as target:
+                sha256, size = seal_stream(cast(IO[bytes], counted), target, data_key)
+                target.flush()
+                os.fsync(target.fileno())
+        except BaseException:
             incoming.unlink(missing_ok=True)
-            raise AttachmentError(f"{path}: could not be stored ({exc.strerror})") from None
-        when, place = capture_metadata(path)
+            raise
+        return Sealed(incoming, data_key, sha256, size, counted.head)
+
+    def record(
+        self,
+        conn: Connection,
+        kind: str,
+        record_id: int,
+        sealed: Sealed,
+        filename: str,
+        media: str,
+        origin: str,
+        captured: tuple[str | None, str | None] = (None, None),
+    ) -> dict[str, Any]:
+        """Record a sealed file on a record in the caller's transaction: its blob (an equal
+        file already stored is shared), its row, its first link of custody and its audit
+        event. If the transaction does not commit, :meth:`discard` the sealed file."""
+        self._require("attachment.add")
+        evidence = self.keys()
+        if get(conn, kind, record_id) is None:
+            raise NotFound(f"there is no {kind} with id {record_id}")
+        if sealed.blob is None:
+            stored = evidence.find(conn, sealed.sha256)
+            if stored is not None:
+                sealed.blob, sealed.data_key = stored
+                sealed.incoming.unlink(missing_ok=True)  # the same file is stored already
+            else:
+                sealed.blob = new_blob_name()
+                os.replace(sealed.incoming, self.folder / sealed.blob)
+                sealed.new = True
+                evidence.add(conn, sealed.blob, sealed.data_key, sealed.sha256)
         values = {
             "record_kind": kind,
             "record_id": record_id,
-            "filename": path.name,
-            "media_type": media or media_type(path, head),
-            "size": size,
-            "sha256": seal_sha256(data_key, blob, sha256),
-            "blob_name": blob,
-            "captured_at": when,
-            "captured_place": place,
+            "filename": filename,
+            "media_type": media,
+            "size": sealed.size,
+            "sha256": seal_sha256(sealed.data_key, sealed.blob, sealed.sha256),
+            "blob_name": sealed.blob,
+            "captured_at": captured[0],
+            "captured_place": captured[1],
         }
         actor = self.vault.user.name
-        with self.vault.store.transaction() as conn:
-            if stored is None:
-                evidence.add(conn, blob, data_key, sha256)
-            (aid,) = insert_records(conn, self.vault.store.dialect, "attachment", [values], actor)
-            self._custody(conn, aid, "added", f"{socket.gethostname()}:{path.name}")
-            self.vault.audit.record("attachment_add", "attachment", aid, {"size": size}, conn)
-        return {"id": aid, **values, "sha256": sha256}
+        (aid,) = insert_records(conn, self.vault.store.dialect, "attachment", [values], actor)
+        self._custody(conn, aid, "added", origin)
+        self.vault.audit.record("attachment_add", "attachment", aid, {"size": sealed.size}, conn)
+        return {"id": aid, **values, "sha256": sealed.sha256}
+
+    def discard(self, sealed: Sealed) -> None:
+        """Remove what :meth:`seal` wrote, once the transaction that was to record it failed
+        (a blob another attachment shares is left)."""
+        sealed.incoming.unlink(missing_ok=True)
+        if sealed.new and sealed.blob is not None:
+            (self.folder / sealed.blob).unlink(missing_ok=True)
+            sealed.new = False
 
     def _custody(self, conn: Any, attachment_id: int, action: str, origin: str | None) -> None:
         attachment_rows.add_custody(
@@ -266,6 +351,14 @@ class Attachments:
                 found.append(shown)
         return found
 
+    def access_of(self, conn: Connection, row: Any) -> tuple[bool, bool]:
+        """(whether the role sees an attachment, whether it may open its file): the policy
+        :meth:`list` and :meth:`get` apply, for a caller that reads many."""
+        role = self.vault.role
+        sharing = self._sharing_of(conn, row)
+        seen = may_see(role, sharing)
+        return seen, seen and may_get_evidence(role, sharing) and self.can_open
+
     def _sharing_of(self, conn: Any, row: Any) -> str | None:
         record = get(conn, row.record_kind, row.record_id)
         return getattr(record, "sharing", None) if record is not None else None
@@ -293,26 +386,13 @@ class Attachments:
                     f"attachment {attachment_id}: the {role} role may not open the evidence "
                     f"of a {sharing or 'internal'} {row.record_kind} (it may not read its text)"
                 )
-            recorded = self._sha256(conn, row)
             if output.exists():
                 raise InvalidInput(f"{output} exists: choose a new file name")
             partial = output.with_name(output.name + ".partial")
-            digest = hashlib.sha256()
             try:
                 with open(partial, "wb") as target:
-                    for chunk in self._opened(conn, row.blob_name):
-                        digest.update(chunk)
-                        target.write(chunk)
-                if recorded is None or digest.hexdigest() != recorded:
-                    raise AttachmentError(
-                        f"attachment {attachment_id} does not match its recorded SHA-256"
-                    )
+                    recorded = self.copy_to(conn, row, target)
                 os.replace(partial, output)
-            except FileNotFoundError:
-                partial.unlink(missing_ok=True)
-                raise AttachmentError(
-                    f"attachment {attachment_id}: its stored file is missing"
-                ) from None
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
@@ -327,6 +407,40 @@ class Attachments:
             "filename": shown.get("filename"),
             "media_type": shown.get("media_type"),
         }
+
+    def copy_to(self, conn: Connection, row: Any, target: IO[bytes]) -> str:
+        """Write an attachment's original bytes to ``target``, a chunk at a time, checked
+        against its recorded SHA-256 and size; returns the SHA-256. The caller has checked
+        the role may open it (:func:`~sillok.security.policy.may_get_evidence`) and records
+        the opening (:meth:`record_opened`).
+
+        Raises:
+            AttachmentError: the stored file is missing, altered, or not what was recorded.
+        """
+        recorded = self._sha256(conn, row)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in self._opened(conn, row.blob_name):
+                digest.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+        except FileNotFoundError:
+            raise AttachmentError(f"attachment {row.id}: its stored file is missing") from None
+        if recorded is None or digest.hexdigest() != recorded or size != row.size:
+            raise AttachmentError(f"attachment {row.id} does not match its recorded SHA-256")
+        return recorded
+
+    def record_opened(self, ids: Sequence[int], origin: str, detail: Mapping[str, Any]) -> None:
+        """Record in one transaction that these attachments' files left the archive (a link
+        of custody ``opened`` from ``origin`` and an ``attachment_get`` audit event each),
+        as :meth:`get` records a download."""
+        with self.vault.store.transaction() as conn:
+            for attachment_id in ids:
+                self._custody(conn, attachment_id, "opened", origin)
+            self.vault.audit.record_many(
+                [("attachment_get", "attachment", i, detail) for i in ids], conn
+            )
 
     def rehash(self, row: Any) -> str | None:
         """Re-hash one stored attachment; None if it matches, else what is wrong.

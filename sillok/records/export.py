@@ -95,6 +95,14 @@ class Exports:
     ) -> Iterator[dict[str, str]]:
         """Every act the role may see as a flat row (or the given acts, in their order), in
         id order, with flat memory use."""
+        for row, _records in self.rows_with_records(include_protected, act_ids):
+            yield row
+
+    def rows_with_records(
+        self, include_protected: bool = False, act_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
+        """:meth:`rows`, each with the ids of the records it shows: ``act``, ``source``, and
+        ``event`` and ``person`` (the victim) when it has them (the Uwazi export's files)."""
         places, orgs = self.vault.places, self.vault.organizations
         role = self.vault.role
         reveal = include_protected and may(role, "export.protected")
@@ -164,7 +172,12 @@ class Exports:
                                 victim, [people[p] for _o, p, _r in act_perps if p]
                             ),
                         }
-                        yield self._shown(conn, row, act, victim, event, reveal)
+                        records = {"act": act.id, "source": source.id}
+                        if event is not None:
+                            records["event"] = event.id
+                        if victim is not None:
+                            records["person"] = victim.id
+                        yield self._shown(conn, row, act, victim, event, reveal), records
 
     def _perpetrator(
         self, conn: Any, person: Any, names: list[tuple[str, str, str]], reveal: bool, act: Any

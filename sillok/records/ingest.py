@@ -18,7 +18,7 @@ How rows map to records (see docs/flat-acts-format.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,10 @@ if TYPE_CHECKING:
     from sillok.vault import Vault
 
 Progress = Callable[[int], None]
+#: called in an import's transaction after its rows are written, with the records each row
+#: number was written to (``act``, ``source``, and ``event`` and ``person`` for the victim
+#: when the row has them): what an Uwazi import attaches its files to
+RowsWritten = Callable[[Connection, Mapping[int, Mapping[str, int]]], None]
 
 MAX_KEPT_ERRORS = 10_000
 
@@ -138,6 +142,7 @@ class Importer:
         self.facility_types = vocab.load("facility_types")
         # Load the directories now, not inside the import's write transaction.
         _ = (vault.places, vault.organizations)
+        self._records_of: dict[int, dict[str, int]] | None = None
 
     def parse_row(self, number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
         """Validate one row: the parsed row, or every error in it (see
@@ -183,8 +188,10 @@ class Importer:
         skip_invalid: bool = False,
         rejects: Path | None = None,
         progress: Progress | None = None,
+        written: RowsWritten | None = None,
     ) -> ImportReport:
         """Import rows already read: (row number, {column: value}); see :meth:`run`.
+        ``written`` is called in the import's transaction once every row is written.
 
         Raises:
             InvalidInput: the role may not import (nothing is read or written).
@@ -194,6 +201,7 @@ class Importer:
         report = ImportReport(file=name)
         batch_size = self.vault.settings.import_batch_size
         rejected = Rejects(rejects or Path(f"{name}.rejects.csv"))
+        self._records_of = {} if written is not None else None
         with rejected, self.vault.store.transaction() as conn:
             if import_rows.refs_to_rekey(conn):  # an archive from before the ref key
                 rekey_refs(conn, self.vault.sealer, self.vault.settings.actor)
@@ -228,6 +236,9 @@ class Importer:
                 conn.rollback()
                 raise ImportFailed(report)
             self._write(conn, batch, report)
+            if written is not None and self._records_of is not None:
+                written(conn, self._records_of)
+                self._records_of = None
             # A large import leaves the index in many segments, which slows every search;
             # merging them costs about 3 µs per document of the whole index, so only after an
             # import that wrote a tenth of it or more.
@@ -404,6 +415,7 @@ class Importer:
 
         act_values: dict[str, dict[str, Any]] = {}
         act_row: dict[str, ImportRow] = {}
+        act_of: dict[int, str] = {}
         for row in batch:
             raw = row.raw
             vref = victim_ref.get(row.number)
@@ -430,7 +442,17 @@ class Importer:
             if "description" in row.withheld:  # an export withheld it: leave it as it is
                 del act_values[ref]["description"]
             act_row[ref] = row
+            act_of[row.number] = ref
         acts = upsert_by_ref(conn, dialect, "act", act_values, actor)
+        if self._records_of is not None:
+            for row in batch:
+                vref, event_ref = victim_ref.get(row.number), row.raw.get("event_ref")
+                self._records_of[row.number] = {
+                    "act": acts.ids[act_of[row.number]],
+                    "source": sources.ids[row.raw["source_ref"]],
+                    **({"event": events.ids[event_ref]} if event_ref else {}),
+                    **({"person": persons.ids[vref]} if vref else {}),
+                }
         self._link_acts(conn, acts, act_row, sources, persons, orgs_of, perpetrator_refs, report)
         report.count("act", acts)
 

@@ -41,8 +41,16 @@ MULTI = "|"
 NESTED = "::"
 #: columns Uwazi's own CSV export adds, which its import (and Sillok's) passes over
 UWAZI_EXPORT_COLUMNS = frozenset({"date_added", "template", "published", "documents"})
-#: the columns of files zipped beside the CSV (not imported by Sillok: see docs/publishing.md)
-FILE_COLUMNS = frozenset({"file", "attachments"})
+#: the columns naming files zipped beside the CSV (importEntity.ts): ``file``, the entity's
+#: main document (one name), and ``attachments``, its attachments (``|``-separated); each value
+#: is a zip member's whole name. Sillok writes ``attachments`` and reads both.
+FILE_COLUMN = "file"
+ATTACHMENTS_COLUMN = "attachments"
+FILE_COLUMNS = frozenset({FILE_COLUMN, ATTACHMENTS_COLUMN})
+#: the zip folder Sillok puts a row's files in: ``files/<kind>/<attachment id>/<file name>``,
+#: ``<kind>`` the record of the row the file is on; a file elsewhere is the row's act's
+FILES_FOLDER = "files"
+FILE_KINDS = ("act", "source", "event", "person")
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,34 @@ def _properties() -> list[Property]:
 PROPERTIES: tuple[Property, ...] = tuple(_properties())
 PROPERTY_NAMES = frozenset(p.name for p in PROPERTIES)
 TITLE_COLUMNS = tuple(f"title__{lang}" for lang in ("ko", "en"))
-HEADER: tuple[str, ...] = (*TITLE_COLUMNS, *(p.name for p in PROPERTIES))
+HEADER: tuple[str, ...] = (*TITLE_COLUMNS, *(p.name for p in PROPERTIES), ATTACHMENTS_COLUMN)
+
+
+def file_member(kind: str, attachment_id: int, filename: str) -> str:
+    """The zip member an exported attachment is written to (its file name made safe for a
+    zip and for the ``|``-separated column)."""
+    name = "".join("_" if c in "|/\\" or not c.isprintable() else c for c in filename)
+    name = name.strip()[:200]
+    if name in ("", ".", ".."):
+        name = f"attachment-{attachment_id}"
+    return f"{FILES_FOLDER}/{kind}/{attachment_id}/{name}"
+
+
+def file_kind(member: str) -> str:
+    """The kind of record of its row a file in the zip is attached to (see FILES_FOLDER)."""
+    parts = member.split("/")
+    if len(parts) >= 3 and parts[0] == FILES_FOLDER and parts[1] in FILE_KINDS:
+        return parts[1]
+    return "act"
+
+
+def file_names(cells: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The files a row names: (column, zip member name), in the order given."""
+    found = []
+    if cells.get(FILE_COLUMN):
+        found.append((FILE_COLUMN, cells[FILE_COLUMN].strip()))
+    found += [(ATTACHMENTS_COLUMN, n) for n in split(cells.get(ATTACHMENTS_COLUMN, ""))]
+    return found
 
 
 def template() -> dict[str, object]:
@@ -436,17 +471,13 @@ def read_header(cells: list[str], where: str) -> Header:
 
 def flat_row(number: int, cells: Mapping[str, str], thesauri: Thesauri
              ) -> dict[str, str] | list[RowError]:
-    """One ``import.csv`` row (property name -> value) as a flat acts row, or its errors."""
+    """One ``import.csv`` row (property name -> value) as a flat acts row, or its errors
+    (the files it names are :func:`file_names`')."""
     errors: list[RowError] = []
     row: dict[str, str] = {}
     if cells.get(""):
         errors.append(RowError(number, "(no header)", cells[""], "a value in a column without "
                                "a header"))
-    for name in FILE_COLUMNS:
-        if cells.get(name):
-            errors.append(RowError(number, name, cells[name],
-                                   "files are not imported from Uwazi: import the rows without "
-                                   "them and attach the files with `sillok attach`"))
     for column in COLUMNS:
         value = cells.get(column, "")
         if column in _DATES:
@@ -488,7 +519,10 @@ def _date(number: int, column: str, shown: str, edtf: str, errors: list[RowError
 
 
 __all__ = [
+    "ATTACHMENTS_COLUMN",
     "CSV_NAME",
+    "FILE_COLUMNS",
+    "FILE_KINDS",
     "HEADER",
     "LANGUAGES",
     "PROPERTIES",
@@ -500,6 +534,9 @@ __all__ = [
     "check_thesaurus",
     "edtf_of_uwazi_date",
     "entities",
+    "file_kind",
+    "file_member",
+    "file_names",
     "flat_row",
     "read_header",
     "safe_name",
