@@ -39,28 +39,69 @@ from tests.security.test_protection_imports import (
 #: Korean and English titles, several act types, uncertain dates, roles, lists of names
 ACTS = [
     *YODOK,
-    row(source_ref="S-010", source_type="ngo_report", source_date="2008-2011",
-        event_ref="E-010", event_title="Forced return from China", act_type="forced_repatriation",
-        act_date="around 2005", place="신의주", victim_ref="V-010", victim_name="Qx Pak Un-hui",
-        victim_name_hangul="박은희", victim_aliases="Pak Eun-hee; Unhui", victim_sex="female",
-        victim_birth="1980-02-29", perpetrator_org="보위부; Korean People's Army",
-        perpetrator_name="Kang Ho; Jo Myong", perpetrator_role="ordered",
-        description="returned | handed over at the bridge", sharing="internal"),
-    row(source_ref="S-010", source_type="ngo_report", source_date="2008-2011",
-        event_ref="E-010", event_title="Forced return from China", act_type="denial_of_food",
-        act_date="1990s", place="North Pyongan", victim_ref="V-010",
-        victim_name="Qx Pak Un-hui", perpetrator_role="superior", perpetrator_org="MSS",
-        sharing="public"),
-    row(source_ref="S-011", source_type="media_report", source_date="2020-06-01",
-        act_type="forced_labour", act_date="2019-06-01/2019-09", facility="rodong_danryundae",
-        victim_name="Ri Chol", victim_sex="male", sharing="internal"),
+    row(
+        source_ref="S-010",
+        source_type="ngo_report",
+        source_date="2008-2011",
+        event_ref="E-010",
+        event_title="Forced return from China",
+        act_type="forced_repatriation",
+        act_date="around 2005",
+        place="신의주",
+        victim_ref="V-010",
+        victim_name="Qx Pak Un-hui",
+        victim_name_hangul="박은희",
+        victim_aliases="Pak Eun-hee; Unhui",
+        victim_sex="female",
+        victim_birth="1980-02-29",
+        perpetrator_org="보위부; Korean People's Army",
+        perpetrator_name="Kang Ho; Jo Myong",
+        perpetrator_role="ordered",
+        description="returned | handed over at the bridge",
+        sharing="internal",
+    ),
+    row(
+        source_ref="S-010",
+        source_type="ngo_report",
+        source_date="2008-2011",
+        event_ref="E-010",
+        event_title="Forced return from China",
+        act_type="denial_of_food",
+        act_date="1990s",
+        place="North Pyongan",
+        victim_ref="V-010",
+        victim_name="Qx Pak Un-hui",
+        perpetrator_role="superior",
+        perpetrator_org="MSS",
+        sharing="public",
+    ),
+    row(
+        source_ref="S-011",
+        source_type="media_report",
+        source_date="2020-06-01",
+        act_type="forced_labour",
+        act_date="2019-06-01/2019-09",
+        facility="rodong_danryundae",
+        victim_name="Ri Chol",
+        victim_sex="male",
+        sharing="internal",
+    ),
 ]
 
 
 def counts(archive: Archive) -> dict[str, int]:
     """Rows per record table and log entries: what an import that wrote nothing leaves."""
-    tables = ("acts", "persons", "person_names", "sources", "events", "act_perpetrators",
-              "places", "organizations", "ledger_entries")
+    tables = (
+        "acts",
+        "persons",
+        "person_names",
+        "sources",
+        "events",
+        "act_perpetrators",
+        "places",
+        "organizations",
+        "ledger_entries",
+    )
     with archive.store.reading() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
@@ -74,8 +115,11 @@ def flat_export(archive: Archive) -> list[dict[str, str]]:
 def carried(rows: list[dict[str, str]]) -> list[str]:
     """What Uwazi carries of a flat export: every value but a withheld one, in a stable order."""
     return sorted(
-        json.dumps({k: ("" if v in (PROTECTED, REDACTED) else v) for k, v in r.items()},
-                   ensure_ascii=False, sort_keys=True)
+        json.dumps(
+            {k: ("" if v in (PROTECTED, REDACTED) else v) for k, v in r.items()},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         for r in rows
     )
 
@@ -145,26 +189,48 @@ COI_E_KO = vocab.load("act_types").get("coi_e").labels["ko"]
 def test_an_uwazi_made_zip_imports(sqlcipher_archive: Archive, tmp_path: Path) -> None:
     """Headers as people write them (any case, spaces), Korean thesaurus labels, Uwazi's own
     date forms and its export's columns: read as Uwazi reads them."""
-    path = make_zip(tmp_path / "made.zip", [
-        ["Title", "Source Ref", "Act Type", "Act date", "Victim name", "Date added", "Sharing"],
-        ["one", "U-1", "강제노동", "2009/03/15", "Qx One", "2024-01-01", "공개"],
-        ["two", "U-1", "Arbitrary detention, torture, executions, enforced disappearance and "
-         "political prison camps::Torture", "March 5, 2010", "Qx Two", "", "public"],
-        ["three", "U-2", "차별::성분 차별", "2001~2003", "Qx Three", "", ""],
-        ["four", "U-2", "Torture", "2011", "Qx Four", "", ""],
-    ])
+    path = make_zip(
+        tmp_path / "made.zip",
+        [
+            ["Title", "Source Ref", "Act Type", "Act date", "Victim name", "Date added", "Sharing"],
+            ["one", "U-1", "강제노동", "2009/03/15", "Qx One", "2024-01-01", "공개"],
+            [
+                "two",
+                "U-1",
+                "Arbitrary detention, torture, executions, enforced disappearance and "
+                "political prison camps::Torture",
+                "March 5, 2010",
+                "Qx Two",
+                "",
+                "public",
+            ],
+            ["three", "U-2", "차별::성분 차별", "2001~2003", "Qx Three", "", ""],
+            ["four", "U-2", "Torture", "2011", "Qx Four", "", ""],
+        ],
+    )
     with pytest.raises(ImportFailed) as failed:
         uwazi_files.import_zip(sqlcipher_archive.ingest, path)
     # a bare child label is not in the thesaurus: Uwazi would make a new value of it
     assert "row 5, column act_type" in str(failed.value)
     assert "::Torture" in str(failed.value)
-    path = make_zip(tmp_path / "made2.zip", [
-        ["Title", "Source Ref", "Act Type", "Act date", "Victim name", "Date added", "Sharing"],
-        ["one", "U-1", f"{COI_E_KO}::강제노동", "2009/03/15", "Qx One", "2024-01-01", "공개"],
-        ["two", "U-1", "Arbitrary detention, torture, executions, enforced disappearance and "
-         "political prison camps::Torture", "March 5, 2010", "Qx Two", "", "public"],
-        ["three", "U-2", "차별::성분 차별", "2001~2003", "Qx Three", "", ""],
-    ])
+    path = make_zip(
+        tmp_path / "made2.zip",
+        [
+            ["Title", "Source Ref", "Act Type", "Act date", "Victim name", "Date added", "Sharing"],
+            ["one", "U-1", f"{COI_E_KO}::강제노동", "2009/03/15", "Qx One", "2024-01-01", "공개"],
+            [
+                "two",
+                "U-1",
+                "Arbitrary detention, torture, executions, enforced disappearance and "
+                "political prison camps::Torture",
+                "March 5, 2010",
+                "Qx Two",
+                "",
+                "public",
+            ],
+            ["three", "U-2", "차별::성분 차별", "2001~2003", "Qx Three", "", ""],
+        ],
+    )
     report = uwazi_files.import_zip(sqlcipher_archive.ingest, path)
     assert report.created["act"] == 3
     acts = {r["victim_name"]: r for r in flat_export(sqlcipher_archive)}
@@ -191,8 +257,12 @@ def test_a_date_changed_in_uwazi_wins_over_the_edtf(filled: Archive, tmp_path: P
 # --- refused zips ----------------------------------------------------------------------------
 
 
-def make_zip(path: Path, rows: list[list[str]], extra: dict[str, bytes] | None = None,
-             csv_name: str = "import.csv") -> Path:
+def make_zip(
+    path: Path,
+    rows: list[list[str]],
+    extra: dict[str, bytes] | None = None,
+    csv_name: str = "import.csv",
+) -> Path:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
@@ -202,10 +272,14 @@ def make_zip(path: Path, rows: list[list[str]], extra: dict[str, bytes] | None =
     return path
 
 
-GOOD = [["title__en", "title__ko", "source_ref", "act_type", "act_date"],
-        ["A", "가", "S-1", "Torture", "2009"]]
-WITH_PARENT = "Arbitrary detention, torture, executions, enforced disappearance and political " \
-              "prison camps::Torture"
+GOOD = [
+    ["title__en", "title__ko", "source_ref", "act_type", "act_date"],
+    ["A", "가", "S-1", "Torture", "2009"],
+]
+WITH_PARENT = (
+    "Arbitrary detention, torture, executions, enforced disappearance and political "
+    "prison camps::Torture"
+)
 
 
 def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
@@ -215,57 +289,70 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
     if case == "missing csv":
         return make_zip(path, good, csv_name="acts.csv"), "no import.csv in the zip"
     if case == "unknown header":
-        return make_zip(path, [[*good[0], "Victim shoe size"], [*good[1], "9"]]), \
-            "unknown column(s) 'Victim shoe size'"
+        return make_zip(
+            path, [[*good[0], "Victim shoe size"], [*good[1], "9"]]
+        ), "unknown column(s) 'Victim shoe size'"
     if case == "language on a property":
-        return make_zip(path, [[*good[0], "description__en"], [*good[1], "x"]]), \
-            "'description__en' (language 'en'"
+        return make_zip(
+            path, [[*good[0], "description__en"], [*good[1], "x"]]
+        ), "'description__en' (language 'en'"
     if case == "no source_ref":
-        return make_zip(path, [["title", "act_type"], ["A", WITH_PARENT]]), \
-            "required column(s) missing: source_ref"
+        return make_zip(
+            path, [["title", "act_type"], ["A", WITH_PARENT]]
+        ), "required column(s) missing: source_ref"
     if case == "value without a header":
-        return make_zip(path, [[*good[0], ""], [*good[1], "stray"]]), \
-            "row 2, column (no header): a value in a column without a header ('stray')"
+        return make_zip(
+            path, [[*good[0], ""], [*good[1], "stray"]]
+        ), "row 2, column (no header): a value in a column without a header ('stray')"
     if case == "bad date":
-        return make_zip(path, [good[0], ["A", "가", "S-1", WITH_PARENT, "2009-02-30"]]), \
-            "row 2, column act_date: not a real day"
+        return make_zip(
+            path, [good[0], ["A", "가", "S-1", WITH_PARENT, "2009-02-30"]]
+        ), "row 2, column act_date: not a real day"
     if case == "not a date":
-        return make_zip(path, [good[0], ["A", "가", "S-1", WITH_PARENT, "last winter"]]), \
-            "row 2, column act_date: not a date Uwazi reads"
+        return make_zip(
+            path, [good[0], ["A", "가", "S-1", WITH_PARENT, "last winter"]]
+        ), "row 2, column act_date: not a date Uwazi reads"
     if case == "not in the thesaurus":
-        return make_zip(path, [good[0], ["A", "가", "S-1", "Parking fine", "2009"]]), \
-            "row 2, column act_type: not in the thesaurus 'Act type' ('Parking fine')"
+        return make_zip(
+            path, [good[0], ["A", "가", "S-1", "Parking fine", "2009"]]
+        ), "row 2, column act_type: not in the thesaurus 'Act type' ('Parking fine')"
     if case == "two levels":
-        return make_zip(path, [good[0], ["A", "가", "S-1", "a::b::c", "2009"]]), \
-            "column act_type: more than one '::'"
+        return make_zip(
+            path, [good[0], ["A", "가", "S-1", "a::b::c", "2009"]]
+        ), "column act_type: more than one '::'"
     if case == "thesaurus file term":
         sheet = "English,Korean\nDiscrimination,차별\n- Parking fine,- 주차\n".encode()
-        return make_zip(path, good, {"thesauri/act_type.csv": sheet}), \
-            "thesauri/act_type.csv row 3, column English: 'Parking fine' is not in Sillok's"
+        return make_zip(
+            path, good, {"thesauri/act_type.csv": sheet}
+        ), "thesauri/act_type.csv row 3, column English: 'Parking fine' is not in Sillok's"
     if case == "thesaurus nesting":
         sheet = b"English\n- Torture\n"
-        return make_zip(path, good, {"thesauri/act_type.csv": sheet}), \
-            "thesauri/act_type.csv row 2: a nested value needs a value above it"
+        return make_zip(
+            path, good, {"thesauri/act_type.csv": sheet}
+        ), "thesauri/act_type.csv row 2: a nested value needs a value above it"
     if case == "path traversal":
         return make_zip(path, good, {"../../evil.pdf": b"x"}), "member '../../evil.pdf': refused"
     if case == "absolute path":
         return make_zip(path, good, {"/etc/evil": b"x"}), "member '/etc/evil': refused"
     if case == "missing file":
-        return make_zip(path, [[*good[0], "file"], [*good[1], "2.pdf"]], {"1.pdf": b"%PDF"}), \
-            f"row 2, column file: no such file in {path.name} ('2.pdf')"
+        return make_zip(
+            path, [[*good[0], "file"], [*good[1], "2.pdf"]], {"1.pdf": b"%PDF"}
+        ), f"row 2, column file: no such file in {path.name} ('2.pdf')"
     if case == "file outside the zip":
-        return make_zip(path, [[*good[0], "attachments"], [*good[1], "1.pdf|../../etc/passwd"]],
-                        {"1.pdf": b"%PDF"}), \
-            "row 2, column attachments: refused name"
+        return make_zip(
+            path,
+            [[*good[0], "attachments"], [*good[1], "1.pdf|../../etc/passwd"]],
+            {"1.pdf": b"%PDF"},
+        ), "row 2, column attachments: refused name"
     if case == "not a zip":
         path.write_bytes(b"title,source_ref\n")
         return path, "not a readable zip file"
     if case == "zip bomb":
-        return make_zip(path, good, {"bomb.bin": b"\0" * (40 << 20)}), \
-            "its members inflate to 41,9"
+        return make_zip(path, good, {"bomb.bin": b"\0" * (40 << 20)}), "its members inflate to 41,9"
     if case == "too large":
-        return make_zip(path, good, {"noise.bin": bytes(range(256)) * 20_000}), \
-            "bytes, more than 4,194,304"
+        return make_zip(
+            path, good, {"noise.bin": bytes(range(256)) * 20_000}
+        ), "bytes, more than 4,194,304"
     if case == "bomb csv":
         return make_zip(path, [good[0], *[good[1]] * 200_000]), "inflate to 23,"
     if case == "lying sizes":
@@ -274,18 +361,34 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
         data = bytearray(path.read_bytes())
         for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
             at = data.index(signature)
-            data[at + offset:at + offset + 4] = (100).to_bytes(4, "little")
+            data[at + offset : at + offset + 4] = (100).to_bytes(4, "little")
         path.write_bytes(bytes(data))
         return path, "not a readable zip file"
     raise AssertionError(case)
 
 
-CASES = ["missing csv", "unknown header", "no source_ref", "value without a header",
-         "language on a property", "bad date", "not a date",
-         "not in the thesaurus", "two levels", "thesaurus file term", "thesaurus nesting",
-         "path traversal", "absolute path", "missing file", "file outside the zip", "not a zip",
-         "zip bomb", "too large",
-         "bomb csv", "lying sizes"]
+CASES = [
+    "missing csv",
+    "unknown header",
+    "no source_ref",
+    "value without a header",
+    "language on a property",
+    "bad date",
+    "not a date",
+    "not in the thesaurus",
+    "two levels",
+    "thesaurus file term",
+    "thesaurus nesting",
+    "path traversal",
+    "absolute path",
+    "missing file",
+    "file outside the zip",
+    "not a zip",
+    "zip bomb",
+    "too large",
+    "bomb csv",
+    "lying sizes",
+]
 
 
 @pytest.fixture
@@ -315,8 +418,9 @@ def test_the_command_line(filled: Archive, tmp_path: Path) -> None:
     env = {"SILLOK_PASSPHRASE": PASSPHRASE}
     out = tmp_path / "cli.zip"
     filled.close()
-    result = runner.invoke(app, ["export", str(filled.folder), "--format", "uwazi",
-                                 "--output", str(out)], env=env)
+    result = runner.invoke(
+        app, ["export", str(filled.folder), "--format", "uwazi", "--output", str(out)], env=env
+    )
     assert result.exit_code == 0, result.stderr
     assert f"Exported {len(ACTS)} acts" in result.stdout and zipfile.is_zipfile(out)
     result = runner.invoke(app, ["export", str(filled.folder), "--format", "uwazi"], env=env)
@@ -324,8 +428,9 @@ def test_the_command_line(filled: Archive, tmp_path: Path) -> None:
     new = tmp_path / "new"
     with Archive.create(new, PASSPHRASE, settings=FAST):
         pass
-    result = runner.invoke(app, ["import", str(new), str(out), "--format", "uwazi", "--json"],
-                           env=env)
+    result = runner.invoke(
+        app, ["import", str(new), str(out), "--format", "uwazi", "--json"], env=env
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["created"]["act"] == len(ACTS)
     bad, expected = _bad(tmp_path, "bad date")
@@ -354,8 +459,9 @@ def test_a_viewer_exports_redacted_and_may_not_import(filled: Archive, tmp_path:
         assert mine["description"] == theirs["description"]
         assert mine["victim_name"] == theirs["victim_name"]
         assert mine["source_ref"] == theirs["source_ref"]
-    shown = path.read_bytes() + b"".join(zipfile.ZipFile(path).read(n)
-                                         for n in zipfile.ZipFile(path).namelist())
+    shown = path.read_bytes() + b"".join(
+        zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()
+    )
     for secret in ("Witness Alpha", "Beaten during interrogation"):  # informant, confidential
         assert secret.encode() not in shown
     exports = filled.audit.events(action="export")
@@ -366,17 +472,24 @@ def test_no_marker_is_imported_as_data(filled: Archive, tmp_path: Path) -> None:
     with opened_as(filled, "viewer") as viewer:
         path = tmp_path / "viewer.zip"
         uwazi_files.export_zip(viewer.exports, path)
-    assert any(REDACTED in v or PROTECTED in v for r in csv_of(path) for v in r.values()), \
+    assert any(REDACTED in v or PROTECTED in v for r in csv_of(path) for v in r.values()), (
         "the viewer's export withholds nothing: the test proves nothing"
+    )
     with Archive.create(tmp_path / "copy", PASSPHRASE, settings=FAST) as copy:
         try:
             uwazi_files.import_zip(copy.ingest, path)
         except InvalidInput:
             return  # refusing the rows that cannot be matched is safe too
         with copy.store.reading() as conn:
-            values: list[Any] = [r[0] for r in conn.execute(text(
-                "SELECT name FROM person_names UNION ALL SELECT description FROM acts "
-                "UNION ALL SELECT title FROM events"))]
+            values: list[Any] = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT name FROM person_names UNION ALL SELECT description FROM acts "
+                        "UNION ALL SELECT title FROM events"
+                    )
+                )
+            ]
     assert not [v for v in values if v and (REDACTED in v or PROTECTED in v)]
 
 
@@ -391,8 +504,9 @@ def test_every_thesaurus_value_names_its_key_again() -> None:
                 assert thesauri.key_of(column, thesauri.value(column, entry.key, lang)) == entry.key
 
 
-_item = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
-                min_size=1, max_size=12).filter(lambda s: "|" not in s and ";" not in s)
+_item = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=12
+).filter(lambda s: "|" not in s and ";" not in s)
 
 
 @given(st.lists(_item, max_size=5))
@@ -423,24 +537,40 @@ def test_reimporting_an_export_changes_nothing_and_unprotects_no_one(
     assert not clear, f"protected persons' names in the clear: {clear}"
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
-                              blacklist_characters="|;"), max_size=10).map(str.strip)
-_choice = {c: st.sampled_from([e.key for e in uwazi.thesaurus(c)])
-           for c in ("source_type", "victim_sex", "perpetrator_role", "sharing")}
-_dates = st.sampled_from(["", "2009", "2009-03", "2009-03-15", "2005~", "199X", "2008/2011",
-                          "2009?", "..", "[redacted]"]).filter(lambda d: d != "..")
+_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="|;"),
+    max_size=10,
+).map(str.strip)
+_choice = {
+    c: st.sampled_from([e.key for e in uwazi.thesaurus(c)])
+    for c in ("source_type", "victim_sex", "perpetrator_role", "sharing")
+}
+_dates = st.sampled_from(
+    ["", "2009", "2009-03", "2009-03-15", "2005~", "199X", "2008/2011", "2009?", "..", "[redacted]"]
+).filter(lambda d: d != "..")
 
 
 @given(
-    st.fixed_dictionaries({
-        "source_ref": _text, "event_ref": _text, "event_title": _text, "victim_ref": _text,
-        "victim_name": _text, "victim_name_hangul": _text, "description": _text,
-        "act_type": st.sampled_from([t.key for t in vocab.load("act_types") if not t.deprecated]),
-        "victim_aliases": st.lists(_text.filter(bool), max_size=3).map("; ".join),
-        "perpetrator_name": st.lists(_text.filter(bool), max_size=3).map("; ".join),
-        "source_date": _dates, "act_date": _dates, "victim_birth": _dates,
-        **_choice,
-    })
+    st.fixed_dictionaries(
+        {
+            "source_ref": _text,
+            "event_ref": _text,
+            "event_title": _text,
+            "victim_ref": _text,
+            "victim_name": _text,
+            "victim_name_hangul": _text,
+            "description": _text,
+            "act_type": st.sampled_from(
+                [t.key for t in vocab.load("act_types") if not t.deprecated]
+            ),
+            "victim_aliases": st.lists(_text.filter(bool), max_size=3).map("; ".join),
+            "perpetrator_name": st.lists(_text.filter(bool), max_size=3).map("; ".join),
+            "source_date": _dates,
+            "act_date": _dates,
+            "victim_birth": _dates,
+            **_choice,
+        }
+    )
 )
 def test_a_row_survives_the_uwazi_columns(values: dict[str, str]) -> None:
     """Any flat row written as Uwazi values (``|`` lists, ``Parent::Child`` act types, dates
@@ -449,4 +579,5 @@ def test_a_row_survives_the_uwazi_columns(values: dict[str, str]) -> None:
     back = uwazi.flat_row(2, uwazi.entity(flat, uwazi.Thesauri()), uwazi.Thesauri())
     assert not isinstance(back, list), back
     assert {k: v for k, v in back.items() if k != "informant"} == {
-        k: v for k, v in flat.items() if k != "informant"}
+        k: v for k, v in flat.items() if k != "informant"
+    }

@@ -132,8 +132,9 @@ def test_files_round_trip_into_an_empty_archive(
     again = tmp_path / "again.zip"
     assert uwazi_files.export_zip(archive.exports, again).files == 4
     with zipfile.ZipFile(again) as book:
-        assert sorted(sha(book.read(n)) for n in book.namelist() if n.startswith("files/")) \
-            == sorted(sha(d) for d in (JPEG, PDF, AUDIO, NOTE))
+        assert sorted(
+            sha(book.read(n)) for n in book.namelist() if n.startswith("files/")
+        ) == sorted(sha(d) for d in (JPEG, PDF, AUDIO, NOTE))
     # importing the same zip again attaches nothing again
     before = state(archive)
     assert "attachment" not in uwazi_files.import_zip(archive.ingest, path).created
@@ -216,8 +217,11 @@ def _zip_with(path: Path, cells: str, files: dict[str, bytes], stored: bool = Fa
         ("traversal", "row 2, column attachments: refused name"),
         ("absolute", "row 2, column attachments: refused name"),
         ("missing", "row 2, column attachments: no such file in missing.zip ('2.jpg')"),
-        ("oversized", "row 2, column attachments: 300,004 bytes, more than 100,000 (the limit "
-                      "FileLimits.file_bytes) ('big.jpg')"),
+        (
+            "oversized",
+            "row 2, column attachments: 300,004 bytes, more than 100,000 (the limit "
+            "FileLimits.file_bytes) ('big.jpg')",
+        ),
         ("bomb", "a zip bomb"),
         ("event without event", "an event's file, and the row has no event_ref"),
         ("too much together", "its files inflate to 450,020 bytes, more than 400,000"),
@@ -258,8 +262,13 @@ def test_a_zip_with_bad_files_is_refused_and_nothing_changes(
     with pytest.raises(InvalidInput) as refused:
         uwazi_files.import_zip(with_files.ingest, path, limits)
     assert expected in str(refused.value)
-    assert path.name in str(refused.value) or case in ("traversal", "absolute", "oversized",
-                                                       "bomb", "event without event")
+    assert path.name in str(refused.value) or case in (
+        "traversal",
+        "absolute",
+        "oversized",
+        "bomb",
+        "event without event",
+    )
     assert state(with_files) == before
     assert with_files.verification.run().ok
 
@@ -270,18 +279,24 @@ def test_an_uwazi_made_zip_attaches_its_files_to_the_acts(
     """Uwazi's own example (csv/specs/zipData): files at the top of the zip, a ``file`` and
     ``|``-separated ``attachments``, headers with spaces around them."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([
-        ["Title ", " Source ref", "Act type ", " file ", " attachments"],
-        ["file1", "U-1", WITH_PARENT, "1.pdf", "att1.doc"],
-        ["file2", "U-2", WITH_PARENT, "2.pdf", "att1.doc|att2.jpg"],
-        ["file3", "U-3", WITH_PARENT, "", ""],
-    ])
+    csv.writer(out, lineterminator="\n").writerows(
+        [
+            ["Title ", " Source ref", "Act type ", " file ", " attachments"],
+            ["file1", "U-1", WITH_PARENT, "1.pdf", "att1.doc"],
+            ["file2", "U-2", WITH_PARENT, "2.pdf", "att1.doc|att2.jpg"],
+            ["file3", "U-3", WITH_PARENT, "", ""],
+        ]
+    )
     doc = b"\xd0\xcf\x11\xe0" + os.urandom(3000)
     path = tmp_path / "made.zip"
     with zipfile.ZipFile(path, "w") as book:
         book.writestr("import.csv", out.getvalue())
-        for name, data in (("1.pdf", PDF), ("2.pdf", PDF[:5000]), ("att1.doc", doc),
-                           ("att2.jpg", JPEG)):
+        for name, data in (
+            ("1.pdf", PDF),
+            ("2.pdf", PDF[:5000]),
+            ("att1.doc", doc),
+            ("att2.jpg", JPEG),
+        ):
             book.writestr(name, data)
     report = uwazi_files.import_zip(sqlcipher_archive.ingest, path)
     assert report.created["act"] == 3 and report.created["attachment"] == 5
@@ -291,8 +306,11 @@ def test_an_uwazi_made_zip_attaches_its_files_to_the_acts(
         )
         for flat, records in sqlcipher_archive.exports.rows_with_records()
     }
-    assert by_source == {"U-1": ["1.pdf", "att1.doc"], "U-2": ["2.pdf", "att1.doc", "att2.jpg"],
-                         "U-3": []}
+    assert by_source == {
+        "U-1": ["1.pdf", "att1.doc"],
+        "U-2": ["2.pdf", "att1.doc", "att2.jpg"],
+        "U-3": [],
+    }
     custody = sqlcipher_archive.attachments.list()[0]["custody"]
     assert [c["action"] for c in custody] == ["added"]
     assert sqlcipher_archive.verification.run().ok
@@ -303,8 +321,9 @@ def test_the_command_line_with_files(with_files: Archive, tmp_path: Path) -> Non
     env = {"SILLOK_PASSPHRASE": PASSPHRASE}
     out = tmp_path / "cli.zip"
     with_files.close()
-    result = runner.invoke(app, ["export", str(with_files.folder), "--format", "uwazi",
-                                 "--output", str(out)], env=env)
+    result = runner.invoke(
+        app, ["export", str(with_files.folder), "--format", "uwazi", "--output", str(out)], env=env
+    )
     assert result.exit_code == 0, result.stderr
     assert f"Exported {len(ACTS)} acts and 4 files (" in result.stdout
     new = tmp_path / "new"
@@ -313,8 +332,9 @@ def test_the_command_line_with_files(with_files: Archive, tmp_path: Path) -> Non
     result = runner.invoke(app, ["import", str(new), str(out), "--format", "uwazi"], env=env)
     assert result.exit_code == 0, result.stderr
     assert "files attached: 4" in result.stdout
-    result = runner.invoke(app, ["import", str(new), str(out), "--format", "uwazi", "--json"],
-                           env=env)
+    result = runner.invoke(
+        app, ["import", str(new), str(out), "--format", "uwazi", "--json"], env=env
+    )
     assert result.exit_code == 0  # the same zip again: the records have their files
     assert "attachment" not in json.loads(result.stdout)["created"]
     result = runner.invoke(app, ["verify", str(new)], env=env)

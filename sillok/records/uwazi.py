@@ -164,8 +164,11 @@ _CHOICES: dict[str, list[tuple[str, str, str]]] = {
         ("ngo_report", "NGO report", "NGO 보고서"),
         ("other", "Other", "기타"),
     ],
-    "victim_sex": [("male", "Male", "남성"), ("female", "Female", "여성"),
-                   ("unknown", "Unknown", "미상")],
+    "victim_sex": [
+        ("male", "Male", "남성"),
+        ("female", "Female", "여성"),
+        ("unknown", "Unknown", "미상"),
+    ],
     "perpetrator_role": [
         ("perpetrator", "Perpetrator", "가해자"),
         ("direct", "Direct perpetrator", "직접 가해자"),
@@ -173,8 +176,11 @@ _CHOICES: dict[str, list[tuple[str, str, str]]] = {
         ("superior", "Superior", "상급자"),
         ("accomplice", "Accomplice", "공범"),
     ],
-    "sharing": [("confidential", "Confidential", "기밀"), ("internal", "Internal", "내부"),
-                ("public", "Public", "공개")],
+    "sharing": [
+        ("confidential", "Confidential", "기밀"),
+        ("internal", "Internal", "내부"),
+        ("public", "Public", "공개"),
+    ],
 }
 
 
@@ -242,8 +248,11 @@ class Thesauri:
         entry = self.find(column, parent, label)
         if entry is None:
             hint = ""
-            nested = [e for e in self.entries[column] if e.parent and
-                      _norm(label) in {_norm(x) for x in e.labels.values()}]
+            nested = [
+                e
+                for e in self.entries[column]
+                if e.parent and _norm(label) in {_norm(x) for x in e.labels.values()}
+            ]
             if nested and parent is None:
                 hint = f" (write it as {self.value(column, nested[0].key)!r})"
             raise ValueError(f"not in the thesaurus {_SELECTS[column]!r}{hint}")
@@ -333,9 +342,26 @@ def uwazi_date(edtf: str) -> str:
     return ""
 
 
-_MONTHS = {m.lower(): n for n, m in enumerate(
-    ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-     "October", "November", "December"), start=1)}
+_MONTHS = {
+    m.lower(): n
+    for n, m in enumerate(
+        (
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+        start=1,
+    )
+}
 _NUMERIC = re.compile(r"(\d{4})[-/ ](\d{1,2})[-/ ](\d{1,2})")
 _WRITTEN = re.compile(r"([A-Za-z]+) (\d{1,2}),? (\d{4})")
 UWAZI_DATE_FORMS = "YYYY-MM-DD, YYYY/MM/DD, YYYY MM DD, March 15, 2009 (LL), YYYY, or from:to"
@@ -445,39 +471,46 @@ def read_header(cells: list[str], where: str) -> Header:
         elif name == "title" or (base == "title" and lang in LANGUAGES):
             names.append(name)
         elif base in PROPERTY_NAMES | {"title"}:
-            problems.append(f"{cell!r} (language {lang!r}: only the title has languages, "
-                            f"in {', '.join(LANGUAGES)})")
+            problems.append(
+                f"{cell!r} (language {lang!r}: only the title has languages, "
+                f"in {', '.join(LANGUAGES)})"
+            )
         else:
             problems.append(repr(cell))
     if problems:
-        raise ValueError(f"{where}: unknown column(s) {', '.join(problems)}; the template's "
-                         f"properties are: title, {', '.join(p.name for p in PROPERTIES)}")
+        raise ValueError(
+            f"{where}: unknown column(s) {', '.join(problems)}; the template's "
+            f"properties are: title, {', '.join(p.name for p in PROPERTIES)}"
+        )
     given = [n for n in names if n]
     twice = sorted({n for n in given if given.count(n) > 1})
     if twice:
         raise ValueError(f"{where}: column(s) given twice: {', '.join(twice)}")
     titles = [n for n in given if n.startswith("title")]
     if not titles:
-        raise ValueError(f"{where}: no title column (Uwazi requires one: title, or "
-                         f"{' and '.join(TITLE_COLUMNS)})")
+        raise ValueError(
+            f"{where}: no title column (Uwazi requires one: title, or "
+            f"{' and '.join(TITLE_COLUMNS)})"
+        )
     if "title" in titles and len(titles) > 1:
-        raise ValueError(f"{where}: title mixes a column without a language and columns "
-                         "with one")
+        raise ValueError(f"{where}: title mixes a column without a language and columns with one")
     missing = [c for c in REQUIRED if c not in given]
     if missing:
         raise ValueError(f"{where}: required column(s) missing: {', '.join(missing)}")
     return Header(tuple(names))
 
 
-def flat_row(number: int, cells: Mapping[str, str], thesauri: Thesauri
-             ) -> dict[str, str] | list[RowError]:
+def flat_row(
+    number: int, cells: Mapping[str, str], thesauri: Thesauri
+) -> dict[str, str] | list[RowError]:
     """One ``import.csv`` row (property name -> value) as a flat acts row, or its errors
     (the files it names are :func:`file_names`')."""
     errors: list[RowError] = []
     row: dict[str, str] = {}
     if cells.get(""):
-        errors.append(RowError(number, "(no header)", cells[""], "a value in a column without "
-                               "a header"))
+        errors.append(
+            RowError(number, "(no header)", cells[""], "a value in a column without a header")
+        )
     for column in COLUMNS:
         value = cells.get(column, "")
         if column in _DATES:

@@ -69,8 +69,15 @@ _ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSErro
 
 
 #: media types already compressed: stored in the zip as they are, not deflated again
-_STORED_TYPES = ("image/jpeg", "image/png", "image/gif", "video/", "audio/mpeg", "audio/ogg",
-                 "audio/flac")
+_STORED_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "video/",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/flac",
+)
 
 
 @dataclass
@@ -88,8 +95,10 @@ class UwaziExport:
         """A line on the files left out, or ``""``."""
         if not self.withheld:
             return ""
-        return (f"{self.withheld} file(s) not exported: the {self.role} role may not open the "
-                "evidence of their records (their rows are exported without them)")
+        return (
+            f"{self.withheld} file(s) not exported: the {self.role} role may not open the "
+            "evidence of their records (their rows are exported without them)"
+        )
 
 
 @dataclass
@@ -128,9 +137,10 @@ def export_zip(exports: Exports, output: Path) -> UwaziExport:
     chosen: dict[str, Any] = {}  # zip member -> attachment row, in the order first named
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as book:
-            with book.open(uwazi.CSV_NAME, "w") as raw, io.TextIOWrapper(
-                raw, encoding="utf-8", newline=""
-            ) as text:
+            with (
+                book.open(uwazi.CSV_NAME, "w") as raw,
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
+            ):
                 writer = csv.DictWriter(text, fieldnames=uwazi.HEADER, lineterminator="\n")
                 writer.writeheader()
                 thesauri = uwazi.Thesauri()
@@ -163,8 +173,13 @@ def export_zip(exports: Exports, output: Path) -> UwaziExport:
         raise
     exports.vault.audit.record(
         "export",
-        detail={"rows": result.rows, "format": "uwazi", "include_protected": False,
-                "files": result.files, "files_withheld": result.withheld},
+        detail={
+            "rows": result.rows,
+            "format": "uwazi",
+            "include_protected": False,
+            "files": result.files,
+            "files_withheld": result.withheld,
+        },
     )
     if chosen:
         attachments.record_opened(
@@ -185,9 +200,7 @@ def _row_files(
         record_id = records.get(kind)
         if record_id is None:
             continue
-        if kind == "person" and any(
-            flat.get(c) in WITHHELD for c in ("victim_ref", "victim_name")
-        ):
+        if kind == "person" and any(flat.get(c) in WITHHELD for c in ("victim_ref", "victim_name")):
             continue  # a protected or redacted victim: their files could say who they are
         for row, openable in files.of.get((kind, record_id), []):
             if not openable:
@@ -383,8 +396,10 @@ def csv_rows(where: str, data: bytes, limits: ReadLimits) -> Iterator[tuple[int,
         for cells in reader:
             number, start = start, reader.line_num + 1
             if number > limits.rows:
-                raise InvalidInput(f"{where} row {number:,}: past the most rows a file may have "
-                                   f"({limits.rows:,}, the limit ReadLimits.rows)")
+                raise InvalidInput(
+                    f"{where} row {number:,}: past the most rows a file may have "
+                    f"({limits.rows:,}, the limit ReadLimits.rows)"
+                )
             if not any(c.strip() for c in cells):
                 continue
             yield number, [_cell(where, number, c, limits) for c in cells]
@@ -455,10 +470,15 @@ def import_zip(
     attachments = Attachments(vault)
     for number, cells in rows_iter:
         report.rows += 1
-        if len(cells) > len(header.names) and any(cells[len(header.names):]):
-            converted: dict[str, str] | list[RowError] = [RowError(
-                number, "(beyond the last column)", cells[len(header.names)],
-                f"{len(cells)} values for {len(header.names)} columns")]
+        if len(cells) > len(header.names) and any(cells[len(header.names) :]):
+            converted: dict[str, str] | list[RowError] = [
+                RowError(
+                    number,
+                    "(beyond the last column)",
+                    cells[len(header.names)],
+                    f"{len(cells)} values for {len(header.names)} columns",
+                )
+            ]
         else:
             named: dict[str, str] = {}
             for column, value in zip(header.names, cells, strict=False):
@@ -527,21 +547,26 @@ class _RowFiles:
 
     def _refused(self, name: str, cells: Mapping[str, str]) -> str | None:
         if not _safe_member(name) or not name.isprintable():
-            return ("refused name (an absolute path, a drive, '..', a backslash or a control "
-                    "character)")
+            return (
+                "refused name (an absolute path, a drive, '..', a backslash or a control character)"
+            )
         info = self.zipped.infos.get(name)
         if info is None or info.is_dir():
             return f"no such file in {self.zipped.path.name}"
         limits = self.limits
         if info.file_size > limits.file_bytes:
-            return (f"{info.file_size:,} bytes, more than {limits.file_bytes:,} (the limit "
-                    "FileLimits.file_bytes)")
+            return (
+                f"{info.file_size:,} bytes, more than {limits.file_bytes:,} (the limit "
+                "FileLimits.file_bytes)"
+            )
         if info.file_size > limits.ratio_floor and (
             info.file_size > limits.ratio * max(info.compress_size, 1)
         ):
-            return (f"inflates {info.file_size // max(info.compress_size, 1):,} times (to "
-                    f"{info.file_size:,} bytes), more than {limits.ratio} (a zip bomb: the limit "
-                    "FileLimits.ratio)")
+            return (
+                f"inflates {info.file_size // max(info.compress_size, 1):,} times (to "
+                f"{info.file_size:,} bytes), more than {limits.ratio} (a zip bomb: the limit "
+                "FileLimits.ratio)"
+            )
         kind = uwazi.file_kind(name)
         if kind == "event" and not cells.get("event_ref"):
             return "an event's file, and the row has no event_ref"
@@ -591,8 +616,14 @@ class _Attacher:
                         if stored and _attached(conn, kind, record_id, stored[0], filename):
                             continue  # the zip imported before: the record has the file
                         self.attachments.record(
-                            conn, kind, record_id, sealed, filename, media,
-                            f"{origin}:{member}", captured,
+                            conn,
+                            kind,
+                            record_id,
+                            sealed,
+                            filename,
+                            media,
+                            f"{origin}:{member}",
+                            captured,
                         )
                         self.added += 1
                     if sealed.blob is None:  # every record has it already
