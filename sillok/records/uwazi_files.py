@@ -593,10 +593,16 @@ class _Attacher:
 
     def __call__(self, conn: Connection, records_of: Mapping[int, Mapping[str, int]]) -> None:
         targets: dict[str, dict[tuple[str, int], None]] = {}  # member -> records, in order
+        where = self.zipped.path.name
         for number, named in self.files.named.items():
             for kind, member in named:
-                targets.setdefault(member, {})[(kind, records_of[number][kind])] = None
-        where = self.zipped.path.name
+                record_id = records_of[number].get(kind)
+                if record_id is None:  # a victim only withheld values name
+                    raise InvalidInput(
+                        f"{where}:{uwazi.CSV_NAME} row {number}: {member!r} is a {kind}'s file, "
+                        f"and the row's {kind} is not known; nothing was imported"
+                    )
+                targets.setdefault(member, {})[(kind, record_id)] = None
         origin = f"{socket.gethostname()}:{where}"
         try:
             with zipfile.ZipFile(self.zipped.path) as book:
