@@ -212,6 +212,7 @@ class Attachments:
                 sealed = self.seal(source)
         except OSError as exc:
             raise AttachmentError(f"{path}: could not be stored ({exc.strerror})") from None
+        captured = capture_metadata(path)
         try:
             with self.vault.store.transaction() as conn:
                 return self.record(
@@ -222,7 +223,7 @@ class Attachments:
                     path.name,
                     media or media_type(path, sealed.head),
                     f"{socket.gethostname()}:{path.name}",
-                    capture_metadata(path),
+                    captured,
                 )
         except BaseException:
             self.discard(sealed)
