@@ -9,11 +9,11 @@ audited as an export.
 An import reads such a zip, or one a group made in Uwazi with the same template, and turns
 each row into a flat acts row (:func:`sillok.records.uwazi.flat_row`), which the flat acts
 importer validates and writes in one transaction (:meth:`sillok.records.ingest.Importer.run_rows`):
-the same checks, the same all-or-nothing, the same handling of withheld values. The zip is read
-in memory, never unpacked, after every member's name is checked (no absolute path, no ``..``,
-no link, no encrypted member) and while the bytes it inflates to are counted against
-:class:`~sillok.settings.ReadLimits` (``xlsx_inflated_bytes``): a zip bomb is refused before it
-has cost more than the limit.
+the same checks, the same all-or-nothing, the same handling of withheld values. The CSV and
+thesauri are read in memory, never unpacked, after every member's name is checked (no absolute
+path, no ``..``, no link, no encrypted member) and while the bytes they inflate to are counted
+against :class:`~sillok.settings.ReadLimits` (``xlsx_inflated_bytes``): a zip bomb is refused
+before it has cost more than the limit. Files are streamed from the zip into the sealed store.
 
 Files travel as Uwazi's CSV import takes them (``importEntity.ts`` in huridocs/uwazi): the
 ``attachments`` column names zip members, ``|``-separated, each matched to a member by its
