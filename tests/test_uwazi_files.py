@@ -224,6 +224,7 @@ def _zip_with(path: Path, cells: str, files: dict[str, bytes], stored: bool = Fa
         ),
         ("bomb", "a zip bomb"),
         ("event without event", "an event's file, and the row has no event_ref"),
+        ("withheld victim", "a victim's file, and the row names no victim"),
         ("too much together", "its files inflate to 450,020 bytes, more than 400,000"),
         ("bad crc", "a file could not be read from the zip"),
     ],
@@ -244,6 +245,17 @@ def test_a_zip_with_bad_files_is_refused_and_nothing_changes(
         _zip_with(path, "silence.wav", {"silence.wav": b"RIFF" + bytes(8 << 20)})
     elif case == "event without event":
         _zip_with(path, "files/event/1/note.txt", {"files/event/1/note.txt": NOTE})
+    elif case == "withheld victim":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(
+            [
+                [*GOOD[0], "victim_name", "attachments"],
+                ["A", "가", "S-1", WITH_PARENT, "2009", "[protected]", "files/person/1/v.jpg"],
+            ]
+        )
+        with zipfile.ZipFile(path, "w") as book:
+            book.writestr("import.csv", out.getvalue())
+            book.writestr("files/person/1/v.jpg", JPEG)
     elif case == "too much together":
         _zip_with(path, "1.jpg|2.pdf", {"1.jpg": JPEG, "2.pdf": PDF})
     elif case == "bad crc":
@@ -268,6 +280,7 @@ def test_a_zip_with_bad_files_is_refused_and_nothing_changes(
         "oversized",
         "bomb",
         "event without event",
+        "withheld victim",
     )
     assert state(with_files) == before
     assert with_files.verification.run().ok

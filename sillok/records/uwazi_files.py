@@ -570,8 +570,9 @@ class _RowFiles:
         kind = uwazi.file_kind(name)
         if kind == "event" and not cells.get("event_ref"):
             return "an event's file, and the row has no event_ref"
-        if kind == "person" and not (cells.get("victim_ref") or cells.get("victim_name")):
-            return "a victim's file, and the row has no victim"
+        victim = [cells.get(c, "") for c in ("victim_ref", "victim_name")]
+        if kind == "person" and not [v for v in victim if v and v not in WITHHELD]:
+            return "a victim's file, and the row names no victim"
         return None
 
     def check_total(self) -> None:
