@@ -18,6 +18,7 @@ after signing is read back as ``[protected]`` and left out of every public copy
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -120,8 +121,9 @@ def signatory_name(value: Any) -> SignatoryName:
 
 
 def signatory_names(values: Sequence[Any]) -> list[SignatoryName]:
-    """Every signatory of a list (:func:`signatory_name`), in order."""
-    return [signatory_name(v) for v in values]
+    """Every signatory of a list (:func:`signatory_name`), in order; blank names are skipped,
+    as blank lines are."""
+    return [signatory_name(v) for v in values if not (isinstance(v, str) and not v.strip())]
 
 
 def signatory_lines(text: str) -> list[SignatoryName]:
@@ -161,8 +163,23 @@ def check(conn: Connection, names: Sequence[SignatoryName]) -> None:
             _person_id(conn, given)
 
 
+_LABEL = re.compile(r"^(?P<latin>.+?) \((?P<hangul>[^()]+)\)$")
+
+
+def _persons(conn: Connection, text: str) -> list[Any]:
+    """The persons a signatory's text names: by ref, by a name, or by the label pages show,
+    ``Latin (Hangul)`` (so a form filled in from a statement saves back as it was)."""
+    found = store.persons_called(conn, text)
+    label = _LABEL.match(text)
+    if found or label is None:
+        return found
+    latin = {r.id: r for r in store.persons_called(conn, label["latin"].strip())}
+    hangul = {r.id for r in store.persons_called(conn, label["hangul"].strip())}
+    return [latin[i] for i in sorted(set(latin) & hangul)]
+
+
 def _person_id(conn: Connection, given: SignatoryName) -> int:
-    found = store.persons_called(conn, given.name)
+    found = _persons(conn, given.name)
     if not found:
         raise _refused(
             given.line(),
