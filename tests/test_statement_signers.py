@@ -339,8 +339,9 @@ def test_round_trip_through_the_api_the_form_and_the_command_line(
         form.pop("language")
         saved = staff.post(f"/statements/{new_id}/edit", data=form, follow_redirects=False)
         assert saved.status_code == 303
-        assert app.state.web.archive.statements.get(new_id).signatories == (
-            app.state.web.archive.statements.get(sid).signatories[::-1]
+        assert (
+            app.state.web.archive.statements.get(new_id).signatories
+            == (app.state.web.archive.statements.get(sid).signatories[::-1])
         )
     finally:
         app.state.web.close()

@@ -379,6 +379,7 @@ class Statements(StatementReader):
                 f"statement (statement.publish)"
             )
 
+
 def _protected(people: dict[int, Any], person_id: int) -> bool:
     """Whether a signing person is protected (or gone: then shown to no one either)."""
     person = people.get(person_id)
