@@ -185,8 +185,9 @@ def test_mixed_signatories_in_order_on_the_live_page_without_the_protected(
     assert page.status_code == 200
     heading = "Signatories" if lang == "en" else "서명 단체·개인"
     assert_in_order(page.text, [heading, *ORDER, "</ol>"])
+    # a person is marked as one; an organization's item is as it always was
+    assert_in_order(page.text, [f"<li>{ORG_FIRST}</li>", f'<li data-kind="person">{KIM_LABEL}'])
     assert page.text.count('data-kind="person"') == 2
-    assert page.text.count('data-kind="organization"') == 2
     for public in (
         page.text,
         visitor.get(f"/news?language={lang}").text,
