@@ -357,3 +357,34 @@ def test_round_trip_through_the_api_the_form_and_the_command_line(
     assert f"person: {KIM_LABEL}" in table.output
     verified = CliRunner().invoke(cli, ["verify", str(folder)], env=env)
     assert verified.exit_code == 0, verified.output
+
+
+def test_an_archive_from_before_0011_keeps_its_signatories_and_takes_persons(
+    archive: Archive,
+) -> None:
+    from alembic import command
+
+    from sillok.store import _alembic_config
+
+    people = add_signers(archive)
+    old = archive.statements.write("Before", "Text.", "en")
+    archive.statements.set_signatories(old.id, ["Zeta Group", "Alpha Group"])
+    config = _alembic_config()
+    with archive.store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")  # the schema as it was: no persons' table
+    assert archive.store.schema_revision() == "0010"
+    folder = archive.folder
+    archive.close()
+    with Archive.open(folder, PASSPHRASE, settings=FAST) as upgraded:  # migrates to head
+        kept = upgraded.statements.get(old.id)
+        assert _signatories(kept) == [
+            ("organization", "Zeta Group"),
+            ("organization", "Alpha Group"),
+        ]
+        changed = upgraded.statements.set_signatories(
+            old.id, ["Zeta Group", "person: P-KIM", "Alpha Group"]
+        )
+        assert [s.kind for s in changed.signatories] == ["organization", "person", "organization"]
+        assert changed.signatories[1].id == people["kim"]
+        assert upgraded.verification.run().ok
