@@ -388,3 +388,20 @@ def test_an_archive_from_before_0011_keeps_its_signatories_and_takes_persons(
         assert [s.kind for s in changed.signatories] == ["organization", "person", "organization"]
         assert changed.signatories[1].id == people["kim"]
         assert upgraded.verification.run().ok
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("organization", "Open North Korea"),
+        ("organization", "NKnet: Network for Democratization"),  # a colon, not a kind
+        ("organization", "Person: an organization's odd name"),
+        ("organization", "개인: 단체 이름"),
+        ("person", KIM_LABEL),
+        ("person", "organization: a person's odd name"),
+    ],
+)
+def test_a_signatory_line_reads_back_as_the_same_signatory(kind: str, name: str) -> None:
+    from sillok.records.signatories import SignatoryName, line_of, signatory_name
+
+    assert signatory_name(line_of(kind, name)) == SignatoryName(kind, name)

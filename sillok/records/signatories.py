@@ -38,6 +38,7 @@ __all__ = [
     "SIGNATORY_KINDS",
     "SignatoryName",
     "check",
+    "line_of",
     "resolve",
     "signatory_lines",
     "signatory_name",
@@ -64,12 +65,22 @@ class SignatoryName:
     name: str
 
     def line(self) -> str:
-        """The form's line for it: an organization's name alone, a person's after ``person:``."""
-        return self.name if self.kind == "organization" else f"{self.kind}: {self.name}"
+        """The form's line for it (:func:`line_of`)."""
+        return line_of(self.kind, self.name)
 
     def to_json(self) -> dict[str, str]:
         """The JSON form."""
         return {"kind": self.kind, "name": self.name}
+
+
+def line_of(kind: str, name: str) -> str:
+    """A signatory as one line of the form, read back as the same: a person after
+    ``person:``, an organization by its name alone (after ``organization:`` when its name
+    begins as a kind does, ``Person: ...``)."""
+    head, colon, _rest = name.partition(":")
+    if kind == "organization" and not (colon and head.strip().lower() in PREFIXES):
+        return name
+    return f"{kind}: {name}"
 
 
 def _refused(value: Any, why: str) -> InvalidInput:

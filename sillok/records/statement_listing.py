@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sillok.errors import InvalidInput, NotFound
 from sillok.records.coalition import Member, member_id
 from sillok.records.markdown import render_body
+from sillok.records.signatories import line_of
 from sillok.security.policy import may
 from sillok.security.seal import is_sealed
 from sillok.store import queries
@@ -52,8 +53,9 @@ class Signatory:
 
     @property
     def line(self) -> str:
-        """How the statement form writes it: an organization's name, ``person: NAME``."""
-        return self.name if self.kind == "organization" else f"{self.kind}: {self.name}"
+        """How the statement form writes it: an organization's name, ``person: NAME``
+        (:func:`~sillok.records.signatories.line_of`)."""
+        return line_of(self.kind, self.name)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""
