@@ -325,6 +325,7 @@ def test_round_trip_through_the_api_the_form_and_the_command_line(
         }
         page = staff.post("/statements/new", data=form)
         assert page.status_code == 422 and "person: Nobody Known" in page.text
+        assert "기록에 없는 사람입니다" in page.text  # the refusal in the page's language
         assert 'id="signatories-error"' in page.text and "개인:" in page.text
         form["signatories"] = f"{ORG_FIRST}\n개인: {KIM[1]}\n\n{ORG_LAST}\nperson: P-PARK\n"
         done = staff.post("/statements/new", data=form, follow_redirects=False)
