@@ -215,6 +215,18 @@ statement_signatories = Table(
     Column("position", Integer),  # the order they sign in (since 0009; NULL before)
 )
 
+#: persons who sign a statement (since 0011): public figures and activists, never a protected
+#: person (sillok.records.statements refuses one). ``position`` orders them among the
+#: organizations of ``statement_signatories``: the two tables share one numbering per statement.
+statement_person_signatories = Table(
+    "statement_person_signatories",
+    metadata,
+    Column("statement_id", Id, ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Id, ForeignKey("persons.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("ix_statement_person_signatories_person", "person_id"),
+)
+
 statement_events = Table(
     "statement_events",
     metadata,

@@ -38,7 +38,9 @@ IdArg = typer.Argument(..., help="The statement's id (see `sillok statements lis
 
 
 def _table(items: list[Statement]) -> Table:
-    table = Table("id", "kind", "lang", "posted", "signed", "member", "title", "published")
+    table = Table(
+        "id", "kind", "lang", "posted", "signed", "member", "title", "published", "signatories"
+    )
     for s in items:
         table.add_row(
             str(s.id),
@@ -49,6 +51,8 @@ def _table(items: list[Statement]) -> Table:
             s.member.name if s.member else "",
             s.title,
             "yes" if s.published else "no",
+            # in order, each a name or "person: NAME", as the statement form writes them
+            "; ".join(x.line for x in s.signatories),
         )
     return table
 

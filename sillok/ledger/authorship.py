@@ -50,6 +50,7 @@ _TABLE_WRITERS: dict[str, tuple[str, ...]] = {
     "attachment_custody": ("attachment.add", "attachment.get"),
     "statements": ("statement.write", "statement.publish"),
     "statement_signatories": ("statement.write",),
+    "statement_person_signatories": ("statement.write",),
     "statement_events": ("statement.write",),
     "links": ("review",),
     "seal_keys": ("write", "import", "seal.shred"),

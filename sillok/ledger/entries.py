@@ -39,6 +39,7 @@ from sillok.model import (
     person_names,
     seal_keys,
     statement_events,
+    statement_person_signatories,
     statement_signatories,
     users,
 )
@@ -60,6 +61,8 @@ LOGGED_TABLES: tuple[Table, ...] = (
     act_sources,
     act_perpetrators,
     statement_signatories,
+    # persons who sign (since migration 0011): the table's name commits the signatory's kind
+    statement_person_signatories,
     statement_events,
     users,
     audit_events,

@@ -2,8 +2,8 @@
 
 The store layer calls :meth:`ArchiveLog.record_rows` (through the archive's write hooks,
 :mod:`sillok.ledger.hooks`) for every record version inserted or updated, every link row
-(names, sources of an act, perpetrators, signatories) inserted or deleted, every user change
-and every audit event, in the same transaction as the write. An append:
+(names, sources of an act, perpetrators, signatories of either kind) inserted or deleted,
+every user change and every audit event, in the same transaction as the write. An append:
 
 1. computes each row's content commitment and builds its log entry
    (:mod:`sillok.ledger.entries`), hashes it as an RFC 9162 leaf, and inserts the entries with

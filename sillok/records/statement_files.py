@@ -10,6 +10,7 @@
     signed: 2020-07-21
     signatories:
       - Network for Democratization and Human Rights in North Korea
+      - person: Kim Young-il
       - Open North Korea
     language: en
     ---
@@ -17,11 +18,14 @@
 
 The keys are ``title``, ``kind`` (statement, news, report; statement when left out),
 ``member`` (one of the coalition's members), ``posted`` and ``signed`` (dates as the archive
-reads them: EDTF, ``2020-07``, ``2020년 7월``, ``2020-07-21?``...), ``signatories`` (a list of
-organizations, in order; a name the archive does not know is added as an unverified
-organization), ``language`` (ISO 639-1), ``translation_of`` (the file name of another file in
-the same import, or the id of a statement already in the archive) and ``events`` (ids of
-related events). Any other key is refused.
+reads them: EDTF, ``2020-07``, ``2020년 7월``, ``2020-07-21?``...), ``signatories`` (a list,
+in the order they sign, of organizations and persons: a plain name is an organization, and one
+the archive does not know is added as an unverified organization; ``person: NAME`` or
+``{person: NAME}`` is a person of the archive, by ref or name, never a protected one;
+``organization: NAME`` says the kind of an organization whose name could be read otherwise;
+:mod:`sillok.records.signatories`), ``language`` (ISO 639-1), ``translation_of`` (the file
+name of another file in the same import, or the id of a statement already in the archive) and
+``events`` (ids of related events). Any other key is refused.
 
 Every file is read and checked before anything is written, and all are written in one
 transaction: a bad file is named with its key and value, and the archive is left as it was.
@@ -40,6 +44,7 @@ import yaml
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput
+from sillok.records.signatories import SignatoryName, signatory_names
 from sillok.store import rows as store_rows
 
 if TYPE_CHECKING:
@@ -141,15 +146,19 @@ def _text(f: StatementFile, key: str) -> str | None:
     return str(value)
 
 
-def _names(f: StatementFile) -> list[str]:
+def _names(f: StatementFile) -> list[SignatoryName]:
+    """The signatories of a file, in order (an entry that is not one names itself)."""
     value = f.front.get("signatories")
     if value is None:
         return []
-    if isinstance(value, str):
+    if isinstance(value, str | dict):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(f.path, f"signatories: {value!r} is not a list of names")
-    return [v.strip() for v in value]
+    if not isinstance(value, list):
+        raise _fail(f.path, f"signatories: {value!r} is not a list of signatories")
+    try:
+        return signatory_names(value)
+    except InvalidInput as exc:
+        raise _fail(f.path, str(exc)) from None
 
 
 def _events(f: StatementFile) -> list[int]:
@@ -204,7 +213,7 @@ def import_files(
                     member=_text(f, "member"),
                     translation_of=existing,
                 )
-                statements.check(event_ids=_events(f))
+                statements.check(event_ids=_events(f), signatories=_names(f))
             except StatementFileError:
                 raise
             except InvalidInput as exc:

@@ -17,7 +17,10 @@ from sqlalchemy import Connection
 from sillok.errors import InvalidInput, NotFound
 from sillok.records.coalition import Member, member_id
 from sillok.records.markdown import render_body
+from sillok.records.signatories import line_of
 from sillok.security.policy import may
+from sillok.security.seal import is_sealed
+from sillok.store import queries
 from sillok.store import rows as store_rows
 from sillok.store import statements as store
 from sillok.store.statements import StatementRow
@@ -36,15 +39,33 @@ PAGE_MAX = 100
 
 @dataclass(frozen=True)
 class Signatory:
-    """An organization that signed a statement."""
+    """An organization or a person that signed a statement (``kind``).
+
+    A person protected after signing is named ``[protected]`` (their name is never read) and
+    ``protected``: every public copy leaves them out (:meth:`Statement.public_signatories`).
+    """
 
     id: int
     name: str
     unverified: bool
+    kind: str = "organization"
+    protected: bool = False
+
+    @property
+    def line(self) -> str:
+        """How the statement form writes it: an organization's name, ``person: NAME``
+        (:func:`~sillok.records.signatories.line_of`)."""
+        return line_of(self.kind, self.name)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""
-        return {"id": self.id, "name": self.name, "unverified": self.unverified}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "unverified": self.unverified,
+            "protected": self.protected,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,11 @@ class Statement:
     events: tuple[RelatedEvent, ...] = ()
     signed: str | None = None
     member: Member | None = None
+
+    @property
+    def public_signatories(self) -> tuple[Signatory, ...]:
+        """The signatories a public page may show: all but protected persons."""
+        return tuple(s for s in self.signatories if not s.protected)
 
     @property
     def posted(self) -> str | None:
@@ -252,17 +278,36 @@ class StatementReader:
     def _full(self, conn: Connection, row: StatementRow, links: bool = True) -> Statement:
         if not links:
             return _statement(row, member=self._member(row))
-        orgs = self.vault.organizations
-        signatories = []
-        for oid in store.signatory_ids(conn, row.id):
-            entry = orgs.get(oid)
-            if entry is not None:
-                signatories.append(Signatory(entry.id, entry.label, entry.unverified))
+        signatories = self._signatories(conn, row.id)
         related = tuple(
             RelatedEvent(e.id, e.title or e.ref or f"#{e.id}", e.sharing)
             for e in store.related_events(conn, row.id)
         )
         return _statement(row, tuple(signatories), related, self._member(row))
+
+    def _signatories(self, conn: Connection, statement_id: int) -> tuple[Signatory, ...]:
+        """A statement's signatories in order; a protected person's name is never read."""
+        signers = store.signatories(conn, statement_id)
+        person_ids = [rid for kind, rid in signers if kind == "person"]
+        people = store.signing_persons(conn, person_ids)
+        open_ids = [i for i, p in people.items() if not p.protected]
+        names = queries.names_of_persons(conn, open_ids) if open_ids else {}
+        orgs = self.vault.organizations
+        found: list[Signatory] = []
+        for kind, rid in signers:
+            if kind == "organization":
+                entry = orgs.get(rid)
+                if entry is not None:
+                    found.append(Signatory(entry.id, entry.label, entry.unverified))
+                continue
+            person = people.get(rid)
+            if person is None:
+                continue
+            # only names kept in the clear: a sealed one is not this page's to open
+            plain = [n for n in names.get(rid, []) if not is_sealed(n[0])]
+            shown = self.records.person_name(plain, bool(person.protected))
+            found.append(Signatory(rid, shown, False, "person", bool(person.protected)))
+        return tuple(found)
 
     def _member(self, row: StatementRow) -> Member | None:
         entry = self.vault.organizations.get(row.member_id)

@@ -1,7 +1,8 @@
 """Statements and news: write, translate, sign, relate to events, publish, list and page through.
 
 A coordinator writes a statement (or a news item or report) in one language, attaches the
-organizations that sign it and the events it concerns, translates it, and publishes it. The
+organizations and persons that sign it (:mod:`sillok.records.signatories`) and the events it
+concerns, translates it, and publishes it. The
 public side lists only what is published, newest first, and links each item to the previous
 (older) and next (newer) published item in the same language.
 
@@ -26,12 +27,12 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
+from sillok.records import signatories as signing
 from sillok.records.coalition import (
     Coalition,
     Member,
     PublishRightNeeded,
     member_id,
-    organization_ids,
 )
 from sillok.records.markdown import render_body
 from sillok.records.statement_listing import (
@@ -164,17 +165,23 @@ class Statements(StatementReader):
         conn: Connection,
         values: dict[str, Any],
         actor: str | None,
-        signatories: Sequence[str] = (),
+        signatories: Sequence[Any] = (),
         event_ids: Sequence[int] = (),
     ) -> int:
-        """Insert a statement checked by :meth:`values_of`, with its signatories (by name, in
-        order; an unknown name is added as an unverified organization) and related events, in
-        the caller's transaction. Returns its id."""
+        """Insert a statement checked by :meth:`values_of`, with its signatories (organizations
+        and persons in order, :func:`~sillok.records.signatories.signatory_name`; an unknown
+        organization is added as an unverified one) and related events, in the caller's
+        transaction. Returns its id.
+
+        Raises:
+            InvalidInput: naming a signatory that cannot sign (:func:`signing.resolve`).
+        """
         dialect = self.vault.store.dialect
         (sid,) = store_rows.insert_records(conn, dialect, "statement", [values], self._actor(actor))
         if signatories:
-            ids = organization_ids(self.vault, conn, signatories, self._actor(actor))
-            store.set_signatories(conn, dialect, sid, ids)
+            names = signing.signatory_names(signatories)
+            signers = signing.resolve(self.vault, conn, names, self._actor(actor))
+            store.set_signatories(conn, dialect, sid, signers)
         if event_ids:
             _check_events_exist(conn, event_ids)
             store.set_related_events(conn, dialect, sid, event_ids)
@@ -245,24 +252,35 @@ class Statements(StatementReader):
         )
         with self.vault.store.transaction() as conn:
             dialect = self.vault.store.dialect
-            store.set_signatories(conn, dialect, created.id, [s.id for s in original.signatories])
+            signers = store.signatories(conn, original.id)
+            people = store.signing_persons(conn, [i for k, i in signers if k == "person"])
+            # a person protected since the original was signed does not sign the translation
+            kept = [(k, i) for k, i in signers if k != "person" or not _protected(people, i)]
+            store.set_signatories(conn, dialect, created.id, kept)
             store.set_related_events(conn, dialect, created.id, [e.id for e in original.events])
         return self.get(created.id)
 
     def set_signatories(
-        self, statement_id: int, names: Sequence[str], actor: str | None = None
+        self, statement_id: int, names: Sequence[Any], actor: str | None = None
     ) -> Statement:
-        """Set the organizations that sign a statement, each given by any of its names.
+        """Set the organizations and persons that sign a statement, in order: each a name
+        (an organization), ``person: NAME``, ``{person: NAME}`` or ``{organization: NAME}``
+        (:func:`~sillok.records.signatories.signatory_name`).
 
-        A name the archive does not know is added as an unverified organization (an NGO), as
-        imports do, so a member group's own spelling is never refused.
+        An organization the archive does not know is added as an unverified organization (an
+        NGO), as imports do, so a member group's own spelling is never refused. A person must
+        be in the archive (by ref, or by a name recorded in the clear) and not protected.
+
+        Raises:
+            InvalidInput: naming the signatory refused; nothing is changed.
         """
         self.check_write_right()
         self.get(statement_id)
+        given = signing.signatory_names(names)
         with self.vault.store.transaction() as conn:
             self._check_publish_right(conn, statement_id)
-            ids = organization_ids(self.vault, conn, names, self._actor(actor))
-            store.set_signatories(conn, self.vault.store.dialect, statement_id, ids)
+            signers = signing.resolve(self.vault, conn, given, self._actor(actor))
+            store.set_signatories(conn, self.vault.store.dialect, statement_id, signers)
         return self.get(statement_id)
 
     def set_events(
@@ -291,13 +309,15 @@ class Statements(StatementReader):
         event_ids: Sequence[int] = (),
         signed: str | None = None,
         member: str | None = None,
+        signatories: Sequence[Any] | None = None,
     ) -> None:
         """Check what a statement is to be written or changed with, writing nothing.
 
         A form or request that sets the text, the events and the signatories at once checks
         them all here first, then writes: a refusal then leaves the archive as it was (no
         draft without its events, no duplicate when the corrected form is sent again). What
-        is None is not checked; signatories need no check (an unknown name is added).
+        is None is not checked; of the signatories only the persons need a check (an unknown
+        organization is added).
 
         Raises:
             InvalidInput: naming the first field that is wrong and its value.
@@ -312,7 +332,9 @@ class Statements(StatementReader):
             _checked_text("body", body, BODY_MAX)
         _date(date)
         _date(signed, "signed")
+        given = signing.signatory_names(signatories) if signatories else []
         with self.vault.store.reading() as conn:
+            signing.check(conn, given)
             if member:
                 member_id(self.vault, conn, member)
             if event_ids:
@@ -356,6 +378,13 @@ class Statements(StatementReader):
                 f"the {role} role may not publish, withdraw or change a published or withdrawn "
                 f"statement (statement.publish)"
             )
+
+
+def _protected(people: dict[int, Any], person_id: int) -> bool:
+    """Whether a signing person is protected (or gone: then shown to no one either)."""
+    person = people.get(person_id)
+    return person is None or bool(person.protected)
+
 
 def _check_events_exist(conn: Connection, event_ids: Sequence[int]) -> None:
     """Refuse event ids that name no event.

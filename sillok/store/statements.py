@@ -1,4 +1,5 @@
-"""The SQL of statements: their signatories, related events, published lists and neighbours.
+"""The SQL of statements: their signatories (organizations and persons, in one order), related
+events, published lists and neighbours.
 
 Statements are records like any other (inserted and versioned through
 :mod:`sillok.store.rows`); this module holds only the queries particular to them.
@@ -16,7 +17,10 @@ from sqlalchemy import Connection, Row, delete, func, insert, or_, select
 from sillok.model import (
     archive_meta,
     events,
+    person_names,
+    persons,
     statement_events,
+    statement_person_signatories,
     statement_signatories,
     statements,
 )
@@ -103,32 +107,84 @@ def translations(conn: Connection, original_id: int) -> list[Row[Any]]:
     )
 
 
-def signatory_ids(conn: Connection, statement_id: int) -> list[int]:
-    """The organization ids that signed a statement, in the order they sign in (signatories
-    set before migration 0009 have no position and come in the order of their ids)."""
-    rows = conn.execute(
-        select(statement_signatories.c.organization_id)
-        .where(statement_signatories.c.statement_id == statement_id)
-        .order_by(
-            func.coalesce(statement_signatories.c.position, 0),
-            statement_signatories.c.organization_id,
+SIGNATORY_KINDS = ("organization", "person")
+"""What can sign a statement, as the signatories tables say it."""
+
+Signer = tuple[str, int]
+"""A signatory as stored: its kind (one of :data:`SIGNATORY_KINDS`) and the row's id."""
+
+
+def signatories(conn: Connection, statement_id: int) -> list[Signer]:
+    """The organizations and persons that signed a statement, in the order they sign in.
+
+    Organizations set before migration 0009 have no position and come first, in the order of
+    their ids; positions are shared by both tables (:func:`set_signatories`).
+    """
+    orgs = conn.execute(
+        select(statement_signatories.c.organization_id, statement_signatories.c.position).where(
+            statement_signatories.c.statement_id == statement_id
         )
-    )
-    return [r[0] for r in rows]
+    ).all()
+    people = conn.execute(
+        select(
+            statement_person_signatories.c.person_id, statement_person_signatories.c.position
+        ).where(statement_person_signatories.c.statement_id == statement_id)
+    ).all()
+    ranked = [(r.position or 0, 0, r.organization_id, "organization") for r in orgs]
+    ranked += [(r.position, 1, r.person_id, "person") for r in people]
+    return [(kind, int(rid)) for _pos, _tie, rid, kind in sorted(ranked)]
 
 
 def set_signatories(
-    conn: Connection, dialect: Dialect, statement_id: int, organization_ids: Sequence[int]
+    conn: Connection, dialect: Dialect, statement_id: int, signers: Sequence[Signer]
 ) -> None:
-    """Replace a statement's signatories, in the order given (a repeated one keeps its first
-    place)."""
+    """Replace a statement's signatories, organizations and persons, in the order given (a
+    repeated one keeps its first place)."""
     delete_rows(conn, statement_signatories, "statement_id", [statement_id])
-    rows = [
-        {"statement_id": statement_id, "organization_id": oid, "position": at}
-        for at, oid in enumerate(dict.fromkeys(organization_ids), start=1)
-    ]
-    if rows:
-        insert_rows(conn, dialect, statement_signatories, rows)
+    delete_rows(conn, statement_person_signatories, "statement_id", [statement_id])
+    orgs: list[dict[str, Any]] = []
+    people: list[dict[str, Any]] = []
+    for at, (kind, rid) in enumerate(dict.fromkeys(signers), start=1):
+        if kind == "person":
+            people.append({"statement_id": statement_id, "person_id": rid, "position": at})
+        elif kind == "organization":
+            orgs.append({"statement_id": statement_id, "organization_id": rid, "position": at})
+        else:
+            raise ValueError(f"unknown signatory kind {kind!r}")
+    if orgs:
+        insert_rows(conn, dialect, statement_signatories, orgs)
+    if people:
+        insert_rows(conn, dialect, statement_person_signatories, people)
+
+
+def persons_called(conn: Connection, text: str) -> list[Any]:
+    """The persons (id, ref, protected) whose ref is ``text``, else those with a name stored in
+    the clear equal to it (a sealed name never matches), by id."""
+    by_ref = conn.execute(
+        select(persons.c.id, persons.c.ref, persons.c.protected).where(persons.c.ref == text)
+    ).all()
+    if by_ref:
+        return list(by_ref)
+    named = select(person_names.c.person_id).where(person_names.c.name == text)
+    return list(
+        conn.execute(
+            select(persons.c.id, persons.c.ref, persons.c.protected)
+            .where(persons.c.id.in_(named))
+            .order_by(persons.c.id)
+        ).all()
+    )
+
+
+def signing_persons(conn: Connection, person_ids: Sequence[int]) -> dict[int, Any]:
+    """Each person's row (id, ref, protected), by id, for the persons given."""
+    if not person_ids:
+        return {}
+    rows = conn.execute(
+        select(persons.c.id, persons.c.ref, persons.c.protected).where(
+            persons.c.id.in_(sorted(set(person_ids)))
+        )
+    )
+    return {int(r.id): r for r in rows}
 
 
 def related_events(conn: Connection, statement_id: int) -> list[Any]:

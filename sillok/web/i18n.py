@@ -340,6 +340,14 @@ _MESSAGES = (
      "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)"),
     (re.compile(r"^a role needs a perpetrator_org or perpetrator_name$"),
      "a role needs an agency or a person"),
+    # a statement's signatories (sillok.records.signatories)
+    (re.compile(r"^signatories: (?P<value>.+) names no person of the archive\b.*"),
+     "{value} names no person of the archive: give a person's ref or a name recorded for them "
+     "(add the person first)"),
+    (re.compile(r"^signatories: (?P<value>.+) names more than one person(?P<refs>.*): give .*"),
+     "{value} names more than one person{refs}: give the person's ref"),
+    (re.compile(r"^signatories: (?P<value>.+) is a protected person\b.*"),
+     "{value} is a protected person: a protected person cannot sign a published statement"),
 )
 _CLI = re.compile(r"\s*\((?:see |run )?`sillok [^`]*`\)|\s*[;:.]?\s*(?:see|run) `sillok [^`]*`\.?")
 

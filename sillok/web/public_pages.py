@@ -156,13 +156,13 @@ def list_file(page: int = 1, kind: str | None = None, member: int | None = None)
 
 def public_copy(statement: Statement, principal: Principal) -> Statement:
     """The statement with only the related events the principal may see (their titles only
-    where the principal may read them)."""
+    where the principal may read them), and without a signatory protected since signing."""
     events = tuple(
         e if readable(principal, e.sharing, "events", "title") else replace(e, title=f"#{e.id}")
         for e in statement.events
         if may_see(principal, e.sharing)
     )
-    return replace(statement, events=events)
+    return replace(statement, events=events, signatories=statement.public_signatories)
 
 
 def plain_summary(html: str, limit: int = 200) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from sillok.errors import InvalidInput
+from sillok.records.signatories import SignatoryName, signatory_lines
 from sillok.records.statements import (
     LANGUAGES,
     STATEMENT_KINDS,
@@ -42,8 +43,9 @@ def _event_ids(text: str) -> list[int]:
     return ids
 
 
-def _names(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+def _names(text: str) -> list[SignatoryName]:
+    """The form's signatories, one a line: an organization's name, or ``person: NAME``."""
+    return signatory_lines(text)
 
 
 def _form_error(exc: InvalidInput) -> dict[str, str]:
@@ -76,7 +78,8 @@ def _values_of(item: Statement) -> dict[str, str]:
         "date": item.date or "",
         "signed": item.signed or "",
         "member": item.member.name if item.member else "",
-        "signatories": "\n".join(s.name for s in item.signatories),
+        # a person protected since signing is left out: saving the form takes them off
+        "signatories": "\n".join(s.line for s in item.public_signatories),
         "events": " ".join(str(e.id) for e in item.events),
     }
 
@@ -128,15 +131,24 @@ def create(
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
+        names = _names(signatories)
         service.check(
-            title, body, language, kind, date or None, event_ids, signed or None, member or None
+            title,
+            body,
+            language,
+            kind,
+            date or None,
+            event_ids,
+            signed or None,
+            member or None,
+            signatories=names,
         )
     except InvalidInput as exc:
         return _render_form(req, values, _form_error(exc), None, "new")
     item = service.write(
         title, body, language, kind, date or None, actor, member=member or None, signed=signed
     )
-    service.set_signatories(item.id, _names(signatories), actor)
+    service.set_signatories(item.id, names, actor)
     service.set_events(item.id, event_ids, actor)
     return req.redirect(f"/statements/{item.id}")
 
@@ -189,6 +201,7 @@ def edit(
     try:
         # everything is checked before anything is written: a refused form writes nothing
         event_ids = _event_ids(events)
+        names = _names(signatories)
         service.check(
             title=title,
             body=body,
@@ -197,6 +210,7 @@ def edit(
             event_ids=event_ids,
             signed=signed,
             member=member,
+            signatories=names,
         )
         service.edit(
             statement_id,
@@ -208,7 +222,7 @@ def edit(
             signed=signed,
             member=member,
         )
-        service.set_signatories(statement_id, _names(signatories), actor)
+        service.set_signatories(statement_id, names, actor)
         service.set_events(statement_id, event_ids, actor)
     except PublishRightNeeded:
         raise  # a refusal (403), not a field to correct
@@ -273,6 +287,15 @@ def history(req: ReqDep, statement_id: StatementId) -> Response:
 # --- API ------------------------------------------------------------------------------------
 
 
+Signatory = str | dict[str, str]
+"""A signatory in a JSON body: a name (an organization, or ``person: NAME``), or
+``{"person": NAME}``, ``{"organization": NAME}``, ``{"kind": ..., "name": ...}``."""
+_SIGNATORIES = (
+    'In order: an organization\'s name, "person: NAME", {"person": NAME}, {"organization": NAME} '
+    'or {"kind": "person", "name": NAME} (a person by ref or name; never a protected one)'
+)
+
+
 class StatementIn(BaseModel):
     """A new statement."""
 
@@ -283,7 +306,11 @@ class StatementIn(BaseModel):
     date: str | None = Field(default=None, max_length=64, description="posted")
     signed: str | None = Field(default=None, max_length=64)
     member: str | None = Field(default=None, max_length=300)
-    signatories: list[str] = Field(default_factory=list, max_length=500)
+    signatories: list[Signatory] = Field(
+        default_factory=list,
+        max_length=500,
+        description=_SIGNATORIES,
+    )
     events: list[int] = Field(default_factory=list, max_length=1000)
 
 
@@ -296,7 +323,9 @@ class StatementChange(BaseModel):
     date: str | None = Field(default=None, max_length=64, description="posted")
     signed: str | None = Field(default=None, max_length=64)
     member: str | None = Field(default=None, max_length=300, description='"" takes it off')
-    signatories: list[str] | None = Field(default=None, max_length=500)
+    signatories: list[Signatory] | None = Field(
+        default=None, max_length=500, description=_SIGNATORIES
+    )
     events: list[int] | None = Field(default=None, max_length=1000)
 
 
@@ -322,6 +351,7 @@ def api_create(req: ReqDep, body: StatementIn) -> dict[str, Any]:
         body.events,
         signed=body.signed,
         member=body.member,
+        signatories=body.signatories,
     )
     item = service.write(
         body.title,
@@ -353,6 +383,7 @@ def api_change(req: ReqDep, statement_id: StatementId, body: StatementChange) ->
         body.events or (),
         signed=body.signed,
         member=body.member,
+        signatories=body.signatories,
     )
     service.edit(
         statement_id,
