@@ -70,9 +70,9 @@ def _token(site: Site, name: str, passphrase: str) -> int:  # noqa: F811
     ],
 )
 def test_a_misspelt_act_type_is_answered_with_the_nearest(
-    site: Site,
+    site: Site,  # noqa: F811
     cookies: dict[str, str],
-    said: str,  # noqa: F811
+    said: str,
 ) -> None:
     client = login(site.app, "documenter")
     answer = client.post(
