@@ -332,7 +332,8 @@ def _add_handlers(app: FastAPI) -> None:
             _ = current(request)._
         except Refused:
             _ = i18n.translator(i18n.DEFAULT_LANGUAGE)
-        if any(error.get("loc", ("",))[0] == "path" for error in errors):
+        wrong_path = any(error.get("loc", ("",))[0] == "path" for error in errors)
+        if wrong_path and request.method in ("GET", "HEAD"):
             return _error(request, 404, "not_found", _("There is no page at this address."))
         return _error(request, 422, "invalid_input", _in_words(errors, _))
 
