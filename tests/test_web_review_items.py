@@ -431,9 +431,16 @@ def test_an_empty_list_of_statements_says_so(site: Site) -> None:  # noqa: F811
     from sillok.web.access import NOBODY
 
     page = site.app.state.web.templates.get_template("statements.html").render(
-        _=i18n.translator("en"), lang="en", languages=i18n.LANGUAGE_NAMES, principal=NOBODY,
-        may=lambda action, kind=None: True, csrf="", path="/statements", here="/statements",
-        listing=SimpleNamespace(items=[], has_next=False), page=1,
+        _=i18n.translator("en"),
+        lang="en",
+        languages=i18n.LANGUAGE_NAMES,
+        principal=NOBODY,
+        may=lambda action, kind=None: True,
+        csrf="",
+        path="/statements",
+        here="/statements",
+        listing=SimpleNamespace(items=[], has_next=False),
+        page=1,
     )
     assert "No statements or news yet. Write the first one." in page
     assert "<table" not in page.split("<main", 1)[-1]
