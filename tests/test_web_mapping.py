@@ -93,7 +93,7 @@ def test_a_korean_spreadsheet_is_mapped_corrected_checked_and_imported(
     )
     report = client.post("/import/mapping", data=send)
     assert report.status_code == 200
-    assert "2 of 3 rows are valid" in report.text
+    assert "Valid rows: 2 of 3." in report.text
     assert "<td>3</td><td>발생 일자</td><td>Marhc 2009</td>" in report.text  # THEIR column
     assert "/import/mapping?id=" in report.text and state(site) == before
     # back to the mapping: as last chosen

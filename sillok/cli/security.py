@@ -196,6 +196,24 @@ def user_remove(
     console.print(f"Removed {name}. Run `sillok keys rotate` if they may have kept a copy.")
 
 
+@user_app.command("role")
+@friendly_errors
+def user_role(
+    archive: Path = ArchiveArg,
+    name: str = typer.Argument(..., help="The user whose role changes."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, coordinator, documenter, reviewer, analyst or viewer."
+    ),
+    new_passphrase_file: Path = NewPassphraseFile,
+    passphrase_file: Path = PassphraseFile,
+) -> None:
+    """Give a user another role (administrators only): their key copy is made anew for the
+    role, with a new passphrase for them; their sessions end."""
+    with open_archive(archive, passphrase_file) as opened:
+        opened.users.set_role(name, role, _read_new_passphrase(new_passphrase_file))
+    console.print(f"{name} now has the {role} role, with the new passphrase.")
+
+
 @user_app.command("list")
 @friendly_errors
 def user_list(

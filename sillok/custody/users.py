@@ -149,6 +149,52 @@ class Users:
         return User(name, role)
 
     @remembering_locators
+    def set_role(self, name: str, role: str, passphrase: str) -> User:
+        """Give an active user another role; only an admin may.
+
+        The user's copy of the keys is made anew for the role (a viewer's copy holds no seal
+        key, an admin's does), sealed with ``passphrase``, which the administrator types for
+        them: nobody but the user can open their old copy. It is written and audited as
+        ``user_add`` with the new role (registering the copy's author key) and the role it
+        replaces; their sessions end, as with any change of their copy.
+        """
+        self._require("users")
+        check_role(role)
+        check_passphrase(passphrase, (name, self.vault.folder.name))
+        keyfile = self._checked_keyfile()
+        old = keyfile.holder(name)
+        if old is None:
+            raise NotFound(f"there is no user {name!r}")
+        if old.role == role:
+            raise InvalidInput(f"user {name!r} already has the {role} role")
+        if old.role == "admin" and not any(
+            w.role == "admin" and w.holder != name for w in keyfile.wrapped
+        ):
+            raise InvalidInput(f"{name!r} is the last admin: add another admin first")
+        keys = self.vault.keys
+        if may_open_sealed(role) and keys.seal is None:
+            raise InvalidInput(
+                f"a {role} needs the seal key, and {self.vault.user.name}'s copy lacks it"
+            )
+        copy = WrappedKey.seal(
+            keys.for_role(role),
+            passphrase,
+            name,
+            role,
+            self.vault.settings.kdf,
+            keyfile.locate(name),
+        ).authenticated(self.vault.key_for(KEY_FILE))
+        with self.vault.store.transaction() as conn:
+            row = store_users.user_named(conn, name)
+            if row is None:
+                raise NotFound(f"there is no user {name!r}")
+            store_users.reactivate_user(conn, row.id, role)
+            detail = {"user": name, "role": role, "author": copy.author, "was": old.role}
+            self.vault.audit.record("user_add", detail=detail, conn=conn)
+            keyfile.replaced(copy).save()
+        return User(name, role)
+
+    @remembering_locators
     def remove(self, name: str) -> None:
         """Remove a user: their key copy is deleted, their row marked inactive."""
         self._require("users")

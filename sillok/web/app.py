@@ -323,7 +323,19 @@ def _add_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, 422, "invalid_input", _describe(exc.errors()))
+        errors = list(exc.errors())
+        if is_api(request):
+            return _error(request, 422, "invalid_input", _describe(errors))
+        # A page never shows the framework's own words (review item 17): a wrong part of
+        # the address is a page that does not exist; a wrong parameter is named by its label.
+        try:
+            _ = current(request)._
+        except Refused:
+            _ = i18n.translator(i18n.DEFAULT_LANGUAGE)
+        wrong_path = any(error.get("loc", ("",))[0] == "path" for error in errors)
+        if wrong_path and request.method in ("GET", "HEAD"):
+            return _error(request, 404, "not_found", _("There is no page at this address."))
+        return _error(request, 422, "invalid_input", _in_words(errors, _))
 
     @app.exception_handler(TooLarge)
     async def too_large(request: Request, exc: TooLarge) -> Response:
@@ -344,6 +356,27 @@ def _add_handlers(app: FastAPI) -> None:
         # Never echo the exception: its text may hold a value the caller may not see.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(request, 500, "internal", "something went wrong on the server")
+
+
+#: page parameters by the words a page names them with
+_PARAMETER_WORDS = {"page": "Page number", "kind": "Kind", "status": "Status"}
+
+
+def _in_words(errors: list[Any], _: Any) -> str:
+    """Bad parameters of a page, by their labels in the page's language, each value quoted."""
+    parts = []
+    for error in errors[:5]:
+        name = str(error.get("loc", ("", ""))[-1])
+        value = error.get("input")
+        shown = "" if value is None or isinstance(value, dict) else str(value)[:80]
+        parts.append(
+            _(
+                "{field}: '{value}' is not a value this page understands.",
+                field=_(_PARAMETER_WORDS.get(name, name)),
+                value=shown,
+            )
+        )
+    return " ".join(parts) or _("Something in the address is not right.")
 
 
 def _describe(errors: Any) -> str:

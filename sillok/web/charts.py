@@ -8,7 +8,7 @@ through its title and the table beside it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 BAR_HEIGHT = 22
@@ -18,51 +18,98 @@ BAR_WIDTH = 380
 HEAT_LEVELS = 6
 
 
+#: characters of a label on one line of a bar chart (two lines at most, never cut short)
+LABEL_CHARS = 34
+LINE_HEIGHT = 14
+
+
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label, count, and where it is drawn."""
+    """One bar: its label (in lines that fit the label column), count, and where it is drawn."""
 
     key: str
     label: str
     count: int
     y: int
     width: int
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BarChart:
-    """A horizontal bar chart."""
+    """A horizontal bar chart: the bars drawn, every row (for the table beside it), and rows
+    kept out of the bars (acts dated across several years: not one year's)."""
 
     bars: list[Bar]
     width: int
     height: int
     label_width: int
     bar_height: int
+    rows: list[tuple[str, int]] = field(default_factory=list)
+    left_out: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the bars show fewer rows than the table."""
+        return len(self.bars) < len(self.rows)
 
 
-def bar_chart(rows: Sequence[Mapping[str, Any]], key: str, limit: int = 15) -> BarChart:
-    """Bars for count rows (``{key: ..., "label": ..., "count": ...}``), largest first."""
-    rows = list(rows)[:limit]
-    top = max((int(r["count"]) for r in rows), default=0) or 1
-    bars = [
-        Bar(
-            key=str(r[key]),
-            label=str(r["label"]),
-            count=int(r["count"]),
-            y=i * (BAR_HEIGHT + BAR_GAP),
-            width=max(1, round(BAR_WIDTH * int(r["count"]) / top)) if r["count"] else 0,
+def label_lines(label: str, width: int = LABEL_CHARS) -> tuple[str, ...]:
+    """A label broken between words into lines of ``width`` characters (a word longer than a
+    line is its own line): the label is never cut short."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return tuple(lines) or ("",)
+
+
+def bar_chart(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    limit: int = 15,
+    left_out: Sequence[tuple[str, int]] = (),
+) -> BarChart:
+    """Bars for count rows (``{key: ..., "label": ..., "count": ...}``), largest first: the
+    first ``limit`` drawn, every row in :attr:`BarChart.rows`."""
+    every = list(rows)
+    shown = every[:limit]
+    top = max((int(r["count"]) for r in shown), default=0) or 1
+    bars, y = [], 0
+    for r in shown:
+        lines = label_lines(str(r["label"]))
+        bars.append(
+            Bar(
+                key=str(r[key]),
+                label=str(r["label"]),
+                count=int(r["count"]),
+                y=y,
+                width=max(1, round(BAR_WIDTH * int(r["count"]) / top)) if r["count"] else 0,
+                lines=lines,
+            )
         )
-        for i, r in enumerate(rows)
-    ]
-    height = max(BAR_HEIGHT, len(bars) * (BAR_HEIGHT + BAR_GAP))
-    return BarChart(bars, LABEL_WIDTH + BAR_WIDTH + 80, height, LABEL_WIDTH, BAR_HEIGHT)
+        y += BAR_HEIGHT + BAR_GAP + LINE_HEIGHT * (len(lines) - 1)
+    height = max(BAR_HEIGHT, y)
+    return BarChart(
+        bars,
+        LABEL_WIDTH + BAR_WIDTH + 80,
+        height,
+        LABEL_WIDTH,
+        BAR_HEIGHT,
+        [(str(r["label"]), int(r["count"])) for r in every],
+        list(left_out),
+    )
 
 
 def year_chart(rows: Sequence[Mapping[str, Any]]) -> BarChart:
-    """Bars per year in year order; acts dated across years and undated ones come last."""
+    """Bars per year in year order. Acts dated across several years, and undated ones, are
+    no one year's: they are counted beside the chart (:attr:`BarChart.left_out`), not drawn
+    as a bar that would dwarf the years."""
     years = sorted((r for r in rows if str(r["year"]).isdigit()), key=lambda r: str(r["year"]))
-    rest = [r for r in rows if not str(r["year"]).isdigit()]
-    return bar_chart([*years, *rest], "year", limit=len(rows))
+    rest = [(str(r["label"]), int(r["count"])) for r in rows if not str(r["year"]).isdigit()]
+    return bar_chart(years, "year", limit=len(years), left_out=rest)
 
 
 #: ISO 3166-2:KP code -> (column, row, columns wide, rows high) on a 5 x 4 grid, north up

@@ -222,6 +222,10 @@ RUNTIME_MESSAGES = (
     "there is no {kind} with id {id}",
     "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)",
     "a role needs an agency or a person",
+    "{text} is not a year like 2009",
+    "Other names of the victim",
+    "Protected victim",
+    "Page number",
     "victim_names",
     "informant",
     "added",
@@ -296,6 +300,7 @@ FIELD_LABELS = {
     "facility": "Facility or facility type",
     "victim_name": "Name (Latin letters)",
     "victim_name_hangul": "Name (Hangul)",
+    "victim_aliases": "Other names of the victim",
     "victim_sex": "Sex",
     "victim_birth": "Born",
     "victim_origin": "Home region",
@@ -305,6 +310,7 @@ FIELD_LABELS = {
     "perpetrator_role": "Their role",
     "description": "Description",
     "sharing": "Sharing level",
+    "protected": "Protected victim",
 }
 _FIELD = re.compile(r"^(?:event-(\d+)-|act-(\d+)-(\d+)-)?(?:source-)?(\w+)$")
 
@@ -338,6 +344,8 @@ _MESSAGES = (
      "there is no {kind} with id {id}"),
     (re.compile(r"^(?:unreadable|empty|impossible) date: (?P<text>'[^']*'|\"[^\"]*\").*"),
      "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)"),
+    (re.compile(r"^(?P<text>'[^']*'|\"[^\"]*\") is not a year like 2009$"),
+     "{text} is not a year like 2009"),
     (re.compile(r"^a role needs a perpetrator_org or perpetrator_name$"),
      "a role needs an agency or a person"),
     # a statement's signatories (sillok.records.signatories)

@@ -45,6 +45,16 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "jsonl", "xlsx")
 SHOWN_ERRORS = 200
+SAMPLE_ROWS = 5  #: valid rows shown before the import
+#: the columns the preview of valid rows shows
+SAMPLE_COLUMNS = (
+    "source_ref",
+    "act_type",
+    "act_date",
+    "place",
+    "victim_name_hangul",
+    "victim_name",
+)
 FIXED_ROWS = 3  #: how many fixed values the mapping form offers
 TARGETS = (*COLUMNS, IGNORE)
 
@@ -68,6 +78,10 @@ class Preview:
     #: the step and mapping the rows were read through (a spreadsheet of the group's own)
     step: MappingStep | None = None
     mapping: ColumnMapping | None = None
+
+    def sample(self, size: int = SAMPLE_ROWS) -> list[dict[str, str]]:
+        """The first valid rows, as read: what the import would write first."""
+        return [self.rows[i][1] for i in self.valid[:size]]
 
     def to_json(self) -> dict[str, Any]:
         """The validation report as JSON."""
@@ -279,3 +293,24 @@ __all__ = [
     "read_upload",
     "unmapped_unchosen",
 ]
+
+
+def template_csv() -> bytes:
+    """An empty flat acts file: the header row of every column, in order (UTF-8 with a byte
+    order mark, so that a spreadsheet program reads Hangul typed into it)."""
+    return ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode("utf-8")
+
+
+def problems_csv(found: Preview, say: Any, words: Any) -> bytes:
+    """The invalid rows' problems, one line each (row, column, value, problem: the problem
+    said by ``say``, the headings by ``words``, in the page's language), as a CSV file to fix
+    the rows by."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([words("Row"), words("Column"), words("Value"), words("Problem")])
+    for error in found.errors:
+        writer.writerow([error.row, error.column, error.value, say(error.reason)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

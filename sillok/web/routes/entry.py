@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from sillok import vocab
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
 from sillok.web.context import Req, current
@@ -20,12 +23,50 @@ api = APIRouter(prefix="/api", tags=["testimonies"])
 ReqDep = Annotated[Req, Depends(current)]
 
 
+_ACT_TYPE_FIELD = re.compile(r"^act-(\d+)-(\d+)-act_type$")
+
+
+def _nearest_act_type(testimony: Testimony, name: str, lang: str) -> str | None:
+    """The act type nearest to what was typed in an act's act type field (a misspelling:
+    "arbitary detention"), in the page's language, or None."""
+    found = _ACT_TYPE_FIELD.match(name)
+    if found is None:
+        return None
+    event, act = int(found[1]), int(found[2])
+    try:
+        typed = testimony.events[event].acts[act].get("act_type", "").strip().lower()
+    except IndexError:
+        return None
+    if not typed:
+        return None
+    spelled: dict[str, vocab.Term] = {}
+    for term in vocab.load("act_types").terms:
+        if term.deprecated or term.extra.get("level") == "category":
+            continue
+        for spelling in (term.label("en"), term.label("ko"), term.key.replace("_", " ")):
+            spelled[spelling.lower()] = term
+    near = difflib.get_close_matches(typed, list(spelled), n=1, cutoff=0.75)
+    return spelled[near[0]].label(lang) if near else None
+
+
+def _errors(req: Req, testimony: Testimony) -> dict[str, str]:
+    """The form's errors in the page's language; an unknown act type with the nearest one."""
+    said = {}
+    for name, message in testimony.errors.items():
+        text = local_error(message, req.lang)
+        near = _nearest_act_type(testimony, name, req.lang)
+        if near is not None:
+            text = f"{text} " + req._("Did you mean “{term}”?", term=near)
+        said[name] = text
+    return said
+
+
 def _render(req: Req, testimony: Testimony, status: int = 200) -> Response:
     return req.render(
         "entry.html",
         status=status,
         t=testimony,
-        errors={name: local_error(m, req.lang) for name, m in testimony.errors.items()},
+        errors=_errors(req, testimony),
         field_label=lambda name: field_label(name, req.lang),
         pickers=pickers(req.archive, req.lang),
         source_types=list(SOURCE_TYPES),

@@ -14,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from sillok.errors import InvalidInput
 from sillok.messages import Message
+from sillok.records.flatacts import COLUMNS, REQUIRED
 from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
 from sillok.web.i18n import field_label, local_error
 from sillok.web.imports import (
+    SAMPLE_COLUMNS,
     TARGETS,
     UNMAPPED_CHOICES,
     MappingStep,
@@ -28,8 +30,10 @@ from sillok.web.imports import (
     map_rows,
     mapping_of_form,
     preview,
+    problems_csv,
     read_spreadsheet,
     read_upload,
+    template_csv,
     unmapped_unchosen,
 )
 
@@ -79,15 +83,44 @@ def _page(req: Req, status: int = 200, **context: Any) -> Response:
         say=_say(req),
         targets=TARGETS,
         unmapped_choices=UNMAPPED_CHOICES,
+        columns=COLUMNS,
+        required=REQUIRED,
+        sample_columns=SAMPLE_COLUMNS,
         **values,
     )
 
 
 @pages.get("/import")
 def import_form(req: ReqDep) -> Response:
-    """The upload form."""
+    """The upload form, with the columns the format takes and an empty file to fill."""
     req.require("import")
     return _page(req)
+
+
+@pages.get("/import/template.csv")
+def import_template(req: ReqDep) -> Response:
+    """An empty flat acts file (the header row), to fill in a spreadsheet program."""
+    req.require("import")
+    return Response(
+        template_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="sillok-acts-template.csv"'},
+    )
+
+
+@pages.get("/import/problems.csv")
+def import_problems(req: ReqDep, id: Annotated[str, Query(max_length=100)]) -> Response:
+    """The waiting upload's invalid rows and their problems, as a CSV file to fix them by."""
+    req.require("import")
+    found = _pending(req, id)
+    return Response(
+        problems_csv(found, _say(req), req._),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="sillok-import-problems.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @pages.post("/import")

@@ -238,6 +238,7 @@ def review_page(
         more=more,
         kinds=list(LINK_KINDS),
         statuses=STATUSES,
+        counts=req.archive.links.progress(kind),
         may_decide=may(req.principal, "review"),
         address=_address,
     )

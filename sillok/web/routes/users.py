@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path
+from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import Response
 
 from sillok.errors import InvalidInput
@@ -43,10 +43,41 @@ def _render(req: Req, status: int = 200, message: str | None = None,
 
 
 @pages.get("/users")
-def users_page(req: ReqDep) -> Response:
-    """The users and a form to add one."""
+def users_page(req: ReqDep, restore: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """The users and a form to add one (``?restore=NAME``: filled in to bring back a
+    removed user, who needs a new passphrase, their old copy of the keys being gone)."""
     req.require("users")
-    return _render(req)
+    typed = None
+    if restore:
+        removed = {u["name"]: u["role"] for u in req.archive.users.list() if not u["active"]}
+        if restore in removed:
+            typed = {"name": restore, "role": removed[restore]}
+    return _render(req, typed=typed)
+
+
+@pages.post("/users/{name}/role")
+def change_role(
+    req: ReqDep,
+    name: UserName,
+    role: Annotated[str, Form(max_length=40)],
+    passphrase: Annotated[str, Form(max_length=1000)],
+    repeat: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """Give a user another role: the library makes their key copy anew for it, with the
+    passphrase typed for them, and audits it; their sessions end."""
+    req.require("users")
+    if name == req.principal.username:
+        return _render(req, 422, error=req._("You cannot change your own role."))
+    if passphrase != repeat:
+        return _render(req, 422, error=req._("The two passphrases differ."))
+    try:
+        req.archive.users.set_role(name, role, passphrase)
+    except InvalidInput as exc:
+        return _render(req, 422, error=str(exc))
+    req.web.sessions.revoke_user(name)
+    return _render(
+        req, message=req._("{name} now has the role {role}.", name=name, role=req._(role))
+    )
 
 
 @pages.post("/users")
