@@ -315,3 +315,32 @@ def _sealed(key: bytes | None, secret: str, name: str) -> dict[str, str]:
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, secret.encode(), name.encode())
     return {"nonce": base64.b64encode(nonce).decode(), "secret": base64.b64encode(sealed).decode()}
+
+
+def test_a_role_change_opens_with_the_new_role_and_says_when_keys_must_rotate(
+    sqlcipher_archive: Archive,
+) -> None:
+    archive = sqlcipher_archive
+    folder = archive.folder
+    archive.users.add("hana", "documenter", "documenter passphrase")
+    lowered = archive.users.set_role("hana", "viewer", "the viewer passphrase now")
+    assert (lowered.role, lowered.was) == ("viewer", "documenter")
+    # a documenter's copy held the seal key: a copy of it she kept still opens sealed names
+    assert lowered.rotate and "seal" in lowered.keys_lost
+    with pytest.raises(WrongPassphrase):
+        Archive.open(folder, "documenter passphrase", settings=FAST, user="hana")
+    with Archive.open(folder, "the viewer passphrase now", settings=FAST, user="hana") as hana:
+        assert hana.role == "viewer" and hana.keys.seal is None
+    raised = archive.users.set_role("hana", "documenter", "documenter passphrase again")
+    assert raised.was == "viewer" and not raised.rotate and not raised.keys_lost
+    with pytest.raises(InvalidInput, match="already has"):
+        archive.users.set_role("hana", "documenter", "documenter passphrase again")
+    with pytest.raises(InvalidInput, match="last admin"):
+        archive.users.set_role("owner", "viewer", "owner passphrase lowered")
+    result = runner.invoke(
+        app,
+        ["user", "role", str(folder), "hana", "--role", "analyst"],
+        env={"SILLOK_PASSPHRASE": PASSPHRASE, "SILLOK_NEW_PASSPHRASE": "analyst passphrase one"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "sillok keys rotate" in " ".join(result.output.split())

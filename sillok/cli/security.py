@@ -210,8 +210,13 @@ def user_role(
     """Give a user another role (administrators only): their key copy is made anew for the
     role, with a new passphrase for them; their sessions end."""
     with open_archive(archive, passphrase_file) as opened:
-        opened.users.set_role(name, role, _read_new_passphrase(new_passphrase_file))
+        change = opened.users.set_role(name, role, _read_new_passphrase(new_passphrase_file))
     console.print(f"{name} now has the {role} role, with the new passphrase.")
+    if change.rotate:
+        console.print(
+            f"The {change.was} role held keys the {role} role does not. Run `sillok keys rotate`"
+            " if they may have kept a copy of their old one."
+        )
 
 
 @user_app.command("list")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
 from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
-from sillok.security.keys import KEY_FILE
+from sillok.security.keys import KEY_FILE, keys_for_role
 from sillok.security.passphrases import check_strength
 from sillok.security.policy import ROLES, User, may, may_open_sealed
 from sillok.store import users as store_users
@@ -59,6 +60,22 @@ def check_passphrase(passphrase: str, known: Sequence[str] = ()) -> str:
     if len(passphrase or "") < MIN_PASSPHRASE:
         raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
     return check_strength(passphrase, known)
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """A user's new role, the one it replaced, and the purpose keys the old role's copy held
+    that the new one does not (a copy the user kept still holds them until a rotation)."""
+
+    name: str
+    role: str
+    was: str
+    keys_lost: frozenset[str]
+
+    @property
+    def rotate(self) -> bool:
+        """Whether ``sillok keys rotate`` should follow, as after a removal."""
+        return bool(self.keys_lost)
 
 
 class Users:
@@ -149,7 +166,7 @@ class Users:
         return User(name, role)
 
     @remembering_locators
-    def set_role(self, name: str, role: str, passphrase: str) -> User:
+    def set_role(self, name: str, role: str, passphrase: str) -> RoleChange:
         """Give an active user another role; only an admin may.
 
         The user's copy of the keys is made anew for the role (a viewer's copy holds no seal
@@ -157,6 +174,10 @@ class Users:
         them: nobody but the user can open their old copy. It is written and audited as
         ``user_add`` with the new role (registering the copy's author key) and the role it
         replaces; their sessions end, as with any change of their copy.
+
+        A lower role's copy lacks keys the old one held, but a copy the user kept of the old
+        one still holds them, as a removed user's would: the change says which
+        (:attr:`RoleChange.keys_lost`), and ``sillok keys rotate`` replaces them.
         """
         self._require("users")
         check_role(role)
@@ -192,7 +213,7 @@ class Users:
             detail = {"user": name, "role": role, "author": copy.author, "was": old.role}
             self.vault.audit.record("user_add", detail=detail, conn=conn)
             keyfile.replaced(copy).save()
-        return User(name, role)
+        return RoleChange(name, role, old.role, keys_for_role(old.role) - keys_for_role(role))
 
     @remembering_locators
     def remove(self, name: str) -> None:

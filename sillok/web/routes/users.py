@@ -71,13 +71,17 @@ def change_role(
     if passphrase != repeat:
         return _render(req, 422, error=req._("The two passphrases differ."))
     try:
-        req.archive.users.set_role(name, role, passphrase)
+        change = req.archive.users.set_role(name, role, passphrase)
     except InvalidInput as exc:
         return _render(req, 422, error=str(exc))
     req.web.sessions.revoke_user(name)
-    return _render(
-        req, message=req._("{name} now has the role {role}.", name=name, role=req._(role))
-    )
+    message = req._("{name} now has the role {role}.", name=name, role=req._(role))
+    if change.rotate:
+        message += " " + req._(
+            "Their old role held keys the new one does not: rotate the keys (sillok keys"
+            " rotate) if they may have kept a copy of their old one."
+        )
+    return _render(req, message=message)
 
 
 @pages.post("/users")
