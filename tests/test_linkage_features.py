@@ -38,8 +38,6 @@ def key(name: str, hangul: str | None = None) -> tuple[str | None, str | None]:
         # A vowel meeting a vowel across the syllables: hye + eun, not hy + ee + un.
         ["Kim Hye-un", "Kim Hye-ŭn", "Kim Hyeeun", "김혜은", "Kim Hye Eun"],
         ["Kim Hee-un", "Kim Heeun", "Kim Hŭi-un", "김희운", "Kim Hee-woon"],
-        # A y between consonants is the vowel ㅡ.
-        ["Syngman Rhee", "Rhee Syng-man", "이승만", "Yi Sŭng-man", "Lee Seung-man"],
         # 계, a DPRK family (Kye, Gye); "Kye Suk Sung" is not surname 성.
         ["Kye Suk-sung", "Kye Suk Sung", "계석성", "Gye Seok-seong"],
     ],
