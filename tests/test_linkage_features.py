@@ -38,6 +38,8 @@ def key(name: str, hangul: str | None = None) -> tuple[str | None, str | None]:
         # A vowel meeting a vowel across the syllables: hye + eun, not hy + ee + un.
         ["Kim Hye-un", "Kim Hye-ŭn", "Kim Hyeeun", "김혜은", "Kim Hye Eun"],
         ["Kim Hee-un", "Kim Heeun", "Kim Hŭi-un", "김희운", "Kim Hee-woon"],
+        # A y between consonants is the vowel ㅡ.
+        ["Syngman Rhee", "Rhee Syng-man", "이승만", "Yi Sŭng-man", "Lee Seung-man"],
         # 계, a DPRK family (Kye, Gye); "Kye Suk Sung" is not surname 성.
         ["Kye Suk-sung", "Kye Suk Sung", "계석성", "Gye Seok-seong"],
     ],
@@ -107,6 +109,9 @@ def test_sound_key_collapses_romanization_families() -> None:
     assert sound_key("ryong", word_initial=False) != sound_key("yong", word_initial=False)
     assert sound_key("il") != sound_key("un")
     assert sound_key("") == ""
+    # y as a vowel, doubled by a slip or not
+    assert sound_key("laklynn") == sound_key("laklyynn")
+    assert sound_key("syngman") == sound_key("seungman")
 
 
 @pytest.mark.parametrize("part", ["jongun", "yeojeong", "solju", "hyeonjin", "sun", "ae"])

@@ -74,6 +74,8 @@ def sound_key(part: str, word_initial: bool = True) -> str:
         return ""
     # A silent h after a vowel (Oh, Ahn, Hahm, Kahng) carries no sound.
     text = re.sub(r"(?<=[aeiou])h(?![aeiouwy])", "", text)
+    # A y between consonants is a vowel, the ㅡ of "Syngman" (Seung-man); doubled or not.
+    text = re.sub(r"(?<![aeiouwy])y+(?![aeiouw])", "eu", text)
     # "ng" ends a syllable only before a consonant or at the end; before a vowel it may as
     # well be n + g (Jin-gil / Jing-il, both "Jingil" when joined), so it stays two letters.
     text = re.sub(r"ng(?![aeiouwy])", "N", text)
