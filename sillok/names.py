@@ -75,7 +75,7 @@ _SURNAME_DATA = """
 국 kook kuk guk|어 eo uh|은 eun un|편 pyun pyeon pyon|용/룡 yong ryong|태 tae thae|피 pi phi
 봉 bong pong|경 kyung kyong gyeong|남궁 namgung namkoong namkung|황보 hwangbo whangbo
 제갈 jegal chegal|선우 sunwoo seonu sonu|독고 dokgo tokko|사공 sagong sakong
-서문 seomun somun|동방 dongbang tongbang
+서문 seomun somun|동방 dongbang tongbang|계 kye gye
 """
 _STRONG_COMPOUNDS = frozenset({"남궁", "황보", "제갈", "선우", "독고", "사공"})
 _WEAK_COMPOUNDS = frozenset({"서문", "동방"})  # also a surname + given start: need 4 syllables

@@ -35,6 +35,13 @@ def key(name: str, hangul: str | None = None) -> tuple[str | None, str | None]:
         ["Park Hak-ho", "Pak Hak Ho", "Bak Hakho", "박학호"],
         ["Ri Jin Kil", "Lee Jin-gil", "리진길", "Yi Chin-gil"],
         ["Choi Yong-hae", "Choe Ryong-hae", "최룡해", "Ch'oe Yong-hae", "Choe Ryong Hae"],
+        # A vowel meeting a vowel across the syllables: hye + eun, not hy + ee + un.
+        ["Kim Hye-un", "Kim Hye-ŭn", "Kim Hyeeun", "김혜은", "Kim Hye Eun"],
+        ["Kim Hee-un", "Kim Heeun", "Kim Hŭi-un", "김희운", "Kim Hee-woon"],
+        # A y between consonants is the vowel ㅡ.
+        ["Syngman Rhee", "Rhee Syng-man", "이승만", "Yi Sŭng-man", "Lee Seung-man"],
+        # 계, a DPRK family (Kye, Gye); "Kye Suk Sung" is not surname 성.
+        ["Kye Suk-sung", "Kye Suk Sung", "계석성", "Gye Seok-seong"],
     ],
 )
 def test_spellings_of_one_name_share_the_keys(spellings: list[str]) -> None:
@@ -89,6 +96,12 @@ def test_unknown_surname_keeps_its_own_sound_key() -> None:
     assert f.surname_key is not None and f.surname_key.startswith("~")
 
 
+def test_an_unknown_surname_spelling_is_read_by_its_sound_when_that_is_one_surname() -> None:
+    assert name_features("Hwwang Kun-ho").surname_key == "황"
+    # "Chhoe" sounds as Choe (최) and as Joe (조): not guessed.
+    assert name_features("Chhoe, Nan-ju").surname_key == "~cwe"
+
+
 def test_sound_key_collapses_romanization_families() -> None:
     assert sound_key("yeo") == sound_key("yo") == sound_key("yŏ".replace("ŏ", "o"))
     assert sound_key("jeong") == sound_key("jong") == sound_key("chong") == sound_key("jung")
@@ -96,6 +109,9 @@ def test_sound_key_collapses_romanization_families() -> None:
     assert sound_key("ryong", word_initial=False) != sound_key("yong", word_initial=False)
     assert sound_key("il") != sound_key("un")
     assert sound_key("") == ""
+    # y as a vowel, doubled by a slip or not
+    assert sound_key("laklynn") == sound_key("laklyynn")
+    assert sound_key("syngman") == sound_key("seungman")
 
 
 @pytest.mark.parametrize("part", ["jongun", "yeojeong", "solju", "hyeonjin", "sun", "ae"])

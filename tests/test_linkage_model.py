@@ -160,3 +160,18 @@ def test_linking_two_files_with_a_schema_of_other_fields() -> None:
     pairs = model.predict(threshold=0.5)
     linked = set(zip(pairs["left_id"], pairs["right_id"], strict=True))
     assert {(f"a{i}", f"b{i}") for i in range(40)} <= linked
+
+
+def test_a_surname_spelling_that_reads_as_two_surnames_still_makes_a_candidate_pair() -> None:
+    # "So" is read 소 first, "Seo" is 서; the DPRK writes 서 "So". Different name keys, the
+    # same sound: the pair must still be scored.
+    rows = [("s1", "So Kyong-won", None, "1967", "male", None),
+            ("s2", "Seo Kyung-won", None, "c. 1966", "male", None)]
+    base = reports_frame(60, seed=3).drop(columns=["person_id"])
+    frame = pd.concat(
+        [base, pd.DataFrame(rows, columns=["id", "name", "name_hangul", "birth", "sex", "origin"])],
+        ignore_index=True,
+    )
+    pairs = LinkageModel(PERSONS, LinkageSettings(review_floor=1e-6)).fit(frame).predict()
+    found = {frozenset(p) for p in zip(pairs["left_id"], pairs["right_id"], strict=True)}
+    assert frozenset(("s1", "s2")) in found

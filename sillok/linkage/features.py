@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sillok.dates import parse_date
+from sillok.names import _SURNAMES as _KNOWN_SURNAMES  # ROK Hangul surname -> spellings
 from sillok.names import (
     fold,
     hangul_normal,
@@ -39,12 +40,15 @@ from sillok.names import (
 
 # Order matters: longer spellings first, consonant clusters before single letters.
 _SOUND_RULES: tuple[tuple[str, str], ...] = (
-    ("tch", "c"), ("ch", "c"), ("jj", "c"), ("j", "c"),
+    ("tch", "c"), ("chh", "c"), ("ch", "c"), ("jj", "c"), ("j", "c"),
     ("sh", "s"), ("ss", "s"),
     ("kk", "k"), ("gg", "k"), ("kh", "k"), ("ck", "k"), ("g", "k"), ("q", "k"),
     ("tt", "t"), ("dd", "t"), ("th", "t"), ("d", "t"),
     ("pp", "p"), ("bb", "p"), ("ph", "p"), ("b", "p"), ("f", "p"), ("v", "p"),
     ("rr", "l"), ("r", "l"), ("ll", "l"),
+    # "Hyeeun" (혜은 joined) is hye + eun, not hy + ee (the press spelling of ㅣ) + un: it
+    # must meet "Hye-ŭn" and "Hye-un", which read as hy + eu + n.
+    ("yeeu", "yo"),
     ("yeo", "yo"), ("you", "yo"), ("yoo", "yo"), ("yu", "yo"), ("yae", "ye"),
     ("woo", "o"), ("wu", "o"), ("weo", "wo"), ("wae", "we"), ("oe", "we"), ("oi", "we"),
     ("eui", "i"), ("ui", "i"), ("ee", "i"),
@@ -70,6 +74,8 @@ def sound_key(part: str, word_initial: bool = True) -> str:
         return ""
     # A silent h after a vowel (Oh, Ahn, Hahm, Kahng) carries no sound.
     text = re.sub(r"(?<=[aeiou])h(?![aeiouwy])", "", text)
+    # A y between consonants is a vowel, the ㅡ of "Syngman" (Seung-man); doubled or not.
+    text = re.sub(r"(?<![aeiouwy])y+(?![aeiouw])", "eu", text)
     # "ng" ends a syllable only before a consonant or at the end; before a vowel it may as
     # well be n + g (Jin-gil / Jing-il, both "Jingil" when joined), so it stays two letters.
     text = re.sub(r"ng(?![aeiouwy])", "N", text)
@@ -136,10 +142,29 @@ _EMPTY_NAME = NameFeatures(None, None, None, None, None, None, None, False)
 _WORD_RE = re.compile(r"[^\W_]+(?:[-'’‘ʼ`][^\W_]+)*", re.UNICODE)
 
 
+@lru_cache(maxsize=1)
+def _surnames_by_sound() -> dict[str, tuple[str, ...]]:
+    """Sound key of every known Latin spelling of a surname -> the Hangul surnames it stands
+    for (to read spellings the surname table lacks: "Chhoe" sounds as Choe, 최)."""
+    found: dict[str, set[str]] = {}
+    for hangul in _KNOWN_SURNAMES:
+        for spelling in surname_variants(hangul):
+            if not is_hangul(spelling) and (key := sound_key(spelling)):
+                found.setdefault(key, set()).add(hangul)
+    return {key: tuple(sorted(values)) for key, values in found.items()}
+
+
 @lru_cache(maxsize=65536)
 def _surname_candidates(surname: str) -> tuple[str, ...]:
-    """ROK Hangul surnames a surname (any script) may stand for, the likeliest first."""
+    """ROK Hangul surnames a surname (any script) may stand for, the likeliest first.
+
+    A Latin spelling the surname table does not know is read by its sound key when that
+    stands for exactly one known surname.
+    """
     known = sorted(v for v in surname_variants(surname) if is_hangul(v))
+    if not known and not is_hangul(surname) and len(fold(surname)) >= 2:
+        by_sound = _surnames_by_sound().get(sound_key(fold(surname)), ())
+        return by_sound if len(by_sound) == 1 else ()
     if len(known) <= 1 or is_hangul(surname):
         return tuple(known)
     folded = fold(surname)

@@ -168,6 +168,10 @@ def default_blocking_rules(schema: Schema, large: bool = False) -> list[str]:
         else:
             rules.append(f"l.{n}_key = r.{n}_key")
         rules.append(f"l.{n}_ss = r.{n}_gk AND l.{n}_gk = r.{n}_ss")
+        if not large:
+            # The same given name and a surname that sounds alike but reads as two (So: 소,
+            # Seo: 서; the DPRK writes 서 "So").
+            rules.append(f"l.{n}_ss = r.{n}_ss AND l.{n}_gk = r.{n}_gk")
         if year:
             tighter = province if large else ""
             rules.append(
