@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import no_such
 from sillok.model import RECORD_TABLES
 from sillok.security.evidence import (
     CHUNK,
@@ -177,7 +178,7 @@ class Attachments:
             raise InvalidInput(f"a {self.vault.role}'s key copy holds no evidence key")
         with self.vault.store.reading() as conn:
             if get(conn, kind, record_id) is None:
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
         self.folder.mkdir(mode=0o700, exist_ok=True)
         incoming = self.folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}"
         data_key = new_data_key()

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import no_such
 from sillok.records.coalition import (
     Coalition,
     Member,
@@ -332,7 +333,7 @@ class Statements(StatementReader):
         with self.vault.store.transaction() as conn:
             current = store_rows.get(conn, "statement", statement_id)
             if current is None:
-                raise NotFound(f"there is no statement with id {statement_id}")
+                raise NotFound(no_such("statement", statement_id))
             self._check_publish_right(conn, statement_id, publishing="published" in changes)
             changed = store_rows.changed_fields(current, changes)
             if changed:

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 from sillok.messages import Message
 
@@ -46,10 +47,23 @@ def translator(lang: str) -> Callable[..., str]:
             return message.say(messages)
         text = messages.get(message)
         if text is None:  # a library's message (an error page's): its catalog form, if any
-            return message.format(**values) if values else local_error(message, lang)
-        return text.format(**values) if values else text
+            return _fill(message, values) if values else local_error(message, lang)
+        return _fill(text, values) if values else text
 
     return gettext
+
+
+def _fill(text: str, values: dict[str, object]) -> str:
+    """``text`` with its ``{name}`` placeholders filled; markup among the values (a name marked
+    ``translate="no"`` by a template) stays markup, and the rest is escaped around it."""
+    if any(isinstance(v, Markup) for v in values.values()):
+        return Markup(escape(text)).format(**values)
+    return text.format(**values)
+
+
+def data(value: object) -> Markup:
+    """A value a page shows as recorded (a name, a user's name): marked for no translation."""
+    return Markup('<span translate="no">{}</span>').format(value)
 
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
@@ -106,6 +120,7 @@ RUNTIME_MESSAGES = (
     "audit:restore",
     "audit:replicate",
     "audit:verify",
+    "audit:site_settings",
     # record kinds and lists
     "source",
     "event",
@@ -199,6 +214,15 @@ RUNTIME_MESSAGES = (
     "translation_of",
     "body",
     "date",
+    "signed_edtf",
+    "signed_lower",
+    "signed_upper",
+    "member_id",
+    "withheld",
+    "sum of strata",
+    "relevance",
+    "date_asc",
+    "date_desc",
     "[redacted]",
     "[protected]",
     # form field labels and library messages (field_label, local_error)
@@ -300,6 +324,8 @@ FIELD_LABELS = {
     "victim_birth": "Born",
     "victim_origin": "Home region",
     "victim_ref": "Victim reference",
+    "victim_aliases": "aliases",
+    "protected": "protected",
     "perpetrator_org": "Agencies",
     "perpetrator_name": "Persons",
     "perpetrator_role": "Their role",
@@ -348,6 +374,8 @@ def local_error(message: str, lang: str) -> str:
     """A library error as a page says it, in ``lang``: known messages from the catalog (the
     values they name kept, choices translated), never a command-line command."""
     messages = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    if isinstance(message, Message):  # the library's words: translated by their template
+        return _CLI.sub("", message.say(messages)).strip()
 
     def _(msgid: str, **values: str) -> str:  # the catalog alone (translator falls back here)
         return messages.get(msgid, msgid).format(**values)

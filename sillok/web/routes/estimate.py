@@ -56,7 +56,7 @@ def _estimate(
         except InvalidInput:
             raise
         except SillokError as exc:  # too few lists, too few people: said, not failed
-            return {"error": str(exc)}
+            return {"error": exc.args[0] if len(exc.args) == 1 else str(exc)}
 
     return req.web.cache.get(mark, key, compute)
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.dates.words import human_date
+from sillok.messages import Message
 from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
@@ -120,7 +121,7 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
     }
     titles = record_titles(req.archive, req.principal, sorted(wanted), req.lang)
     _ = translator(req.lang)
-    act_types = vocab.load("act_types")
+    act_types, facility_types = vocab.load("act_types"), vocab.load("facility_types")
     result = []
     for version in versions:
         shown: dict[str, Any] = {}
@@ -131,8 +132,8 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
                 target = links[key]
                 shown[key] = (titles.get((target, value), f"{_(target)} {value}"),
                               f"/records/{target}/{value}")
-            elif key == "act_type" and isinstance(value, str):
-                term = act_types.lookup(value)
+            elif key in ("act_type", "facility_type") and isinstance(value, str):
+                term = (act_types if key == "act_type" else facility_types).lookup(value)
                 shown[key] = term.label(req.lang) if term else value
             elif key.endswith("_edtf") and isinstance(value, str):
                 shown[key] = human_date(value, req.lang) or value
@@ -233,6 +234,8 @@ EDIT_MESSAGES = (
 
 def _edit_error(message: str, lang: str) -> str:
     _ = translator(lang)
+    if isinstance(message, Message):
+        return local_error(message, lang)
     for pattern, msgid in EDIT_MESSAGES:
         if pattern.match(message):
             return _(msgid)

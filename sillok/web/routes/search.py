@@ -102,6 +102,9 @@ def search_page(
             facet_shown=FACET_SHOWN,
             sorts=SORTS,
             may_export=may(req.principal, "export"),
+            chosen_label=lambda name, key: (
+                req._(key) if name == "sharing" else label(name, key, archive, lang)
+            ),
         )
 
     # Kept under the role, like the result it shows (see search_view).
@@ -118,7 +121,7 @@ def search_page(
         )
         status = 200
     except InvalidInput as exc:
-        error = error_text(str(exc), lang)
+        error = error_text(exc.args[0] if len(exc.args) == 1 else str(exc), lang)
         shown = body(SearchResult(q, filters, [], 0, 0, size, {}, error=error, sort=sort))
         status = 422
     return req.render("search.html", status=status, body=shown)
