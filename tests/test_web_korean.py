@@ -322,3 +322,19 @@ def test_form_errors_and_import_problems_are_korean(korean_site: Site) -> None:
     )
     found["/import (unreadable)"] = _leaks(unreadable.text, data)
     assert {p: w for p, w in found.items() if w} == {}
+
+
+def test_the_catalogue_says_each_secret_by_one_word() -> None:
+    """docs/web.md, "Korean terms": a passphrase is 암호 문구 (never 암호문, ciphertext, nor
+    비밀구절 or 비밀번호), an authenticator's secret is 비밀값, the archive is 아카이브 and its
+    keys are 키 (not 기록보관소, 열쇠)."""
+    from sillok.web.i18n import catalog
+
+    korean = catalog("ko")
+    for english, said in korean.items():
+        if "passphrase" in english.lower():
+            assert "암호 문구" in said, english
+        if re.search(r"\bsecret\b", english):
+            assert "비밀값" in said, english
+        for word in ("암호문", "비밀구절", "비밀번호", "기록보관소", "열쇠"):
+            assert word not in said.replace("암호 문구", ""), (english, word)

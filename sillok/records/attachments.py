@@ -288,7 +288,7 @@ class Attachments:
             row = attachment_rows.attachment(conn, attachment_id)
             sharing = self._sharing_of(conn, row) if row is not None else None
             if row is None or not may_see(role, sharing):
-                raise NotFound(f"there is no attachment with id {attachment_id}")
+                raise NotFound(no_such("attachment", attachment_id))
             if not may_get_evidence(role, sharing):
                 raise EvidenceWithheld(
                     f"attachment {attachment_id}: the {role} role may not open the evidence "

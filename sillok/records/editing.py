@@ -26,7 +26,7 @@ from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.directory import Directory, Entry
 from sillok.errors import InvalidInput, NotFound, SillokError
-from sillok.messages import Message, no_such, not_one_of
+from sillok.messages import Message, Words, no_such, not_one_of
 from sillok.model import PERSON_STATUSES, RECORD_TABLES, person_names
 from sillok.names import is_hangul
 from sillok.records.flatacts import SEXES, SHARING, SOURCE_TYPES, ParsedRow
@@ -314,7 +314,10 @@ class RecordEditor:
         unknown = [name for name in changes if name not in fields]
         if unknown:
             raise EditRefused({
-                name: f"not a field of a {kind} (the fields: {', '.join(fields)})"
+                name: Message(
+                    "not a field of a {kind} (the fields: {fields})",
+                    kind=kind, fields=Words(fields),
+                )
                 for name in unknown
             })
         table = RECORD_TABLES[kind]
@@ -446,9 +449,9 @@ class RecordEditor:
             terms = self.act_types if spec.kind == "act_type" else self.facility_types
             term = terms.lookup(text)
             if term is None:
-                what = spec.name.replace("_", " ")
                 raise InvalidInput(Message(
-                    f"unknown {what} {{value!r}}: choose one from the list", value=text
+                    "unknown {what} {value!r}: choose one from the list",
+                    what=Message(spec.name.replace("_", " ")), value=text,
                 ))
             return {spec.column: term.key}
         if spec.kind in ("place", "facility"):
@@ -474,7 +477,9 @@ class RecordEditor:
         if spec.kind == "names":
             found = list(dict.fromkeys(n.strip() for n in text.splitlines() if n.strip()))
             if len(found) > MAX_NAMES:
-                raise InvalidInput(f"{len(found)} names, more than {MAX_NAMES}")
+                raise InvalidInput(
+                    Message("{n} names, more than {most}", n=len(found), most=MAX_NAMES)
+                )
             return found
         raise InvalidInput(f"{spec.name} cannot be edited")  # pragma: no cover
 
@@ -579,9 +584,14 @@ def _coordinate(kind: str, text: str) -> str:
     try:
         number = float(text)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a {kind} (a number like 39.03)") from None
+        raise InvalidInput(Message(
+            "{value!r} is not a {kind} (a number like 39.03)", value=text, kind=Message(kind)
+        )) from None
     if not -limit <= number <= limit:
-        raise InvalidInput(f"{text!r} is not a {kind} (between -{limit:g} and {limit:g})")
+        raise InvalidInput(Message(
+            "{value!r} is not a {kind} (between -{limit:g} and {limit:g})",
+            value=text, kind=Message(kind), limit=limit,
+        ))
     return text
 
 

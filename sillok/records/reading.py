@@ -9,7 +9,7 @@ from sillok import vocab
 from sillok.dates.words import human_date
 from sillok.errors import NotFound
 from sillok.ledger.entries import is_withheld
-from sillok.messages import no_such
+from sillok.messages import Message, no_such
 from sillok.model import RECORD_TABLES
 from sillok.security.policy import PROTECTED, REDACTED, Access, access, may_see
 from sillok.security.seal import is_sealed
@@ -116,7 +116,9 @@ class RecordBook:
         with self.vault.store.reading() as conn:
             row = store_rows.by_refs(conn, kind, [ref]).get(ref)
         if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
-            raise NotFound(f"there is no {kind} with ref {ref!r}")
+            raise NotFound(
+                Message("there is no {kind} with ref {ref!r}", kind=Message(kind), ref=ref)
+            )
         return int(row.id)
 
     def visible(self, kind: str, ids: Sequence[int]) -> list[int]:

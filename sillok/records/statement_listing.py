@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput, NotFound
-from sillok.messages import Message, no_such
+from sillok.messages import Message, no_such, not_one_of
 from sillok.records.coalition import Member, member_id
 from sillok.records.markdown import render_body
 from sillok.security.policy import may
@@ -147,7 +147,7 @@ def checked_choice(name: str, value: str, choices: Sequence[str]) -> str:
         InvalidInput: naming the field, the value and the choices.
     """
     if value not in choices:
-        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        raise InvalidInput(not_one_of(value, choices, name))
     return value
 
 

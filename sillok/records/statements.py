@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
-from sillok.messages import no_such
+from sillok.messages import Message, no_such
 from sillok.records.coalition import (
     Coalition,
     Member,
@@ -79,7 +79,7 @@ def _date(text: str | None, name: str = "date") -> UncertainDate | None:
     try:
         return parse_date(str(text).strip())
     except DateError as exc:
-        raise InvalidInput(f"{name}: {exc}") from None
+        raise InvalidInput(Message("{field}: {problem}", field=name, problem=exc.args[0])) from None
 
 
 def _checked_text(name: str, value: str, limit: int) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup
 
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.records.search import SORTS
 from sillok.web.access import may
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
@@ -136,7 +137,7 @@ def search_download(
     """Download these results: every act the search finds, in its order, as a flat acts
     CSV or XLSX file, as the principal's role may read it; audited as an export."""
     if fmt not in MEDIA:
-        raise InvalidInput(f"format: {fmt!r} is not one of {', '.join(MEDIA)}")
+        raise InvalidInput(not_one_of(fmt, MEDIA, "format"))
     req.require("export")
     archive = req.archive
     act_ids, audited = found_acts(
