@@ -324,6 +324,54 @@ def test_form_errors_and_import_problems_are_korean(korean_site: Site) -> None:
     assert {p: w for p, w in found.items() if w} == {}
 
 
+def test_edit_and_administration_errors_are_korean(korean_site: Site) -> None:
+    """The record editor's refusals, the users page's and the statement form's errors."""
+    data = data_words(korean_site)
+    admin = login(korean_site.app, "admin")
+    admin.cookies.set("sillok_lang", "ko")
+    found: dict[str, set[str]] = {}
+    place = _records(korean_site)["place"]
+    form = admin.get(f"{place}/edit").text
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert version, form
+    edited = admin.post(
+        f"{place}/edit",
+        data={
+            "latitude": "north-ish", "longitude": "500", "within": "Atlantis",
+            "version": version[1], "csrf_token": csrf_of(admin),
+        },
+    )
+    assert edited.status_code == 422, edited.text
+    found["place edit"] = _leaks(edited.text, data)
+    event = f"/records/event/{korean_site.ids['event_internal']}"
+    version = re.search(r'name="version" value="(\d+)"', admin.get(f"{event}/edit").text)
+    assert version
+    edited = admin.post(
+        f"{event}/edit",
+        data={"date": "someday", "sharing": "secretive", "version": version[1],
+              "csrf_token": csrf_of(admin)},
+    )
+    assert edited.status_code == 422, edited.text
+    found["event edit"] = _leaks(edited.text, data)
+    for typed in (
+        {"name": "x1", "role": "viewer", "passphrase": "a long enough one 1", "repeat": "other"},
+        {"name": "x2", "role": "emperor", "passphrase": "a long enough one 1",
+         "repeat": "a long enough one 1"},
+        {"name": "x3", "role": "viewer", "passphrase": "short", "repeat": "short"},
+    ):
+        users = admin.post("/users", data={**typed, "csrf_token": csrf_of(admin, "/users")})
+        assert users.status_code == 422, users.text
+        found[f"users {typed['name']}"] = _leaks(users.text, data | {"emperor"})
+    statement = admin.post(
+        "/statements/new",
+        data={"title": "제목", "body": "본문", "language": "ko", "kind": "statement",
+              "date": "someday", "csrf_token": csrf_of(admin, "/statements/new")},
+    )
+    assert statement.status_code == 422, statement.text
+    found["statement form"] = _leaks(statement.text, data)
+    assert {p: w for p, w in found.items() if w} == {}
+
+
 def test_the_catalogue_says_each_secret_by_one_word() -> None:
     """docs/web.md, "Korean terms": a passphrase is 암호 문구 (never 암호문, ciphertext, nor
     비밀구절 or 비밀번호), an authenticator's secret is 비밀값, the archive is 아카이브 and its

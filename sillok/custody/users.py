@@ -60,7 +60,9 @@ def check_passphrase(passphrase: str, known: Sequence[str] = ()) -> str:
         known: words an attacker would try first (the user's name, the archive's folder).
     """
     if len(passphrase or "") < MIN_PASSPHRASE:
-        raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+        raise InvalidInput(
+            Message("a passphrase needs at least {n} characters", n=MIN_PASSPHRASE)
+        )
     return check_strength(passphrase, known)
 
 
