@@ -337,8 +337,11 @@ def test_edit_and_administration_errors_are_korean(korean_site: Site) -> None:
     edited = admin.post(
         f"{place}/edit",
         data={
-            "latitude": "north-ish", "longitude": "500", "within": "Atlantis",
-            "version": version[1], "csrf_token": csrf_of(admin),
+            "latitude": "north-ish",
+            "longitude": "500",
+            "within": "Atlantis",
+            "version": version[1],
+            "csrf_token": csrf_of(admin),
         },
     )
     assert edited.status_code == 422, edited.text
@@ -348,15 +351,23 @@ def test_edit_and_administration_errors_are_korean(korean_site: Site) -> None:
     assert version
     edited = admin.post(
         f"{event}/edit",
-        data={"date": "someday", "sharing": "secretive", "version": version[1],
-              "csrf_token": csrf_of(admin)},
+        data={
+            "date": "someday",
+            "sharing": "secretive",
+            "version": version[1],
+            "csrf_token": csrf_of(admin),
+        },
     )
     assert edited.status_code == 422, edited.text
     found["event edit"] = _leaks(edited.text, data)
     for typed in (
         {"name": "x1", "role": "viewer", "passphrase": "a long enough one 1", "repeat": "other"},
-        {"name": "x2", "role": "emperor", "passphrase": "a long enough one 1",
-         "repeat": "a long enough one 1"},
+        {
+            "name": "x2",
+            "role": "emperor",
+            "passphrase": "a long enough one 1",
+            "repeat": "a long enough one 1",
+        },
         {"name": "x3", "role": "viewer", "passphrase": "short", "repeat": "short"},
     ):
         users = admin.post("/users", data={**typed, "csrf_token": csrf_of(admin, "/users")})
@@ -364,8 +375,14 @@ def test_edit_and_administration_errors_are_korean(korean_site: Site) -> None:
         found[f"users {typed['name']}"] = _leaks(users.text, data | {"emperor"})
     statement = admin.post(
         "/statements/new",
-        data={"title": "제목", "body": "본문", "language": "ko", "kind": "statement",
-              "date": "someday", "csrf_token": csrf_of(admin, "/statements/new")},
+        data={
+            "title": "제목",
+            "body": "본문",
+            "language": "ko",
+            "kind": "statement",
+            "date": "someday",
+            "csrf_token": csrf_of(admin, "/statements/new"),
+        },
     )
     assert statement.status_code == 422, statement.text
     found["statement form"] = _leaks(statement.text, data)
