@@ -403,3 +403,11 @@ def test_the_catalogue_says_each_secret_by_one_word() -> None:
             assert "비밀값" in said, english
         for word in ("암호문", "비밀구절", "비밀번호", "기록보관소", "열쇠"):
             assert word not in said.replace("암호 문구", ""), (english, word)
+
+
+def test_the_same_pages_in_english_would_fail(korean_site: Site) -> None:
+    """The check is not blind: an English page is full of words it reports."""
+    client = login(korean_site.app, "admin")
+    client.cookies.set("sillok_lang", "en")
+    leaks = _leaks(client.get("/dashboard").text, data_words(korean_site))
+    assert {"Search", "Dashboard"} <= leaks or len(leaks) > 20, leaks
