@@ -47,6 +47,7 @@ from sillok.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from sillok.messages import no_such
 from sillok.model import RECORD_TABLES
 from sillok.security.policy import Access, access, may, may_see
 from sillok.security.seal import is_sealed
@@ -116,7 +117,7 @@ class Proofs:
         with self.vault.store.reading() as conn:
             current = store_rows.get(conn, kind, record_id)
             if current is None:
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
             version = version or int(current.version)
             if version == int(current.version):
                 row: dict[str, Any] = dict(current._mapping)
@@ -132,7 +133,7 @@ class Proofs:
                 parent = store_rows.get(conn, current.record_kind, current.record_id)
                 sharing = getattr(parent, "sharing", None)
             if not may_see(role, sharing):
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
             if today.get("protected") and row.get("ref") != today.get("ref"):
                 raise InvalidInput(
                     f"{kind} {record_id} version {version} carries a ref withdrawn when the "

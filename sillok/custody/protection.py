@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import no_such
 from sillok.security.policy import may
 from sillok.security.refs import RefKey
 from sillok.security.seal import commit_subject, is_sealed, person_subject
@@ -35,7 +36,7 @@ class Protection:
         with store.erasing() as conn:
             person = get(conn, "person", person_id)
             if person is None:
-                raise NotFound(f"there is no person with id {person_id}")
+                raise NotFound(no_such("person", person_id))
             # A victim's chosen ref may be their name: it becomes a keyed hash (security/refs).
             ref = RefKey.of(self.vault.sealer, conn).when_protected(person.ref)
             changes = {

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sillok.custody.rotation import rotate_keys
 from sillok.errors import InvalidInput, NotFound, WrongPassphrase
 from sillok.folder import KEYS_FILE
+from sillok.messages import Message, Words
 from sillok.security.keyfile import KeyFile, WrappedKey, remembering_locators
 from sillok.security.keys import KEY_FILE, keys_for_role
 from sillok.security.passphrases import check_strength
@@ -46,7 +47,9 @@ def check_name(name: str) -> str:
 def check_role(role: str) -> str:
     """A known role, or :class:`InvalidInput` naming it."""
     if role not in ROLES:
-        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+        raise InvalidInput(Message(
+            "role {value!r} is not one of {choices}", value=role, choices=Words(ROLES)
+        ))
     return role
 
 
@@ -58,7 +61,9 @@ def check_passphrase(passphrase: str, known: Sequence[str] = ()) -> str:
         known: words an attacker would try first (the user's name, the archive's folder).
     """
     if len(passphrase or "") < MIN_PASSPHRASE:
-        raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+        raise InvalidInput(
+            Message("a passphrase needs at least {n} characters", n=MIN_PASSPHRASE)
+        )
     return check_strength(passphrase, known)
 
 
@@ -221,7 +226,7 @@ class Users:
         self._require("users")
         keyfile = self._checked_keyfile()
         if keyfile.holder(name) is None:
-            raise NotFound(f"there is no user {name!r}")
+            raise NotFound(Message("there is no user {name!r}", name=name))
         admins = [w for w in keyfile.wrapped if w.role == "admin" and w.holder != name]
         if not admins:
             raise InvalidInput(f"{name!r} is the last admin: add another admin first")
@@ -239,7 +244,7 @@ class Users:
         keyfile = KeyFile.load(self._keyfile_path)
         copy = keyfile.holder(name)
         if copy is None:
-            raise NotFound(f"there is no user {name!r}")
+            raise NotFound(Message("there is no user {name!r}", name=name))
         kdf = self.vault.settings.kdf
         if name != self.vault.user.name:
             self._require("users")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sillok.dates.edtf import LEVEL2_HINT, OPEN_LOWER, OPEN_UPPER, Invalid, edtf_bounds
 from sillok.dates.written import normalise, written_edtf
+from sillok.messages import Message
 
 __all__ = [
     "OPEN_LOWER",
@@ -77,9 +78,11 @@ def from_edtf(text: str) -> UncertainDate:
     try:
         bounds = edtf_bounds(stripped, use_package=True)
     except Invalid as exc:
-        raise DateError(f"impossible date: {text!r} ({exc})") from None
+        raise DateError(
+            Message("impossible date: {text!r} ({reason})", text=text, reason=str(exc))
+        ) from None
     if bounds is None:
-        raise DateError(f"not a valid EDTF date: {text!r}")
+        raise DateError(Message("not a valid EDTF date: {text!r}", text=text))
     return UncertainDate(stripped, *bounds)
 
 
@@ -94,7 +97,7 @@ def parse_date(text: str) -> UncertainDate:
         raise DateError(f"a date must be text, not {type(text).__name__}: {text!r}")
     s = normalise(text)
     if not s:
-        raise DateError(f"empty date: {text!r}")
+        raise DateError(Message("empty date: {text!r}", text=text))
     candidate = s.upper().replace(", ", ",")  # [1667, 1668] -> [1667,1668]
     try:
         bounds = edtf_bounds(candidate, use_package=False)
@@ -111,8 +114,12 @@ def parse_date(text: str) -> UncertainDate:
         if bounds is not None:
             return UncertainDate(candidate, *bounds)
     except Invalid as exc:
-        raise DateError(f"impossible date: {text!r} ({exc})") from None
-    raise DateError(f"unreadable date: {text!r} ({_ACCEPTED})")
+        raise DateError(
+            Message("impossible date: {text!r} ({reason})", text=text, reason=str(exc))
+        ) from None
+    raise DateError(
+        Message("unreadable date: {text!r} ({accepted})", text=text, accepted=_ACCEPTED)
+    )
 
 
 def parse_optional(text: str | None) -> UncertainDate | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
 from sillok.estimate.table import OverlapTable, strata_from_memberships, table_from_memberships
-from sillok.messages import Message
+from sillok.messages import Message, not_one_of
 from sillok.store import queries
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ def overlap_tables(
 ) -> OverlapTable | dict[str, OverlapTable]:
     """The overlap table of an archive's victims (one per stratum when ``by`` is given)."""
     if lists not in LIST_FIELDS:
-        raise InvalidInput(f"--lists: {lists!r} is not one of {', '.join(LIST_FIELDS)}")
+        raise InvalidInput(not_one_of(lists, LIST_FIELDS, "--lists"))
     if by is not None and by not in STRATA:
-        raise InvalidInput(f"--by: {by!r} is not one of {', '.join(STRATA)}")
+        raise InvalidInput(not_one_of(by, STRATA, "--by"))
     filters = parse_where(where)
     act_filter = archive.searcher.act_filter(
         act_type=filters.get("act_type"), date_from=filters.get("from"),

@@ -55,7 +55,7 @@ def estimate_strata(tables: Mapping[str, OverlapTable], by: str,
     """
     settings = settings or EstimateSettings()
     if not tables:
-        raise EstimationError(f"no strata: the data have no values of '{by}'")
+        raise EstimationError(Message("no strata: the data have no values of '{by}'", by=by))
     seed = resolve_seed(settings.seed)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(len(tables))]
     strata = []
@@ -65,7 +65,8 @@ def estimate_strata(tables: Mapping[str, OverlapTable], by: str,
         except EstimationError as exc:
             result = EstimateResult(
                 method=settings.method.value, estimate=None, lower=None, upper=None,
-                observed=table.observed, model="", warnings=(f"not estimated: {exc}",),
+                observed=table.observed, model="",
+                warnings=(Message("not estimated: {reason}", reason=exc.args[0]),),
                 interval="", lists=table.lists,
             )
         strata.append(replace(result, stratum=label))
@@ -75,17 +76,20 @@ def estimate_strata(tables: Mapping[str, OverlapTable], by: str,
 
 def _estimate(table: OverlapTable, settings: EstimateSettings, seed: int,
               keep_draws: bool) -> EstimateResult:
-    where = f" in stratum '{table.stratum}'" if table.stratum is not None else ""
+    where = (
+        Message(" in stratum '{stratum}'", stratum=table.stratum)
+        if table.stratum is not None else ""
+    )
     if table.observed == 0:
-        raise EstimationError(f"no one is on any list{where}")
+        raise EstimationError(Message("no one is on any list{where}", where=where))
     warnings: list[str] = []
     empty = [name for name, total in table.list_totals().items() if total == 0]
     if empty:
         if table.n_lists - len(empty) < 2:
-            raise EstimationError(
-                f"only {table.n_lists - len(empty)} list has records{where}; at least two "
-                "lists must overlap to estimate anything"
-            )
+            raise EstimationError(Message(
+                "only {n} list has records{where}; at least two lists must overlap to "
+                "estimate anything", n=table.n_lists - len(empty), where=where,
+            ))
         table = table.without_lists(empty)
         warnings.append(Message(
             "list(s) {names} have no records{where} and were left out",

@@ -211,9 +211,9 @@ def select_model(patterns: np.ndarray, y: np.ndarray, lists: Sequence[str],
         how = f"{name}, stepwise search ({len(fits)} hierarchical models fitted)"
     good = [f for f in fits if f.estimable]
     if not good:
-        raise EstimationError(
+        raise EstimationError(Message(
             "no log-linear model has a finite estimate for this table (too many empty cells)"
-        )
+        ))
     best = min(good, key=lambda f: f.criterion(criterion))
     return Selection(best, tuple(fits), len(fits), len(fits) - len(good), how)
 

@@ -30,6 +30,7 @@ from sillok.linkage.clusters import (
     cluster_ids,
     pair_key,
 )
+from sillok.messages import no_such
 from sillok.security.policy import may
 from sillok.security.seal import is_sealed
 from sillok.store import queries
@@ -256,7 +257,7 @@ class Links:
         with self.vault.store.transaction() as conn:
             row = store_rows.get(conn, "link", link_id)
             if row is None:
-                raise NotFound(f"there is no link with id {link_id}")
+                raise NotFound(no_such("link", link_id))
             status = VERDICTS[verdict]
             if row.status != status:
                 store_rows.update_record(
@@ -281,7 +282,7 @@ class Links:
         seen = set(self.records.visible(record_kind, [left, right]))
         for record_id in (left, right):
             if record_id not in seen:
-                raise NotFound(f"there is no {record_kind} with id {record_id}")
+                raise NotFound(no_such(record_kind, record_id))
         ref = f"link:{record_kind}:{left}:{right}"
         actor = self.vault.settings.actor
         with self.vault.store.transaction() as conn:

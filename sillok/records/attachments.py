@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import no_such
 from sillok.model import RECORD_TABLES
 from sillok.security.evidence import (
     CHUNK,
@@ -206,7 +207,7 @@ class Attachments:
             raise InvalidInput(f"{path}: no such file")
         with self.vault.store.reading() as conn:
             if get(conn, kind, record_id) is None:
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
         try:
             with open(path, "rb") as source:
                 sealed = self.seal(source)
@@ -381,7 +382,7 @@ class Attachments:
             row = attachment_rows.attachment(conn, attachment_id)
             sharing = self._sharing_of(conn, row) if row is not None else None
             if row is None or not may_see(role, sharing):
-                raise NotFound(f"there is no attachment with id {attachment_id}")
+                raise NotFound(no_such("attachment", attachment_id))
             if not may_get_evidence(role, sharing):
                 raise EvidenceWithheld(
                     f"attachment {attachment_id}: the {role} role may not open the evidence "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 from sillok.security.policy import may
 from sillok.store import statements as store
 
@@ -71,8 +72,11 @@ def member_id(vault: Vault, conn: Connection, name: str | None) -> int | None:
     entry = vault.organizations.resolve(name)
     if entry is None or entry.id not in ids:
         known = [e.label for e in members]
-        listed = f" ({'; '.join(known)})" if known else " (none are set)"
-        raise InvalidInput(f"member: {name!r} is not one of the coalition's members{listed}")
+        listed = f" ({'; '.join(known)})" if known else Message(" (none are set)")
+        raise InvalidInput(Message(
+            "member: {name!r} is not one of the coalition's members{listed}",
+            name=name, listed=listed,
+        ))
     return entry.id
 
 

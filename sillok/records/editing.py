@@ -26,6 +26,7 @@ from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.directory import Directory, Entry
 from sillok.errors import InvalidInput, NotFound, SillokError
+from sillok.messages import Message, Words, no_such, not_one_of
 from sillok.model import PERSON_STATUSES, RECORD_TABLES, person_names
 from sillok.names import is_hangul
 from sillok.records.flatacts import SEXES, SHARING, SOURCE_TYPES, ParsedRow
@@ -313,7 +314,10 @@ class RecordEditor:
         unknown = [name for name in changes if name not in fields]
         if unknown:
             raise EditRefused({
-                name: f"not a field of a {kind} (the fields: {', '.join(fields)})"
+                name: Message(
+                    "not a field of a {kind} (the fields: {fields})",
+                    kind=kind, fields=Words(fields),
+                )
                 for name in unknown
             })
         table = RECORD_TABLES[kind]
@@ -365,7 +369,9 @@ class RecordEditor:
             if text in WITHHELD_MARKERS:
                 continue  # a value the form was not shown: it stays as it is
             if len(text) > MAX_TEXT:
-                errors[name] = f"{len(text)} characters, more than {MAX_TEXT}"
+                errors[name] = Message(
+                    "{n} characters, more than {most}", n=len(text), most=MAX_TEXT
+                )
                 continue
             refusal = self._refusal(conn, table, row, spec, old_level)
             if refusal:
@@ -374,7 +380,7 @@ class RecordEditor:
             try:
                 parsed = self._parse(kind, row, spec, text)
             except InvalidInput as exc:
-                errors[name] = str(exc)
+                errors[name] = exc.args[0] if exc.args else str(exc)
                 continue
             if spec.kind == "names":
                 names = parsed
@@ -389,8 +395,9 @@ class RecordEditor:
                        for c in spec.columns)
             ]
             if not may_see(role, new_level) or refused:
-                errors["sharing"] = (
-                    f"{new_level!r}: your role may not change a {kind} at this sharing level"
+                errors["sharing"] = Message(
+                    "{level!r}: your role may not change a {kind} at this sharing level",
+                    level=new_level, kind=Message(kind),
                 )
         return values, names, errors
 
@@ -400,11 +407,11 @@ class RecordEditor:
         role = self.vault.role
         if spec.kind == "names":
             if access(role, None, "person_names", "name") is not Access.CHANGE:
-                return "your role may not change this field"
+                return Message("your role may not change this field")
             sealed = any(is_sealed(r.name)
                          for r in queries.name_rows_of_person(conn, int(row.id)))
             if sealed and not may_open_sealed(role):
-                return "this field is sealed; your role may not change it"
+                return Message("this field is sealed; your role may not change it")
             return None
         if any(access(role, level, table, c) is not Access.CHANGE for c in spec.columns):
             return "your role may not change this field"
@@ -420,7 +427,7 @@ class RecordEditor:
         """
         if not text:
             if spec.required:
-                raise InvalidInput(f"a {spec.name} is required")
+                raise InvalidInput(Message("a {field} is required", field=spec.name))
             if spec.kind == "names":
                 return []
             if spec.kind == "aliases":
@@ -436,23 +443,27 @@ class RecordEditor:
             try:
                 date = parse_date(text)
             except DateError as exc:
-                raise InvalidInput(str(exc)) from None
+                raise InvalidInput(exc.args[0]) from None
             return dict(zip(spec.columns, (date.edtf, date.lower, date.upper), strict=True))
         if spec.kind in ("act_type", "facility_type"):
             terms = self.act_types if spec.kind == "act_type" else self.facility_types
             term = terms.lookup(text)
             if term is None:
-                raise InvalidInput(f"unknown {spec.name.replace('_', ' ')} {text!r}: "
-                                   "choose one from the list")
+                raise InvalidInput(Message(
+                    "unknown {what} {value!r}: choose one from the list",
+                    what=Message(spec.name.replace("_", " ")), value=text,
+                ))
             return {spec.column: term.key}
         if spec.kind in ("place", "facility"):
             entry = self._entry(self.vault.places, text, getattr(row, spec.column),
                                 spec.kind == "facility")
             if entry is None:
-                raise InvalidInput(f"no place is called {text!r}: choose one from the list")
+                raise InvalidInput(Message(
+                    "no place is called {value!r}: choose one from the list", value=text
+                ))
             if spec.column == "parent_id" and int(entry.id) in self.vault.places.within(
                     int(row.id)):
-                raise InvalidInput(f"{text!r} lies within this place")
+                raise InvalidInput(Message("{value!r} lies within this place", value=text))
             return {spec.column: entry.id}
         if spec.kind == "aliases":
             parts = list(dict.fromkeys(p.strip() for p in text.split(";") if p.strip()))
@@ -461,12 +472,14 @@ class RecordEditor:
             return {spec.column: _coordinate(spec.kind, text)}
         if spec.kind == "flag":
             if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                raise InvalidInput(f"{text!r} is not one of yes, no")
+                raise InvalidInput(not_one_of(text, ("yes", "no")))
             return {spec.column: text.lower() in ("true", "1", "yes", "on")}
         if spec.kind == "names":
             found = list(dict.fromkeys(n.strip() for n in text.splitlines() if n.strip()))
             if len(found) > MAX_NAMES:
-                raise InvalidInput(f"{len(found)} names, more than {MAX_NAMES}")
+                raise InvalidInput(
+                    Message("{n} names, more than {most}", n=len(found), most=MAX_NAMES)
+                )
             return found
         raise InvalidInput(f"{spec.name} cannot be edited")  # pragma: no cover
 
@@ -536,7 +549,7 @@ class RecordEditor:
     def _row(self, conn: Connection, kind: str, record_id: int) -> Any:
         row = store_rows.get(conn, kind, record_id)
         if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
-            raise NotFound(f"there is no {kind} with id {record_id}")
+            raise NotFound(no_such(kind, record_id))
         return row
 
     def _require_write(self) -> None:
@@ -563,7 +576,7 @@ def _choice(spec: Field, text: str) -> str:
     for key in spec.choices:
         if wanted == key.casefold() or wanted in (s.casefold() for s in spellings.get(key, ())):
             return key
-    raise InvalidInput(f"{text!r} is not one of {', '.join(spec.choices)}")
+    raise InvalidInput(not_one_of(text, spec.choices))
 
 
 def _coordinate(kind: str, text: str) -> str:
@@ -571,9 +584,14 @@ def _coordinate(kind: str, text: str) -> str:
     try:
         number = float(text)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a {kind} (a number like 39.03)") from None
+        raise InvalidInput(Message(
+            "{value!r} is not a {kind} (a number like 39.03)", value=text, kind=Message(kind)
+        )) from None
     if not -limit <= number <= limit:
-        raise InvalidInput(f"{text!r} is not a {kind} (between -{limit:g} and {limit:g})")
+        raise InvalidInput(Message(
+            "{value!r} is not a {kind} (between -{limit:g} and {limit:g})",
+            value=text, kind=Message(kind), limit=limit,
+        ))
     return text
 
 

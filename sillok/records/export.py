@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.records.flatacts import COLUMNS, write_rows
 from sillok.records.person_refs import export_victim_ref
 from sillok.records.streamed import csv_pieces, xlsx_pieces
@@ -48,7 +49,7 @@ class Exports:
         publication); each value opened for it is audited, and so is the export.
         """
         if fmt not in EXPORT_FORMATS:
-            raise InvalidInput(f"--format: {fmt!r} is not one of json, csv")
+            raise InvalidInput(not_one_of(fmt, ("json", "csv"), "--format"))
         role = self.vault.role
         if include_protected and not may(role, "export.protected"):
             raise InvalidInput(f"the {role} role may not export protected fields")
@@ -73,7 +74,7 @@ class Exports:
             InvalidInput: an unknown format, or a role that may not export.
         """
         if fmt not in DOWNLOAD_FORMATS:
-            raise InvalidInput(f"format: {fmt!r} is not one of {', '.join(DOWNLOAD_FORMATS)}")
+            raise InvalidInput(not_one_of(fmt, DOWNLOAD_FORMATS, "format"))
         role = self.vault.role
         if not may(role, "export"):
             raise InvalidInput(f"the {role} role may not export")

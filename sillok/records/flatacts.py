@@ -25,6 +25,7 @@ from typing import IO, Any
 from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
+from sillok.messages import Message, Words
 from sillok.records.workbook import printable, xlsx_rows
 from sillok.settings import ReadLimits
 
@@ -366,7 +367,7 @@ def parse_row(number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
         try:
             return _parse_date(value)
         except DateError as exc:
-            bad(column, str(exc))
+            bad(column, exc.args[0])
             return None
 
     def choice(column: str, table: dict[str, str], default: str | None) -> str | None:
@@ -375,21 +376,23 @@ def parse_row(number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
             return default
         found = table.get(value.lower())
         if found is None:
-            bad(column, f"not one of {', '.join(sorted(set(table.values())))}")
+            bad(column, Message("not one of {choices}", choices=Words(sorted(set(table.values())))))
         return found
 
     for column, value in raw.items():
         if not value.isascii() and printable(value, len(value)) != value:
-            errors.append(RowError(number, column, printable(value, 80), "not Unicode text"))
+            errors.append(
+                RowError(number, column, printable(value, 80), Message("not Unicode text"))
+            )
     if not raw.get("source_ref"):
-        bad("source_ref", "a source_ref is required")
+        bad("source_ref", Message("a source_ref is required"))
     act_type = None
     if not raw.get("act_type"):
-        bad("act_type", "an act_type is required")
+        bad("act_type", Message("an act_type is required"))
     else:
         term = vocab.load("act_types").lookup(raw["act_type"])
         if term is None:
-            bad("act_type", "unknown act type (see `sillok vocab list act_types`)")
+            bad("act_type", Message("unknown act type (see `sillok vocab list act_types`)"))
         else:
             act_type = term.key
     parsed_dates = (date("source_date"), date("act_date"), date("victim_birth"))
@@ -400,7 +403,7 @@ def parse_row(number: int, raw: dict[str, str]) -> ParsedRow | list[RowError]:
     if raw.get("perpetrator_role") and not (
         raw.get("perpetrator_org") or raw.get("perpetrator_name")
     ):
-        bad("perpetrator_role", "a role needs a perpetrator_org or perpetrator_name")
+        bad("perpetrator_role", Message("a role needs a perpetrator_org or perpetrator_name"))
     if errors or act_type is None or source_type is None or sharing is None or role is None:
         return errors
     facility_type = None

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from sillok.errors import InvalidInput
-from sillok.messages import Message
+from sillok.messages import Message, Words
 from sillok.records.flatacts import (
     COLUMNS,
     REQUIRED,
@@ -299,10 +299,10 @@ class ColumnMapping:
         fixed = _fixed_of(data.get("fixed") or {}, where)
         unmapped = data.get("unmapped")
         if unmapped is not None and unmapped not in UNMAPPED_CHOICES:
-            raise InvalidInput(
-                f"{where}: unmapped: {printable(str(unmapped), 80)!r} is not one of "
-                f"{', '.join(UNMAPPED_CHOICES)}"
-            )
+            raise InvalidInput(Message(
+                "{where}: unmapped: {value!r} is not one of {choices}", where=where,
+                value=printable(str(unmapped), 80), choices=Words(UNMAPPED_CHOICES),
+            ))
         mapping = cls(columns, fixed, unmapped)
         mapping._check_targets(where)
         return mapping

@@ -9,6 +9,7 @@ from sillok import vocab
 from sillok.dates.words import human_date
 from sillok.errors import NotFound
 from sillok.ledger.entries import is_withheld
+from sillok.messages import Message, no_such
 from sillok.model import RECORD_TABLES
 from sillok.security.policy import PROTECTED, REDACTED, Access, access, may_see
 from sillok.security.seal import is_sealed
@@ -115,7 +116,9 @@ class RecordBook:
         with self.vault.store.reading() as conn:
             row = store_rows.by_refs(conn, kind, [ref]).get(ref)
         if row is None or not may_see(self.vault.role, getattr(row, "sharing", None)):
-            raise NotFound(f"there is no {kind} with ref {ref!r}")
+            raise NotFound(
+                Message("there is no {kind} with ref {ref!r}", kind=Message(kind), ref=ref)
+            )
         return int(row.id)
 
     def visible(self, kind: str, ids: Sequence[int]) -> list[int]:
@@ -217,7 +220,7 @@ class RecordBook:
                 parent = store_rows.get(conn, row.record_kind, row.record_id)
                 sharing = getattr(parent, "sharing", None)
             if row is None or not may_see(self.vault.role, sharing):
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
             data: dict[str, Any] = {
                 "kind": kind,
                 **self.vault.disclosure.row(
@@ -312,7 +315,7 @@ class RecordBook:
         with self.vault.store.reading() as conn:
             versions = store_rows.history(conn, kind, record_id)
             if not versions or not may_see(self.vault.role, versions[-1].get("sharing")):
-                raise NotFound(f"there is no {kind} with id {record_id}")
+                raise NotFound(no_such(kind, record_id))
             # Every version answers to today's sharing level and today's seals: a record made
             # confidential (or a person protected) shows none of its earlier text either.
             current = versions[-1]

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
+from sillok.messages import Message, not_one_of
 from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
 from sillok.records.stats import FACETS
 from sillok.security.policy import SHARING_LEVELS, Access, access, may, may_see
@@ -161,7 +162,9 @@ class Searcher:
         if act_type:
             term = vocab.load("act_types").lookup(act_type)
             if term is None:
-                raise InvalidInput(f"--act-type: unknown act type {act_type!r}")
+                raise InvalidInput(Message(
+                    "{field}: unknown act type {value!r}", field="--act-type", value=act_type
+                ))
             act_types = frozenset(
                 [term.key, *(t.key for t in vocab.load("act_types").descendants(term.key))]
             )
@@ -343,13 +346,15 @@ class Searcher:
         """
         year = (request.year or "").strip() or None
         if year is not None and not (year.isdigit() and len(year) == 4):
-            raise InvalidInput(f"year: {year!r} is not a year like 2009")
+            raise InvalidInput(Message(
+                "{field}: {value!r} is not a year like 2009", field="year", value=year
+            ))
         sharing = (request.sharing or "").strip() or None
         if sharing is not None and sharing not in SHARING_LEVELS:
-            raise InvalidInput(f"sharing: {sharing!r} is not one of {', '.join(SHARING_LEVELS)}")
+            raise InvalidInput(not_one_of(sharing, SHARING_LEVELS, "sharing"))
         sort = (request.sort or "").strip() or "relevance"
         if sort not in SORTS:
-            raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+            raise InvalidInput(not_one_of(sort, SORTS, "sort"))
         act_filter = self.act_filter(
             request.act_type,
             request.date_from,
@@ -398,7 +403,7 @@ class Searcher:
         if sort == "relevance":
             return list(found)
         if sort not in SORTS:
-            raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+            raise InvalidInput(not_one_of(sort, SORTS, "sort"))
         by_kind: dict[str, list[int]] = {}
         for kind, rid, _level in found:
             by_kind.setdefault(kind, []).append(rid)
@@ -507,9 +512,10 @@ def date_range(
         lower = max(lower, within.lower) if lower else within.lower
         upper = min(upper, within.upper) if upper else within.upper
     if date_from and date_to and lower and upper and lower > upper:
-        raise InvalidInput(
-            f"from/to: the range {date_from!r} to {date_to!r} ends before it starts"
-        )
+        raise InvalidInput(Message(
+            "{field}: the range {start!r} to {end!r} ends before it starts",
+            field="from/to", start=date_from, end=date_to,
+        ))
     return lower, upper
 
 
@@ -517,7 +523,7 @@ def _read_date(name: str, text: str) -> UncertainDate:
     try:
         return parse_date(text)
     except DateError as exc:
-        raise InvalidInput(f"{name}: {exc}") from None
+        raise InvalidInput(Message("{field}: {problem}", field=name, problem=exc.args[0])) from None
 
 
 def _orgs(vault: Vault, agency: str | None) -> frozenset[int] | None:
@@ -525,5 +531,7 @@ def _orgs(vault: Vault, agency: str | None) -> frozenset[int] | None:
         return None
     entry = vault.organizations.resolve(agency)
     if entry is None:
-        raise InvalidInput(f"--agency: unknown agency {agency!r}")
+        raise InvalidInput(Message(
+            "{field}: unknown agency {value!r}", field="--agency", value=agency
+        ))
     return frozenset({entry.id})

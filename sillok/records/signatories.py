@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput
+from sillok.messages import FIELD_PREFIX, Message
 from sillok.records.coalition import organization_ids
 from sillok.store import statements as store
 from sillok.store.statements import SIGNATORY_KINDS, Signer
@@ -83,7 +84,9 @@ def line_of(kind: str, name: str) -> str:
     return f"{kind}: {name}"
 
 
-def _refused(value: Any, why: str) -> InvalidInput:
+def _refused(value: Any, why: str | Message) -> InvalidInput:
+    if isinstance(why, Message):
+        return InvalidInput(Message(FIELD_PREFIX + "{problem}", field="signatories", problem=why))
     return InvalidInput(f"signatories: {value!r} {why}")
 
 
@@ -194,18 +197,31 @@ def _person_id(conn: Connection, given: SignatoryName) -> int:
     if not found:
         raise _refused(
             given.line(),
-            "names no person of the archive (give a person's ref or a name recorded for them; "
-            "add the person first)",
+            Message(
+                "{value} names no person of the archive: give a person's ref or a name recorded"
+                " for them (add the person first)",
+                value=repr(given.line()),
+            ),
         )
     if len(found) > 1:
         refs = ", ".join(str(r.ref) for r in found if not r.protected and r.ref)
         listed = f" ({refs})" if refs else ""
-        raise _refused(given.line(), f"names more than one person{listed}: give the person's ref")
+        raise _refused(
+            given.line(),
+            Message(
+                "{value} names more than one person{refs}: give the person's ref",
+                value=repr(given.line()),
+                refs=listed,
+            ),
+        )
     (person,) = found
     if person.protected:
         raise _refused(
             given.line(),
-            "is a protected person: a protected person cannot sign a statement, whose "
-            "signatories are published",
+            Message(
+                "{value} is a protected person: a protected person cannot sign a published"
+                " statement",
+                value=repr(given.line()),
+            ),
         )
     return int(person.id)

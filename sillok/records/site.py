@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.records.coalition import PublishRightNeeded
 from sillok.security.policy import may
 from sillok.store import meta as store
@@ -262,7 +263,7 @@ class Site:
 def _values(change: SiteChange) -> dict[str, str | None]:
     lang = change.lang
     if lang not in SITE_LANGUAGES:
-        raise SiteSettingError(f"lang: {lang!r} is not one of {', '.join(SITE_LANGUAGES)}")
+        raise SiteSettingError(not_one_of(lang, SITE_LANGUAGES, "lang"))
     values: dict[str, str | None] = {}
     if change.name is not None:
         values[f"{PREFIX}name.{lang}"] = _text("name", lang, change.name, NAME_MAX)

@@ -44,6 +44,7 @@ import yaml
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message, no_such
 from sillok.records.signatories import SignatoryName, signatory_names
 from sillok.store import rows as store_rows
 
@@ -253,7 +254,9 @@ def _check_original(conn: Connection, statement_id: int) -> None:
     """
     row = store_rows.get(conn, "statement", statement_id)
     if row is None:
-        raise InvalidInput(f"translation_of: there is no statement with id {statement_id}")
+        raise InvalidInput(Message(
+            "{field}: {problem}", field="translation_of", problem=no_such("statement", statement_id)
+        ))
     if row.translation_of is not None:
         raise InvalidInput(
             f"translation_of: statement {statement_id} is itself a translation "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import Message, no_such, not_one_of
 from sillok.records.coalition import Member, member_id
 from sillok.records.markdown import render_body
 from sillok.records.signatories import line_of
@@ -172,7 +173,7 @@ def checked_choice(name: str, value: str, choices: Sequence[str]) -> str:
         InvalidInput: naming the field, the value and the choices.
     """
     if value not in choices:
-        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        raise InvalidInput(not_one_of(value, choices, name))
     return value
 
 
@@ -202,7 +203,9 @@ class StatementReader:
         with self.vault.store.reading() as conn:
             row = store_rows.get(conn, "statement", statement_id)
             if row is None or (published_only and not row.published):
-                raise NotFound(f"there is no published statement with id {statement_id}")
+                raise NotFound(
+                    Message("there is no published statement with id {id}", id=statement_id)
+                )
             return self._full(conn, row)
 
     def page(
@@ -249,7 +252,7 @@ class StatementReader:
         with self.vault.store.reading() as conn:
             row = store_rows.get(conn, "statement", statement_id)
             if row is None:
-                raise NotFound(f"there is no statement with id {statement_id}")
+                raise NotFound(no_such("statement", statement_id))
             rows = store.translations(conn, row.translation_of or row.id)
             return [
                 self._full(conn, r, links=False) for r in rows if r.published or not published_only
@@ -260,7 +263,9 @@ class StatementReader:
         with self.vault.store.reading() as conn:
             row = store_rows.get(conn, "statement", statement_id)
             if row is None or not row.published:
-                raise NotFound(f"there is no published statement with id {statement_id}")
+                raise NotFound(
+                    Message("there is no published statement with id {id}", id=statement_id)
+                )
             older, newer = store.neighbours(conn, row)
         return Neighbours(
             self._brief(older),

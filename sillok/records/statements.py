@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput, NotFound
+from sillok.messages import Message, no_such
 from sillok.records import signatories as signing
 from sillok.records.coalition import (
     Coalition,
@@ -79,7 +80,7 @@ def _date(text: str | None, name: str = "date") -> UncertainDate | None:
     try:
         return parse_date(str(text).strip())
     except DateError as exc:
-        raise InvalidInput(f"{name}: {exc}") from None
+        raise InvalidInput(Message("{field}: {problem}", field=name, problem=exc.args[0])) from None
 
 
 def _checked_text(name: str, value: str, limit: int) -> str:
@@ -354,7 +355,7 @@ class Statements(StatementReader):
         with self.vault.store.transaction() as conn:
             current = store_rows.get(conn, "statement", statement_id)
             if current is None:
-                raise NotFound(f"there is no statement with id {statement_id}")
+                raise NotFound(no_such("statement", statement_id))
             self._check_publish_right(conn, statement_id, publishing="published" in changes)
             changed = store_rows.changed_fields(current, changes)
             if changed:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.security.policy import may_see
 from sillok.store import queries
 from sillok.store import rows as store_rows
@@ -41,7 +42,7 @@ class Stats:
         ``unknown``, so no act is counted twice and none is placed in a year it may not be in.
         """
         if by not in GROUPINGS:
-            raise InvalidInput(f"--by: {by!r} is not one of {', '.join(GROUPINGS)}")
+            raise InvalidInput(not_one_of(by, GROUPINGS, "--by"))
         act_filter = act_filter or ActFilter()
         column = {
             "act_type": "act_type",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from zxcvbn import zxcvbn
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 
 MIN_GUESSES_LOG10 = 10.0
 MAX_CHECKED = 72
@@ -30,16 +31,17 @@ def check_strength(passphrase: str, known: Sequence[str] = ()) -> str:
         known: words an attacker would try first (the user's name, the archive's folder).
     """
     if not passphrase:
-        raise InvalidInput("an empty passphrase is not allowed")
+        raise InvalidInput(Message("an empty passphrase is not allowed"))
     result = zxcvbn(passphrase[:MAX_CHECKED], user_inputs=[k[:MAX_CHECKED] for k in known if k])
     guesses = float(result["guesses_log10"])
     if guesses < MIN_GUESSES_LOG10:
         feedback = result.get("feedback") or {}
         hints = [feedback.get("warning") or "", *(feedback.get("suggestions") or [])]
         advice = " ".join(h for h in hints if h) or "Add another word or two."
-        raise InvalidInput(
-            f"this passphrase is too easy to guess (about 10^{guesses:.0f} guesses; at least "
-            f"10^{MIN_GUESSES_LOG10:.0f} are needed, because a stolen copy of the archive can be "
-            f"attacked offline). {advice} Four or five unrelated words are a good passphrase."
-        )
+        raise InvalidInput(Message(
+            "this passphrase is too easy to guess (about 10^{guesses:.0f} guesses; at least "
+            "10^{needed:.0f} are needed, because a stolen copy of the archive can be attacked "
+            "offline). {advice} Four or five unrelated words are a good passphrase.",
+            guesses=guesses, needed=MIN_GUESSES_LOG10, advice=advice,
+        ))
     return passphrase

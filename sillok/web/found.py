@@ -10,7 +10,6 @@ under a megabyte); a page, and a download, are made from those.
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from sillok.messages import Message
 from sillok.records.search import SEARCH_KINDS, Hit, Matches, Prepared, SearchRequest
 from sillok.records.stats import FACETS
 from sillok.web.access import Principal
@@ -43,8 +43,10 @@ PARAMETER_LABELS = {
     "from/to": "Date range",
     "sort": "Sort",
     "year": "year",
+    "sharing": "Sharing level",
+    "--act-type": "Act type",
+    "--agency": "agency",
 }
-_BACKWARDS = re.compile(r"^the range (?P<start>'.*') to (?P<end>'.*') ends before it starts$")
 
 
 @dataclass(frozen=True)
@@ -169,16 +171,10 @@ def narrowing(values: Mapping[str, str | None]) -> dict[str, str]:
 def error_text(message: str, lang: str) -> str:
     """A search's error as a page says it, in ``lang``: the parameter by its label, the
     problem as the catalog says it, the value as it was typed."""
-    name, _sep, problem = message.partition(": ")
-    if name not in PARAMETER_LABELS or not problem:
+    name, problem = message.split_field() if isinstance(message, Message) else (None, message)
+    if name not in PARAMETER_LABELS:
         return local_error(message, lang)
-    _ = translator(lang)
-    backwards = _BACKWARDS.match(problem)
-    if backwards is not None:
-        problem = _("the range {start} to {end} ends before it starts", **backwards.groupdict())
-    else:
-        problem = local_error(problem, lang)
-    return f"{_(PARAMETER_LABELS[name])}: {problem}"
+    return f"{translator(lang)(PARAMETER_LABELS[name])}: {local_error(problem, lang)}"
 
 
 def search_view(

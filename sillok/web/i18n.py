@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 from sillok.messages import Message
 
@@ -46,10 +47,30 @@ def translator(lang: str) -> Callable[..., str]:
             return message.say(messages)
         text = messages.get(message)
         if text is None:  # a library's message (an error page's): its catalog form, if any
-            return message.format(**values) if values else local_error(message, lang)
-        return text.format(**values) if values else text
+            return _fill(message, values) if values else local_error(message, lang)
+        return _fill(text, values) if values else text
 
     return gettext
+
+
+def _fill(text: str, values: dict[str, object]) -> str:
+    """``text`` with its ``{name}`` placeholders filled; markup among the values (a name marked
+    ``translate="no"`` by a template) stays markup, and the rest is escaped around it."""
+    if any(isinstance(v, Markup) for v in values.values()):
+        return Markup(escape(text)).format(**values)
+    return text.format(**values)
+
+
+def data(value: object) -> Markup:
+    """A value a page shows as recorded (a name, a user's name): marked for no translation."""
+    return Markup('<span translate="no">{}</span>').format(value)
+
+
+def said(exc: BaseException) -> str:
+    """An error's message: the library's :class:`Message` kept as one (a page then says it in
+    its language, by the message's template), or the error's text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Message) else str(exc)
 
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
@@ -106,6 +127,7 @@ RUNTIME_MESSAGES = (
     "audit:restore",
     "audit:replicate",
     "audit:verify",
+    "audit:site_settings",
     # record kinds and lists
     "source",
     "event",
@@ -199,9 +221,18 @@ RUNTIME_MESSAGES = (
     "translation_of",
     "body",
     "date",
+    "signed_edtf",
+    "signed_lower",
+    "signed_upper",
+    "member_id",
+    "withheld",
+    "sum of strata",
+    "relevance",
+    "date_asc",
+    "date_desc",
     "[redacted]",
     "[protected]",
-    # form field labels and library messages (field_label, local_error)
+    # form field labels (field_label) and words put into library messages
     "Event {n}",
     "Act {n}",
     "Source type",
@@ -214,15 +245,10 @@ RUNTIME_MESSAGES = (
     "Persons",
     "Description",
     "Sharing level",
-    "unknown act type: choose one from the list",
-    "this field is required",
-    "enter at least one act (its act type is required)",
-    "this event has no act yet",
-    "not one of {choices}",
-    "there is no {kind} with id {id}",
-    "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)",
-    "a role needs an agency or a person",
-    "{text} is not a year like 2009",
+    "act type",
+    "facility type",
+    "link",
+    "attachment",
     "Other names of the victim",
     "Protected victim",
     "Page number",
@@ -235,16 +261,19 @@ RUNTIME_MESSAGES = (
 
 
 def extract_messages() -> list[str]:
-    """Every message id the code and templates use (for keeping the catalogs complete)."""
+    """Every message id the code and templates use (for keeping the catalogs complete): the
+    pages' ``_("...")`` and the library's ``Message("...")`` templates, which pages say."""
     from babel.messages.extract import extract_from_dir
 
-    folder = str(resources.files("sillok.web"))
-    found = extract_from_dir(
-        folder,
+    pages = extract_from_dir(
+        str(resources.files("sillok.web")),
         method_map=[("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")],
         keywords={"_": None},
     )
-    messages = {str(m[2]) for m in found if isinstance(m[2], str)}
+    library = extract_from_dir(
+        str(resources.files("sillok")), method_map=[("**.py", "python")], keywords={"Message": None}
+    )
+    messages = {str(m[2]) for m in (*pages, *library) if isinstance(m[2], str)}
     return sorted(messages | set(RUNTIME_MESSAGES))
 
 
@@ -332,51 +361,13 @@ def field_label(name: str, lang: str) -> str:
     return " › ".join(parts)
 
 
-#: library messages a page shows, as patterns -> the catalog's message (values by name)
-_MESSAGES = (
-    (re.compile(r"^unknown act type\b.*"), "unknown act type: choose one from the list"),
-    (re.compile(r"^an? (\w+) is required$"), "this field is required"),
-    (re.compile(r"^enter at least one act.*"), "enter at least one act (its act type is required)"),
-    (re.compile(r"^this event has no act yet$"), "this event has no act yet"),
-    (re.compile(r"^not one of (?P<choices>.+)$"), "not one of {choices}"),
-    (re.compile(r"^(?:\w+: )?.*\bis not one of (?P<choices>.+)$"), "not one of {choices}"),
-    (re.compile(r"^there is no (?:published )?(?P<kind>\w+) with (?:id|ref) (?P<id>\S+)$"),
-     "there is no {kind} with id {id}"),
-    (re.compile(r"^(?:unreadable|empty|impossible) date: (?P<text>'[^']*'|\"[^\"]*\").*"),
-     "unreadable date: {text} (write it as 2009, 2009-03, 2009년 봄, around 2009, 1990s...)"),
-    (re.compile(r"^(?P<text>'[^']*'|\"[^\"]*\") is not a year like 2009$"),
-     "{text} is not a year like 2009"),
-    (re.compile(r"^a role needs a perpetrator_org or perpetrator_name$"),
-     "a role needs an agency or a person"),
-    # a statement's signatories (sillok.records.signatories)
-    (re.compile(r"^signatories: (?P<value>.+) names no person of the archive\b.*"),
-     "{value} names no person of the archive: give a person's ref or a name recorded for them "
-     "(add the person first)"),
-    (re.compile(r"^signatories: (?P<value>.+) names more than one person(?P<refs>.*): give .*"),
-     "{value} names more than one person{refs}: give the person's ref"),
-    (re.compile(r"^signatories: (?P<value>.+) is a protected person\b.*"),
-     "{value} is a protected person: a protected person cannot sign a published statement"),
-)
 _CLI = re.compile(r"\s*\((?:see |run )?`sillok [^`]*`\)|\s*[;:.]?\s*(?:see|run) `sillok [^`]*`\.?")
 
 
 def local_error(message: str, lang: str) -> str:
-    """A library error as a page says it, in ``lang``: known messages from the catalog (the
-    values they name kept, choices translated), never a command-line command."""
+    """A library error as a page says it, in ``lang``: a :class:`Message` by its template in
+    the catalog (the values it names kept, words among them translated), any other text as it
+    is; never a command-line command."""
     messages = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
-
-    def _(msgid: str, **values: str) -> str:  # the catalog alone (translator falls back here)
-        return messages.get(msgid, msgid).format(**values)
-
-    text = _CLI.sub("", str(message)).strip()
-    for pattern, msgid in _MESSAGES:
-        m = pattern.match(text)
-        if m is None:
-            continue
-        values = m.groupdict()
-        if "choices" in values and lang != "en":
-            values["choices"] = ", ".join(_(c.strip()) for c in values["choices"].split(","))
-        if "kind" in values and lang != "en":
-            values["kind"] = _(values["kind"])
-        return _(msgid, **values)
-    return text
+    text = message.say(messages) if isinstance(message, Message) else str(message)
+    return _CLI.sub("", text).strip()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
-from sillok.messages import Message
+from sillok.messages import Message, not_one_of
 from sillok.records.flatacts import COLUMNS, ParsedRow, RowError, read_rows
 from sillok.records.ingest import ImportReport
 from sillok.records.mapping import (
@@ -123,7 +123,7 @@ def format_of_upload(filename: str, declared: str | None = None) -> str:
     """The format of an upload, from an explicit choice or the file name's suffix."""
     if declared:
         if declared not in FORMATS:
-            raise InvalidInput(f"format: {declared!r} is not one of {', '.join(FORMATS)}")
+            raise InvalidInput(not_one_of(declared, FORMATS, "format"))
         return declared
     suffix = Path(filename).suffix.lower().lstrip(".")
     found = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "xlsx": "xlsx"}

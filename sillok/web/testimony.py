@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
 from sillok.errors import InvalidInput
+from sillok.messages import Message
 from sillok.records.flatacts import COLUMNS, ParsedRow
 from sillok.records.ingest import ImportReport
 
@@ -176,10 +177,10 @@ class TestimonyDesk:
         testimony.errors.clear()
         rows = self.rows(testimony)
         if not rows:
-            testimony.errors["form"] = "enter at least one act (its act type is required)"
+            testimony.errors["form"] = Message("enter at least one act (its act type is required)")
         for e, event in enumerate(testimony.events):
             if event.values.get("event_title") and all(_blank(a) for a in event.acts):
-                testimony.errors[f"event-{e}-event_title"] = "this event has no act yet"
+                testimony.errors[f"event-{e}-event_title"] = Message("this event has no act yet")
         parsed = []
         for number, ((e, a), raw) in enumerate(rows, start=1):
             result = importer.parse_row(number, raw)

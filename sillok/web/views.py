@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sillok import vocab
 from sillok.dates.words import human_date
 from sillok.errors import NotFound
+from sillok.messages import no_such
 from sillok.web.access import (
     REDACTED,
     Principal,
@@ -125,7 +126,7 @@ def record_view(
         raise NotFound(f"unknown record kind {kind!r} (one of {', '.join(RECORD_KINDS)})")
     data = archive.records.show(kind, record_id, reveal=reveal)
     if not may_see(principal, sharing_of(kind, data)):
-        raise NotFound(f"there is no {kind} with id {record_id}")
+        raise NotFound(no_such(kind, record_id))
     view = RecordView(kind, record_id, shown(principal, kind, data))
     view.redacted = sorted(k for k, v in view.data.items() if refused(v))
     view.protected = sorted(
@@ -334,7 +335,7 @@ def history_view(
         raise NotFound(f"unknown record kind {kind!r}")
     versions = archive.records.history(kind, record_id)
     if kind != "statement" and not may_see(principal, sharing_of(kind, versions[-1])):
-        raise NotFound(f"there is no {kind} with id {record_id}")
+        raise NotFound(no_such(kind, record_id))
     result: list[Version] = []
     previous: dict[str, Any] = {}
     for raw in versions:

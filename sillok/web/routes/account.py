@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from sillok.errors import InvalidInput, WrongPassphrase
 from sillok.web.context import Refused, Req, current
+from sillok.web.i18n import said
 from sillok.web.logins import passphrase_ok
 
 pages = APIRouter(include_in_schema=False)
@@ -65,7 +66,7 @@ def change_passphrase(
     except WrongPassphrase:
         return _render(req, 422, error=req._("The current passphrase is not right."))
     except InvalidInput as exc:
-        return _render(req, 422, error=str(exc))
+        return _render(req, 422, error=said(exc))
     req.web.sessions.revoke_user(name)
     req.session = None
     return req.redirect("/login?changed=1")

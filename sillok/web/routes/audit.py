@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.security.audit import ACTIONS
 from sillok.web.context import Req, current
 
@@ -47,7 +48,7 @@ def _events(
 ) -> list[dict[str, Any]]:
     req.require("audit.read")
     if action and action not in ACTIONS:
-        raise InvalidInput(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+        raise InvalidInput(not_one_of(action, ACTIONS, "action"))
     kind, rid = _record(record)
     return req.archive.audit.events(
         action=action or None,

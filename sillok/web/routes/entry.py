@@ -14,7 +14,7 @@ from sillok import vocab
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
 from sillok.web.context import Req, current
-from sillok.web.i18n import field_label, local_error
+from sillok.web.i18n import field_label, local_error, said
 from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, pickers
 
 pages = APIRouter(include_in_schema=False)
@@ -93,7 +93,7 @@ async def entry_submit(request: Request, req: ReqDep) -> Response:
         testimony = Testimony.from_form(form)
     except InvalidInput as exc:
         blank = Testimony.blank()
-        blank.errors["form"] = str(exc)
+        blank.errors["form"] = said(exc)
         return _render(req, blank, 422)
     if form.get("stay"):  # Enter in a field (the form's first button): show it again as typed
         return _render(req, testimony)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sillok.errors import InvalidInput, SillokError
 from sillok.estimate import EstimateSettings, estimate, estimate_strata, publish
 from sillok.estimate.archive import LIST_FIELDS, STRATA, overlap_tables
+from sillok.messages import not_one_of
 from sillok.web.context import Req, current
 
 pages = APIRouter(include_in_schema=False)
@@ -38,9 +39,9 @@ def _estimate(
     """The published estimate (or ``{"error": ...}`` when the lists cannot support one)."""
     req.require("read")
     if lists not in LIST_FIELDS:
-        raise InvalidInput(f"lists: {lists!r} is not one of {', '.join(LIST_FIELDS)}")
+        raise InvalidInput(not_one_of(lists, LIST_FIELDS, "lists"))
     if by and by not in STRATA:
-        raise InvalidInput(f"by: {by!r} is not one of {', '.join(STRATA)}")
+        raise InvalidInput(not_one_of(by, STRATA, "by"))
     where = [f"{k}={v}" for k, v in (("act_type", act_type), ("from", date_from),
                                      ("to", date_to)) if v]
     mark: Hashable = req.archive.store.state_mark()
@@ -56,7 +57,7 @@ def _estimate(
         except InvalidInput:
             raise
         except SillokError as exc:  # too few lists, too few people: said, not failed
-            return {"error": str(exc)}
+            return {"error": exc.args[0] if len(exc.args) == 1 else str(exc)}
 
     return req.web.cache.get(mark, key, compute)
 

@@ -18,7 +18,7 @@ from sillok.records.flatacts import COLUMNS, REQUIRED
 from sillok.web.bodies import read_upload_form
 from sillok.web.context import Refused, Req, current
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
-from sillok.web.i18n import field_label, local_error
+from sillok.web.i18n import field_label, local_error, said
 from sillok.web.imports import (
     SAMPLE_COLUMNS,
     TARGETS,
@@ -141,7 +141,7 @@ async def import_upload(req: ReqDep, request: Request) -> Response:
         limit = req.web.settings.max_upload_bytes
         return _page(req, 413, error=req._("The file is larger than {n} bytes.", n=limit))
     except InvalidInput as exc:
-        return _page(req, 422, error=str(exc))
+        return _page(req, 422, error=said(exc))
     assert req.session is not None  # a logged-in page request always has one
     if isinstance(checked, MappingStep):
         req.session.pending.pop(PENDING, None)

@@ -25,6 +25,7 @@ from pydantic import Field as PydanticField
 
 from sillok.errors import NotFound
 from sillok.linkage.archive import LINK_KINDS, Candidate
+from sillok.messages import no_such
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, current
@@ -271,7 +272,7 @@ def unmerge_from_person(req: ReqDep, person_id: LinkId, link_id: LinkId) -> Resp
     """Undo a merge shown on a person's page: the link is rejected (its history kept)."""
     req.require("review")
     if link_id not in {link for link, _other in req.archive.links.merged_with(person_id)}:
-        raise NotFound(f"there is no link with id {link_id}")
+        raise NotFound(no_such("link", link_id))
     req.archive.links.unmerge(link_id)
     return req.redirect(f"/records/person/{person_id}#merges-section")
 

@@ -22,6 +22,7 @@ from sillok.web import i18n
 from sillok.web.access import may
 from sillok.web.context import Refused, Req, current
 from sillok.web.feed import FeedInfo, atom_feed
+from sillok.web.i18n import said
 from sillok.web.public_pages import (
     FEED_ITEMS,
     LiveLinks,
@@ -243,5 +244,5 @@ def save_settings(
     try:
         Site(req.archive.vault).set_all(changes, req.principal.actor)
     except InvalidInput as exc:
-        return _settings_form(req, values, str(exc))
+        return _settings_form(req, values, said(exc))
     return _settings_form(req, values, saved=True)

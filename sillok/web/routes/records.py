@@ -9,7 +9,6 @@ both call :meth:`sillok.records.editing.RecordEditor.edit` (a new version, all o
 from __future__ import annotations
 
 import json
-import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sillok import vocab
 from sillok.dates import DateError, parse_date
 from sillok.dates.words import human_date
+from sillok.messages import Message
 from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
 from sillok.web.context import Req, current
@@ -120,7 +120,7 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
     }
     titles = record_titles(req.archive, req.principal, sorted(wanted), req.lang)
     _ = translator(req.lang)
-    act_types = vocab.load("act_types")
+    act_types, facility_types = vocab.load("act_types"), vocab.load("facility_types")
     result = []
     for version in versions:
         shown: dict[str, Any] = {}
@@ -131,8 +131,8 @@ def _history_values(req: Req, kind: str, versions: list[Version]) -> list[dict[s
                 target = links[key]
                 shown[key] = (titles.get((target, value), f"{_(target)} {value}"),
                               f"/records/{target}/{value}")
-            elif key == "act_type" and isinstance(value, str):
-                term = act_types.lookup(value)
+            elif key in ("act_type", "facility_type") and isinstance(value, str):
+                term = (act_types if key == "act_type" else facility_types).lookup(value)
                 shown[key] = term.label(req.lang) if term else value
             elif key.endswith("_edtf") and isinstance(value, str):
                 shown[key] = human_date(value, req.lang) or value
@@ -212,33 +212,6 @@ EDIT_LABELS = {"birth": "birth_edtf", "within": "within"}
 #: which picker (datalist) helps typing a field, by the field's kind
 EDIT_PICKERS = {"act_type": "act-types", "facility_type": "facility-types",
                 "facility": "facility-types", "place": "places"}
-#: the editor's refusals as the catalogs say them (what was typed is shown in the field)
-EDIT_MESSAGES = (
-    (re.compile(r"^unknown facility type\b.*"),
-     "unknown facility type: choose one from the list"),
-    (re.compile(r"^no place is called\b.*"), "no such place: choose one from the list"),
-    (re.compile(r"^your role may not change this field$"), "your role may not change this field"),
-    (re.compile(r"^this field is sealed\b.*"),
-     "this field is sealed; your role may not change it"),
-    (re.compile(r".*\blies within this place$"),
-     "a place cannot lie within itself or a place in it"),
-    (re.compile(r".*\bis not a (latitude|longitude)\b.*"),
-     "not a coordinate (a number like 39.03)"),
-    (re.compile(r".*\byour role may not change an? \w+ at this sharing level$"),
-     "your role may not change this record at this sharing level"),
-    (re.compile(r"^not a field of\b.*"), "not a field of this record"),
-    (re.compile(r"^the version edited is missing$"), "the version edited is missing"),
-)
-
-
-def _edit_error(message: str, lang: str) -> str:
-    _ = translator(lang)
-    for pattern, msgid in EDIT_MESSAGES:
-        if pattern.match(message):
-            return _(msgid)
-    return local_error(message, lang)
-
-
 def _render_edit(
     req: Req, form: EditForm, errors: dict[str, str] | None = None, status: int = 200,
     stale: bool = False,
@@ -254,7 +227,7 @@ def _render_edit(
         labels={f.name: EDIT_LABELS.get(f.name, f.name) for f in fields_of(form.kind)},
         pickers=pickers(req.archive, req.lang),
         picker_of=EDIT_PICKERS,
-        errors={k: _edit_error(v, req.lang) for k, v in (errors or {}).items()},
+        errors={k: local_error(v, req.lang) for k, v in (errors or {}).items()},
         stale=stale,
     )
 
@@ -301,7 +274,7 @@ async def edit_submit(request: Request, req: ReqDep, kind: Kind, record_id: Reco
     editor = req.archive.editor
     shown = editor.form(kind.value, record_id, lang=req.lang)
     if not version.isdigit():
-        return _render_edit(req, shown, {"form": "the version edited is missing"}, 422)
+        return _render_edit(req, shown, {"form": Message("the version edited is missing")}, 422)
     again = EditForm(kind.value, record_id, int(version), shown.sharing,
                      {**shown.values, **changes},
                      [w for w in shown.withheld if w not in changes],

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup
 
 from sillok.errors import InvalidInput
+from sillok.messages import not_one_of
 from sillok.records.search import SORTS
 from sillok.web.access import may
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
@@ -102,6 +103,9 @@ def search_page(
             facet_shown=FACET_SHOWN,
             sorts=SORTS,
             may_export=may(req.principal, "export"),
+            chosen_label=lambda name, key: (
+                req._(key) if name == "sharing" else label(name, key, archive, lang)
+            ),
         )
 
     # Kept under the role, like the result it shows (see search_view).
@@ -118,7 +122,7 @@ def search_page(
         )
         status = 200
     except InvalidInput as exc:
-        error = error_text(str(exc), lang)
+        error = error_text(exc.args[0] if len(exc.args) == 1 else str(exc), lang)
         shown = body(SearchResult(q, filters, [], 0, 0, size, {}, error=error, sort=sort))
         status = 422
     return req.render("search.html", status=status, body=shown)
@@ -133,7 +137,7 @@ def search_download(
     """Download these results: every act the search finds, in its order, as a flat acts
     CSV or XLSX file, as the principal's role may read it; audited as an export."""
     if fmt not in MEDIA:
-        raise InvalidInput(f"format: {fmt!r} is not one of {', '.join(MEDIA)}")
+        raise InvalidInput(not_one_of(fmt, MEDIA, "format"))
     req.require("export")
     archive = req.archive
     act_ids, audited = found_acts(

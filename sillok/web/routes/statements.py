@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from sillok.errors import InvalidInput
+from sillok.messages import Message, no_such
 from sillok.records.signatories import SignatoryName, signatory_lines
 from sillok.records.statements import (
     LANGUAGES,
@@ -21,7 +22,7 @@ from sillok.records.statements import (
     Statement,
 )
 from sillok.web.context import Refused, Req, current
-from sillok.web.i18n import local_error
+from sillok.web.i18n import local_error, said
 from sillok.web.views import history_view
 
 pages = APIRouter(include_in_schema=False)
@@ -49,7 +50,11 @@ def _names(text: str) -> list[SignatoryName]:
 
 
 def _form_error(exc: InvalidInput) -> dict[str, str]:
-    message = str(exc)
+    message = said(exc)
+    if isinstance(message, Message):
+        field, problem = message.split_field()
+        if field is not None:
+            return {field: problem}
     m = _FIELD.match(message)
     return {m[1] if m else "form": message}
 
@@ -432,5 +437,5 @@ def api_history(req: ReqDep, statement_id: StatementId) -> dict[str, Any]:
     req.require("statement.write")
     versions = history_view(req.archive, req.principal, "statement", statement_id)
     if not versions:
-        raise Refused(404, "not_found", f"there is no statement with id {statement_id}")
+        raise Refused(404, "not_found", no_such("statement", statement_id))
     return {"id": statement_id, "versions": [v.to_json() for v in versions]}

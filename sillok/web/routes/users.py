@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sillok.errors import InvalidInput
 from sillok.security.policy import ROLES
 from sillok.web.context import Req, current
+from sillok.web.i18n import said
 
 pages = APIRouter(include_in_schema=False)
 
@@ -100,7 +101,7 @@ def add_user(
     try:
         req.archive.users.add(name.strip(), role, passphrase)
     except InvalidInput as exc:
-        return _render(req, 422, error=str(exc), typed=typed)
+        return _render(req, 422, error=said(exc), typed=typed)
     return _render(req, message=req._("User {name} added.", name=name.strip()))
 
 
@@ -123,6 +124,6 @@ def remove_user(
     try:
         req.archive.users.remove(name)
     except InvalidInput as exc:
-        return _render(req, 422, error=str(exc))
+        return _render(req, 422, error=said(exc))
     req.web.sessions.revoke_user(name)
     return _render(req, message=req._("User {name} removed.", name=name))
