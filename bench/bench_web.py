@@ -98,8 +98,9 @@ def start_server(folder: Path, port: int, workers: int = 1) -> subprocess.Popen[
 
 
 def log_in(base: str, user: str) -> httpx.Cookies:
-    """A logged-in session's cookies."""
-    with httpx.Client(base_url=base) as client:
+    """A logged-in session's cookies (a minute's patience: on a loaded machine a login, with
+    its argon2id, took longer than httpx's 5 s)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
         page = client.get("/login")
         token = CSRF.search(page.text)
         assert token, "no CSRF token on the login page"
