@@ -318,7 +318,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=Path("bench-web-archive"))
     parser.add_argument(
-        "--acts", "--size", dest="acts", type=int, default=100_000,
+        "--acts",
+        "--size",
+        dest="acts",
+        type=int,
+        default=100_000,
         help="acts in a new demo archive (and the highest act id asked for)",
     )
     parser.add_argument("--clients", type=int, default=50)
@@ -328,7 +332,9 @@ def main() -> None:
         "--workers", default="1", help="worker counts to run back to back, e.g. 1,2"
     )
     parser.add_argument(
-        "--profile", type=int, default=0,
+        "--profile",
+        type=int,
+        default=0,
         help="instead of the load: N requests per route in this process under cProfile",
     )
     args = parser.parse_args()
