@@ -98,8 +98,9 @@ def start_server(folder: Path, port: int, workers: int = 1) -> subprocess.Popen[
 
 
 def log_in(base: str, user: str) -> httpx.Cookies:
-    """A logged-in session's cookies."""
-    with httpx.Client(base_url=base) as client:
+    """A logged-in session's cookies (a minute's patience: on a loaded machine a login, with
+    its argon2id, took longer than httpx's 5 s)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
         page = client.get("/login")
         token = CSRF.search(page.text)
         assert token, "no CSRF token on the login page"
@@ -317,7 +318,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=Path("bench-web-archive"))
     parser.add_argument(
-        "--acts", "--size", dest="acts", type=int, default=100_000,
+        "--acts",
+        "--size",
+        dest="acts",
+        type=int,
+        default=100_000,
         help="acts in a new demo archive (and the highest act id asked for)",
     )
     parser.add_argument("--clients", type=int, default=50)
@@ -327,7 +332,9 @@ def main() -> None:
         "--workers", default="1", help="worker counts to run back to back, e.g. 1,2"
     )
     parser.add_argument(
-        "--profile", type=int, default=0,
+        "--profile",
+        type=int,
+        default=0,
         help="instead of the load: N requests per route in this process under cProfile",
     )
     args = parser.parse_args()

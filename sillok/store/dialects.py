@@ -11,6 +11,7 @@ the record kind and the record id into one integer, ``kind_code << 40 | record_i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -106,6 +107,15 @@ _secure_delete = True
 #: ``--compare-synchronous`` run, in a process of its own, to measure what FULL costs.
 _synchronous = "FULL"
 
+#: SQLite's soft limit on the heap of the whole process (``PRAGMA soft_heap_limit``): past it,
+#: connections reuse their cached pages rather than allocate more. With
+#: ``cipher_memory_security`` every block SQLite allocates is locked (``mlock``) and every
+#: freed one unlocked, and each locked island splits the process's memory mappings; a heap
+#: of hundreds of MiB (20 pooled connections with 64 MiB page caches each) split them past the
+#: kernel's ``vm.max_map_count`` (65,530), after which no ``malloc`` succeeds and SQLite
+#: answers SQLITE_NOMEM (Python's ``MemoryError``). docs/security.md, "Locked memory".
+HEAP_LIMIT = 32 * 1024 * 1024
+
 
 class SqlCipherDialect:
     """One SQLCipher file: WAL with every commit synced (``synchronous = FULL``), foreign
@@ -121,6 +131,7 @@ class SqlCipherDialect:
         """An engine on the file, keyed with the raw 32-byte database key."""
         if key is None:
             raise ArchiveError("an SQLCipher archive needs its key")
+        _raise_memlock_limit()
         url = URL.create("sqlite+pysqlcipher", password=f"x'{key.hex()}'", database=str(self.path))
         engine = create_engine(url, poolclass=NullPool)
 
@@ -149,7 +160,11 @@ class SqlCipherDialect:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA busy_timeout = 10000")
             # Every page SQLCipher writes is encrypted: a larger cache writes FTS pages fewer times.
+            # The process's soft heap limit bounds all connections' caches together (a writer
+            # alone may use most of it; many readers share it), which keeps the locked memory,
+            # and the mappings it splits, bounded (HEAP_LIMIT).
             cursor.execute("PRAGMA cache_size = -65536")
+            cursor.execute(f"PRAGMA soft_heap_limit = {HEAP_LIMIT}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -243,6 +258,21 @@ class SqlCipherDialect:
                         row[i] = seen[key]
             values = [tuple(v) for v in lists]
         conn.exec_driver_sql(sql, values)
+
+
+def _raise_memlock_limit() -> None:
+    """Raise this process's limit on locked memory (``RLIMIT_MEMLOCK``) to what the system
+    allows it, so that ``cipher_memory_security`` can lock more of SQLite's heap out of swap
+    (a process with the right to lock memory, such as root's, has no limit to raise)."""
+    try:
+        import resource
+    except ImportError:  # not a Unix system: SQLCipher locks what Windows lets it
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if soft != hard:
+        # refused: SQLCipher warns of each block it cannot lock, and still wipes it on free
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, (hard, hard))
 
 
 def _row_tuples(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
