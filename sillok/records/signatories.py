@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sillok.errors import InvalidInput
-from sillok.messages import FIELD_PREFIX, Message
+from sillok.messages import Message
 from sillok.records.coalition import organization_ids
 from sillok.store import statements as store
 from sillok.store.statements import SIGNATORY_KINDS, Signer
@@ -86,7 +86,7 @@ def line_of(kind: str, name: str) -> str:
 
 def _refused(value: Any, why: str | Message) -> InvalidInput:
     if isinstance(why, Message):
-        return InvalidInput(Message(FIELD_PREFIX + "{problem}", field="signatories", problem=why))
+        return InvalidInput(Message("{field}: {problem}", field="signatories", problem=why))
     return InvalidInput(f"signatories: {value!r} {why}")
 
 
