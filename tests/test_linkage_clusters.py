@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Sequence
+from unittest import mock
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sillok.linkage import clusters as clusters_module
 from sillok.linkage.clusters import (
     Decision,
     IdentityGraph,
     average_linkage_ids,
+    average_linkage_reference,
     cautions,
     cluster_ids,
     pair_key,
@@ -163,8 +168,14 @@ def test_one_strong_pair_does_not_chain_two_groups() -> None:
 
 
 def test_groups_alike_on_average_are_joined() -> None:
-    scored = [("a", "b", 0.95), ("c", "d", 0.95), ("a", "c", 0.7), ("a", "d", 0.6),
-              ("b", "c", 0.5), ("b", "d", 0.4)]
+    scored = [
+        ("a", "b", 0.95),
+        ("c", "d", 0.95),
+        ("a", "c", 0.7),
+        ("a", "d", 0.6),
+        ("b", "c", 0.5),
+        ("b", "d", 0.4),
+    ]
     clusters = average_linkage_ids(["a", "b", "c", "d", "e"], scored, 0.5)
     assert clusters == {"a": "a", "b": "a", "c": "a", "d": "a", "e": "e"}
     # mean between {a,b} and {c,d} is 0.55: not enough at 0.6
@@ -198,12 +209,89 @@ def test_average_linkage_refines_the_components_above_the_threshold(
     assert average_linkage_ids(records, list(reversed(triples)), threshold) == clusters
 
 
+def merge_over_every_pair(
+    records: Sequence[Hashable],
+    scored: Iterable[tuple[Hashable, Hashable, float]],
+    threshold: float,
+) -> dict[str, str]:
+    """Average linkage by its definition: at every step the mean over every pair of records
+    of every two groups; the highest joins (on a tie the groups with the smallest ids)."""
+    totals: dict[tuple[str, str], float] = {}
+    for a, b, probability in scored:
+        if str(a) != str(b):
+            key = (min(str(a), str(b)), max(str(a), str(b)))
+            totals[key] = totals.get(key, 0.0) + probability
+    groups = {str(r): [str(r)] for r in records}
+    while True:
+        best: tuple[float, str, str] | None = None
+        ids = sorted(groups)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                total = sum(
+                    totals.get((min(x, y), max(x, y)), 0.0) for x in groups[a] for y in groups[b]
+                )
+                mean = total / (len(groups[a]) * len(groups[b]))
+                if total > 0 and (best is None or mean > best[0]):
+                    best = (mean, a, b)
+        if best is None or best[0] < threshold:
+            break
+        groups[best[1]].extend(groups.pop(best[2]))
+    return {member: min(group) for group in groups.values() for member in group}
+
+
+# Probabilities in eighths add up exactly: ties between means are real ties.
+tied_pairs = st.lists(
+    st.tuples(
+        st.integers(0, 11), st.integers(0, 11), st.sampled_from([k / 8 for k in range(1, 9)])
+    ),
+    max_size=40,
+)
+
+
+@given(tied_pairs, st.sampled_from([0.25, 0.375, 0.5, 0.625, 0.75]))
+def test_average_linkage_is_merging_over_every_pair_with_ties_and_repeated_pairs(
+    scored: list[tuple[int, int, float]], threshold: float
+) -> None:
+    # ids 10 and 11 sort before 2 as text: ties are broken by the ids as text
+    records = list(range(12))
+    expected = merge_over_every_pair(records, scored, threshold)
+    assert average_linkage_reference(records, scored, threshold) == expected
+    assert average_linkage_ids(records, scored, threshold) == expected
+    # a pair given in either order, or twice, counts once per time it is given
+    flipped = [(b, a, p) for a, b, p in scored]
+    assert average_linkage_ids(records, flipped, threshold) == expected
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14), st.floats(0.01, 1.0)), max_size=60),
+    st.floats(0.05, 0.95),
+    st.sampled_from([2, 3, clusters_module.DENSE_LIMIT]),
+)
+def test_the_compiled_routine_gives_the_reference_clusters(
+    scored: list[tuple[int, int, float]], threshold: float, dense_limit: int
+) -> None:
+    records = [f"r{i}" for i in range(15)]
+    named = [(f"r{a}", f"r{b}", p) for a, b, p in scored]
+    expected = average_linkage_reference(records, named, threshold)
+    # components larger than the limit go to the reference routine inside the fast one
+    with mock.patch.object(clusters_module, "DENSE_LIMIT", dense_limit):
+        assert average_linkage_ids(records, named, threshold) == expected
+
+
+def test_without_numba_the_reference_routine_runs() -> None:
+    scored = [("a", "b", 0.9), ("b", "c", 0.6), ("a", "c", 0.2), ("c", "d", 0.55)]
+    with mock.patch.object(clusters_module, "numba", None):
+        plain = average_linkage_ids(list("abcde"), scored, 0.5)
+    assert plain == average_linkage_ids(list("abcde"), scored, 0.5)
+    assert plain == {"a": "a", "b": "a", "c": "c", "d": "c", "e": "e"}
+
+
 @given(st.integers(2, 6), st.floats(0.5, 1.0))
 def test_a_group_whose_every_pair_reaches_the_threshold_is_one_cluster(
     size: int, probability: float
 ) -> None:
     records = [f"r{i}" for i in range(size)]
-    triples = [(a, b, probability) for i, a in enumerate(records) for b in records[i + 1:]]
+    triples = [(a, b, probability) for i, a in enumerate(records) for b in records[i + 1 :]]
     assert set(average_linkage_ids(records, triples, 0.5).values()) == {"r0"}
 
 

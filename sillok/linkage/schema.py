@@ -151,20 +151,31 @@ def default_blocking_rules(schema: Schema, large: bool = False) -> list[str]:
 
     Each rule is an equality join, so blocks stay small: surname and birth year alone would
     not (Kim is a fifth of all Koreans: a million records would give 800 million pairs).
-    With ``large``, every name rule also needs the same birth year or the same province: in
-    a very large file a shared name with nothing else to back it cannot reach a linking
-    probability anyway, and such blocks hold most of the pairs (docs/linkage.md).
+    With ``large``, every name rule also needs birth years at most one apart or the same
+    province: in a very large file a shared name with nothing else to back it cannot reach a
+    linking probability anyway, and such blocks hold most of the pairs (docs/linkage.md).
     """
     rules: list[str] = []
     name = schema.field_of_kind("person_name", "person_name_parts")
     date = schema.field_of_kind("date")
     place = schema.field_of_kind("place")
     year = f" AND l.{date.name}_year = r.{date.name}_year" if date is not None else ""
+    # Birth years at most one apart (a witness is often a year off) share a two-year bin in
+    # one of two binnings (1950-51, 1952-53... or 1951-52, 1953-54...): plain equalities,
+    # counted and joined like the other rules.
+    near = (
+        [
+            f" AND floor((l.{date.name}_year{shift}) / 2) = floor((r.{date.name}_year{shift}) / 2)"
+            for shift in ("", " + 1")
+        ]
+        if date is not None
+        else []
+    )
     province = f" AND l.{place.name}_prov = r.{place.name}_prov" if place is not None else ""
     if name is not None:
         n = name.name
         if large and (year or province):
-            rules.extend(f"l.{n}_key = r.{n}_key{extra}" for extra in (year, province) if extra)
+            rules.extend(f"l.{n}_key = r.{n}_key{extra}" for extra in (*near, province) if extra)
         else:
             rules.append(f"l.{n}_key = r.{n}_key")
         rules.append(f"l.{n}_ss = r.{n}_gk AND l.{n}_gk = r.{n}_ss")
