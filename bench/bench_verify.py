@@ -28,6 +28,11 @@ from bench.bench_core import PASSPHRASE, _databases, _drop, machine, make_file  
 ENTRIES_PER_ACT = 7.07  # measured: 707,550 log entries for 100,000 acts
 
 
+def note(what: str, value: object) -> None:
+    """One finished step on stderr as it ends (a run cut short still leaves its numbers)."""
+    print(json.dumps({what: value}), file=sys.stderr, flush=True)
+
+
 def timed(run: object) -> dict[str, object]:
     """Run a verification; its report's counts with wall and CPU seconds."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -72,19 +77,24 @@ def main() -> None:
             archive = Archive.create(
                 work / "archive", PASSPHRASE, database=urls[0] if urls else None
             )
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             archive.ingest.run(work / "old.csv")
             out["import_seconds"] = round(time.perf_counter() - start, 1)
+            out["import_cpu_seconds"] = round(time.process_time() - cpu, 1)
+            note("import_seconds", out["import_seconds"])
             verification = archive.verification
             out["full"] = timed(lambda: verification.run(remember=True))
+            note("full", out["full"])
             out["incremental_unchanged"] = timed(
                 lambda: verification.run(since_last=True, remember=True)
             )
+            note("incremental_unchanged", out["incremental_unchanged"])
             archive.ingest.run(work / "new.csv")
             out["new_acts"] = new
             out["incremental_after_import"] = timed(
                 lambda: verification.run(since_last=True, remember=False)
             )
+            note("incremental_after_import", out["incremental_after_import"])
             out["full_after_import"] = timed(lambda: verification.run())
             archive.close()
     finally:
