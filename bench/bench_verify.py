@@ -9,6 +9,9 @@ times, back to back in this process (wall and CPU seconds):
 2. ``incremental_unchanged``: from that record, nothing written since;
 3. after a further import of ``--new-share`` of the acts (new acts): ``incremental_after_import``
    from the record, then ``full_after_import`` for comparison.
+
+With ``--profile``, only one full verification runs after the import, under ``cProfile``; its
+functions by cumulative time go to stderr.
 """
 
 from __future__ import annotations
@@ -53,12 +56,24 @@ def timed(run: object) -> dict[str, object]:
     return out
 
 
+def profiled(run: object) -> dict[str, object]:
+    """``timed`` under cProfile; the 40 costliest functions (cumulative) go to stderr."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    out = profile.runcall(timed, run)
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--new-share", type=float, default=0.01)
     parser.add_argument("--store", choices=("sqlcipher", "postgresql"), default="sqlcipher")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--profile", action="store_true", help="one full verify, profiled")
     args = parser.parse_args()
 
     from sillok.archive import Archive
@@ -83,6 +98,11 @@ def main() -> None:
             out["import_cpu_seconds"] = round(time.process_time() - cpu, 1)
             note("import_seconds", out["import_seconds"])
             verification = archive.verification
+            if args.profile:
+                out["full_profiled"] = profiled(verification.run)
+                archive.close()
+                print(json.dumps(out, indent=2))
+                return
             out["full"] = timed(lambda: verification.run(remember=True))
             note("full", out["full"])
             out["incremental_unchanged"] = timed(
