@@ -9,6 +9,9 @@ times, back to back in this process (wall and CPU seconds):
 2. ``incremental_unchanged``: from that record, nothing written since;
 3. after a further import of ``--new-share`` of the acts (new acts): ``incremental_after_import``
    from the record, then ``full_after_import`` for comparison.
+
+With ``--profile``, only one full verification runs after the import, under ``cProfile``; its
+functions by cumulative time go to stderr.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_core import PASSPHRASE, _databases, _drop, machine, make_file  # noqa: E402
 
 ENTRIES_PER_ACT = 7.07  # measured: 707,550 log entries for 100,000 acts
+
+
+def note(what: str, value: object) -> None:
+    """One finished step on stderr as it ends (a run cut short still leaves its numbers)."""
+    print(json.dumps({what: value}), file=sys.stderr, flush=True)
 
 
 def timed(run: object) -> dict[str, object]:
@@ -48,12 +56,24 @@ def timed(run: object) -> dict[str, object]:
     return out
 
 
+def profiled(run: object) -> dict[str, object]:
+    """``timed`` under cProfile; the 40 costliest functions (cumulative) go to stderr."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    out = profile.runcall(timed, run)
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--new-share", type=float, default=0.01)
     parser.add_argument("--store", choices=("sqlcipher", "postgresql"), default="sqlcipher")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--profile", action="store_true", help="one full verify, profiled")
     args = parser.parse_args()
 
     from sillok.archive import Archive
@@ -72,19 +92,29 @@ def main() -> None:
             archive = Archive.create(
                 work / "archive", PASSPHRASE, database=urls[0] if urls else None
             )
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             archive.ingest.run(work / "old.csv")
             out["import_seconds"] = round(time.perf_counter() - start, 1)
+            out["import_cpu_seconds"] = round(time.process_time() - cpu, 1)
+            note("import_seconds", out["import_seconds"])
             verification = archive.verification
+            if args.profile:
+                out["full_profiled"] = profiled(verification.run)
+                archive.close()
+                print(json.dumps(out, indent=2))
+                return
             out["full"] = timed(lambda: verification.run(remember=True))
+            note("full", out["full"])
             out["incremental_unchanged"] = timed(
                 lambda: verification.run(since_last=True, remember=True)
             )
+            note("incremental_unchanged", out["incremental_unchanged"])
             archive.ingest.run(work / "new.csv")
             out["new_acts"] = new
             out["incremental_after_import"] = timed(
                 lambda: verification.run(since_last=True, remember=False)
             )
+            note("incremental_after_import", out["incremental_after_import"])
             out["full_after_import"] = timed(lambda: verification.run())
             archive.close()
     finally:
