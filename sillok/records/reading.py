@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sillok import vocab
@@ -149,59 +149,83 @@ class RecordBook:
         titles: dict[tuple[str, int], str] = {}
         with self.vault.store.reading() as conn:
             for kind, ids in by_kind.items():
-                rows = store_rows.get_many(conn, kind, ids)
-                if kind == "act":
-                    victims = [r.victim_id for r in rows.values() if r.victim_id]
-                    names = queries.names_of_persons(conn, victims)
-                    people = store_rows.get_many(conn, "person", victims)
-                    for rid, row in rows.items():
-                        parts = [self.act_type_label(row.act_type, lang or "en")]
-                        if row.victim_id:
-                            parts.append(
-                                self._victim_label(
-                                    conn,
-                                    row,
-                                    names.get(row.victim_id, []),
-                                    people.get(row.victim_id),
-                                )
-                            )
-                        place = self.vault.places.get(row.facility_id or row.place_id)
-                        if place:
-                            parts.append(_name(place, lang))
-                        if row.date_edtf:
-                            said = human_date(row.date_edtf, lang) if lang else None
-                            parts.append(said or row.date_edtf)
-                        titles[(kind, rid)] = " · ".join(parts)
-                elif kind == "person":
-                    names = queries.names_of_persons(conn, list(rows))
-                    hidden = (
-                        access(self.vault.role, None, "person_names", "name") is Access.REDACT
-                    )
-                    for rid, row in rows.items():
-                        titles[(kind, rid)] = (
-                            self.vault.disclosure.pseudonym("persons", rid)
-                            if hidden and not row.protected
-                            else self.person_name(names.get(rid, []), row.protected)
+                titles.update(self._titles(conn, kind, store_rows.get_many(conn, kind, ids), lang))
+        return titles
+
+    def visible_titles(
+        self, kind: str, ids: Sequence[int], lang: str | None = None, limit: int | None = None
+    ) -> list[tuple[int, str | None]]:
+        """The first ``limit`` of ``ids`` the role may see (as :meth:`visible`), each with its
+        title (as :meth:`titles`, None when it has none), from one read of their rows: a
+        record page's lists ask for both, and each query and transaction costs (memory
+        security locks and wipes every allocation)."""
+        kind = _kind(kind)
+        with self.vault.store.reading() as conn:
+            rows = store_rows.get_many(conn, kind, ids)
+            if kind in ("place", "organization"):
+                seen = list(ids)
+            else:
+                seen = [
+                    i
+                    for i in ids
+                    if i in rows and may_see(self.vault.role, getattr(rows[i], "sharing", None))
+                ]
+            seen = seen[:limit] if limit is not None else seen
+            wanted = {i: rows[i] for i in seen if i in rows}
+            titles = self._titles(conn, kind, wanted, lang)
+        return [(i, titles.get((kind, i))) for i in seen]
+
+    def _titles(
+        self, conn: Any, kind: str, rows: Mapping[int, Any], lang: str | None
+    ) -> dict[tuple[str, int], str]:
+        """The titles of ``rows`` (records of ``kind`` by id), read on ``conn``."""
+        titles: dict[tuple[str, int], str] = {}
+        if kind == "act":
+            victims = [r.victim_id for r in rows.values() if r.victim_id]
+            names = queries.names_of_persons(conn, victims)
+            people = store_rows.get_many(conn, "person", victims)
+            for rid, row in rows.items():
+                parts = [self.act_type_label(row.act_type, lang or "en")]
+                if row.victim_id:
+                    parts.append(
+                        self._victim_label(
+                            conn,
+                            row,
+                            names.get(row.victim_id, []),
+                            people.get(row.victim_id),
                         )
-                elif kind in ("place", "organization") and lang:
-                    directory = (
-                        self.vault.places if kind == "place" else self.vault.organizations
                     )
-                    for rid in rows:
-                        entry = directory.get(rid)
-                        name = _name(entry, lang) if entry else f"#{rid}"
-                        titles[(kind, rid)] = f"{kind.capitalize()} {name}"
-                else:
-                    table = RECORD_TABLES[kind].name
-                    for rid, row in rows.items():
-                        sharing = getattr(row, "sharing", None)
-                        label = getattr(row, "title", None)
-                        if label and access(
-                            self.vault.role, sharing, table, "title"
-                        ) is Access.REDACT:
-                            label = None
-                        label = label or row.ref or f"#{rid}"
-                        titles[(kind, rid)] = f"{kind.capitalize()} {label}"
+                place = self.vault.places.get(row.facility_id or row.place_id)
+                if place:
+                    parts.append(_name(place, lang))
+                if row.date_edtf:
+                    said = human_date(row.date_edtf, lang) if lang else None
+                    parts.append(said or row.date_edtf)
+                titles[(kind, rid)] = " · ".join(parts)
+        elif kind == "person":
+            names = queries.names_of_persons(conn, list(rows))
+            hidden = access(self.vault.role, None, "person_names", "name") is Access.REDACT
+            for rid, row in rows.items():
+                titles[(kind, rid)] = (
+                    self.vault.disclosure.pseudonym("persons", rid)
+                    if hidden and not row.protected
+                    else self.person_name(names.get(rid, []), row.protected)
+                )
+        elif kind in ("place", "organization") and lang:
+            directory = self.vault.places if kind == "place" else self.vault.organizations
+            for rid in rows:
+                entry = directory.get(rid)
+                name = _name(entry, lang) if entry else f"#{rid}"
+                titles[(kind, rid)] = f"{kind.capitalize()} {name}"
+        else:
+            table = RECORD_TABLES[kind].name
+            for rid, row in rows.items():
+                sharing = getattr(row, "sharing", None)
+                label = getattr(row, "title", None)
+                if label and access(self.vault.role, sharing, table, "title") is Access.REDACT:
+                    label = None
+                label = label or row.ref or f"#{rid}"
+                titles[(kind, rid)] = f"{kind.capitalize()} {label}"
         return titles
 
     def show(self, kind: str, record_id: int, reveal: bool = False) -> dict[str, Any]:

@@ -144,10 +144,13 @@ def record_view(
     if kind in ("person", "event", "source"):
         lists["acts"] = ("act", list(data.get("acts") or []))
     for name, (target, ids) in lists.items():
-        ids = visible_ids(archive, principal, target, ids)[:LIST_LIMIT]
-        view.data[name] = ids
-        titles = record_titles(archive, principal, [(target, i) for i in ids], lang)
-        view.lists[name] = [(target, i, titles.get((target, i), f"{target} {i}")) for i in ids]
+        # which of them the role may see and their titles, from one read of their rows
+        listed = archive.records.visible_titles(target, ids, lang, LIST_LIMIT)
+        view.data[name] = [i for i, _title in listed]
+        view.lists[name] = [
+            (target, i, local_title(target, title, lang) if title is not None else f"{target} {i}")
+            for i, title in listed
+        ]
     return view
 
 
@@ -260,10 +263,16 @@ def display_fields(view: RecordView, archive: Archive, lang: str) -> list[Field]
             value = label("facility", value, archive, lang)
         elif key == "perpetrators" and isinstance(value, list):
             value = [
-                " · ".join(local_names(str(p[k]), lang, archive) for k in ("organization", "person")
-                           if p.get(k))
-                + (f" ({translator(lang)(str(p['role']))})"
-                   if p.get("role") and p["role"] != "perpetrator" else "")
+                " · ".join(
+                    local_names(str(p[k]), lang, archive)
+                    for k in ("organization", "person")
+                    if p.get(k)
+                )
+                + (
+                    f" ({translator(lang)(str(p['role']))})"
+                    if p.get("role") and p["role"] != "perpetrator"
+                    else ""
+                )
                 for p in value
                 if isinstance(p, Mapping)
             ]
