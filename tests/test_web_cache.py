@@ -130,8 +130,8 @@ def test_a_kept_dashboard_shows_each_person_their_own_page(site: Site) -> None:
         pages[role] = client.get("/dashboard", headers=ENGLISH).text
         token = CSRF.search(pages[role])
         assert token is not None and token[1] == csrf_of(client, "/dashboard")
-    assert "admin (" in pages["admin"] and "admin (" not in pages["viewer"]
-    assert "viewer (" in pages["viewer"] and "viewer (" not in pages["admin"]
+    assert 'admin</span> (' in pages["admin"] and 'admin</span> (' not in pages["viewer"]
+    assert 'viewer</span> (' in pages["viewer"] and 'viewer</span> (' not in pages["admin"]
     assert site.app.state.web.cache._values.keys() >= {
         ("dashboard", "admin", "en"),
         ("dashboard", "viewer", "en"),
@@ -145,5 +145,5 @@ def test_a_kept_search_page_never_shows_one_role_what_another_may_see(site: Site
         for client, role, sees in ((admin, "admin", True), (viewer, "viewer", False)):
             page = client.get("/search", params={"q": "interrogation"}, headers=ENGLISH).text
             assert (link in page) == sees, role
-            assert f"{role} (" in page
+            assert f"{role}</span> (" in page
     assert any(key[:2] == ("search page", "viewer") for key in site.app.state.web.cache._values)

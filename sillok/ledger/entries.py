@@ -61,8 +61,7 @@ LOGGED_TABLES: tuple[Table, ...] = (
     act_sources,
     act_perpetrators,
     statement_signatories,
-    # persons who sign (since migration 0011): the table's name commits the signatory's kind
-    statement_person_signatories,
+    statement_person_signatories,  # persons who sign (0011): the table commits the kind
     statement_events,
     users,
     audit_events,
@@ -94,9 +93,6 @@ class CanonicalEntryError(ValueError):
     The message names the position of the offending value (for example ``$.names[2].text``)
     and its type, never its content: entries may hold protected text.
     """
-
-
-# --- row values and content commitments -----------------------------------------------------
 
 
 def _as_datetime(value: Any) -> str | None:

@@ -224,8 +224,6 @@ class RecordEditor:
         self.act_types = vocab.load("act_types")
         self.facility_types = vocab.load("facility_types")
 
-    # --- reading --------------------------------------------------------------------------
-
     def form(self, kind: str, record_id: int, reveal: bool = False,
              lang: str = "en") -> EditForm:
         """The record's editable values as text, as the role may read them (``reveal``: open
@@ -295,8 +293,6 @@ class RecordEditor:
                 return None
             names.append(name)
         return "\n".join(names)
-
-    # --- writing --------------------------------------------------------------------------
 
     def edit(self, kind: str, record_id: int, changes: Mapping[str, Any],
              expected_version: int) -> Edited:
@@ -543,8 +539,6 @@ class RecordEditor:
         if kind != "person" and row.sharing == "confidential":
             # a record made confidential: its earlier words leave the index's segments
             index_store.compact_index(conn, dialect)
-
-    # --- helpers --------------------------------------------------------------------------
 
     def _row(self, conn: Connection, kind: str, record_id: int) -> Any:
         row = store_rows.get(conn, kind, record_id)
