@@ -223,7 +223,9 @@ def test_a_protected_unknown_or_ambiguous_person_is_refused_by_name(archive: Arc
     add_person(archive, "P-PARK2", [(PARK, "Latn")])  # a second person of the same name
     archive.protection.protect(people["canary"])
     with archive.store.reading() as conn:
-        canary_ref = store_rows.get(conn, "person", people["canary"]).ref
+        canary = store_rows.get(conn, "person", people["canary"])
+    assert canary is not None
+    canary_ref = canary.ref
     item = archive.statements.write("Draft", "Text.", "en")
     archive.statements.set_signatories(item.id, [ORG_FIRST, f"person: {KIM[0]}"])
     before = _counts(archive), _signatories(archive.statements.get(item.id))
