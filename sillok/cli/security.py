@@ -164,6 +164,9 @@ def proof(
 
 user_app = typer.Typer(help="Users of an archive and their roles.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+RoleOpt = typer.Option(
+    ..., "--role", help="admin, coordinator, documenter, reviewer, analyst or viewer."
+)
 
 
 @user_app.command("add")
@@ -171,9 +174,7 @@ app.add_typer(user_app, name="user")
 def user_add(
     archive: Path = ArchiveArg,
     name: str = typer.Argument(..., help="The new user's name."),
-    role: str = typer.Option(
-        ..., "--role", help="admin, coordinator, documenter, reviewer, analyst or viewer."
-    ),
+    role: str = RoleOpt,
     new_passphrase_file: Path = NewPassphraseFile,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
@@ -201,9 +202,7 @@ def user_remove(
 def user_role(
     archive: Path = ArchiveArg,
     name: str = typer.Argument(..., help="The user whose role changes."),
-    role: str = typer.Option(
-        ..., "--role", help="admin, coordinator, documenter, reviewer, analyst or viewer."
-    ),
+    role: str = RoleOpt,
     new_passphrase_file: Path = NewPassphraseFile,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
