@@ -119,12 +119,12 @@ def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path) -> None:
         archive.ingest.run(write_csv(tmp_path / "a.csv", YODOK))
     rng = random.Random(20261127)
     total = 0
-    for _ in range(3):
+    for _ in range(2):  # bench/bench_integrity.py runs 30 rounds and more
         result = crash_round(tmp_path / "arch", writers=3, rng=rng)
         assert result.acknowledged and not result.lost
         assert result.verified and result.integrity == "ok"
         total += len(result.acknowledged)
-    assert total >= 9
+    assert total >= 6
 
 
 def _child_rotation(folder: str, kill_after: str) -> None:

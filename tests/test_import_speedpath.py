@@ -40,14 +40,14 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
     """A synthetic file, and a second one that changes a tenth of its rows and adds some."""
-    rows = list(generate_rows(240, seed=7))
+    rows = list(generate_rows(150, seed=7))
     for r in rows:  # one confidential testimony (sealed descriptions, kept out of the index)
         if r["source_ref"] == rows[0]["source_ref"]:
             r["sharing"] = "confidential"
     changed = [
         dict(r, description=f"{r['description']} 추가 {i}") for i, r in enumerate(rows[::10])
     ]
-    more = list(generate_rows(30, seed=8))
+    more = list(generate_rows(20, seed=8))
     return (
         _write(tmp_path / "a.csv", rows),
         _write(tmp_path / "b.csv", changed + more),
@@ -125,7 +125,7 @@ def test_every_logged_commitment_is_the_row_by_row_one(
                 committed = log.committed(shape, mapping, version, keys)
                 assert bytes(entry.content) == content_commitment(committed), name
                 checked += 1
-    assert checked > 1000
+    assert checked > 600  # every table of a 150-act file
     assert head.size == len(entries)
     assert head.root == root_hash([bytes(e.leaf_hash) for e in entries])
     report = archive.verification.run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy import Connection, Engine, event, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -108,12 +109,38 @@ class Store:
             yield conn
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (Alembic)."""
+        """Bring the schema to the newest migration (Alembic).
+
+        An empty database is brought to the head by the statements the migrations ran on the
+        last empty database of the same dialect in this process, when there was one: the
+        migrations are deterministic DDL (no random value, no clock, no rows to read in an
+        empty database), and compiling their DDL is most of the cost of creating an archive
+        (a server creating several, the test suite creating thousands). The first empty
+        database of each dialect and head, and every database that is not empty, run the
+        migrations themselves. ``tests/test_store_schema.py`` checks that the two ways give
+        the same schema."""
         config = _alembic_config()
         with self.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            config.attributes["sillok_dialect"] = self.dialect
-            command.upgrade(config, "head")
+            fresh = not inspect(conn).get_table_names()
+            recipe = (self.dialect.name, head_revision())
+            if fresh and recipe in _FRESH_SCHEMA:
+                _replay(conn, _FRESH_SCHEMA[recipe])
+                return
+            ran: list[_Statement] = []
+
+            def record(_conn: Any, _cursor: Any, statement: str, parameters: Any,
+                       _context: Any, executemany: bool) -> None:
+                ran.append((statement, parameters, executemany))
+
+            event.listen(conn, "before_cursor_execute", record)
+            try:
+                config.attributes["connection"] = conn
+                config.attributes["sillok_dialect"] = self.dialect
+                command.upgrade(config, "head")
+            finally:
+                event.remove(conn, "before_cursor_execute", record)
+            if fresh:
+                _FRESH_SCHEMA[recipe] = tuple(ran)
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the store is at."""
@@ -178,9 +205,32 @@ class Store:
         return engine
 
 
+@cache
 def head_revision() -> str | None:
-    """The newest migration shipped with this version of Sillok."""
+    """The newest migration shipped with this version of Sillok (read once per process: the
+    migrations do not change while it runs)."""
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+#: a statement as the driver was given it: SQL, parameters, whether for ``executemany``
+_Statement = tuple[str, Any, bool]
+#: (dialect name, head revision) -> the statements the migrations ran on an empty database
+_FRESH_SCHEMA: dict[tuple[str, str | None], tuple[_Statement, ...]] = {}
+
+
+def _replay(conn: Connection, statements: tuple[_Statement, ...]) -> None:
+    """Run recorded statements on ``conn``'s driver connection, as the driver was given them."""
+    driver = conn.connection
+    dialect = conn.dialect
+    cursor = driver.cursor()
+    try:
+        for statement, parameters, many in statements:
+            if many:
+                dialect.do_executemany(cursor, statement, parameters, None)
+            else:
+                dialect.do_execute(cursor, statement, parameters, None)
+    finally:
+        cursor.close()
 
 
 def _alembic_config() -> Config:
