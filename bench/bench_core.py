@@ -417,16 +417,21 @@ def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
     for label, query in queries.items():
         archive.searcher.search(query)
         times = []
+        cpu = time.process_time()
         for _ in range(repeats):
             start = time.perf_counter()
             hits = archive.searcher.search(query)
             times.append((time.perf_counter() - start) * 1000)
+        # this process's CPU time per search (steadier than wall time on a loaded machine;
+        # on PostgreSQL the server's share is not in it)
+        cpu_ms = (time.process_time() - cpu) * 1000 / repeats
         times.sort()
         results[label] = {
             "query": query,
             "hits": len(hits),
             "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+            "cpu_ms": round(cpu_ms, 2),
         }
     results["load_avg_at_end"] = os.getloadavg()
     archive.close()
