@@ -395,7 +395,8 @@ def compare_synchronous(args: argparse.Namespace) -> dict[str, object]:
 
 
 def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
-    """p50/p95 latency of a Hangul, a Latin and a two-syllable query (warm, after one run)."""
+    """p50/p95 latency of place names, given names, full names, surnames alone and a filtered
+    query (warm, after one run; the first page, the settings' ``search_limit`` hits)."""
     from sillok.archive import Archive
 
     archive = Archive.open(workdir / "archive", PASSPHRASE)
@@ -406,21 +407,31 @@ def phase_search(workdir: Path, repeats: int) -> dict[str, object]:
         "hangul_name": "김영철",
         "latin_name": "Kim Yong-chol",
         "filtered": "요덕 torture",
+        "surname_latin": "Kim",
+        "surname_hangul": "김",
+        "surname_lee": "Lee",
+        "given_latin": "Yong-chol",
+        "surname_given_prefix": "Kim Yong",
     }
     results: dict[str, object] = {"load_avg_at_start": os.getloadavg()}
     for label, query in queries.items():
         archive.searcher.search(query)
         times = []
+        cpu = time.process_time()
         for _ in range(repeats):
             start = time.perf_counter()
             hits = archive.searcher.search(query)
             times.append((time.perf_counter() - start) * 1000)
+        # this process's CPU time per search (steadier than wall time on a loaded machine;
+        # on PostgreSQL the server's share is not in it)
+        cpu_ms = (time.process_time() - cpu) * 1000 / repeats
         times.sort()
         results[label] = {
             "query": query,
             "hits": len(hits),
             "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+            "cpu_ms": round(cpu_ms, 2),
         }
     results["load_avg_at_end"] = os.getloadavg()
     archive.close()

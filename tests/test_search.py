@@ -186,7 +186,8 @@ def test_a_surname_in_a_full_name_is_not_a_prefix_of_other_words(
     ]
     archive.ingest.run(write_csv(tmp_path / "text.csv", rows))
     assert _victims(archive, "Kim Yong-chol") == {"Ri Chun-hui"}
-    assert _victims(archive, "Kim") >= {"Pak Yong-chol"}  # alone, "Kim" is still a prefix
+    assert _victims(archive, "Kim") == set()  # alone, a surname is matched whole too
+    assert _victims(archive, "Kim*") >= {"Pak Yong-chol"}  # unless written as a prefix
 
 
 def test_compacting_the_index_keeps_every_hit(filled: Archive) -> None:

@@ -98,20 +98,27 @@ def document(tokens: Iterable[str]) -> str:
 def query_groups(query: str) -> list[list[Alternative]]:
     """A query as AND-groups of alternatives (token, is_prefix) for the store's index.
 
-    In a query of several words, the first word that may be a surname ("Kim", "김") is matched
-    whole, not as a prefix: as a prefix it matches a fifth of all names (and free text such as
-    김책시, Kimchaek), and the index reads every token a prefix covers however selective the
-    other words are. Its Hangul syllable is also looked up joined to the first syllable of the
-    other words ("김영" for "Kim Yong-chol"), the bigram under which free text that writes the
-    name as one word is indexed. Later words keep their prefixes ("Kim Yong" finds "Kim
-    Yongsu").
+    The first word that may be a surname ("Kim", "김", "Lee") is matched whole, not as a
+    prefix, alone or among other words: as a prefix it matches a fifth of all names and free
+    text such as 김책시 (Kimchaek) or "Kimberly", and the index reads every token a prefix
+    covers, however selective the other words are. Written with a star ("Kim*", "김*"), it is
+    a prefix again, as the person asked. In a query of several words, that surname's Hangul
+    syllable is also looked up joined to the first syllable of the other words ("김영" for
+    "Kim Yong-chol"), the bigram under which free text that writes the name as one word is
+    indexed. Later words, and other Latin words of three letters or more, keep their
+    prefixes ("Kim Yong" finds "Kim Yongsu"); a star makes a shorter word a prefix too.
     """
     raw_words = [fold(w) for w in _WORD_SPLIT.split(query) if fold(w)]
+    starred = {fold(w) for w in _WORD_SPLIT.split(query) if w.endswith("*") and fold(w)}
     terms_of = [sorted(t for t in terms if _TOKEN_OK.match(t)) for terms in query_terms(query)]
     terms_of = [terms for terms in terms_of if terms]
     heads = [{t[0] for t in terms if _HANGUL_RUN.fullmatch(t)} for terms in terms_of]
-    surnames = [any(t in raw_words and is_surname(t) for t in terms) for terms in terms_of]
-    surname_at = surnames.index(True) if len(terms_of) > 1 and any(surnames) else None
+    stars = [bool(starred.intersection(terms)) for terms in terms_of]
+    surnames = [
+        not star and any(t in raw_words and is_surname(t) for t in terms)
+        for terms, star in zip(terms_of, stars, strict=True)
+    ]
+    surname_at = surnames.index(True) if any(surnames) else None
     groups: list[list[Alternative]] = []
     for i, terms in enumerate(terms_of):
         surname = i == surname_at
@@ -127,7 +134,9 @@ def query_groups(query: str) -> list[list[Alternative]]:
                 bigrams = tuple(sorted({term[i : i + 2] for i in range(len(term) - 1)}))
                 alternatives.append((bigrams, False))
             else:
-                prefix = not (hangul or surname) and term in raw_words and len(term) >= 3
+                prefix = not (hangul or surname) and term in raw_words and (
+                    len(term) >= 3 or stars[i]
+                )
                 alternatives.append((term, prefix))
         groups.append(list(dict.fromkeys(alternatives)))
     return groups

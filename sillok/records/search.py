@@ -205,14 +205,18 @@ class Searcher:
 
     def _expand(
         self, conn: Connection, groups: list[list[Alternative]]
-    ) -> tuple[list[list[Alternative]], list[tuple[str, int]]]:
-        """Each query word's alternatives plus the virtual tokens of what it names, and the
-        persons the whole query names (the first :data:`PERSONS_PER_WORD`).
+    ) -> tuple[list[list[Alternative]], list[tuple[str, int]], list[int]]:
+        """Each query word's alternatives plus the virtual tokens of what it names, the
+        persons the whole query names (the first :data:`PERSONS_PER_WORD`), and the persons
+        whose acts match as victims' acts without a virtual token (those of a one-word query).
 
         An act is indexed under its victim's token, not their names, so a word also stands for
         the persons it names; for a query of several words, also for the persons named by all
         of them (the victims of "Kim Yong-chol"), who are found with the words' index lookups
-        intersected, where one word alone ("Kim") names more persons than are expanded.
+        intersected, where one word alone ("Kim") names more persons than are expanded. A
+        query of one word finds its persons' acts by the acts' victim index instead: as 300
+        alternatives of the index's query they took 127 of the 166 ms of a search for "Kim" at
+        100,000 acts (docs/benchmarks.md).
         """
         dialect = self.vault.store.dialect
         named_by_all: list[tuple[str, int]] = []
@@ -221,6 +225,7 @@ class Searcher:
                 conn, dialect, groups, ["person"], ActFilter(), PERSONS_PER_WORD
             )
         expanded = []
+        victims: list[int] = []
         for group in groups:
             tokens = {t for t, _prefix in group if isinstance(t, str)}
             virtual: set[str] = set()
@@ -232,11 +237,15 @@ class Searcher:
             persons = index_store.search_documents(
                 conn, dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
             )
-            virtual.update(virtual_token("person", rid) for _kind, rid in persons + named_by_all)
-            expanded.append([*group, *((v, False) for v in sorted(virtual))])
             if len(groups) == 1:
                 named_by_all = persons
-        return expanded, named_by_all
+                victims = [rid for _kind, rid in persons]
+            else:
+                virtual.update(
+                    virtual_token("person", rid) for _kind, rid in persons + named_by_all
+                )
+            expanded.append([*group, *((v, False) for v in sorted(virtual))])
+        return expanded, named_by_all, victims
 
     def search(
         self,
@@ -291,7 +300,7 @@ class Searcher:
         with self.vault.store.reading() as conn:
             if not groups:
                 return [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
-            expanded, named = self._expand(conn, groups)
+            expanded, named, victims = self._expand(conn, groups)
             found: list[tuple[str, int]] = []
             for kind in kinds:  # acts first, then events, sources, persons
                 wanted = None if limit is None else limit - len(found)
@@ -303,7 +312,7 @@ class Searcher:
                 # without them, which spares the index hundreds of lookups
                 found += index_store.search_documents(
                     conn, self.vault.store.dialect, expanded if kind == "act" else groups,
-                    [kind], act_filter, wanted,
+                    [kind], act_filter, wanted, victims if kind == "act" else (),
                 )
                 if limit is not None and len(found) >= limit:
                     break
