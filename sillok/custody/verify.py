@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
@@ -40,8 +41,9 @@ from sillok.custody.verified import (
     fingerprint,
     skip_verified,
 )
+from sillok.custody.verify_pool import PiecePool
 from sillok.custody.verify_report import MAX_PROBLEMS, VerifyReport
-from sillok.custody.verify_rows import Progress, verify_rows
+from sillok.custody.verify_rows import Progress, merge, pieces, verify_rows
 from sillok.ledger.authorship import EVENTS, Authors
 from sillok.ledger.checkpoint import (
     CheckpointError,
@@ -214,6 +216,7 @@ class Verification:
         progress: Progress | None = None,
         since_last: bool = False,
         remember: bool = False,
+        jobs: int = 1,
     ) -> VerifyReport:
         """Verify the archive; ``rows=False`` checks only the log (much faster).
 
@@ -222,11 +225,21 @@ class Verification:
                 recompute only what changed since; everything if there is none.
             remember: when it finds nothing wrong (and checked the rows), keep a signed
                 record of it for the next verification to start from.
+            jobs: processes checking the rows (:mod:`sillok.custody.verify_pool`, forked
+                from this one: not from a process running threads, such as the web
+                server); 1 checks them in this process. The report is the same.
         """
         started = time.perf_counter()
         report = VerifyReport()
         record: tuple[Any, VerifiedState] | None = None
-        with self.vault.store.reading() as conn:
+        with ExitStack() as stack:
+            # the workers are forked first, while this process holds no connection
+            pool = (
+                stack.enter_context(PiecePool(self.vault.store, self.vault.log, jobs))
+                if rows and jobs > 1
+                else None
+            )
+            conn = stack.enter_context(self.vault.store.reading())
             if self.vault.store.dialect.name == "postgresql":
                 # One snapshot for both passes, so a concurrent writer is not a difference.
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -241,9 +254,15 @@ class Verification:
                 last = None
                 passed = verify_log(conn, report, progress)
             if rows:
-                prints = verify_rows(
-                    conn, self.vault.log, report, progress, last, passed.touched
-                )
+                if pool is None:
+                    prints = verify_rows(
+                        conn, self.vault.log, report, progress, last, passed.touched
+                    )
+                else:
+                    todo = pieces(conn, last, passed.touched)
+                    # PostgreSQL: the workers read in this transaction's snapshot
+                    snapshot = store_ledger.export_snapshot(conn)
+                    prints = merge(pool.check(todo, snapshot), report, progress)
                 self._attachments(conn, report)
                 if signer is not None and report.ok:
                     done = VerifiedState(
