@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Row, Table, delete, func, insert, select, text, update
 
@@ -141,6 +141,19 @@ _ENTRIES_AFTER = text(
 )
 
 
+def _driver_rows(
+    conn: Connection, query: Any, params: dict[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """The rows of a textual query as the driver's own tuples (its ``fetchall``), without
+    SQLAlchemy's row objects: what a verification reads for every entry and row."""
+    result = conn.execute(query, params)
+    try:
+        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+    finally:
+        result.close()
+    return rows
+
+
 def entries_in_order(
     conn: Connection, chunk: int, start: int = 0, stop: int | None = None
 ) -> Iterator[tuple[Any, ...]]:
@@ -155,13 +168,14 @@ def entries_in_order(
         n = chunk if stop is None else min(chunk, stop - last - 1)
         if n <= 0:
             return
-        batch = conn.execute(_ENTRIES_AFTER, {"last": last, "n": n}).all()
+        batch = _driver_rows(conn, _ENTRIES_AFTER, {"last": last, "n": n})
         if not batch:
             return
-        for r in batch:
-            if stop is not None and r[0] >= stop:
-                return
-            yield tuple(r)
+        if stop is not None and batch[-1][0] >= stop:
+            batch = [r for r in batch if r[0] < stop]
+            yield from batch
+            return
+        yield from batch
         last = batch[-1][0]
 
 
@@ -179,8 +193,7 @@ def entries_in_range(
 
     Plain rows read at once (one ``fetchall``), without the ORM's processing: a full
     verification reads every entry of the log this way."""
-    rows = conn.execute(_ENTRIES_IN_RANGE, {"tbl": table, "lo": lo, "hi": hi}).all()
-    return cast(Sequence[tuple[Any, ...]], rows)  # rows unpack as tuples
+    return _driver_rows(conn, _ENTRIES_IN_RANGE, {"tbl": table, "lo": lo, "hi": hi})
 
 
 def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None]:
@@ -195,7 +208,7 @@ def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None
 
 def raw_rows_in_range(
     conn: Connection, table: Table, key: Sequence[str], lo: int, hi: int
-) -> list[tuple[Any, ...]]:
+) -> Sequence[tuple[Any, ...]]:
     """The rows with ``lo <= key[0] < hi`` as the driver returns them (every column, no
     type processing), ordered by the ``key`` columns: what a verification fingerprints."""
     return checked_rows_in_range(conn, table, key, lo, hi)[0]
@@ -203,7 +216,7 @@ def raw_rows_in_range(
 
 def checked_rows_in_range(
     conn: Connection, table: Table, key: Sequence[str], lo: int, hi: int
-) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+) -> tuple[Sequence[tuple[Any, ...]], list[dict[str, Any]]]:
     """The rows with ``lo <= key[0] < hi``, ordered by the ``key`` columns, read once and
     given twice: as the driver returns them (what a verification fingerprints, see
     :func:`raw_rows_in_range`) and as dicts of every column with the table's types applied
@@ -214,7 +227,8 @@ def checked_rows_in_range(
     )
     result = conn.execute(query, {"lo": lo, "hi": hi})
     names = list(result.keys())
-    raw = [tuple(r) for r in result.all()]
+    raw: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+    result.close()
     processors = [
         (i, proc)
         for i, name in enumerate(names)
