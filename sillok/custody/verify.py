@@ -227,7 +227,8 @@ class Verification:
                 record of it for the next verification to start from.
             jobs: processes checking the rows (:mod:`sillok.custody.verify_pool`, forked
                 from this one: not from a process running threads, such as the web
-                server); 1 checks them in this process. The report is the same.
+                server); 1 (or a system that cannot fork) checks them in this process.
+                The report is the same.
         """
         started = time.perf_counter()
         report = VerifyReport()
@@ -236,7 +237,7 @@ class Verification:
             # the workers are forked first, while this process holds no connection
             pool = (
                 stack.enter_context(PiecePool(self.vault.store, self.vault.log, jobs))
-                if rows and jobs > 1
+                if rows and jobs > 1 and PiecePool.available()
                 else None
             )
             conn = stack.enter_context(self.vault.store.reading())

@@ -53,6 +53,12 @@ class PiecePool:
         self.jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
 
+    @staticmethod
+    def available() -> bool:
+        """Whether this system can fork (not Windows): without it, the rows are checked in
+        the verifying process."""
+        return "fork" in multiprocessing.get_all_start_methods()
+
     def __enter__(self) -> PiecePool:
         global _inherited
         # A connection open across a fork is shared with the child; close the idle ones so
