@@ -16,6 +16,8 @@
    renumbering any row is caught here.
 
 It reads in bounded chunks (keyset pagination), so memory stays flat however large the log.
+Pass 2's chunks (:mod:`sillok.custody.verify_rows`) can be checked by a pool of forked
+processes (:mod:`sillok.custody.verify_pool`, ``jobs``) with the same report.
 
 ``sillok verify`` starts from the user's last verification (:mod:`sillok.custody.verified`):
 entries and row chunks that are byte for byte what that verification checked are read and
