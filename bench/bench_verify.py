@@ -5,10 +5,15 @@ Makes synthetic acts (``bench_core.make_file``, seed 1) for about ``--entries`` 
 (about 7 per act), imports them into a new SQLCipher archive (or ``--store postgresql``), then
 times, back to back in this process (wall and CPU seconds):
 
-1. ``full``: everything recomputed (and the record of it kept, as ``sillok verify`` does);
+1. ``full``: everything recomputed, in this process (``jobs=1``; and the record of it kept, as
+   ``sillok verify`` does), then ``full_pool``: the same with ``--jobs`` processes (default: one
+   per CPU), then both again in the opposite order (``full_pool_2``, ``full_2``); with
+   ``--baseline-tree DIR`` (a checkout of an earlier commit, e.g. made with ``git archive``),
+   that tree's full verification of the same archive in a subprocess before and after them
+   (``baseline``, ``baseline_2``); the CPU seconds of a pool include its workers';
 2. ``incremental_unchanged``: from that record, nothing written since;
 3. after a further import of ``--new-share`` of the acts (new acts): ``incremental_after_import``
-   from the record, then ``full_after_import`` for comparison.
+   from the record, then ``full_after_import`` for comparison (both with ``--jobs``).
 
 With ``--profile``, only one full verification runs after the import, under ``cProfile``; its
 functions by cumulative time go to stderr.
@@ -19,10 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,13 +43,22 @@ def note(what: str, value: object) -> None:
     print(json.dumps({what: value}), file=sys.stderr, flush=True)
 
 
+def cpu_now() -> float:
+    """CPU seconds of this process and of its children that have ended (a pool's workers,
+    joined before a verification returns)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(run: object) -> dict[str, object]:
     """Run a verification; its report's counts with wall and CPU seconds."""
-    start, cpu = time.perf_counter(), time.process_time()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), cpu_now()
     report = run()  # type: ignore[operator]
     out = {
         "seconds": round(time.perf_counter() - start, 2),
-        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "cpu_seconds": round(cpu_now() - cpu, 2),
+        "load_avg_before": load,
         "ok": report.ok,
         "entries": report.entries,
         "rows": report.rows,
@@ -56,6 +72,36 @@ def timed(run: object) -> dict[str, object]:
     return out
 
 
+_BASELINE = """
+import json, os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from sillok.archive import Archive
+archive = Archive.open(Path(sys.argv[2]), sys.argv[3])
+load = os.getloadavg()[0]
+start, cpu = time.perf_counter(), time.process_time()
+report = archive.verification.run()
+out = {"seconds": round(time.perf_counter() - start, 2),
+       "cpu_seconds": round(time.process_time() - cpu, 2), "load_avg_before": load,
+       "ok": report.ok, "entries": report.entries, "rows": report.rows,
+       "load_avg": os.getloadavg()[0]}
+archive.close()
+print(json.dumps(out))
+"""
+
+
+def baseline(tree: Path, folder: Path) -> dict[str, object]:
+    """A full verification of the archive by another checkout's code, in a subprocess (the
+    benchmark's passphrase is a constant of this file, not a secret)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(tree))
+    done = subprocess.run(
+        [sys.executable, "-c", _BASELINE, str(tree), str(folder), PASSPHRASE],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def profiled(run: object) -> dict[str, object]:
     """``timed`` under cProfile; the 40 costliest functions (cumulative) go to stderr."""
     import cProfile
@@ -67,6 +113,22 @@ def profiled(run: object) -> dict[str, object]:
     return out
 
 
+def ratios(out: dict[str, Any]) -> dict[str, float]:
+    """Means of the repeated runs, as ratios: pool over serial, serial over the baseline."""
+
+    def mean(names: list[str], key: str) -> float:
+        return sum(float(out[n][key]) for n in names) / len(names)
+
+    got: dict[str, float] = {}
+    for key in ("seconds", "cpu_seconds"):
+        serial = mean(["full", "full_2"], key)
+        got[f"pool_over_serial_{key}"] = round(mean(["full_pool", "full_pool_2"], key) / serial, 3)
+        if "baseline" in out:
+            base = mean(["baseline", "baseline_2"], key)
+            got[f"serial_over_baseline_{key}"] = round(serial / base, 3)
+    return got
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -74,6 +136,8 @@ def main() -> None:
     parser.add_argument("--store", choices=("sqlcipher", "postgresql"), default="sqlcipher")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--profile", action="store_true", help="one full verify, profiled")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--baseline-tree", type=Path, default=None)
     args = parser.parse_args()
 
     from sillok.archive import Archive
@@ -81,7 +145,12 @@ def main() -> None:
     acts = max(10, int(args.entries / ENTRIES_PER_ACT))
     new = max(1, int(acts * args.new_share))
     urls = _databases(args.pg_url, 1) if args.store == "postgresql" else []
-    out: dict[str, object] = {"entries_asked": args.entries, "acts": acts, "machine": machine()}
+    out: dict[str, Any] = {
+        "load_avg_at_start": os.getloadavg(),
+        "entries_asked": args.entries,
+        "acts": acts,
+        "machine": machine(),
+    }
     try:
         with tempfile.TemporaryDirectory(prefix="sillok-bench-verify-") as tmp:
             work = Path(tmp)
@@ -103,26 +172,40 @@ def main() -> None:
                 archive.close()
                 print(json.dumps(out, indent=2))
                 return
-            out["full"] = timed(lambda: verification.run(remember=True))
-            note("full", out["full"])
+            jobs = args.jobs
+            out["jobs"] = jobs
+            runs = {
+                "full": lambda: verification.run(remember=True),
+                "full_pool": lambda: verification.run(jobs=jobs),
+            }
+            order = ["full", "full_pool", "full_pool_2", "full_2"]
+            if args.baseline_tree is not None:
+                order = ["baseline", *order, "baseline_2"]
+            for name in order:
+                if name.startswith("baseline"):
+                    out[name] = baseline(args.baseline_tree, work / "archive")
+                else:
+                    out[name] = timed(runs[name.removesuffix("_2")])
+                note(name, out[name])
             out["incremental_unchanged"] = timed(
-                lambda: verification.run(since_last=True, remember=True)
+                lambda: verification.run(since_last=True, remember=True, jobs=jobs)
             )
             note("incremental_unchanged", out["incremental_unchanged"])
             archive.ingest.run(work / "new.csv")
             out["new_acts"] = new
             out["incremental_after_import"] = timed(
-                lambda: verification.run(since_last=True, remember=False)
+                lambda: verification.run(since_last=True, remember=False, jobs=jobs)
             )
             note("incremental_after_import", out["incremental_after_import"])
-            out["full_after_import"] = timed(lambda: verification.run())
+            out["full_after_import"] = timed(lambda: verification.run(jobs=jobs))
             archive.close()
     finally:
         if urls:
             _drop(args.pg_url, urls)
-    full = out["full_after_import"]["seconds"]  # type: ignore[index]
-    incremental = out["incremental_after_import"]["seconds"]  # type: ignore[index]
+    full = out["full_after_import"]["seconds"]
+    incremental = out["incremental_after_import"]["seconds"]
     out["full_to_incremental_after_import"] = round(full / incremental, 2)
+    out["ratios"] = ratios(out)
     out["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
 

@@ -3,6 +3,7 @@ replicas, attachments, wipe."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -40,6 +41,13 @@ def verify(
         "--full",
         help="Recompute everything, not only what changed since your last verification.",
     ),
+    jobs: int = typer.Option(
+        os.cpu_count() or 1,
+        "--jobs",
+        min=1,
+        help="Processes checking the rows (default: one per CPU); 1 checks them in this one.",
+        show_default="the number of CPUs",
+    ),
     as_json: bool = JsonOpt,
     passphrase_file: Path = PassphraseFile,
 ) -> None:
@@ -49,7 +57,7 @@ def verify(
     what is byte for byte what you verified then is read and compared, not recomputed."""
     with open_archive(archive, passphrase_file) as opened:
         report = opened.verification.run(
-            rows=not log_only, since_last=not full, remember=not log_only
+            rows=not log_only, since_last=not full, remember=not log_only, jobs=jobs
         )
     if as_json:
         print_json(report.to_json())

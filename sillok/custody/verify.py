@@ -16,6 +16,8 @@
    renumbering any row is caught here.
 
 It reads in bounded chunks (keyset pagination), so memory stays flat however large the log.
+Pass 2's chunks (:mod:`sillok.custody.verify_rows`) can be checked by a pool of forked
+processes (:mod:`sillok.custody.verify_pool`, ``jobs``) with the same report.
 
 ``sillok verify`` starts from the user's last verification (:mod:`sillok.custody.verified`):
 entries and row chunks that are byte for byte what that verification checked are read and
@@ -25,11 +27,8 @@ fingerprinted, not recomputed; ``--full`` recomputes everything.
 from __future__ import annotations
 
 import hashlib
-import itertools
-import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
@@ -44,6 +43,9 @@ from sillok.custody.verified import (
     fingerprint,
     skip_verified,
 )
+from sillok.custody.verify_pool import PiecePool
+from sillok.custody.verify_report import MAX_PROBLEMS, VerifyReport
+from sillok.custody.verify_rows import Progress, merge, pieces, verify_rows
 from sillok.ledger.authorship import EVENTS, Authors
 from sillok.ledger.checkpoint import (
     CheckpointError,
@@ -54,27 +56,15 @@ from sillok.ledger.checkpoint import (
     open_checkpoint,
     open_unsigned,
 )
-from sillok.ledger.entries import (
-    LEGACY_SHAPES,
-    LOGGED_TABLES,
-    SHAPES,
-    Entry,
-    TableShape,
-    content_commitment,
-    entry_bytes,
-)
-from sillok.ledger.log import ArchiveLog, checkpoint_key_chain
+from sillok.ledger.entries import entry_bytes
+from sillok.ledger.log import checkpoint_key_chain
 from sillok.ledger.merkle import CompactRange
-from sillok.model import RECORD_TABLES
 from sillok.store import ledger as store_ledger
 
 if TYPE_CHECKING:
     from sillok.vault import Vault
 
-MAX_PROBLEMS = 20
-_KIND_OF_TABLE = {t.name: kind for kind, t in RECORD_TABLES.items()}
-
-Progress = Callable[[str, int], None]
+__all__ = ["MAX_PROBLEMS", "Progress", "Verification", "VerifyReport", "verify_log", "verify_rows"]
 
 
 class Rehashing(Protocol):
@@ -82,71 +72,6 @@ class Rehashing(Protocol):
 
     def rehash(self, row: Any) -> str | None:
         """Re-hash one stored attachment; None if it matches, else what is wrong."""
-
-
-@dataclass
-class VerifyReport:
-    """What a verification found."""
-
-    entries: int = 0
-    rows: int = 0
-    versions: int = 0
-    checkpoints: int = 0
-    attachments: int = 0
-    unsigned: int = 0
-    """Checkpoints signed by nobody, written before authorship (covered by a later signed
-    one, if any)."""
-    signed_size: int = 0
-    """The size of the newest checkpoint signed with the organisation's key."""
-    size: int = 0
-    root: str = ""
-    seconds: float = 0.0
-    problems: list[str] = field(default_factory=list)
-    more_problems: int = 0
-    since: int | None = None
-    """The log size of the last verification this one started from (None: in full)."""
-    unchanged_rows: int = 0
-    """Rows (of ``rows``) in chunks unchanged since then: fingerprinted, not recomputed."""
-    notes: list[str] = field(default_factory=list)
-    """Why a verification asked to start from the last one ran in full."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing differed."""
-        return not self.problems
-
-    @property
-    def first_problem(self) -> str | None:
-        """The first difference found, or None."""
-        return self.problems[0] if self.problems else None
-
-    def problem(self, text: str) -> None:
-        """Record a difference (the first few are kept in full)."""
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(text)
-        else:
-            self.more_problems += 1
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "rows": self.rows,
-            "versions": self.versions,
-            "checkpoints": self.checkpoints,
-            "attachments": self.attachments,
-            "unsigned_checkpoints": self.unsigned,
-            "signed_size": self.signed_size,
-            "size": self.size,
-            "root": self.root,
-            "seconds": round(self.seconds, 3),
-            "problems": self.problems,
-            "more_problems": self.more_problems,
-            "since": self.since,
-            "unchanged_rows": self.unchanged_rows,
-            "notes": self.notes,
-        }
 
 
 def verify_log(
@@ -280,206 +205,6 @@ def verify_log(
     return passed
 
 
-def _key_range(conn: Connection, shape: TableShape) -> tuple[int, int] | None:
-    lo, hi = store_ledger.id_range(conn, shape.table, shape.key[0])
-    elo, ehi = store_ledger.entry_id_range(conn, shape.table.name)
-    values = [v for v in (lo, hi, elo, ehi) if v is not None]
-    return (int(min(values)), int(max(values))) if values else None
-
-
-def _describe(shape: TableShape, key: tuple[int, int | None]) -> str:
-    name = shape.table.name
-    return f"{name} {key[0]}" if key[1] is None else f"{name} {key[0]}/{key[1]}"
-
-
-def verify_rows(
-    conn: Connection,
-    log: ArchiveLog,
-    report: VerifyReport,
-    progress: Progress | None = None,
-    since: VerifiedState | None = None,
-    touched: set[tuple[str, int]] | None = None,
-) -> dict[str, dict[int, str]]:
-    """Pass 2: every row of every logged table, and every kept version, against the log.
-
-    Rows are taken in chunks of ``CHUNK`` ids; each chunk is fingerprinted. With ``since``,
-    a chunk whose fingerprint it holds and that no newer entry names (``touched``) is not
-    recomputed. Returns the fingerprints (table -> chunk number -> fingerprint).
-    """
-    prints: dict[str, dict[int, str]] = {}
-    for table in LOGGED_TABLES:
-        shape = SHAPES[table.name]
-        span = _key_range(conn, shape)
-        if span is None:
-            continue
-        known = since.rows.get(table.name, {}) if since is not None else {}
-        done = prints.setdefault(table.name, {})
-        for number in range(span[0] // CHUNK, span[1] // CHUNK + 1):
-            lo, hi = number * CHUNK, (number + 1) * CHUNK
-            rows = store_ledger.raw_rows_in_range(conn, table, shape.key, lo, hi)
-            kept: list[tuple[int, int, str]] = []
-            if shape.versioned:
-                kept = sorted(
-                    store_ledger.kept_versions_in_range(conn, _KIND_OF_TABLE[table.name], lo, hi)
-                )
-            done[number] = fingerprint(itertools.chain(rows, ["versions"], kept))
-            if known.get(number) == done[number] and (table.name, number) not in (
-                touched or ()
-            ):
-                report.rows += len(rows)
-                report.unchanged_rows += len(rows)
-                report.versions += len(kept)
-                continue
-            _verify_chunk(conn, log, shape, lo, hi, report)
-        if progress is not None:
-            progress(table.name, report.rows)
-    return prints
-
-
-def _verify_chunk(
-    conn: Connection,
-    log: ArchiveLog,
-    shape: TableShape,
-    lo: int,
-    hi: int,
-    report: VerifyReport,
-) -> None:
-    name = shape.table.name
-    logged: dict[tuple[int, int | None], list[Entry]] = {}
-    for seq, tbl, rid, sub, ver, op, content, leaf in store_ledger.entries_in_range(
-        conn, name, lo, hi
-    ):
-        logged.setdefault((rid, sub), []).append(
-            Entry(seq, tbl, rid, sub, ver, op, None if content is None else bytes(content), leaf)
-        )
-    rows = store_ledger.rows_in_range(conn, shape.table, shape.key[0], lo, hi)
-    person_keys = log.person_keys(conn, name, rows)
-    kept: dict[int, dict[int, str]] = {}
-    if shape.versioned:
-        for rid, kept_version, data in store_ledger.kept_versions_in_range(
-            conn, _KIND_OF_TABLE[name], lo, hi
-        ):
-            kept.setdefault(rid, {})[kept_version] = data
-    for mapping in rows:
-        key = shape.key_of(mapping)
-        report.rows += 1
-        history = logged.pop(key, None)
-        if not history:
-            report.problem(f"{_describe(shape, key)} is not in the log: it was added behind it")
-            continue
-        _check_history(shape, key, history, report)
-        last = history[-1]
-        version = int(mapping["version"]) if shape.versioned else None
-        content = _content(log, shape, mapping, version, person_keys)
-        if person_keys and content != last.content:
-            # logged before its person had a commit key: committed with the salt key
-            content = _content(log, shape, mapping, version)
-        if content != last.content and shape.table.name in LEGACY_SHAPES:
-            # logged before its ref was committed salted: the ref in the clear
-            content = _content(log, LEGACY_SHAPES[shape.table.name], mapping, version)
-        if last.op == "delete":
-            report.problem(
-                f"{_describe(shape, key)} exists, but the log recorded its deletion "
-                f"(entry {last.seq})"
-            )
-        elif last.version != version:
-            report.problem(
-                f"{_describe(shape, key)} is at version {version} but the log's last entry "
-                f"(entry {last.seq}) is version {last.version}"
-            )
-        elif last.content != content:
-            report.problem(
-                f"{_describe(shape, key)} differs from what the log recorded (entry {last.seq}): "
-                "the stored row was changed"
-            )
-        if shape.versioned:
-            _verify_versions(log, shape, key, history[:-1], kept.pop(key[0], {}), report)
-    for rid, stray in kept.items():
-        for version in stray:
-            report.problem(
-                f"{name} {rid} has a version {version} in its history but no current row"
-            )
-    for key, history in logged.items():
-        _check_history(shape, key, history, report)
-        last = history[-1]
-        if last.op != "delete":
-            report.problem(
-                f"{_describe(shape, key)} is missing: the log recorded it (entry {last.seq}) "
-                "and no deletion"
-            )
-
-
-def _check_history(
-    shape: TableShape, key: tuple[int, int | None], history: list[Entry], report: VerifyReport
-) -> None:
-    """A row's entries must alternate: no insert while it exists, no change once deleted.
-
-    A row deleted behind the log whose key was then given again (SQLite gives ids from the
-    largest one left) shows as a second insert with no deletion between.
-    """
-    present = False
-    for entry in history:
-        if entry.op == "insert" and present:
-            report.problem(
-                f"{_describe(shape, key)} was inserted again (entry {entry.seq}) with no "
-                "deletion logged before: a row was deleted behind the log and its key reused"
-            )
-        elif entry.op != "insert" and not present:
-            report.problem(
-                f"{_describe(shape, key)} has a logged {entry.op} (entry {entry.seq}) while the "
-                "log says it does not exist"
-            )
-        present = entry.op != "delete"
-
-
-def _content(
-    log: ArchiveLog,
-    shape: TableShape,
-    mapping: Any,
-    version: int | None,
-    person_keys: dict[int, bytes] | None = None,
-) -> bytes:
-    return content_commitment(log.committed(shape, mapping, version, person_keys))
-
-
-def _verify_versions(
-    log: ArchiveLog,
-    shape: TableShape,
-    key: tuple[int, int | None],
-    earlier: list[Entry],
-    kept: dict[int, str],
-    report: VerifyReport,
-) -> None:
-    for entry in earlier:
-        assert entry.version is not None
-        data = kept.pop(entry.version, None)
-        report.versions += 1
-        if data is None:
-            report.problem(
-                f"{_describe(shape, key)} version {entry.version} is missing from its history "
-                f"(logged at entry {entry.seq})"
-            )
-            continue
-        try:
-            mapping = json.loads(data)
-        except ValueError:
-            report.problem(f"{_describe(shape, key)} version {entry.version}: history damaged")
-            continue
-        content = _content(log, shape, mapping, entry.version)
-        if content != entry.content and shape.table.name in LEGACY_SHAPES:
-            content = _content(log, LEGACY_SHAPES[shape.table.name], mapping, entry.version)
-        if content != entry.content:
-            report.problem(
-                f"{_describe(shape, key)} version {entry.version} in its history differs from "
-                f"what the log recorded (entry {entry.seq})"
-            )
-    for version in kept:
-        report.problem(
-            f"{_describe(shape, key)} has a version {version} in its history that the log "
-            "never recorded"
-        )
-
-
 class Verification:
     """``archive.verification``: check the log and the rows."""
 
@@ -493,6 +218,7 @@ class Verification:
         progress: Progress | None = None,
         since_last: bool = False,
         remember: bool = False,
+        jobs: int = 1,
     ) -> VerifyReport:
         """Verify the archive; ``rows=False`` checks only the log (much faster).
 
@@ -501,11 +227,22 @@ class Verification:
                 recompute only what changed since; everything if there is none.
             remember: when it finds nothing wrong (and checked the rows), keep a signed
                 record of it for the next verification to start from.
+            jobs: processes checking the rows (:mod:`sillok.custody.verify_pool`, forked
+                from this one: not from a process running threads, such as the web
+                server); 1 (or a system that cannot fork) checks them in this process.
+                The report is the same.
         """
         started = time.perf_counter()
         report = VerifyReport()
         record: tuple[Any, VerifiedState] | None = None
-        with self.vault.store.reading() as conn:
+        with ExitStack() as stack:
+            # the workers are forked first, while this process holds no connection
+            pool = (
+                stack.enter_context(PiecePool(self.vault.store, self.vault.log, jobs))
+                if rows and jobs > 1 and PiecePool.available()
+                else None
+            )
+            conn = stack.enter_context(self.vault.store.reading())
             if self.vault.store.dialect.name == "postgresql":
                 # One snapshot for both passes, so a concurrent writer is not a difference.
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -520,9 +257,15 @@ class Verification:
                 last = None
                 passed = verify_log(conn, report, progress)
             if rows:
-                prints = verify_rows(
-                    conn, self.vault.log, report, progress, last, passed.touched
-                )
+                if pool is None:
+                    prints = verify_rows(
+                        conn, self.vault.log, report, progress, last, passed.touched
+                    )
+                else:
+                    todo = pieces(conn, last, passed.touched)
+                    # PostgreSQL: the workers read in this transaction's snapshot
+                    snapshot = store_ledger.export_snapshot(conn)
+                    prints = merge(pool.check(todo, snapshot), report, progress)
                 self._attachments(conn, report)
                 if signer is not None and report.ok:
                     done = VerifiedState(

@@ -7,6 +7,7 @@ statements only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -140,6 +141,19 @@ _ENTRIES_AFTER = text(
 )
 
 
+def _driver_rows(
+    conn: Connection, query: Any, params: dict[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """The rows of a textual query as the driver's own tuples (its ``fetchall``), without
+    SQLAlchemy's row objects: what a verification reads for every entry and row."""
+    result = conn.execute(query, params)
+    try:
+        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+    finally:
+        result.close()
+    return rows
+
+
 def entries_in_order(
     conn: Connection, chunk: int, start: int = 0, stop: int | None = None
 ) -> Iterator[tuple[Any, ...]]:
@@ -154,30 +168,32 @@ def entries_in_order(
         n = chunk if stop is None else min(chunk, stop - last - 1)
         if n <= 0:
             return
-        batch = conn.execute(_ENTRIES_AFTER, {"last": last, "n": n}).all()
+        batch = _driver_rows(conn, _ENTRIES_AFTER, {"last": last, "n": n})
         if not batch:
             return
-        for r in batch:
-            if stop is not None and r[0] >= stop:
-                return
-            yield tuple(r)
+        if stop is not None and batch[-1][0] >= stop:
+            batch = [r for r in batch if r[0] < stop]
+            yield from batch
+            return
+        yield from batch
         last = batch[-1][0]
 
 
-def entries_in_range(conn: Connection, table: str, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+_ENTRIES_IN_RANGE = text(
+    f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM ledger_entries "
+    "WHERE tbl = :tbl AND row_id >= :lo AND row_id < :hi ORDER BY seq"
+)
+
+
+def entries_in_range(
+    conn: Connection, table: str, lo: int, hi: int
+) -> Sequence[tuple[Any, ...]]:
     """The entries about rows ``lo <= id < hi`` of a table, as the tuples of
-    :func:`entries_in_order`, in seq order."""
-    query = (
-        select(*[ledger_entries.c[c] for c in _ENTRY_COLUMNS])
-        .where(
-            ledger_entries.c.tbl == table,
-            ledger_entries.c.row_id >= lo,
-            ledger_entries.c.row_id < hi,
-        )
-        .order_by(ledger_entries.c.seq)
-    )
-    for r in conn.execute(query):
-        yield tuple(r)
+    :func:`entries_in_order`, in seq order.
+
+    Plain rows read at once (one ``fetchall``), without the ORM's processing: a full
+    verification reads every entry of the log this way."""
+    return _driver_rows(conn, _ENTRIES_IN_RANGE, {"tbl": table, "lo": lo, "hi": hi})
 
 
 def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None]:
@@ -192,14 +208,67 @@ def entry_id_range(conn: Connection, table: str) -> tuple[int | None, int | None
 
 def raw_rows_in_range(
     conn: Connection, table: Table, key: Sequence[str], lo: int, hi: int
-) -> list[tuple[Any, ...]]:
+) -> Sequence[tuple[Any, ...]]:
     """The rows with ``lo <= key[0] < hi`` as the driver returns them (every column, no
     type processing), ordered by the ``key`` columns: what a verification fingerprints."""
+    return checked_rows_in_range(conn, table, key, lo, hi)[0]
+
+
+def checked_rows_in_range(
+    conn: Connection, table: Table, key: Sequence[str], lo: int, hi: int
+) -> tuple[Sequence[tuple[Any, ...]], list[dict[str, Any]]]:
+    """The rows with ``lo <= key[0] < hi``, ordered by the ``key`` columns, read once and
+    given twice: as the driver returns them (what a verification fingerprints, see
+    :func:`raw_rows_in_range`) and as dicts of every column with the table's types applied
+    (what :func:`rows_in_range` gives, and a verification recomputes)."""
     order = ", ".join(key)
     query = text(
         f"SELECT * FROM {table.name} WHERE {key[0]} >= :lo AND {key[0]} < :hi ORDER BY {order}"
     )
-    return [tuple(r) for r in conn.execute(query, {"lo": lo, "hi": hi})]
+    result = conn.execute(query, {"lo": lo, "hi": hi})
+    names = list(result.keys())
+    raw: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+    result.close()
+    processors = [
+        (i, proc)
+        for i, name in enumerate(names)
+        if name in table.c
+        and (proc := table.c[name].type._cached_result_processor(conn.dialect, None)) is not None
+    ]
+    mappings = []
+    for r in raw:
+        values = list(r)
+        for i, proc in processors:
+            values[i] = proc(values[i])
+        mappings.append(dict(zip(names, values, strict=True)))
+    return raw, mappings
+
+
+def export_snapshot(conn: Connection) -> str | None:
+    """PostgreSQL: the name of this transaction's snapshot, for other sessions to read the
+    same state (:func:`use_snapshot`); None on SQLite, which has no such thing."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+
+
+_SNAPSHOT_NAME = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+
+
+def use_snapshot(conn: Connection, snapshot: str) -> Connection:
+    """A REPEATABLE READ transaction on ``conn`` that sees the exported ``snapshot``
+    (:func:`export_snapshot`, still held open by its exporter); returns the connection to
+    read with.
+
+    Raises:
+        ValueError: ``snapshot`` is not a snapshot name.
+    """
+    if not _SNAPSHOT_NAME.fullmatch(snapshot):
+        raise ValueError(f"not a snapshot name: {snapshot!r}")
+    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    # a utility statement: its argument cannot be a bound parameter (checked above)
+    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    return conn
 
 
 _VERIFIED_PREFIX = "verified:"

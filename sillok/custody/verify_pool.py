@@ -1,0 +1,139 @@
+"""Pass 2 of a verification in a pool of processes, with the report of the serial pass.
+
+The pieces of :mod:`sillok.custody.verify_rows` (one per table and chunk of ids) are
+independent: each worker process checks one piece at a time with a read connection of its
+own, and the parent adds the results up in (table, chunk) order, as :func:`verify_rows` does.
+
+**The key.** The workers are forked from the process that unlocked the archive, so they hold
+its engine (and the database key inside it) in the memory they inherit: the key is never
+written to disk, a pipe or a command line, nor derived again. They are forked while the
+parent holds no connection (its idle ones are closed first), and each opens its own.
+
+**One state.** On PostgreSQL the parent exports the snapshot of its REPEATABLE READ
+transaction (``pg_export_snapshot``) and every worker reads each piece in that snapshot, so
+the pieces see exactly what pass 1 saw. SQLite has no shared snapshots: each piece is read in
+one read transaction of its own (its rows, versions and entries agree with each other), and a
+write committed during the verification may be seen by later pieces: it cannot make a piece
+look damaged, and the next verification recomputes any chunk a newer entry names.
+
+**Failures.** An error in a worker becomes a problem naming its piece (the verification
+fails, it does not hang); a worker that dies (killed, out of memory) makes the pool break
+(``BrokenProcessPool``) and is reported the same way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sillok.custody.verify_rows import Piece, PieceResult, check_piece
+from sillok.store import ledger as store_ledger
+
+if TYPE_CHECKING:
+    from sillok.ledger.log import ArchiveLog
+    from sillok.store import Store
+
+#: what the workers verify with, set in the parent just before they are forked (inherited,
+#: never sent to them)
+_inherited: tuple[Store, ArchiveLog] | None = None
+
+
+class PiecePool:
+    """A pool of ``jobs`` forked worker processes checking pieces of pass 2 (a context
+    manager: the workers are forked on entering, before the caller opens a connection, and
+    stopped on leaving)."""
+
+    def __init__(self, store: Store, log: ArchiveLog, jobs: int) -> None:
+        self.store = store
+        self.log = log
+        self.jobs = jobs
+        self._executor: ProcessPoolExecutor | None = None
+
+    @staticmethod
+    def available() -> bool:
+        """Whether this system can fork (not Windows): without it, the rows are checked in
+        the verifying process."""
+        return "fork" in multiprocessing.get_all_start_methods()
+
+    def __enter__(self) -> PiecePool:
+        global _inherited
+        # A connection open across a fork is shared with the child; close the idle ones so
+        # that none is (the parent opens new ones as it needs them).
+        self.store.engine.dispose()
+        _inherited = (self.store, self.log)
+        self._executor = ProcessPoolExecutor(
+            self.jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start
+        )
+        # fork every worker now, while this process holds no connection
+        for future in [self._executor.submit(_ready) for _ in range(self.jobs)]:
+            future.result()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        global _inherited
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        _inherited = None
+
+    def check(self, pieces: Sequence[Piece], snapshot: str | None) -> Iterator[PieceResult]:
+        """The results of ``pieces``, in their order; ``snapshot``: PostgreSQL's exported
+        snapshot every piece is read in (None on SQLite).
+
+        A piece whose worker died is given as a problem, and so is every piece after it
+        (not verified)."""
+        assert self._executor is not None, "use the pool as a context manager"
+        futures = [self._executor.submit(_check, piece, snapshot) for piece in pieces]
+        for index, future in enumerate(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool as exc:
+                for future_left in futures[index:]:
+                    future_left.cancel()
+                yield _failed(
+                    pieces[index],
+                    f"a verification worker stopped ({exc}); this piece and the "
+                    f"{len(pieces) - index - 1} after it were not verified",
+                )
+                return
+
+
+def _failed(piece: Piece, why: str) -> PieceResult:
+    result = PieceResult(piece, "")
+    result.report.problem(f"{piece.describe()} could not be verified: {why}")
+    return result
+
+
+def _start() -> None:
+    """In a new worker: drop the connections the parent's engine had (not closing them:
+    they are the parent's), so this process opens its own."""
+    assert _inherited is not None
+    _inherited[0].engine.dispose(close=False)
+
+
+def _ready() -> bool:
+    return True
+
+
+def _check(piece: Piece, snapshot: str | None) -> PieceResult:
+    """In a worker: check one piece; an error is returned as a problem about it."""
+    assert _inherited is not None
+    store, log = _inherited
+    try:
+        with store.reading() as conn:
+            if snapshot is not None:
+                conn = store_ledger.use_snapshot(conn, snapshot)
+            return check_piece(conn, log, piece)
+    except Exception as exc:  # reported as a problem about the piece, not lost in the worker
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        return _failed(piece, f"{type(exc).__name__}: {first_line}")
+
