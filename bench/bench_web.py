@@ -426,12 +426,12 @@ def profile_pages(folder: Path, requests: int, max_act: int, top: int) -> dict[s
                 sys.setprofile(None)
                 profiler.enable()
 
-            if top:
+            figures = asyncio.run(_page_cost(app, cookies, page, cycle, requests))
+            if top:  # a second run under the profiler, whose figures are not kept
                 threading.setprofile(start)
                 start()
-            figures = asyncio.run(_page_cost(app, cookies, page, cycle, requests))
-            threading.setprofile(None)
-            if top:
+                asyncio.run(_page_cost(app, cookies, page, cycle, requests))
+                threading.setprofile(None)
                 for profiler in profilers:
                     profiler.disable()
                 table = pstats.Stats(*profilers).stats  # type: ignore[attr-defined]

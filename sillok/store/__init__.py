@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ from sillok.store.dialects import Dialect
 #: at once (each extra one is closed when returned)
 POOL_SIZE = 4
 POOL_OVERFLOW = 16
+#: the connection every :meth:`Store.reading` of one engine uses inside :meth:`Store.one_read`
+_SHARED_READ: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
+    "sillok_shared_read", default=None
+)
 
 
 class Store:
@@ -103,9 +108,35 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for reading."""
+        """A connection for reading (inside :meth:`one_read`, that block's connection)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared[0] is self.engine:
+            yield shared[1]
+            return
         with self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Every :meth:`reading` of this store (and of its views, which share its pool) inside
+        the block uses one connection and one read transaction: a page made of several reads
+        (a record, its lists, its attachments) checks out one connection and begins one
+        transaction instead of one each; each costs, as every statement does (SQLCipher's
+        memory security locks and wipes each allocation).
+
+        For a block that runs in one thread from start to end: not around a generator, whose
+        reads would happen after the block. Writes inside it take their own connection as
+        before (and the block's reads do not see them)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared[0] is self.engine:
+            yield
+            return
+        with self.engine.connect() as conn:
+            token = _SHARED_READ.set((self.engine, conn))
+            try:
+                yield
+            finally:
+                _SHARED_READ.reset(token)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic)."""

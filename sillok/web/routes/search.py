@@ -16,7 +16,7 @@ from sillok.messages import not_one_of
 from sillok.records.search import SORTS
 from sillok.web.access import may
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.found import (
     FACET_SHOWN,
     FACETS,
@@ -30,7 +30,7 @@ from sillok.web.views import dashboard_counts, label, relabel
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["search and counts"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 Text = Annotated[str | None, Query(max_length=200)]
 Words = Annotated[str, Query(max_length=500)]
 From = Annotated[str | None, Query(alias="from", max_length=100)]
