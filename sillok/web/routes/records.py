@@ -158,7 +158,8 @@ def api_record(
     ``ETag`` is its version, for an ``If-Match`` on ``PATCH``."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    view = record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
+    with req.archive.store.one_read():
+        view = record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
     response.headers["ETag"] = f'"{view["data"].get("version")}"'
     return view
 
