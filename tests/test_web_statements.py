@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from sillok.archive import Archive
@@ -197,11 +197,17 @@ def test_reads_inside_one_read_share_a_connection_and_a_transaction(
         mark = store.state_mark()  # one statement first: no transaction for it
         with store.reading() as first, store.reading() as second:
             assert first is second
-            assert store.state_mark() == mark  # on the shared connection now
+            assert store.state_mark() == mark  # as first read in the block
         with store.reading() as third:
             assert third is first
         assert store.state_mark() == mark
-    assert [_begins(s) for s in seen] == [False, True, False, False], seen
+    # the mark is read once in the block; the reading begins the one transaction
+    assert [_begins(s) for s in seen] == [False], seen
+    with statements() as seen, store.one_read():
+        with store.reading() as shared:
+            shared.execute(select(1)).scalar()
+        store.state_mark()  # on the shared connection now
+    assert [_begins(s) for s in seen] == [True, False, False], seen
     with store.reading() as first, store.reading() as second:
         assert first is not second  # outside the block, a connection each
 

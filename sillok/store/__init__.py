@@ -43,6 +43,8 @@ class _SharedRead:
     engine: Engine
     stack: ExitStack
     conn: Connection | None = None
+    #: the archive's state mark, as first read in the block (see :meth:`Store.state_mark`)
+    mark: tuple[int, bytes] | None = None
 
 
 _SHARED_READ: ContextVar[_SharedRead | None] = ContextVar("sillok_shared_read", default=None)
@@ -181,12 +183,22 @@ class Store:
     def state_mark(self) -> tuple[int, bytes]:
         """A value that changes with every write of a record, from any process: the size and
         frontier of the archive's log, which every such write extends. Caches of what is
-        computed from the records keep a value only as long as the mark is the same."""
+        computed from the records keep a value only as long as the mark is the same.
+
+        Inside :meth:`one_read`, read once: the block's first reading of it is its mark (a
+        cache keeps what it computes after under that mark, as it would under a mark read
+        again, which the writes since could only have made newer)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.engine is self.engine and shared.mark is not None:
+            return shared.mark
         with self.single_read() as conn:
             row = conn.execute(
                 select(ledger_state.c.size, ledger_state.c.frontier).where(ledger_state.c.id == 1)
             ).first()
-        return (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
+        mark = (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
+        if shared is not None and shared.engine is self.engine:
+            shared.mark = mark
+        return mark
 
     def close(self) -> None:
         """Close every connection: those in the pool now, those in use when they return (a
