@@ -17,9 +17,10 @@ The server runs in its own processes, so the load generator does not share its i
 
 ``--profile-pages N`` measures instead what each page costs in this process (no HTTP server,
 no other clients): N requests of each page (an act's, a person's and a source's record page,
-a search served from the cache and one that misses it, the dashboard), with the SQL
-statements per request, counted by SQLAlchemy's ``before_cursor_execute`` event, and CPU ms
-per request; ``--top 20`` adds each page's cProfile top 20 (by cumulative time).
+a search served from the cache and one that misses it, the dashboard, and a static file as
+the floor of the ASGI stack and the client), with the SQL statements per request, counted by
+SQLAlchemy's ``before_cursor_execute`` event, and CPU ms per request (the client's share
+included: httpx's ASGI transport); ``--top 20`` adds each page's cProfile top 20 (own time).
 
     .venv/bin/python bench/bench_web.py --archive /tmp/bench-10k --acts 10000 --profile-pages 200
 """
@@ -347,6 +348,8 @@ async def page_urls(
         "search_hit": ["/search?q=요덕&province=KP-09"],
         "search_miss": searches,
         "dashboard": ["/dashboard"],
+        # the floor: a static file, through the same middleware and client, no session
+        "static_file": ["/static/site.js"],
     }
 
 
