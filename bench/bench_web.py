@@ -393,7 +393,9 @@ async def _page_cost(
     }
 
 
-def profile_pages(folder: Path, requests: int, max_act: int, top: int) -> dict[str, Any]:
+def profile_pages(
+    folder: Path, requests: int, max_act: int, top: int, only: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What each page costs in this process, one request at a time (httpx's ASGI transport:
     no HTTP server, no socket): SQL statements and CPU ms per request, and with ``top`` the
     functions with the most time of their own per request (cProfile, every thread)."""
@@ -419,6 +421,8 @@ def profile_pages(folder: Path, requests: int, max_act: int, top: int) -> dict[s
     try:
         cookies, urls = asyncio.run(prepare())
         for page, cycle in urls.items():
+            if only and page not in only:
+                continue
             # Each page in an event loop of its own: the routes' worker threads are new, and
             # each starts a profiler of its own.
             profilers: list[cProfile.Profile] = []
@@ -518,13 +522,22 @@ def main() -> None:
     parser.add_argument(
         "--top", type=int, default=0, help="with --profile-pages: each page's cProfile top N"
     )
+    parser.add_argument(
+        "--pages", default="", help="with --profile-pages: only these pages (comma-separated)"
+    )
     args = parser.parse_args()
     if args.profile_pages:
         ensure_archive(args.archive, args.acts)
         costs = {
             "archive_acts": args.acts,
             "load_average_before": [round(x, 2) for x in os.getloadavg()],
-            "pages": profile_pages(args.archive, args.profile_pages, args.acts, args.top),
+            "pages": profile_pages(
+                args.archive,
+                args.profile_pages,
+                args.acts,
+                args.top,
+                tuple(p for p in args.pages.split(",") if p),
+            ),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         }
         print(json.dumps(costs, indent=2, ensure_ascii=False))

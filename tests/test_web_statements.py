@@ -186,6 +186,18 @@ def test_a_kept_dashboard_reads_the_session_and_the_archives_state_only(
     assert "web_sessions" in seen[0] and "ledger_state" in seen[1], seen
 
 
+def test_a_static_file_reads_nothing_from_the_database(archived: Archived) -> None:
+    client = login(archived.app, "viewer")
+    with statements() as seen:
+        answer = client.get("/static/site.css")
+    assert answer.status_code == 200
+    assert seen == []
+    # and a page still looks its session up (the same client, logged in)
+    with statements() as seen:
+        assert client.get("/dashboard").status_code == 200
+    assert any("web_sessions" in s for s in seen), seen
+
+
 def test_reads_inside_one_read_share_a_connection_and_a_transaction(
     archived: Archived,
 ) -> None:
