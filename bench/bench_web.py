@@ -364,32 +364,49 @@ async def _logged_in(app: Any) -> httpx.AsyncClient:
     return client
 
 
+#: the rounds a page's requests are measured in: on a shared machine the least loaded round
+#: (the lowest CPU per request) says more than the mean of all
+ROUNDS = 5
+
+
 async def _page_cost(
     app: Any, cookies: httpx.Cookies, page: str, cycle: list[str], requests: int
 ) -> dict[str, Any]:
-    """Requests of one page, one at a time, in one event loop: statuses, SQL statements,
-    CPU and wall time."""
+    """Requests of one page, one at a time, in one event loop, in :data:`ROUNDS` rounds:
+    statuses, SQL statements, CPU and wall time per request (the mean, and the least of the
+    rounds' means)."""
     cache = app.state.web.cache
     statuses: dict[int, int] = {}
-    cpu = wall = 0.0
+    rounds: list[tuple[float, float]] = []
     transport = httpx.ASGITransport(app=app)
+    per_round = max(1, requests // ROUNDS)
     async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
         client.cookies = cookies
         with StatementCounter() as counter:
-            for i in range(requests):
+            for i in range(per_round * ROUNDS):
+                if i % per_round == 0:
+                    rounds.append((0.0, 0.0))
                 if page == "search_miss":
                     cache.clear()  # every search computed afresh
                 cpu_at, wall_at = time.process_time(), time.perf_counter()
                 status = (await client.get(cycle[i % len(cycle)])).status_code
-                cpu += time.process_time() - cpu_at
-                wall += time.perf_counter() - wall_at
+                cpu, wall = rounds[-1]
+                rounds[-1] = (
+                    cpu + time.process_time() - cpu_at,
+                    wall + time.perf_counter() - wall_at,
+                )
                 statuses[status] = statuses.get(status, 0) + 1
+    done = per_round * ROUNDS
     return {
-        "requests": requests,
+        "requests": done,
         "statuses": statuses,
-        "statements_per_request": round(counter.count / requests, 2),
-        "cpu_ms_per_request": round(1000 * cpu / requests, 2),
-        "wall_ms_per_request": round(1000 * wall / requests, 2),
+        "statements_per_request": round(counter.count / done, 2),
+        "cpu_ms_per_request": round(1000 * sum(c for c, _w in rounds) / done, 2),
+        "cpu_ms_per_request_best_round": round(1000 * min(c for c, _w in rounds) / per_round, 2),
+        "wall_ms_per_request": round(1000 * sum(w for _c, w in rounds) / done, 2),
+        "wall_ms_per_request_best_round": round(
+            1000 * min(w for _c, w in rounds) / per_round, 2
+        ),
     }
 
 
