@@ -1,9 +1,10 @@
 """What every request works with: the application's shared state and the request's principal.
 
-Routes take one dependency, :func:`current`, which gives a :class:`Req`: the principal (from a
-session cookie or an API token), the page's language and its ``_``, and helpers to refuse,
-render and redirect. :func:`csrf_guard` runs before every route and refuses a state-changing
-request that carries neither an API token nor its session's CSRF token.
+Routes take one dependency, :func:`requester` (:func:`current`, in the event loop or a
+thread), which gives a :class:`Req`: the principal (from a session cookie or an API token),
+the page's language and its ``_``, and helpers to refuse, render and redirect.
+:func:`csrf_guard` runs before every route and refuses a state-changing request that carries
+neither an API token nor its session's CSRF token.
 """
 
 from __future__ import annotations
