@@ -14,6 +14,15 @@ run say more than the absolute figures.
         --clients 50 --seconds 30 --workers 1,2
 
 The server runs in its own processes, so the load generator does not share its interpreter.
+
+``--profile-pages N`` measures instead what each page costs in this process (no HTTP server,
+no other clients): N requests of each page (an act's, a person's and a source's record page,
+a search served from the cache and one that misses it, the dashboard, and a static file as
+the floor of the ASGI stack and the client), with the SQL statements per request, counted by
+SQLAlchemy's ``before_cursor_execute`` event, and CPU ms per request (the client's share
+included: httpx's ASGI transport); ``--top 20`` adds each page's cProfile top 20 (own time).
+
+    .venv/bin/python bench/bench_web.py --archive /tmp/bench-10k --acts 10000 --profile-pages 200
 """
 
 from __future__ import annotations
@@ -281,6 +290,189 @@ def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
     return out
 
 
+class StatementCounter:
+    """Counts the SQL statements every engine of this process sends to its driver
+    (SQLAlchemy's ``before_cursor_execute`` event), while entered."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def _seen(self, *_args: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+    def __enter__(self) -> StatementCounter:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.remove(Engine, "before_cursor_execute", self._seen)
+
+
+async def page_urls(
+    client: httpx.AsyncClient, rng: random.Random, max_act: int, n: int
+) -> dict[str, list[str]]:
+    """URLs of each page --profile-pages measures: record pages of acts that exist, of their
+    victims and of their sources; searches; the dashboard."""
+    acts: list[int] = []
+    persons: list[int] = []
+    sources: list[int] = []
+    tries = 0
+    while len(acts) < n and tries < 20 * n:
+        tries += 1
+        act = rng.randint(1, max_act)
+        answer = await client.get(f"/api/records/act/{act}")
+        if answer.status_code != 200:
+            continue
+        acts.append(act)
+        links = answer.json()["links"]
+        if "victim_id" in links:
+            persons.append(links["victim_id"]["id"])
+        sources.extend(s["id"] for s in answer.json()["lists"].get("sources", [])[:1])
+    searches = [
+        f"/search?q={q}" + "".join(f"&{k}={v}" for k, v in f.items())
+        for q in QUERIES
+        for f in FILTERS
+    ]
+    return {
+        "record_act": [f"/records/act/{i}" for i in acts],
+        "record_person": [f"/records/person/{i}" for i in persons or [1]],
+        "record_source": [f"/records/source/{i}" for i in sources or [1]],
+        "search_hit": ["/search?q=요덕&province=KP-09"],
+        "search_miss": searches,
+        "dashboard": ["/dashboard"],
+        # the floor: a static file, through the same middleware and client, no session
+        "static_file": ["/static/site.js"],
+    }
+
+
+async def _logged_in(app: Any) -> httpx.AsyncClient:
+    """A client of the application in this process (httpx's ASGI transport), logged in."""
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web")
+    token = CSRF.search((await client.get("/login")).text)
+    assert token, "no CSRF token on the login page"
+    await client.post(
+        "/login", data={"username": "owner", "passphrase": PASSPHRASE, "csrf_token": token[1]}
+    )
+    return client
+
+
+#: the rounds a page's requests are measured in: on a shared machine the least loaded round
+#: (the lowest CPU per request) says more than the mean of all
+ROUNDS = 5
+
+
+async def _page_cost(
+    app: Any, cookies: httpx.Cookies, page: str, cycle: list[str], requests: int
+) -> dict[str, Any]:
+    """Requests of one page, one at a time, in one event loop, in :data:`ROUNDS` rounds:
+    statuses, SQL statements, CPU and wall time per request (the mean, and the least of the
+    rounds' means)."""
+    cache = app.state.web.cache
+    statuses: dict[int, int] = {}
+    rounds: list[tuple[float, float]] = []
+    transport = httpx.ASGITransport(app=app)
+    per_round = max(1, requests // ROUNDS)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+        client.cookies = cookies
+        with StatementCounter() as counter:
+            for i in range(per_round * ROUNDS):
+                if i % per_round == 0:
+                    rounds.append((0.0, 0.0))
+                if page == "search_miss":
+                    cache.clear()  # every search computed afresh
+                cpu_at, wall_at = time.process_time(), time.perf_counter()
+                status = (await client.get(cycle[i % len(cycle)])).status_code
+                cpu, wall = rounds[-1]
+                rounds[-1] = (
+                    cpu + time.process_time() - cpu_at,
+                    wall + time.perf_counter() - wall_at,
+                )
+                statuses[status] = statuses.get(status, 0) + 1
+    done = per_round * ROUNDS
+    return {
+        "requests": done,
+        "statuses": statuses,
+        "statements_per_request": round(counter.count / done, 2),
+        "cpu_ms_per_request": round(1000 * sum(c for c, _w in rounds) / done, 2),
+        "cpu_ms_per_request_best_round": round(1000 * min(c for c, _w in rounds) / per_round, 2),
+        "wall_ms_per_request": round(1000 * sum(w for _c, w in rounds) / done, 2),
+        "wall_ms_per_request_best_round": round(
+            1000 * min(w for _c, w in rounds) / per_round, 2
+        ),
+    }
+
+
+def profile_pages(
+    folder: Path, requests: int, max_act: int, top: int, only: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """What each page costs in this process, one request at a time (httpx's ASGI transport:
+    no HTTP server, no socket): SQL statements and CPU ms per request, and with ``top`` the
+    functions with the most time of their own per request (cProfile, every thread)."""
+    import cProfile
+    import pstats
+
+    from sillok.web import WebSettings, create_app
+
+    app = create_app(folder, WebSettings(passphrase=PASSPHRASE))
+
+    async def prepare() -> tuple[httpx.Cookies, dict[str, list[str]]]:
+        client = await _logged_in(app)
+        try:
+            urls = await page_urls(client, random.Random(7), max_act, min(requests, 50))
+            for cycle in urls.values():
+                for url in cycle[:3]:
+                    await client.get(url)  # the first ones fill the caches, open connections
+            return client.cookies, urls
+        finally:
+            await client.aclose()
+
+    out: dict[str, Any] = {}
+    try:
+        cookies, urls = asyncio.run(prepare())
+        for page, cycle in urls.items():
+            if only and page not in only:
+                continue
+            # Each page in an event loop of its own: the routes' worker threads are new, and
+            # each starts a profiler of its own.
+            profilers: list[cProfile.Profile] = []
+
+            def start(*_args: Any, found: list[cProfile.Profile] = profilers) -> None:
+                profiler = cProfile.Profile()
+                found.append(profiler)
+                sys.setprofile(None)
+                profiler.enable()
+
+            figures = asyncio.run(_page_cost(app, cookies, page, cycle, requests))
+            if top:  # a second run under the profiler, whose figures are not kept
+                threading.setprofile(start)
+                start()
+                asyncio.run(_page_cost(app, cookies, page, cycle, requests))
+                threading.setprofile(None)
+                for profiler in profilers:
+                    profiler.disable()
+                table = pstats.Stats(*profilers).stats  # type: ignore[attr-defined]
+                rows = [
+                    (own, f"{path.split('site-packages/')[-1]}:{line} {name}")
+                    for (path, line, name), (_cc, _nc, own, _cum, _callers) in table.items()
+                ]
+                rows.sort(reverse=True)
+                figures["top_own_ms_per_request"] = [
+                    f"{1000 * own / requests:.3f} {where}" for own, where in rows[:top]
+                ]
+            out[page] = figures
+    finally:
+        app.state.web.close()
+    return out
+
+
 def measure(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """One run against ``sillok serve --workers N``, with the load average around it."""
     port = free_port()
@@ -337,7 +529,36 @@ def main() -> None:
         default=0,
         help="instead of the load: N requests per route in this process under cProfile",
     )
+    parser.add_argument(
+        "--profile-pages",
+        type=int,
+        default=0,
+        help="instead of the load: N requests of each page in this process, with SQL "
+        "statements and CPU ms per request",
+    )
+    parser.add_argument(
+        "--top", type=int, default=0, help="with --profile-pages: each page's cProfile top N"
+    )
+    parser.add_argument(
+        "--pages", default="", help="with --profile-pages: only these pages (comma-separated)"
+    )
     args = parser.parse_args()
+    if args.profile_pages:
+        ensure_archive(args.archive, args.acts)
+        costs = {
+            "archive_acts": args.acts,
+            "load_average_before": [round(x, 2) for x in os.getloadavg()],
+            "pages": profile_pages(
+                args.archive,
+                args.profile_pages,
+                args.acts,
+                args.top,
+                tuple(p for p in args.pages.split(",") if p),
+            ),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        }
+        print(json.dumps(costs, indent=2, ensure_ascii=False))
+        return
     if args.profile:
         ensure_archive(args.archive, args.acts)
         print(json.dumps(profile(args.archive, args.profile, args.acts), indent=2))

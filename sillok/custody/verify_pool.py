@@ -134,6 +134,6 @@ def _check(piece: Piece, snapshot: str | None) -> PieceResult:
                 conn = store_ledger.use_snapshot(conn, snapshot)
             return check_piece(conn, log, piece)
     except Exception as exc:  # reported as a problem about the piece, not lost in the worker
-        first_line = (str(exc).splitlines() or [""])[0][:200]
-        return _failed(piece, f"{type(exc).__name__}: {first_line}")
+        # the exception's kind only: a driver's message may quote the values it was given
+        return _failed(piece, type(exc).__name__)
 

@@ -158,7 +158,7 @@ class SessionTable:
 
     def find(self, digest: str) -> SessionRow | None:
         """The row of a session, or None when it ended."""
-        with self._store().reading() as conn:
+        with self._store().single_read() as conn:  # at every request: no BEGIN for it
             found = rows.session_row(conn, digest)
         return _row(found) if found is not None else None
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -32,6 +34,21 @@ from sillok.store.dialects import Dialect
 #: at once (each extra one is closed when returned)
 POOL_SIZE = 4
 POOL_OVERFLOW = 16
+
+
+@dataclass
+class _SharedRead:
+    """The connection the reads of one engine share inside :meth:`Store.one_read`, checked
+    out at the first of them (onto ``stack``, which returns it at the block's end)."""
+
+    engine: Engine
+    stack: ExitStack
+    conn: Connection | None = None
+    #: the archive's state mark, as first read in the block (see :meth:`Store.state_mark`)
+    mark: tuple[int, bytes] | None = None
+
+
+_SHARED_READ: ContextVar[_SharedRead | None] = ContextVar("sillok_shared_read", default=None)
 
 
 class Store:
@@ -104,9 +121,52 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for reading."""
+        """A connection for reading (inside :meth:`one_read`, that block's connection)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.engine is self.engine:
+            if shared.conn is None:
+                shared.conn = shared.stack.enter_context(self.engine.connect())
+            yield shared.conn
+            return
         with self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for *one* statement that reads, without a transaction begun for it:
+        SQLite runs a statement outside a transaction in an implicit one of its own, which is
+        all one statement needs, and a ``BEGIN`` costs as much as a statement. Two statements
+        on it would each see their own state of the database: use :meth:`reading` for more.
+        Inside :meth:`one_read`, that block's connection once it has one."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.engine is self.engine and shared.conn is not None:
+            yield shared.conn
+            return
+        with self.engine.connect().execution_options(sillok_single_read=True) as conn:
+            yield conn
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Every :meth:`reading` of this store (and of its views, which share its pool) inside
+        the block uses one connection and one read transaction, begun at the first of them
+        (a block that reads nothing, or one statement with :meth:`single_read` first, begins
+        none): a page made of several reads (a record, its lists, its attachments) checks
+        out one connection and begins one transaction instead of one each; each costs, as
+        every statement does (SQLCipher's memory security locks and wipes each allocation).
+
+        For a block that runs in one thread from start to end: not around a generator, whose
+        reads would happen after the block. Writes inside it take their own connection as
+        before (and the block's reads do not see them)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.engine is self.engine:
+            yield
+            return
+        with ExitStack() as stack:
+            token = _SHARED_READ.set(_SharedRead(self.engine, stack))
+            try:
+                yield
+            finally:
+                _SHARED_READ.reset(token)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic).
@@ -150,12 +210,22 @@ class Store:
     def state_mark(self) -> tuple[int, bytes]:
         """A value that changes with every write of a record, from any process: the size and
         frontier of the archive's log, which every such write extends. Caches of what is
-        computed from the records keep a value only as long as the mark is the same."""
-        with self.reading() as conn:
+        computed from the records keep a value only as long as the mark is the same.
+
+        Inside :meth:`one_read`, read once: the block's first reading of it is its mark (a
+        cache keeps what it computes after under that mark, as it would under a mark read
+        again, which the writes since could only have made newer)."""
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.engine is self.engine and shared.mark is not None:
+            return shared.mark
+        with self.single_read() as conn:
             row = conn.execute(
                 select(ledger_state.c.size, ledger_state.c.frontier).where(ledger_state.c.id == 1)
             ).first()
-        return (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
+        mark = (int(row.size), bytes(row.frontier)) if row is not None else (0, b"")
+        if shared is not None and shared.engine is self.engine:
+            shared.mark = mark
+        return mark
 
     def close(self) -> None:
         """Close every connection: those in the pool now, those in use when they return (a

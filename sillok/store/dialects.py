@@ -171,7 +171,10 @@ class SqlCipherDialect:
         def _begin(conn: Connection) -> None:
             # A writing transaction takes the write lock at the start, so id allocation and
             # the writes that follow cannot interleave with another writer; readers do not.
-            writing = conn.get_execution_options().get("sillok_write", False)
+            options = conn.get_execution_options()
+            if options.get("sillok_single_read", False):
+                return  # one statement: SQLite runs it in an implicit transaction of its own
+            writing = options.get("sillok_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
         return engine

@@ -101,6 +101,9 @@ def _templates() -> Environment:
         autoescape=select_autoescape(["html", "svg", "xml"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are read once per process: no stat of each template file at each page
+        # (Jinja's default checks whether the file changed every time it is asked for).
+        auto_reload=False,
     )
     return env
 

@@ -139,9 +139,14 @@ class BodyGate:
         web = self.web
         if web.copies.stale():
             await run_in_threadpool(web.notice_changes)
-        connection = HTTPConnection(scope)
         route = (scope["method"], scope["path"])
         limit = body_limit(web, *route)
+        if route[0] in ("GET", "HEAD") and route[1].startswith("/static/"):
+            # A stylesheet or script is everyone's: no session to look up for it (a page
+            # fetches two, each a read of the sessions table before).
+            await self.app(scope, _bounded(receive, limit), send)
+            return
+        connection = HTTPConnection(scope)
         content_type = connection.headers.get("content-type", "")
         declared = connection.headers.get("content-length", "")
         refusal: tuple[int, str, int] | None = None

@@ -1,9 +1,10 @@
 """What every request works with: the application's shared state and the request's principal.
 
-Routes take one dependency, :func:`current`, which gives a :class:`Req`: the principal (from a
-session cookie or an API token), the page's language and its ``_``, and helpers to refuse,
-render and redirect. :func:`csrf_guard` runs before every route and refuses a state-changing
-request that carries neither an API token nor its session's CSRF token.
+Routes take one dependency, :func:`requester` (:func:`current`, in the event loop or a
+thread), which gives a :class:`Req`: the principal (from a session cookie or an API token),
+the page's language and its ``_``, and helpers to refuse, render and redirect.
+:func:`csrf_guard` runs before every route and refuses a state-changing request that carries
+neither an API token nor its session's CSRF token.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from sillok.archive import Archive
 from sillok.errors import ArchiveError, SillokError
@@ -339,6 +341,23 @@ def current(request: Request) -> Req:
     req = Req(request, web, session, principal, lang, i18n.translator(lang), token is not None)
     request.state.req = req
     return req
+
+
+async def requester(request: Request) -> Req:
+    """The dependency every route takes: :func:`current`, called in the event loop when the
+    body gate (:class:`sillok.web.bodies.BodyGate`) has looked the request's session up
+    already, as it has for every request but a login form's: then nothing is read from the
+    store, and a thread of the pool (a hand-over each way) would cost more than the work.
+    Otherwise in a thread, as FastAPI runs a plain function."""
+    cached: Req | None = getattr(request.state, "req", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    credential = token if token is not None else request.cookies.get(SESSION_COOKIE)
+    looked = request.scope.get(LOOKED_UP)
+    if looked is not None and looked[0] == credential:
+        return current(request)
+    return await run_in_threadpool(current, request)
 
 
 async def csrf_guard(request: Request) -> None:

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from sillok.errors import InvalidInput, WrongPassphrase
-from sillok.web.context import Refused, Req, current
+from sillok.web.context import Refused, Req, requester
 from sillok.web.i18n import said
 from sillok.web.logins import passphrase_ok
 
 pages = APIRouter(include_in_schema=False)
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 PENDING_TOTP = "totp"
 
 

@@ -15,12 +15,12 @@ from fastapi.responses import Response
 from sillok.errors import InvalidInput
 from sillok.messages import not_one_of
 from sillok.security.audit import ACTIONS
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["audit"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 
 #: events shown on one page
 PAGE_SIZE = 50

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from sillok.web.context import Refused, Req, current, set_session_cookie
+from sillok.web.context import Refused, Req, requester, set_session_cookie
 from sillok.web.logins import Login, ServerBusy, log_in
 from sillok.web.sessions import SESSION_COOKIE, Session
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["authentication"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 
 
 def _safe_next(target: str | None) -> str:

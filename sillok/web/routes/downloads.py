@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sillok.records.statements import Statement
 from sillok.web import i18n
 from sillok.web.access import may
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.pdf import MEDIA_TYPE, html_to_pdf, today
 from sillok.web.public_pages import public_copy
 from sillok.web.routes.records import Kind, RecordId
@@ -26,7 +26,7 @@ from sillok.web.views import display_fields, heading, record_view
 
 pages = APIRouter(include_in_schema=False)
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 
 
 @pages.get("/records/{kind}/{record_id}.pdf")

@@ -13,14 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from sillok import vocab
 from sillok.errors import InvalidInput
 from sillok.records.flatacts import PERPETRATOR_ROLES, SEXES, SHARING, SOURCE_TYPES
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.i18n import field_label, local_error, said
 from sillok.web.testimony import EventEntry, Testimony, TestimonyDesk, pickers
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["testimonies"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 
 
 _ACT_TYPE_FIELD = re.compile(r"^act-(\d+)-(\d+)-act_type$")

@@ -18,12 +18,12 @@ from sillok.errors import InvalidInput, SillokError
 from sillok.estimate import EstimateSettings, estimate, estimate_strata, publish
 from sillok.estimate.archive import LIST_FIELDS, STRATA, overlap_tables
 from sillok.messages import not_one_of
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["estimate"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 #: counts under this are never shown (as the command's default --threshold)
 THRESHOLD = 5
 

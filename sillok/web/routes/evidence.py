@@ -12,14 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from sillok.errors import InvalidInput
 from sillok.web.access import refused
 from sillok.web.bodies import read_upload_form
-from sillok.web.context import Refused, Req, current
+from sillok.web.context import Refused, Req, requester
 from sillok.web.evidence import discard, preview_type, private_path, receive, safe_name
 from sillok.web.routes.records import Kind, RecordId
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["evidence"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 AttachmentId = Annotated[int, Path(ge=1, le=2**40 - 1)]
 
 

@@ -16,7 +16,7 @@ from sillok.errors import InvalidInput
 from sillok.messages import Message
 from sillok.records.flatacts import COLUMNS, REQUIRED
 from sillok.web.bodies import read_upload_form
-from sillok.web.context import Refused, Req, current
+from sillok.web.context import Refused, Req, requester
 from sillok.web.evidence import FileTooLarge, discard, private_path, receive
 from sillok.web.i18n import field_label, local_error, said
 from sillok.web.imports import (
@@ -40,7 +40,7 @@ from sillok.web.imports import (
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["imports"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 PENDING = "import"
 MAPPING = "import_mapping"
 

@@ -28,13 +28,13 @@ from sillok.linkage.archive import LINK_KINDS, Candidate
 from sillok.messages import no_such
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.views import display_fields, record_titles, record_view, visible_ids
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["links"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 LinkId = Annotated[int, Path(ge=1, le=2**40 - 1)]
 STATUSES = ("pending", "accepted", "rejected")
 DEFAULT_KIND = next(iter(LINK_KINDS))

@@ -20,7 +20,7 @@ from sillok.records.site import SITE_LANGUAGES, Site, SiteChange, SiteSettings
 from sillok.records.statements import LANGUAGES, STATEMENT_KINDS
 from sillok.web import i18n
 from sillok.web.access import may
-from sillok.web.context import Refused, Req, current
+from sillok.web.context import Refused, Req, requester
 from sillok.web.feed import FeedInfo, atom_feed
 from sillok.web.i18n import said
 from sillok.web.public_pages import (
@@ -37,7 +37,7 @@ from sillok.web.public_pages import (
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["statements"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 
 
 def _staff(req: Req) -> bool:

@@ -21,7 +21,7 @@ from sillok.dates.words import human_date
 from sillok.messages import Message
 from sillok.records.editing import EditForm, EditRefused, StaleVersion, fields_of
 from sillok.web.access import may, refused, sealed
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.i18n import WORDS as _WORDS
 from sillok.web.i18n import local_error, translator
 from sillok.web.testimony import pickers
@@ -38,7 +38,7 @@ from sillok.web.views import (
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["records"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 RecordId = Annotated[int, Path(ge=1, le=2**40 - 1)]
 
 
@@ -63,24 +63,30 @@ def record_page(
     says that the testimony entry form has just written it, ``edited`` its edit page."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    view = record_view(req.archive, req.principal, kind.value, record_id, reveal, req.lang)
+    archive = req.archive
+    # The record, its lists, its attachments and its merges from one read transaction.
+    with archive.store.one_read():
+        view = record_view(archive, req.principal, kind.value, record_id, reveal, req.lang)
+        fields = display_fields(view, archive, req.lang)
+        attachments = archive.attachments.list(kind.value, record_id)
+        merges = _merges(req, record_id) if kind is Kind.person else []
     return req.render(
         "record.html",
         view=view,
         kind=kind.value,
         title=heading(view, req.lang),
-        fields=display_fields(view, req.archive, req.lang),
+        fields=fields,
         proof_url=f"/records/{kind.value}/{record_id}/proof"
         if may(req.principal, "proof")
         else None,
         may_reveal=may(req.principal, "seal.open") and not reveal,
-        attachments=req.archive.attachments.list(kind.value, record_id),
+        attachments=attachments,
         refused_labels=list(dict.fromkeys(req._(f) for f in view.redacted)),
         sealed_labels=list(dict.fromkeys(req._(f) for f in view.protected)),
         saved=saved and kind is Kind.source,
         edited=edited,
         may_edit=may(req.principal, "write", kind.value),
-        merges=_merges(req, record_id) if kind is Kind.person else [],
+        merges=merges,
     )
 
 
@@ -152,7 +158,8 @@ def api_record(
     ``ETag`` is its version, for an ``If-Match`` on ``PATCH``."""
     req.require("read", kind.value)
     reveal = reveal and may(req.principal, "seal.open")
-    view = record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
+    with req.archive.store.one_read():
+        view = record_view(req.archive, req.principal, kind.value, record_id, reveal).to_json()
     response.headers["ETag"] = f'"{view["data"].get("version")}"'
     return view
 

@@ -16,7 +16,7 @@ from sillok.messages import not_one_of
 from sillok.records.search import SORTS
 from sillok.web.access import may
 from sillok.web.charts import PROVINCE_TILES, bar_chart, province_map, year_chart
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.found import (
     FACET_SHOWN,
     FACETS,
@@ -30,7 +30,7 @@ from sillok.web.views import dashboard_counts, label, relabel
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["search and counts"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 Text = Annotated[str | None, Query(max_length=200)]
 Words = Annotated[str, Query(max_length=500)]
 From = Annotated[str | None, Query(alias="from", max_length=100)]
@@ -111,15 +111,18 @@ def search_page(
     # Kept under the role, like the result it shows (see search_view).
     key = ("search page", role, archive.role, lang, q, tuple(sorted(filters.items())), sort, page)
     try:
-        shown = cache.get(
-            archive.store.state_mark(),
-            key,
-            lambda: body(
-                search_view(
-                    archive, req.principal, q, filters, lang, (page - 1) * size, size, cache, sort
-                )
-            ),
-        )
+        # A page not kept is made from one read transaction (none begun for a kept one).
+        with archive.store.one_read():
+            shown = cache.get(
+                archive.store.state_mark(),
+                key,
+                lambda: body(
+                    search_view(
+                        archive, req.principal, q, filters, lang, (page - 1) * size, size, cache,
+                        sort,
+                    )
+                ),
+            )
         status = 200
     except InvalidInput as exc:
         error = error_text(exc.args[0] if len(exc.args) == 1 else str(exc), lang)
@@ -163,28 +166,31 @@ def api_search(
 ) -> dict[str, Any]:
     """The same search as the page, as JSON."""
     req.require("read")
-    return search_view(
-        req.archive,
-        req.principal,
-        asked.q,
-        asked.filters,
-        req.lang,
-        offset,
-        limit,
-        req.web.cache,
-        asked.sort,
-    ).to_json()
+    with req.archive.store.one_read():
+        found = search_view(
+            req.archive,
+            req.principal,
+            asked.q,
+            asked.filters,
+            req.lang,
+            offset,
+            limit,
+            req.web.cache,
+            asked.sort,
+        )
+    return found.to_json()
 
 
 @pages.get("/dashboard")
 def dashboard(req: ReqDep) -> Response:
     """Counts by act type, year, province and facility type, as charts and a map."""
     req.require("read")
-    mark = req.archive.store.state_mark()
-    # Kept per role (and language), so that counts never cross from one role to another.
-    body = req.web.cache.get(
-        mark, ("dashboard", req.principal.policy_role, req.lang), lambda: _dashboard(req, mark)
-    )
+    with req.archive.store.one_read():  # counts not kept are made in one read transaction
+        mark = req.archive.store.state_mark()
+        # Kept per role (and language), so that counts never cross from one role to another.
+        body = req.web.cache.get(
+            mark, ("dashboard", req.principal.policy_role, req.lang), lambda: _dashboard(req, mark)
+        )
     return req.render("dashboard.html", body=body)
 
 

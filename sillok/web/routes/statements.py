@@ -21,14 +21,14 @@ from sillok.records.statements import (
     PublishRightNeeded,
     Statement,
 )
-from sillok.web.context import Refused, Req, current
+from sillok.web.context import Refused, Req, requester
 from sillok.web.i18n import local_error, said
 from sillok.web.views import history_view
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["statements"])
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 StatementId = Annotated[int, Path(ge=1, le=2**40 - 1)]
 _FIELD = re.compile(r"^(\w+): ")
 

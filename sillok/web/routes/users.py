@@ -15,12 +15,12 @@ from fastapi.responses import Response
 
 from sillok.errors import InvalidInput
 from sillok.security.policy import ROLES
-from sillok.web.context import Req, current
+from sillok.web.context import Req, requester
 from sillok.web.i18n import said
 
 pages = APIRouter(include_in_schema=False)
 
-ReqDep = Annotated[Req, Depends(current)]
+ReqDep = Annotated[Req, Depends(requester)]
 UserName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
