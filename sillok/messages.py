@@ -96,3 +96,24 @@ def not_one_of(value: object, choices: Iterable[str], field: str | None = None) 
     if field is None:
         return Message(NOT_ONE_OF, value=value, choices=Words(choices))
     return Message(FIELD_NOT_ONE_OF, field=field, value=value, choices=Words(choices))
+
+
+# Deciding several links at once (``Links.decide_many``).
+
+
+def no_links_chosen() -> Message:
+    """ "no links were chosen": a bulk decision needs at least one."""
+    return Message("no links were chosen: select at least one pair to decide")
+
+
+def link_already_decided(link_id: object, status: str) -> Message:
+    """ "link 7 is already accepted": only pending links are decided together."""
+    return Message(
+        "link {id} is already {status}; only pending links are decided together",
+        id=link_id, status=Message(status),
+    )
+
+
+def too_many_links(limit: int) -> Message:
+    """ "at most 500 links at once": a bulk decision's size limit."""
+    return Message("at most {limit} links can be decided at once", limit=limit)

@@ -14,7 +14,7 @@ them (``sillok.linkage.labels``); pending pairs get the new run's probability.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from sillok.linkage.clusters import (
     cluster_ids,
     pair_key,
 )
-from sillok.messages import no_such
+from sillok.messages import link_already_decided, no_links_chosen, no_such, not_one_of
 from sillok.security.policy import may
 from sillok.security.seal import is_sealed
 from sillok.store import queries
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 #: what users type -> the record kind stored on a link
 LINK_KINDS = {"persons": "person", "events": "event"}
 VERDICTS = {"accept": "accepted", "reject": "rejected", "undo": "pending"}
+#: what a reviewer may decide about several pending links at once
+BULK_VERDICTS = ("accept", "reject")
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,37 @@ class Links:
                     conn, "link", row, {"status": status}, self.vault.settings.actor
                 )
         return status
+
+    def decide_many(self, link_ids: Iterable[int], verdict: str) -> int:
+        """Accept or reject several pending links in one transaction, all or none; returns
+        how many were decided. Each is a new version of its link, as :meth:`decide` writes.
+
+        Raises:
+            InvalidInput: the role may not review links, the verdict is not accept or reject,
+                no link was given, or one of them is not pending (nothing is written).
+            NotFound: one of the links does not exist (nothing is written).
+        """
+        self._require_review()
+        if verdict not in BULK_VERDICTS:
+            raise InvalidInput(not_one_of(verdict, BULK_VERDICTS, field="verdict"))
+        wanted = list(dict.fromkeys(int(i) for i in link_ids))
+        if not wanted:
+            raise InvalidInput(no_links_chosen())
+        status = VERDICTS[verdict]
+        with self.vault.store.transaction() as conn:
+            rows = []
+            for link_id in wanted:
+                row = store_rows.get(conn, "link", link_id)
+                if row is None:
+                    raise NotFound(no_such("link", link_id))
+                if row.status != "pending":
+                    raise InvalidInput(link_already_decided(link_id, row.status))
+                rows.append(row)
+            for row in rows:
+                store_rows.update_record(
+                    conn, "link", row, {"status": status}, self.vault.settings.actor
+                )
+        return len(rows)
 
     def merge(self, left_id: int, right_id: int, kind: str = "persons") -> int:
         """Say by hand that two records are the same person (or event): an accepted link

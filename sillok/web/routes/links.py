@@ -6,8 +6,10 @@ persons by hand (from this page or a person's page) is an accepted link too
 Finding pairs (``sillok link``) stays on the command line; here a reviewer only decides. A
 decision is :meth:`sillok.linkage.archive.Links.decide`: a new version of the link record, in
 the Merkle
-log like any other. Titles come from the records service of the principal's own archive (as on
-every page), and an evidence line about a field the principal's role may not read is redacted.
+log like any other; the pairs ticked on the queue are accepted or rejected together, all or
+none (:meth:`sillok.linkage.archive.Links.decide_many`). Titles come from the records service
+of the principal's own archive (as on every page), and an evidence line about a field the
+principal's role may not read is redacted.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
 
-from sillok.errors import NotFound
+from sillok.errors import InvalidInput, NotFound
 from sillok.linkage.archive import LINK_KINDS, Candidate
-from sillok.messages import no_such
+from sillok.messages import no_such, too_many_links
 from sillok.model import RECORD_TABLES
 from sillok.web.access import REDACTED, Principal, may, readable
 from sillok.web.context import Req, requester
@@ -36,6 +38,8 @@ api = APIRouter(prefix="/api", tags=["links"])
 
 ReqDep = Annotated[Req, Depends(requester)]
 LinkId = Annotated[int, Path(ge=1, le=2**40 - 1)]
+#: a link id inside a list (a form's ticked boxes, an API body)
+ListedId = Annotated[int, PydanticField(ge=1, le=2**40 - 1)]
 STATUSES = ("pending", "accepted", "rejected")
 DEFAULT_KIND = next(iter(LINK_KINDS))
 #: patterns built from the library's own lists, so a kind added there is offered here
@@ -59,6 +63,8 @@ COMPARED_LINES = {
     "person": ("names", "birth_edtf", "sex", "origin"),
     "event": ("title", "date", "place"),
 }
+#: the most pairs one bulk decision takes (a page holds far fewer)
+MAX_BULK = 500
 #: bits of evidence that fill half the bar (stronger evidence is drawn at full length)
 BAR_BITS = 12.0
 BAR_HALF = 60
@@ -214,8 +220,9 @@ def _pairs(req: Req, kind: str, status: str, offset: int, limit: int) -> tuple[l
     return pairs, len(found) > offset + limit
 
 
-def _address(kind: str, status: str, page: int, anchor: int | None = None) -> str:
-    query = urlencode({"kind": kind, "status": status, "page": page})
+def _address(kind: str, status: str, page: int, anchor: int | None = None,
+             **flash: int) -> str:
+    query = urlencode({"kind": kind, "status": status, "page": page, **flash})
     return f"/links?{query}" + (f"#link-{anchor}" if anchor else "")
 
 
@@ -225,8 +232,11 @@ def review_page(
     kind: KindQuery = DEFAULT_KIND,
     status: StatusQuery = "pending",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    accepted: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+    rejected: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
 ) -> Response:
-    """The review queue (or the accepted or rejected links), one page of pairs."""
+    """The review queue (or the accepted or rejected links), one page of pairs; after a bulk
+    decision, how many pairs it accepted or rejected."""
     req.require("read", LINK_KINDS[kind])
     size = req.web.settings.page_size
     pairs, more = _pairs(req, kind, status, (page - 1) * size, size)
@@ -242,6 +252,7 @@ def review_page(
         counts=req.archive.links.progress(kind),
         may_decide=may(req.principal, "review"),
         address=_address,
+        decided={"accept": accepted, "reject": rejected},
     )
 
 
@@ -275,6 +286,24 @@ def unmerge_from_person(req: ReqDep, person_id: LinkId, link_id: LinkId) -> Resp
         raise NotFound(no_such("link", link_id))
     req.archive.links.unmerge(link_id)
     return req.redirect(f"/records/person/{person_id}#merges-section")
+
+
+@pages.post("/links/decisions")
+def decide_selected(
+    req: ReqDep,
+    verdict: Annotated[str, Form(max_length=16)],
+    ids: Annotated[list[ListedId] | None, Form()] = None,
+    kind: Annotated[str, Form(pattern=KIND_PATTERN)] = DEFAULT_KIND,
+    page: Annotated[int, Form(ge=1, le=1000)] = 1,
+) -> Response:
+    """Accept or reject the pairs ticked on the queue page, all or none, then back to the
+    queue saying how many were decided."""
+    req.require("review")
+    if len(ids or ()) > MAX_BULK:
+        raise InvalidInput(too_many_links(MAX_BULK))
+    count = req.archive.links.decide_many(ids or [], verdict)
+    flash = {"accepted" if verdict == "accept" else "rejected": count}
+    return req.redirect(_address(kind, "pending", page, **flash))
 
 
 @pages.post("/links/{link_id}")
@@ -336,6 +365,23 @@ def api_queue(
         "more": more,
         "links": [p.to_json() for p in pairs],
     }
+
+
+class Decisions(BaseModel):
+    """A reviewer's decision on several pending links at once."""
+
+    ids: list[ListedId] = PydanticField(max_length=MAX_BULK)
+    verdict: str = PydanticField(max_length=16)
+
+
+@api.post("/links/decisions", summary="Accept or reject several pending links, all or none")
+def api_decide_many(req: ReqDep, body: Decisions) -> dict[str, Any]:
+    """Decide several pending links in one transaction; answers how many were decided. An
+    unknown link, one already decided or a verdict other than accept or reject refuses all."""
+    req.require("review")
+    count = req.archive.links.decide_many(body.ids, body.verdict)
+    return {"decided": count, "ids": list(dict.fromkeys(body.ids)),
+            "status": "accepted" if body.verdict == "accept" else "rejected"}
 
 
 @api.post("/links/{link_id}", summary="Accept, reject or undo a link (a new version of it)")
