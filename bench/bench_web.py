@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import random
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,20 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 #: the code whose functions a profile lists
 LAYERS = ("sillok", "starlette", "fastapi", "jinja2", "sqlalchemy", "sqlcipher")
 
+
+
+def _thread_profilers() -> tuple[list[cProfile.Profile], Callable[..., None]]:
+    """A list of profilers and a ``threading.setprofile`` hook that starts one more in each new
+    thread (the application's event loop and route threads) and appends it to the list."""
+    profilers: list[cProfile.Profile] = []
+
+    def start(*_args: Any) -> None:
+        profiler = cProfile.Profile()
+        profilers.append(profiler)
+        sys.setprofile(None)
+        profiler.enable()
+
+    return profilers, start
 
 def free_port() -> int:
     """A free TCP port on loopback."""
@@ -234,7 +250,6 @@ def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
     """Where one request's time goes: the application in this process (no HTTP server, no
     other clients), ``requests`` sequential requests per route under cProfile; the mean time
     per route and the functions with the most cumulative time, grouped by layer."""
-    import cProfile
     import pstats
 
     from fastapi.testclient import TestClient
@@ -255,14 +270,7 @@ def profile(folder: Path, requests: int, max_act: int) -> dict[str, Any]:
             client.get(pick(route, rng, max_act))  # the first one fills the caches
             # The application runs in threads the test client starts for each request (its
             # event loop, the thread pool of the routes): each new thread gets a profiler.
-            profilers: list[cProfile.Profile] = []
-
-            def start(*_args: Any, found: list[cProfile.Profile] = profilers) -> None:
-                profiler = cProfile.Profile()
-                found.append(profiler)
-                sys.setprofile(None)
-                profiler.enable()
-
+            profilers, start = _thread_profilers()
             threading.setprofile(start)
             started = time.perf_counter()
             for _ in range(requests):
@@ -416,7 +424,6 @@ def profile_pages(
     """What each page costs in this process, one request at a time (httpx's ASGI transport:
     no HTTP server, no socket): SQL statements and CPU ms per request, and with ``top`` the
     functions with the most time of their own per request (cProfile, every thread)."""
-    import cProfile
     import pstats
 
     from sillok.web import WebSettings, create_app
@@ -442,14 +449,7 @@ def profile_pages(
                 continue
             # Each page in an event loop of its own: the routes' worker threads are new, and
             # each starts a profiler of its own.
-            profilers: list[cProfile.Profile] = []
-
-            def start(*_args: Any, found: list[cProfile.Profile] = profilers) -> None:
-                profiler = cProfile.Profile()
-                found.append(profiler)
-                sys.setprofile(None)
-                profiler.enable()
-
+            profilers, start = _thread_profilers()
             figures = asyncio.run(_page_cost(app, cookies, page, cycle, requests))
             if top:  # a second run under the profiler, whose figures are not kept
                 threading.setprofile(start)
