@@ -137,3 +137,40 @@ def test_which_words_are_prefixes(query: str, prefixes: set[str]) -> None:
     assert {t for group in groups for t, prefix in group if prefix and isinstance(t, str)} == (
         prefixes
     )
+
+
+
+@pytest.mark.parametrize("kind", ["act", "event", "source", "person"])
+def test_postgresql_matches_a_kind_in_its_own_index(
+    pg_url: str, tmp_path: Path, kind: str
+) -> None:
+    """On PostgreSQL a kind's match is answered by that kind's partial GIN index (0012): with
+    one index over all kinds, a search among acts for a surname took every person of that
+    surname from the index and dropped them on the heap, one by one."""
+    from sqlalchemy import text
+
+    from sillok.store.dialects import doc_id
+    from tests.conftest import FAST, PASSPHRASE
+
+    archive = Archive.create(tmp_path / "archive", PASSPHRASE, database=pg_url, settings=FAST)
+    store = archive.vault.store
+    # many persons named Kim and many acts, as in an archive (the planner reads a tiny
+    # table through its primary key whatever the indexes), in a transaction rolled back
+    docs = [(doc_id("person", i), "kim yong chol") for i in range(1, 20_001)]
+    docs += [(doc_id(k, i), "torture hoeryong") for k in ("act", "event", "source")
+             for i in range(1, 20_001)]
+    try:
+        with store.engine.connect() as conn, conn.begin() as transaction:
+            store.dialect.index_documents(conn, docs)
+            conn.exec_driver_sql("ANALYZE search_docs")
+            sql, params = store.dialect.match(query_groups("Kim"), [kind])
+            plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}"), params))
+            indexes = {r[0] for r in conn.execute(text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'search_docs'"
+            ))}
+            transaction.rollback()
+    finally:
+        archive.close()
+    assert f"ix_search_docs_tokens_{kind}" in plan, plan
+    assert "ix_search_docs_tokens" not in indexes  # the index over all kinds is gone
+    assert {f"ix_search_docs_tokens_{k}" for k in ("act", "event", "source", "person")} <= indexes

@@ -91,6 +91,7 @@ class Dialect(Protocol):
     def index_documents(self, conn: Connection, docs: Sequence[tuple[int, str]]) -> None: ...
     def unindex_documents(self, conn: Connection, ids: Sequence[int]) -> None: ...
     def compact_search_index(self, conn: Connection) -> None: ...
+    def index_search_by_kind(self, conn: Connection) -> None: ...
     def match(self, groups: QueryGroups, kinds: Iterable[str]) -> tuple[str, dict[str, object]]: ...
     def allocate_ids(self, conn: Connection, table: Table, count: int) -> list[int]: ...
     def bulk_insert(
@@ -212,6 +213,9 @@ class SqlCipherDialect:
         faster).
         """
         conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+
+    def index_search_by_kind(self, conn: Connection) -> None:
+        """Nothing: FTS5 answers a kind's id range from the doclist's rowids."""
 
     def match(self, groups: QueryGroups, kinds: Iterable[str]) -> tuple[str, dict[str, object]]:
         """SQL selecting matching document ids (column ``doc``), with its parameters."""
@@ -375,6 +379,23 @@ class PostgresDialect:
         """Refresh the planner's statistics of the search table (the GIN index needs no
         merging), so that it picks the index, not a scan, for a rare token."""
         conn.exec_driver_sql("ANALYZE search_docs")
+
+    def index_search_by_kind(self, conn: Connection) -> None:
+        """One GIN index per record kind in place of one for all (migration 0012).
+
+        With one index a token that names many persons (``lee``) returned every document
+        holding it, and a search among acts removed the persons on the heap, one row at a
+        time (68 ms at 100,000 acts, linear in the archive). A partial index per kind holds
+        only that kind's documents, and :meth:`match`'s ``doc BETWEEN`` clause is the index's
+        own predicate, written with the same constants, so the planner picks it.
+        """
+        for kind in KIND_CODES:
+            lo, hi = kind_range(kind)
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS ix_search_docs_tokens_{kind} ON search_docs "
+                f"USING GIN (tokens) WHERE doc BETWEEN {lo} AND {hi}"
+            )
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_search_docs_tokens")
 
     def match(self, groups: QueryGroups, kinds: Iterable[str]) -> tuple[str, dict[str, object]]:
         """SQL selecting matching document ids (column ``doc``), with its parameters."""
