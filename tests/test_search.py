@@ -168,7 +168,7 @@ def test_a_full_name_finds_its_victim_when_the_surname_alone_names_too_many(
         for i, name in enumerate(["Kim Chol-su", "Kim Mi-ok", "Pak Yong-chol", "Kim Yong-chol"])
     ]
     archive.ingest.run(write_csv(tmp_path / "kims.csv", rows))
-    monkeypatch.setattr("sillok.records.search.PERSONS_PER_WORD", 1)
+    monkeypatch.setattr("sillok.records.matching.PERSONS_PER_WORD", 1)
     assert _victims(archive, "Kim Yong-chol") == {"Kim Yong-chol"}
     assert _victims(archive, "김영철") == {"Kim Yong-chol"}
 

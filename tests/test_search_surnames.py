@@ -110,14 +110,73 @@ def test_a_given_name_alone_finds_its_persons_acts(generated: Archive) -> None:
 
 
 def test_a_page_of_a_surname_is_the_first_of_its_matches(generated: Archive) -> None:
-    """A limit is applied in the store to the merged matches (by words and by victim): a page
-    is part of the whole, as long as asked."""
+    """A page is the start of the whole list of matches, in the same order (fewer persons
+    than are expanded here, so the page's choice of persons is every one)."""
     everything = generated.searcher.match("Kim", everything=True).found
     page = generated.searcher.match("Kim", limit=3).found
     assert len(page) == 3
-    assert set(page) <= set(everything)
-    acts = sorted(rid for kind, rid in everything if kind == "act")
-    assert sorted(rid for kind, rid in page if kind == "act") == acts[:3]
+    assert [h for h in page if h[0] == "act"] == [h for h in everything if h[0] == "act"][:3]
+
+
+def _weighted_rows() -> list[dict[str, str]]:
+    """Twelve Kims named by 1 to 12 acts (the most documented last in the file, so with the
+    highest ids), three Paks, and an act whose description names a Kim."""
+    rows = []
+    for n in range(1, 13):
+        for i in range(n):
+            rows.append(row(source_ref=f"S-{n}-{i}", act_type="torture", victim_ref=f"V-{n}",
+                            victim_name=f"Kim Chol-{n:02d}", sharing="public"))
+    for n in range(3):
+        rows.append(row(source_ref=f"S-P{n}", act_type="torture", victim_ref=f"V-P{n}",
+                        victim_name=f"Pak Son-{n}", sharing="public"))
+    rows.append(row(source_ref="S-D", act_type="torture", victim_ref="V-P0",
+                    victim_name="Pak Son-0", description="questioned by Kim", sharing="public"))
+    return rows
+
+
+@pytest.fixture
+def weighted(archive: Archive, tmp_path: Path) -> Archive:
+    # in two files, so that some Kims' weights move in the second import
+    rows = _weighted_rows()
+    archive.ingest.run(write_csv(tmp_path / "a.csv", rows[::2]))
+    archive.ingest.run(write_csv(tmp_path / "b.csv", rows[1::2]))
+    return archive
+
+
+def _acts_per_victim(archive: Archive, act_ids: list[int]) -> list[str]:
+    return [str(archive.records.show("act", a).get("victim", "")) for a in act_ids]
+
+
+def test_a_surname_lists_the_most_documented_persons_first(weighted: Archive) -> None:
+    """Relevance of a surname: the acts of the persons most acts name come first (not the
+    oldest persons'), then those the surname matches only by a word; persons likewise."""
+    everything = weighted.searcher.match("Kim", everything=True).found
+    acts = [rid for kind, rid in everything if kind == "act"]
+    victims = _acts_per_victim(weighted, acts)
+    assert len(acts) == sum(range(1, 13)) + 1  # every Kim's act, and the one naming a Kim
+    assert victims[:12] == ["Kim Chol-12"] * 12
+    assert victims[12:23] == ["Kim Chol-11"] * 11
+    assert victims[-2:] == ["Kim Chol-01", "Pak Son-0"]  # the word alone comes last
+    persons = [h.title for h in weighted.searcher.search("Kim", limit=200) if h.kind == "person"]
+    assert persons == [f"Kim Chol-{n:02d}" for n in range(12, 0, -1)]
+
+
+def test_a_page_of_a_surname_holds_the_most_documented_persons(
+    weighted: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more persons of a surname than a page expands, the page's persons are the most
+    documented (read from the index by their weight tokens), not the first by id; and the
+    whole list still holds every act of every person of the surname."""
+    monkeypatch.setattr("sillok.records.matching.PERSONS_PER_WORD", 2)
+    page = weighted.searcher.match("Kim", limit=5).found
+    victims = _acts_per_victim(weighted, [rid for kind, rid in page if kind == "act"])
+    assert victims == ["Kim Chol-12"] * 5
+    everything = weighted.searcher.match("Kim", everything=True).found
+    assert len([h for h in everything if h[0] == "act"]) == sum(range(1, 13)) + 1
+    # a page as long as the archive: the two most documented persons' acts first
+    page = weighted.searcher.match("Kim", limit=100).found
+    victims = _acts_per_victim(weighted, [rid for kind, rid in page if kind == "act"])
+    assert victims[:23] == ["Kim Chol-12"] * 12 + ["Kim Chol-11"] * 11
 
 
 @pytest.mark.parametrize(
@@ -174,3 +233,88 @@ def test_postgresql_matches_a_kind_in_its_own_index(
     assert f"ix_search_docs_tokens_{kind}" in plan, plan
     assert "ix_search_docs_tokens" not in indexes  # the index over all kinds is gone
     assert {f"ix_search_docs_tokens_{k}" for k in ("act", "event", "source", "person")} <= indexes
+
+
+def _buckets(archive: Archive) -> dict[int, int]:
+    """Person id -> the weight bucket their search document holds."""
+    from sillok.records.index import WEIGHT_BUCKETS, weight_token
+    from sillok.store import search as index_store
+    from sillok.store.queries import ActFilter
+
+    store = archive.vault.store
+    found: dict[int, int] = {}
+    with store.reading() as conn:
+        for bucket in range(WEIGHT_BUCKETS):
+            for _kind, rid in index_store.search_documents(
+                conn, store.dialect, [[(weight_token(bucket), False)]], ["person"],
+                ActFilter(), None,
+            ):
+                assert rid not in found  # one bucket per person
+                found[rid] = bucket
+    return found
+
+
+def _expected_buckets(archive: Archive) -> dict[int, int]:
+    """Person id -> the bucket of how many acts name them, for the persons acts name."""
+    from sillok.records.index import weight_bucket
+    from sillok.store import search as index_store
+    from sillok.store.queries import ActFilter
+
+    store = archive.vault.store
+    with store.reading() as conn:
+        victims = index_store.search_documents(
+            conn, store.dialect, [[("kim", False), ("pak", False)]], ["person"], ActFilter(), None
+        )
+        counts = index_store.acts_per_victim(conn, [rid for _kind, rid in victims])
+    assert sorted(counts.values()) == [1, 1, 1, 2, *range(2, 13)]
+    return {rid: b for rid, n in counts.items() if (b := weight_bucket(n)) is not None}
+
+
+def test_each_person_document_holds_its_weight_after_later_imports(weighted: Archive) -> None:
+    """The weight token of every person is their number of acts' bucket, also for persons
+    whose bucket the second import moved without touching their record (the import rewrote
+    their documents), and an edit of a person keeps it."""
+    expected = _expected_buckets(weighted)
+    assert _buckets(weighted) == expected
+    # an edit of a person's names writes their document anew, weight included
+    twelve = next(h.id for h in weighted.searcher.search("Kim", limit=200)
+                  if h.kind == "person" and h.title == "Kim Chol-12")
+    record = weighted.records.show("person", twelve)
+    weighted.editor.edit("person", twelve, {"names": ["Kim Chol-XII"]}, int(record["version"]))
+    assert _buckets(weighted) == expected
+    persons = [h.title for h in weighted.searcher.search("Kim", limit=200) if h.kind == "person"]
+    assert persons[0] == "Kim Chol-XII"
+
+
+def test_an_archive_indexed_before_weights_gets_them_on_opening(
+    weighted: Archive, tmp_path: Path
+) -> None:
+    """Migration 0013 writes the weight tokens into the documents of an archive indexed
+    without them (simulated: its person documents written again without, its revision set
+    back to 0012), and leaves a protected person out of the index."""
+    from sqlalchemy import text
+
+    from sillok.records.index import person_document
+    from sillok.store.dialects import doc_id
+    from tests.conftest import PASSPHRASE
+
+    expected = _expected_buckets(weighted)
+    protected = min(expected)  # a person protected since: no document, before or after
+    weighted.protection.protect(protected)
+    del expected[protected]
+    store = weighted.vault.store
+    names = {h.id: [h.title] for h in weighted.searcher.titled([("person", p) for p in expected])}
+    with store.engine.begin() as conn:
+        docs = [(doc_id("person", pid), person_document(n)) for pid, n in names.items()]
+        store.dialect.unindex_documents(conn, [did for did, _doc in docs])
+        store.dialect.index_documents(conn, docs)
+        conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
+    assert _buckets(weighted) == {}
+    folder = weighted.vault.folder
+    weighted.close()
+    reopened = Archive.open(folder, PASSPHRASE)
+    try:
+        assert _buckets(reopened) == expected
+        assert reopened.searcher.search("Kim")[0].title.endswith("Kim Chol-12")
+    finally:
+        reopened.close()

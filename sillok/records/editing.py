@@ -532,7 +532,8 @@ class RecordEditor:
         elif kind == "event":
             document = event_document(row.ref or "", None if is_sealed(row.title) else row.title)
         elif renamed and not row.protected:
-            document = person_document(self._plain_names(conn, row))
+            weight = index_store.acts_per_victim(conn, [record_id]).get(record_id, 0)
+            document = person_document(self._plain_names(conn, row), weight)
         elif not renamed:
             return
         index_store.write_documents(conn, dialect, [(did, document)] if document else [], [did])

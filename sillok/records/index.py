@@ -191,9 +191,34 @@ def act_document(
     return document(tokens)
 
 
-def person_document(names: Sequence[str]) -> str:
-    """A person's document: their names, in every script and romanization."""
-    return _names_document(tuple(names))
+#: how many weight buckets a person's document may carry (bucket ``b`` holds persons named
+#: by 2**b to 2**(b+1) - 1 acts; the last holds every larger number)
+WEIGHT_BUCKETS = 21
+
+
+def weight_bucket(acts: int) -> int | None:
+    """The bucket of a person named by ``acts`` acts as victim (None for none): the binary
+    logarithm, so that a person's document changes about log2(n) times as acts are added."""
+    if acts <= 0:
+        return None
+    return min(acts.bit_length() - 1, WEIGHT_BUCKETS - 1)
+
+
+def weight_token(bucket: int) -> str:
+    """The token a person's document holds for its :func:`weight_bucket`: how documented the
+    person is, read in order by a search that names many persons (a surname alone), most
+    documented first (docs/design.md, "A surname's persons by relevance")."""
+    return f"xw{bucket}"
+
+
+def person_document(names: Sequence[str], acts: int = 0) -> str:
+    """A person's document: their names, in every script and romanization, and the weight
+    token of how many acts name them as victim."""
+    names_document = _names_document(tuple(names))
+    bucket = weight_bucket(acts)
+    if bucket is None or not names_document:
+        return names_document
+    return f"{names_document} {weight_token(bucket)}"
 
 
 def source_document(ref: str) -> str:

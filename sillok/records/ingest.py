@@ -52,6 +52,7 @@ from sillok.records.person_refs import (
     unnamed_victim_ref,
 )
 from sillok.records.rejects import Rejects
+from sillok.records.weights import reweigh
 from sillok.records.withheld import ImportRow, parse_import_row, parts
 from sillok.security.policy import may
 from sillok.security.refs import RefKey
@@ -545,13 +546,25 @@ class Importer:
                 act_row[ref], act_values[ref], places, orgs_of[act_row[ref].number]
             ),
         )
+        # how many acts name each victim now: a person's document holds its weight bucket
+        counts = index_store.acts_per_victim(conn, sorted(set(persons.ids.values())))
+        documented = [r for r in person_names_of if r not in protected]
         changes.add(
             "person",
             persons,
-            [r for r in person_names_of if r not in protected],
-            lambda ref: person_document(person_names_of[ref]),
+            documented,
+            lambda ref: person_document(person_names_of[ref], counts.get(persons.ids[ref], 0)),
             renamed,
         )
+        written = {
+            persons.ids[r] for r in documented
+            if r in persons.created or r in persons.updated or r in renamed
+        }
+        added: dict[int, int] = {}
+        for ref in acts.created:
+            if (victim := act_values[ref]["victim_id"]) is not None:
+                added[victim] = added.get(victim, 0) + 1
+        reweigh(conn, self.vault.sealer, added, counts, written, changes)
         changes.add(
             "source", sources, {r.raw["source_ref"] for r in act_row.values()}, source_document
         )

@@ -13,31 +13,24 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
-
-from sqlalchemy import Connection
 
 from sillok import vocab
 from sillok.dates import DateError, UncertainDate, parse_date
 from sillok.errors import InvalidInput
 from sillok.messages import Message, not_one_of
-from sillok.records.index import INDEXED_FIELDS, query_groups, text_tokens, virtual_token
+from sillok.records.index import INDEXED_FIELDS, query_groups
+from sillok.records.matching import SEARCH_KINDS, IndexMatcher
 from sillok.records.stats import FACETS
 from sillok.security.policy import SHARING_LEVELS, Access, access, may, may_see
 from sillok.store import queries
 from sillok.store import search as index_store
-from sillok.store.dialects import Alternative
 from sillok.store.queries import ActFilter
 
 if TYPE_CHECKING:
     from sillok.records.reading import RecordBook
     from sillok.vault import Vault
 
-#: the record kinds a search can return, in the order results are listed
-SEARCH_KINDS = ("act", "event", "source", "person")
-#: how many persons one query word may name and still find their acts by victim
-PERSONS_PER_WORD = 300
 #: the orders a search's matches can be listed in (:meth:`Searcher.order`)
 SORTS = ("relevance", "date_asc", "date_desc")
 
@@ -55,10 +48,15 @@ class Hit:
         return {"kind": self.kind, "id": self.id, "title": self.title}
 
 
-def order_hits(found: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Hits grouped by kind in :data:`SEARCH_KINDS` order, newest record first within a kind."""
+def order_hits(
+    found: Sequence[tuple[str, int]], weights: dict[tuple[str, int], int] | None = None
+) -> list[tuple[str, int]]:
+    """Hits grouped by kind in :data:`SEARCH_KINDS` order; within a kind the heaviest first
+    (``weights``: how many of the matched acts name a person the query names, for those
+    persons and their acts), then the newest record."""
     rank = {k: i for i, k in enumerate(SEARCH_KINDS)}
-    return sorted(set(found), key=lambda h: (rank.get(h[0], 99), -h[1]))
+    weights = weights or {}
+    return sorted(set(found), key=lambda h: (rank.get(h[0], 99), -weights.get(h, 0), -h[1]))
 
 
 @dataclass(frozen=True)
@@ -140,6 +138,7 @@ class Searcher:
     def __init__(self, vault: Vault, records: RecordBook) -> None:
         self.vault = vault
         self.records = records
+        self._matcher = IndexMatcher(vault)
 
     def act_filter(
         self,
@@ -193,60 +192,6 @@ class Searcher:
             facility_type,
         )
 
-    @cached_property
-    def _type_keys(self) -> dict[str, set[str]]:
-        """Token -> the act types whose key, labels or aliases contain it."""
-        found: dict[str, set[str]] = {}
-        for term in vocab.load("act_types").terms:
-            words = [term.key.replace("_", " "), *term.labels.values(), *term.aliases]
-            for token in set().union(*(text_tokens(w) for w in words)):
-                found.setdefault(token, set()).add(term.key)
-        return found
-
-    def _expand(
-        self, conn: Connection, groups: list[list[Alternative]]
-    ) -> tuple[list[list[Alternative]], list[tuple[str, int]], list[int]]:
-        """Each query word's alternatives plus the virtual tokens of what it names, the
-        persons the whole query names (the first :data:`PERSONS_PER_WORD`), and the persons
-        whose acts match as victims' acts without a virtual token (those of a one-word query).
-
-        An act is indexed under its victim's token, not their names, so a word also stands for
-        the persons it names; for a query of several words, also for the persons named by all
-        of them (the victims of "Kim Yong-chol"), who are found with the words' index lookups
-        intersected, where one word alone ("Kim") names more persons than are expanded. A
-        query of one word finds its persons' acts by the acts' victim index instead: as 300
-        alternatives of the index's query they took 127 of the 166 ms of a search for "Kim" at
-        100,000 acts (docs/benchmarks.md).
-        """
-        dialect = self.vault.store.dialect
-        named_by_all: list[tuple[str, int]] = []
-        if len(groups) > 1:
-            named_by_all = index_store.search_documents(
-                conn, dialect, groups, ["person"], ActFilter(), PERSONS_PER_WORD
-            )
-        expanded = []
-        victims: list[int] = []
-        for group in groups:
-            tokens = {t for t, _prefix in group if isinstance(t, str)}
-            virtual: set[str] = set()
-            for token in tokens:
-                places, orgs = self.vault.places, self.vault.organizations
-                virtual.update(virtual_token("place", i) for i in places.ids_for(token))
-                virtual.update(virtual_token("organization", i) for i in orgs.ids_for(token))
-                virtual.update(virtual_token("type", k) for k in self._type_keys.get(token, ()))
-            persons = index_store.search_documents(
-                conn, dialect, [group], ["person"], ActFilter(), PERSONS_PER_WORD
-            )
-            if len(groups) == 1:
-                named_by_all = persons
-                victims = [rid for _kind, rid in persons]
-            else:
-                virtual.update(
-                    virtual_token("person", rid) for _kind, rid in persons + named_by_all
-                )
-            expanded.append([*group, *((v, False) for v in sorted(virtual))])
-        return expanded, named_by_all, victims
-
     def search(
         self,
         query: str,
@@ -287,36 +232,8 @@ class Searcher:
         until :meth:`visible` has kept what the role may be shown."""
         act_filter = act_filter or ActFilter()
         wanted_at_most = None if everything else (limit or self.vault.settings.search_limit)
-        found = self._match(query, act_filter, wanted_at_most)
-        return Matches(tuple(order_hits(found)), worded=bool(query_groups(query)))
-
-    def _match(
-        self, query: str, act_filter: ActFilter, limit: int | None
-    ) -> list[tuple[str, int]]:
-        groups = query_groups(query) if query.strip() else []
-        if query.strip() and not groups:
-            return []
-        kinds = ("act",) if not act_filter.is_empty() else SEARCH_KINDS
-        with self.vault.store.reading() as conn:
-            if not groups:
-                return [("act", i) for i in index_store.filter_acts(conn, act_filter, limit)]
-            expanded, named, victims = self._expand(conn, groups)
-            found: list[tuple[str, int]] = []
-            for kind in kinds:  # acts first, then events, sources, persons
-                wanted = None if limit is None else limit - len(found)
-                if kind == "person" and wanted is not None and wanted <= PERSONS_PER_WORD:
-                    # the query that found the persons to expand, with a larger limit
-                    found += named[:wanted]
-                    break
-                # only acts' documents hold virtual tokens: the others are searched
-                # without them, which spares the index hundreds of lookups
-                found += index_store.search_documents(
-                    conn, self.vault.store.dialect, expanded if kind == "act" else groups,
-                    [kind], act_filter, wanted, victims if kind == "act" else (),
-                )
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+        found, weights = self._matcher.find(query, act_filter, wanted_at_most)
+        return Matches(tuple(order_hits(found, weights)), worded=bool(query_groups(query)))
 
     def visible(self, matches: Matches, sharing: str | None = None) -> list[tuple[str, int]]:
         """The matches the archive's role may be shown, in their order (only those of one

@@ -30,22 +30,10 @@ def search_documents(
     kinds: Sequence[str],
     act_filter: ActFilter,
     limit: int | None,
-    victims: Sequence[int] = (),
 ) -> list[tuple[str, int]]:
     """(kind, id) of the records matching the query and, for acts, the filter (at most
-    ``limit``; every one with None).
-
-    ``victims`` (with ``kinds`` acts alone) are persons whose acts match too, found by the
-    acts' victim index rather than as hundreds of alternatives in the index's query: the
-    lowest ids of either, merged.
-    """
+    ``limit``, the lowest ids; every one with None)."""
     match_sql, params = dialect.match(groups, kinds)
-    if victims:
-        by_words = [
-            rid for _kind, rid in search_documents(conn, dialect, groups, kinds, act_filter, limit)
-        ]
-        merged = sorted({*by_words, *_acts_of(conn, victims, act_filter)})
-        return [("act", rid) for rid in merged[:limit]]
     if act_filter.is_empty():
         if limit is None:
             rows = conn.execute(text(match_sql), params)
@@ -63,12 +51,30 @@ def search_documents(
     return [("act", r[0]) for r in conn.execute(stmt, params)]
 
 
-def _acts_of(conn: Connection, victims: Sequence[int], act_filter: ActFilter) -> list[int]:
-    """Ids of the acts whose victim is one of ``victims`` and that the filter keeps."""
-    found: list[int] = []
+def acts_of_victims(
+    conn: Connection, victims: Sequence[int], act_filter: ActFilter
+) -> list[tuple[int, int]]:
+    """(act id, victim id) of the acts whose victim is one of ``victims`` and that the filter
+    keeps, through the acts' victim index."""
+    found: list[tuple[int, int]] = []
     for chunk in _chunks(victims):
-        stmt = select(acts.c.id).where(acts.c.victim_id.in_(chunk), *act_filter.where())
-        found += [r[0] for r in conn.execute(stmt)]
+        stmt = select(acts.c.id, acts.c.victim_id).where(
+            acts.c.victim_id.in_(chunk), *act_filter.where()
+        )
+        found += [(r[0], r[1]) for r in conn.execute(stmt)]
+    return found
+
+
+def acts_per_victim(conn: Connection, persons: Sequence[int]) -> dict[int, int]:
+    """How many acts name each of the given persons as victim (absent: none)."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(persons):
+        stmt = (
+            select(acts.c.victim_id, func.count())
+            .where(acts.c.victim_id.in_(chunk))
+            .group_by(acts.c.victim_id)
+        )
+        found.update({r[0]: r[1] for r in conn.execute(stmt)})
     return found
 
 
