@@ -152,3 +152,13 @@ def test_tour_creates_a_demo_archive_and_queues_linked_persons(tmp_path: Path) -
     code, again, err = run("tour", str(tmp_path / "demo"))
     assert code == 0, err
     assert "Record linkage" not in again and f"link {queued[0].id}:" in again
+
+
+def test_search_titles_write_dates_as_people_do(folder: Path) -> None:
+    """The table a person reads says "spring 2010", not the stored 2010-21; JSON keeps the
+    stored form for programs."""
+    code, out, err = run("search", str(folder), "Hyesan")
+    assert code == 0, err
+    assert "spring 2010" in out and "2010-21" not in out
+    code, out, _ = run("search", str(folder), "Hyesan", "--json")
+    assert any("2010-21" in h["title"] for h in json.loads(out))

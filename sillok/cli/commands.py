@@ -268,7 +268,9 @@ def search(
             _write_whole(output, pieces)
             console.print(f"Wrote {len(results.act_ids)} acts to {output}.")
             return
-        hits = opened.searcher.titled(results.hits[:limit])
+        # a person reads the table: dates as people write them (spring 2009, the 1990s), not
+        # as stored (2009-21, 199X); JSON keeps the stored forms for programs
+        hits = opened.searcher.titled(results.hits[:limit], None if as_json else "en")
     if as_json:
         print_json([h.to_json() for h in hits])
         return

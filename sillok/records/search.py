@@ -203,9 +203,11 @@ class Searcher:
         level, as the archive's role may be shown them (:meth:`visible`)."""
         return self.titled(self.find(query, act_filter, limit, sharing))
 
-    def titled(self, found: Sequence[tuple[str, int]]) -> list[Hit]:
-        """The given matches as hits with their titles (as the role may read them)."""
-        titles = self.records.titles(found)
+    def titled(self, found: Sequence[tuple[str, int]], lang: str | None = None) -> list[Hit]:
+        """The given matches as hits with their titles (as the role may read them; in
+        ``lang``'s words and dates as people write them, or as stored without it: see
+        :meth:`RecordBook.titles`)."""
+        titles = self.records.titles(found, lang)
         return [Hit(kind, rid, titles.get((kind, rid), f"{kind} {rid}")) for kind, rid in found]
 
     def find(
