@@ -143,9 +143,7 @@ class _Walk:
     """The entries in order, hashed here or by a worker: their order, the compact range, the
     checkpoints and their authorship."""
 
-    def __init__(
-        self, conn: Connection, report: VerifyReport, state: Any, passed: LogPass
-    ) -> None:
+    def __init__(self, conn: Connection, report: VerifyReport, state: Any, passed: LogPass) -> None:
         self.report = report
         self.origin: str = state.origin
         self.checkpoints = {s: (root, note) for s, root, note in store_ledger.checkpoints(conn)}
@@ -269,9 +267,7 @@ def verify_log(
     walk.progress = progress
     checkpoints = walk.checkpoints
     if since is not None:
-        walk.prints.hash = skip_verified(
-            conn, since, state.size, checkpoints, walk.authors, passed
-        )
+        walk.prints.hash = skip_verified(conn, since, state.size, checkpoints, walk.authors, passed)
         report.entries += since.size
         report.checkpoints += len([s for s in checkpoints if s < since.size])
         walk.frontier = CompactRange.from_bytes(since.frontier)
