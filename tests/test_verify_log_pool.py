@@ -218,3 +218,52 @@ def test_postgresql_log_workers_read_the_parents_snapshot(
     monkeypatch.setattr(store_ledger, "export_snapshot", exported)
     after = logged.verification.run(jobs=1, rows=False)
     assert "log entry 20 (" in after.problems[0]
+
+
+def test_authorship_is_checked_the_same_in_whole_pieces(
+    logged: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches signed by a documenter's author key, and a viewer's login, verify from the
+    pool as serially; an entry of the documenter's batch rewritten as a users entry, its
+    leaf hash recomputed (so its piece is whole), fails the authorship check in both."""
+    from sillok.ledger.entries import entry_bytes
+    from sillok.ledger.merkle import leaf_hash
+    from tests.conftest import FAST
+
+    passphrase = "{} keeps seven lanterns lit on the Amnok in March"
+    monkeypatch.delattr(logged.vault.audit, "record")  # the author keys' registrations
+    for role in ("documenter", "viewer"):
+        logged.users.add(f"u.{role}", role, passphrase.format(role))
+    before = size(logged)
+    with Archive.open(
+        logged.folder, passphrase.format("documenter"), settings=FAST, user="u.documenter"
+    ) as documenter:
+        changed = [dict(r, description=f"the documenter's ({n})") for n, r in enumerate(YODOK)]
+        documenter.ingest.run(write_csv(tmp_path / "c.csv", changed))
+    after = size(logged)
+    Archive.open(logged.folder, passphrase.format("viewer"), settings=FAST, user="u.viewer").close()
+    assert after - before > 2 * SMALL_CHUNK
+    monkeypatch.setattr(logged.vault.audit, "record", lambda *_a, **_k: None)
+    report = same_from_both(logged)
+    assert report.ok and report.unsigned == 0, report.problems
+    seq, rid, sub, ver, op, content = sql(
+        logged,
+        "SELECT seq, row_id, row_sub, row_version, op, content FROM ledger_entries "
+        "WHERE tbl = 'acts' AND seq >= :a AND seq < :b ORDER BY seq LIMIT 1",
+        a=-(-before // SMALL_CHUNK) * SMALL_CHUNK,  # in a whole piece
+        b=after,
+    )[0]
+    leaf = leaf_hash(
+        entry_bytes("users", rid, sub, ver, op, None if content is None else bytes(content))
+    )
+    sql(
+        logged,
+        "UPDATE ledger_entries SET tbl = 'users', leaf_hash = :l WHERE seq = :s",
+        l=leaf,
+        s=seq,
+    )
+    report = same_from_both(logged)
+    assert not any(f"log entry {seq} (" in p for p in report.problems)  # its leaf is right
+    assert any("whose role may not write" in p and "users" in p for p in report.problems), (
+        report.problems
+    )
