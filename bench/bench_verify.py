@@ -11,7 +11,11 @@ times, back to back in this process (wall and CPU seconds):
    ``--baseline-tree DIR`` (a checkout of an earlier commit, e.g. made with ``git archive``),
    that tree's full verification of the same archive in a subprocess before and after them,
    serially and with its pool of ``--jobs`` (``baseline``, ``baseline_pool``,
-   ``baseline_pool_2``, ``baseline_2``); the CPU seconds of a pool include its workers';
+   ``baseline_pool_2``, ``baseline_2``); with ``--fresh-processes``, this tree's full
+   verifications run in a subprocess each too (the benchmark's own process, holding the
+   import's objects, spent about 15% more CPU on the same verification), then one in this
+   process keeps the record (``full_remembered``); the CPU seconds of a pool include its
+   workers';
 2. ``incremental_unchanged``: from that record, nothing written since;
 3. after a further import of ``--new-share`` of the acts (new acts): ``incremental_after_import``
    from the record, then ``full_after_import`` for comparison (both with ``--jobs``).
@@ -32,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
 
 from bench.bench_core import PASSPHRASE, _databases, _drop, machine, make_file  # noqa: E402
 
@@ -145,6 +150,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="one full verify, profiled")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--baseline-tree", type=Path, default=None)
+    parser.add_argument(
+        "--fresh-processes",
+        action="store_true",
+        help="this tree's full verifications in a new process each, as the baseline's",
+    )
     args = parser.parse_args()
 
     from sillok.archive import Archive
@@ -189,12 +199,17 @@ def main() -> None:
             if args.baseline_tree is not None:
                 order = ["baseline", "baseline_pool", *order, "baseline_pool_2", "baseline_2"]
             for name in order:
+                way = jobs if "pool" in name else 1
                 if name.startswith("baseline"):
-                    way = jobs if name.startswith("baseline_pool") else 1
                     out[name] = baseline(args.baseline_tree, work / "archive", way)
+                elif args.fresh_processes:
+                    out[name] = baseline(HERE, work / "archive", way)
                 else:
                     out[name] = timed(runs[name.removesuffix("_2")])
                 note(name, out[name])
+            if args.fresh_processes:  # the record the incremental runs start from
+                out["full_remembered"] = timed(runs["full"])
+                note("full_remembered", out["full_remembered"])
             out["incremental_unchanged"] = timed(
                 lambda: verification.run(since_last=True, remember=True, jobs=jobs)
             )
