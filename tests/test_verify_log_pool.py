@@ -7,6 +7,7 @@ setting. Most runs check the log only (``rows=False``), which is what the pool c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,24 @@ def test_authorship_is_checked_the_same_in_whole_pieces(
     assert any("whose role may not write" in p and "users" in p for p in report.problems), (
         report.problems
     )
+
+
+def _dies_on_second_piece(conn: Any, piece: LogPiece) -> LogPieceResult:
+    if piece.lo == SMALL_CHUNK:
+        os._exit(3)
+    return verify_pool_check_log_piece(conn, piece)
+
+
+@pytest.mark.parametrize("store_kind", ["sqlcipher"], indirect=True)
+def test_a_log_worker_that_dies_is_reported_not_waited_for(
+    logged: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool breaks in pass 1: pass 1 stops there, and pass 2 reports the broken pool."""
+    monkeypatch.setattr(verify_pool, "check_log_piece", _dies_on_second_piece)
+    report = logged.verification.run(jobs=2)
+    assert report.problems[0].startswith(
+        f"log entries {SMALL_CHUNK}-{2 * SMALL_CHUNK - 1} could not be verified: "
+        "a verification worker stopped"
+    )
+    assert report.problems[0].endswith("; the log was not verified from there on")
+    assert len(report.problems) == 2 and "a verification worker stopped" in report.problems[1]

@@ -119,7 +119,10 @@ class PiecePool:
         failed: Callable[[P, str], R],
     ) -> Iterator[R]:
         assert self._executor is not None, "use the pool as a context manager"
-        futures = [self._executor.submit(work, piece, snapshot) for piece in pieces]
+        try:
+            futures = [self._executor.submit(work, piece, snapshot) for piece in pieces]
+        except BrokenProcessPool as exc:  # a worker died earlier (in pass 1)
+            return iter([_stopped(failed, pieces, 0, exc)] if pieces else [])
         return _in_order(futures, pieces, failed)
 
 
@@ -132,12 +135,18 @@ def _in_order(
         except BrokenProcessPool as exc:
             for future_left in futures[index:]:
                 future_left.cancel()
-            yield failed(
-                pieces[index],
-                f"a verification worker stopped ({exc}); this piece and the "
-                f"{len(pieces) - index - 1} after it were not verified",
-            )
+            yield _stopped(failed, pieces, index, exc)
             return
+
+
+def _stopped(
+    failed: Callable[[P, str], R], pieces: Sequence[P], index: int, exc: BaseException
+) -> R:
+    return failed(
+        pieces[index],
+        f"a verification worker stopped ({exc}); this piece and the "
+        f"{len(pieces) - index - 1} after it were not verified",
+    )
 
 
 def _failed(piece: Piece, why: str) -> PieceResult:
@@ -185,4 +194,3 @@ def _check(piece: Piece, snapshot: str | None) -> PieceResult:
     except Exception as exc:  # reported as a problem about the piece, not lost in the worker
         # the exception's kind only: a driver's message may quote the values it was given
         return _failed(piece, type(exc).__name__)
-
