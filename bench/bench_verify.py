@@ -9,8 +9,13 @@ times, back to back in this process (wall and CPU seconds):
    ``sillok verify`` does), then ``full_pool``: the same with ``--jobs`` processes (default: one
    per CPU), then both again in the opposite order (``full_pool_2``, ``full_2``); with
    ``--baseline-tree DIR`` (a checkout of an earlier commit, e.g. made with ``git archive``),
-   that tree's full verification of the same archive in a subprocess before and after them
-   (``baseline``, ``baseline_2``); the CPU seconds of a pool include its workers';
+   that tree's full verification of the same archive in a subprocess before and after them,
+   serially and with its pool of ``--jobs`` (``baseline``, ``baseline_pool``,
+   ``baseline_pool_2``, ``baseline_2``); with ``--fresh-processes``, this tree's full
+   verifications run in a subprocess each too (the benchmark's own process, holding the
+   import's objects, spent about 15% more CPU on the same verification), then one in this
+   process keeps the record (``full_remembered``); the CPU seconds of a pool include its
+   workers';
 2. ``incremental_unchanged``: from that record, nothing written since;
 3. after a further import of ``--new-share`` of the acts (new acts): ``incremental_after_import``
    from the record, then ``full_after_import`` for comparison (both with ``--jobs``).
@@ -31,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
 
 from bench.bench_core import PASSPHRASE, _databases, _drop, machine, make_file  # noqa: E402
 
@@ -78,11 +84,14 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from sillok.archive import Archive
 archive = Archive.open(Path(sys.argv[2]), sys.argv[3])
+def cpu_now():
+    t = os.times()  # with the pool's workers, joined before run() returns
+    return t.user + t.system + t.children_user + t.children_system
 load = os.getloadavg()[0]
-start, cpu = time.perf_counter(), time.process_time()
-report = archive.verification.run()
+start, cpu = time.perf_counter(), cpu_now()
+report = archive.verification.run(jobs=int(sys.argv[4]))
 out = {"seconds": round(time.perf_counter() - start, 2),
-       "cpu_seconds": round(time.process_time() - cpu, 2), "load_avg_before": load,
+       "cpu_seconds": round(cpu_now() - cpu, 2), "load_avg_before": load,
        "ok": report.ok, "entries": report.entries, "rows": report.rows,
        "load_avg": os.getloadavg()[0]}
 archive.close()
@@ -90,12 +99,12 @@ print(json.dumps(out))
 """
 
 
-def baseline(tree: Path, folder: Path) -> dict[str, object]:
-    """A full verification of the archive by another checkout's code, in a subprocess (the
-    benchmark's passphrase is a constant of this file, not a secret)."""
+def baseline(tree: Path, folder: Path, jobs: int = 1) -> dict[str, object]:
+    """A full verification of the archive by another checkout's code, in a subprocess, with
+    ``jobs`` processes (the benchmark's passphrase is a constant of this file, not a secret)."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(tree))
     done = subprocess.run(
-        [sys.executable, "-c", _BASELINE, str(tree), str(folder), PASSPHRASE],
+        [sys.executable, "-c", _BASELINE, str(tree), str(folder), PASSPHRASE, str(jobs)],
         env=env, capture_output=True, text=True, check=True,
     )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -126,6 +135,9 @@ def ratios(out: dict[str, Any]) -> dict[str, float]:
         if "baseline" in out:
             base = mean(["baseline", "baseline_2"], key)
             got[f"serial_over_baseline_{key}"] = round(serial / base, 3)
+            pool = mean(["full_pool", "full_pool_2"], key)
+            base_pool = mean(["baseline_pool", "baseline_pool_2"], key)
+            got[f"pool_over_baseline_pool_{key}"] = round(pool / base_pool, 3)
     return got
 
 
@@ -138,6 +150,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="one full verify, profiled")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--baseline-tree", type=Path, default=None)
+    parser.add_argument(
+        "--fresh-processes",
+        action="store_true",
+        help="this tree's full verifications in a new process each, as the baseline's",
+    )
     args = parser.parse_args()
 
     from sillok.archive import Archive
@@ -180,13 +197,19 @@ def main() -> None:
             }
             order = ["full", "full_pool", "full_pool_2", "full_2"]
             if args.baseline_tree is not None:
-                order = ["baseline", *order, "baseline_2"]
+                order = ["baseline", "baseline_pool", *order, "baseline_pool_2", "baseline_2"]
             for name in order:
+                way = jobs if "pool" in name else 1
                 if name.startswith("baseline"):
-                    out[name] = baseline(args.baseline_tree, work / "archive")
+                    out[name] = baseline(args.baseline_tree, work / "archive", way)
+                elif args.fresh_processes:
+                    out[name] = baseline(HERE, work / "archive", way)
                 else:
                     out[name] = timed(runs[name.removesuffix("_2")])
                 note(name, out[name])
+            if args.fresh_processes:  # the record the incremental runs start from
+                out["full_remembered"] = timed(runs["full"])
+                note("full_remembered", out["full_remembered"])
             out["incremental_unchanged"] = timed(
                 lambda: verification.run(since_last=True, remember=True, jobs=jobs)
             )

@@ -45,7 +45,7 @@ def verify(
         os.cpu_count() or 1,
         "--jobs",
         min=1,
-        help="Processes checking the rows (default: one per CPU); 1 checks them in this one.",
+        help="Processes checking the log and the rows (default: one per CPU); 1: this one.",
         show_default="the number of CPUs",
     ),
     as_json: bool = JsonOpt,
