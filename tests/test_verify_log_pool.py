@@ -289,3 +289,16 @@ def test_a_log_worker_that_dies_is_reported_not_waited_for(
     )
     assert report.problems[0].endswith("; the log was not verified from there on")
     assert len(report.problems) == 2 and "a verification worker stopped" in report.problems[1]
+
+
+def test_an_incremental_verify_from_a_size_ending_a_chunk(
+    logged: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verification remembered at a size that ends a chunk exactly is continued from, not
+    taken for a changed log (the last whole chunk's fingerprint was left out of the
+    comparison, and every such run verified everything again)."""
+    monkeypatch.setattr(verified, "CHUNK", size(logged))  # the log is one whole chunk
+    first = logged.verification.run(jobs=1, remember=True)
+    assert first.ok and first.since is None
+    again = logged.verification.run(jobs=1, since_last=True)
+    assert again.ok and again.since == first.size and not again.notes

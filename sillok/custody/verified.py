@@ -204,7 +204,8 @@ def skip_verified(
         count += 1
         if count in closing:
             authors.passed()
-    last = [*passed.log, chunk.hexdigest()] if count % CHUNK else passed.log
+    # the last chunk read, whole or not, as the verification that is remembered closed it
+    last = [*passed.log, chunk.hexdigest()] if count else passed.log
     if count != since.size or last != since.log or CompactRange.from_bytes(
         since.frontier
     ).size != since.size:
