@@ -5,8 +5,8 @@ many acts name them as victim (sillok.records.weights; docs/design.md, "A surnam
 relevance"), which a search naming many persons reads first. Imports write it from now on;
 this revision writes it into the documents of the persons acts already name: each such person
 who is not protected (a protected person has no document) and none of whose names is sealed
-is indexed anew from their names, as an import indexes them. Rows are unchanged, and so is
-the log. About a minute per 100,000 such persons.
+is indexed anew from their names, as an import indexes them, and the index is merged after.
+Rows are unchanged, and so is the log.
 
 Revision ID: 0013
 Revises: 0012
@@ -64,6 +64,11 @@ def upgrade() -> None:
         ]
         dialect.unindex_documents(bind, [did for did, _document in docs])
         dialect.index_documents(bind, [(did, document) for did, document in docs if document])
+    if ids:
+        # Rewritten documents leave FTS5's index in many segments (and deleted ones marked);
+        # merged, searches read it as fast as before (at 1M acts, without this step, a
+        # place name's search took 41 ms of CPU against 6.6 before the migration).
+        dialect.compact_search_index(bind)
 
 
 def downgrade() -> None:
