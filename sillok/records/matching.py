@@ -38,6 +38,9 @@ PERSONS_PER_WORD = 300
 #: how many times as many persons as it expands a word's most documented are read from the
 #: index to be ordered by their exact number of acts
 OVERREAD = 4
+#: the weight buckets a word naming many persons reads, in this order: the rare heavy ones
+#: (32 acts or more) in one lookup, then one lookup per bucket
+_BUCKET_STEPS = (tuple(range(WEIGHT_BUCKETS - 1, 4, -1)), (4,), (3,), (2,), (1,), (0,))
 
 
 class IndexMatcher:
@@ -110,12 +113,14 @@ class IndexMatcher:
         """The persons one query word names, the most documented first; at most ``limit``,
         every one (in the index's order) with None.
 
-        Read from the index bucket by bucket (the word AND a weight token, the highest
-        first: :mod:`sillok.records.weights`), up to :data:`OVERREAD` times ``limit`` of
-        them, then ordered by how many acts name each, the persons no act names last. So a
-        surname that names a fifth of all persons is not read in full for a page of its most
-        documented, and the order is exact among all the persons read; only within the
-        last bucket read are those left out the index's (oldest first).
+        A word naming fewer than :data:`OVERREAD` times ``limit`` persons has them all read
+        and ordered by how many acts name each. One naming more (a surname alone) has them
+        read bucket by bucket (the word AND a weight token, the heaviest first:
+        :mod:`sillok.records.weights`), up to that many, then ordered the same way, the
+        persons no act names last. So a surname that names a fifth of all persons is not
+        read in full for a page of its most documented, and the order is exact among all the
+        persons read; only within the last bucket read are those left out the index's
+        (oldest first).
         """
         dialect = self.vault.store.dialect
         if limit is None:
@@ -123,20 +128,22 @@ class IndexMatcher:
                 conn, dialect, [group], ["person"], ActFilter(), None
             )
         wanted = limit * OVERREAD
+        plain = index_store.search_documents(
+            conn, dialect, [group], ["person"], ActFilter(), wanted
+        )
         found: list[tuple[str, int]] = []
-        for bucket in reversed(range(WEIGHT_BUCKETS)):
-            if len(found) >= limit:
-                break
-            found += index_store.search_documents(
-                conn, dialect, [group, [(weight_token(bucket), False)]], ["person"],
-                ActFilter(), wanted - len(found),
-            )
-        if len(found) < limit:  # those no act names (perpetrators, persons entered alone)
-            seen = set(found)
-            rest = index_store.search_documents(
-                conn, dialect, [group], ["person"], ActFilter(), limit + len(found)
-            )
-            found += [hit for hit in rest if hit not in seen]
+        if len(plain) < wanted:
+            found = plain  # every person the word names: ordered below
+        else:
+            for buckets in _BUCKET_STEPS:
+                if len(found) >= limit:
+                    break
+                found += index_store.search_documents(
+                    conn, dialect, [group, [(weight_token(b), False) for b in buckets]],
+                    ["person"], ActFilter(), wanted - len(found),
+                )
+            seen = set(found)  # then those no act names (perpetrators, persons entered alone)
+            found += [hit for hit in plain if hit not in seen][: max(0, limit - len(found))]
         counts = index_store.acts_per_victim(conn, [rid for _kind, rid in found])
         found.sort(key=lambda hit: -counts.get(hit[1], 0))
         return found[:limit]
