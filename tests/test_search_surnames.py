@@ -318,3 +318,48 @@ def test_an_archive_indexed_before_weights_gets_them_on_opening(
         assert reopened.searcher.search("Kim")[0].title.endswith("Kim Chol-12")
     finally:
         reopened.close()
+
+
+def test_postgresql_reads_a_frequent_words_first_matches_in_order(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A frequent word's first matches come from the first documents in order, without the
+    GIN index's bitmap of all of them; a rare word falls back to the index; both give the
+    lowest ids that match."""
+    from sqlalchemy import event, text
+
+    from sillok.store import search as index_store
+    from sillok.store.dialects import doc_id
+    from sillok.store.queries import ActFilter
+    from tests.conftest import FAST, PASSPHRASE
+
+    archive = Archive.create(tmp_path / "archive", PASSPHRASE, database=pg_url, settings=FAST)
+    store = archive.vault.store
+    docs = [(doc_id("act", i), "torture" if i % 3 == 0 else "detention") for i in range(1, 9000)]
+    docs += [(doc_id("act", 8500), "rare torture"), (doc_id("act", 8700), "rare")]
+    seen: list[str] = []
+    try:
+        with store.engine.connect() as conn, conn.begin() as transaction:
+            store.dialect.index_documents(conn, docs)
+            event.listen(conn, "before_cursor_execute",
+                         lambda *args: seen.append(args[2]))
+            frequent = index_store.search_documents(
+                conn, store.dialect, [[("torture", False)]], ["act"], ActFilter(), 50
+            )
+            used_for_frequent = list(seen)
+            seen.clear()
+            rare = index_store.search_documents(
+                conn, store.dialect, [[("rare", False)]], ["act"], ActFilter(), 50
+            )
+            used_for_rare = list(seen)
+            every = conn.execute(text(
+                "SELECT count(*) FROM search_docs WHERE tokens @@ to_tsquery('simple', 'torture')"
+            )).scalar_one()
+            transaction.rollback()
+    finally:
+        archive.close()
+    assert [rid for _kind, rid in frequent] == [i for i in range(3, 151, 3)]
+    assert len(used_for_frequent) == 1 and "ORDER BY doc" in used_for_frequent[0]
+    assert sorted(rid for _kind, rid in rare) == [8500, 8700]
+    assert len(used_for_rare) == 2  # the first documents, then the index
+    assert every == 2999  # so the GIN index alone would read all of them

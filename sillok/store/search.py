@@ -35,6 +35,14 @@ def search_documents(
     ``limit``, the lowest ids; every one with None)."""
     match_sql, params = dialect.match(groups, kinds)
     if act_filter.is_empty():
+        first = dialect.match_first(groups, kinds[0], _window(limit)) if (
+            limit is not None and len(kinds) == 1
+        ) else None
+        if first is not None:
+            found = conn.execute(text(f"{first[0]} LIMIT :limit"), {**first[1], "limit": limit})
+            hits = [split_doc_id(r[0]) for r in found]
+            if len(hits) == limit:  # a frequent word: its first matches are found
+                return hits
         if limit is None:
             rows = conn.execute(text(match_sql), params)
         else:
@@ -49,6 +57,13 @@ def search_documents(
         .limit(limit)
     )
     return [("act", r[0]) for r in conn.execute(stmt, params)]
+
+
+def _window(limit: int | None) -> int:
+    """How many documents, in order, a search for ``limit`` matches reads before it asks the
+    index instead (PostgreSQL: :meth:`~sillok.store.dialects.PostgresDialect.match_first`):
+    enough for a word in one document in 20 to fill its page."""
+    return min(max(5000, 20 * (limit or 0)), 50_000)
 
 
 def acts_of_victims(
