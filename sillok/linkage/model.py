@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sillok.linkage.clusters import DEFAULT_THRESHOLD, average_linkage_ids
@@ -324,6 +325,17 @@ class LinkageModel:
             if tf_col in frame:
                 weight = weight + frame[tf_col].astype(float).fillna(0.0)
             out[f"mw_{name}"] = weight
+        # Each engine turns the weights into a probability with its own log2 and pow, which
+        # differ in the last bit, and clustering breaks ties between equal probabilities by
+        # id: recomputed here from the per-field weights (the same on every engine), DuckDB
+        # and Spark give the same probabilities, bit for bit, and so the same clusters.
+        prior = float(self._linker._settings_obj._probability_two_random_records_match)
+        total = math.log2(prior / (1 - prior)) + sum(
+            (out[f"mw_{name}"] for name in self._labels), pd.Series(0.0, index=out.index)
+        )
+        out["match_weight"] = total
+        with np.errstate(over="ignore"):
+            out["match_probability"] = 1 / (1 + np.exp2(-total.to_numpy(dtype=float)))
         out = out.drop_duplicates(["left_id", "right_id"])
         return out.sort_values(
             ["match_probability", "left_id", "right_id"], ascending=[False, True, True]
