@@ -29,6 +29,9 @@ SELECTIVE_PAIRS_PER_RECORD = 20
 # Pairs between this and the threshold are worth a reviewer's look but are not linked; they
 # also count in the average linkage of groups (a pair below the floor counts as 0).
 DEFAULT_REVIEW_FLOOR = 0.3
+# Match weights (bits) are rounded to this many decimals before the probability is computed:
+# far below any real difference, far above the engines' floating-point noise (about 1e-13).
+WEIGHT_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -324,13 +327,14 @@ class LinkageModel:
             tf_col = f"mw_tf_adj_{name}"
             if tf_col in frame:
                 weight = weight + frame[tf_col].astype(float).fillna(0.0)
-            out[f"mw_{name}"] = weight
-        # Each engine turns the weights into a probability with its own log2 and pow, which
-        # differ in the last bit, and clustering breaks ties between equal probabilities by
-        # id: recomputed here from the per-field weights (the same on every engine), DuckDB
-        # and Spark give the same probabilities, bit for bit, and so the same clusters.
+            out[f"mw_{name}"] = weight.round(WEIGHT_DECIMALS)
+        # Each engine turns the weights into a probability with its own log2 and pow, and
+        # training's parallel sums differ from run to run, all in the last bits; clustering
+        # breaks ties between equal probabilities by id, so last bits would split groups
+        # differently. Recomputed here from the rounded weights, DuckDB and Spark give the
+        # same probabilities, bit for bit, and the same clusters.
         prior = float(self._linker._settings_obj._probability_two_random_records_match)
-        total = math.log2(prior / (1 - prior)) + sum(
+        total = round(math.log2(prior / (1 - prior)), WEIGHT_DECIMALS) + sum(
             (out[f"mw_{name}"] for name in self._labels), pd.Series(0.0, index=out.index)
         )
         out["match_weight"] = total
