@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--spark-driver-memory",
-                help="The Spark driver's heap, e.g. 4g (default 2g); the clustering runs there.",
+                help="The Spark driver's heap, e.g. 4g (default 2g; 4g for a million records).",
             ),
         ] = None,
     ) -> None:
