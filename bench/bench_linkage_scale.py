@@ -15,6 +15,15 @@ where recall goes: the share of true pairs the blocking rules (normal and large-
 the trained prior match rate against the true one, F1 by threshold, F1 with the true prior,
 and the hindsight bound (every candidate pair scored by the true share of matches among the
 pairs with its comparison levels, as ``bench_linkage_eval.py`` computes it).
+
+``--engine spark`` scores on Spark in local mode (training stays on DuckDB, as in
+``sillok dedupe persons --engine spark``); the peak memory is then the whole process tree's
+(driver JVM plus Python), sampled by the parent every half second. ``--compare-engines`` runs
+the job once per engine on the same file and reports whether the clusters are the same sets
+of records, and how many differ.
+
+    .venv/bin/python bench/bench_linkage_scale.py --records 10000 --compare-engines
+    .venv/bin/python bench/bench_linkage_scale.py --records 100000 --engine spark
 """
 
 from __future__ import annotations
@@ -28,7 +37,10 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +72,13 @@ def write_input(path: Path, records: int, seed: int) -> int:
 
 
 def timed_run(
-    source: Path, output: Path, memory_limit: str, threads: int, compare: bool = False
+    source: Path,
+    output: Path,
+    memory_limit: str,
+    threads: int,
+    compare: bool = False,
+    engine: str = "duckdb",
+    spark_driver_memory: str = "2g",
 ) -> dict[str, Any]:
     """The dedupe job, timed, in this process (call it in a fresh one)."""
     import pandas as pd
@@ -76,9 +94,13 @@ def timed_run(
     records = read_persons(source)
     read_seconds = time.perf_counter() - started
     settings = LinkageSettings(
+        engine=engine,
         engine_options=EngineOptions(
-            threads=threads, memory_limit=memory_limit, temp_directory=tempfile.gettempdir()
-        )
+            threads=threads,
+            memory_limit=memory_limit,
+            temp_directory=tempfile.gettempdir(),
+            spark_driver_memory=spark_driver_memory,
+        ),
     )
 
     def progress(name: str) -> None:
@@ -108,7 +130,9 @@ def timed_run(
         "warnings": result.warnings,
         "blocking_rules": result.blocking_rules,
         "train_sample": settings.train_sample,
+        "engine": engine,
         "duckdb_memory_limit": memory_limit,
+        "spark_driver_memory": spark_driver_memory if engine == "spark" else None,
         "threads": threads,
         **extra,
     }
@@ -253,16 +277,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--compare-clustering", action="store_true")
     parser.add_argument("--diagnose", action="store_true")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    parser.add_argument("--spark-driver-memory", default="2g")
+    parser.add_argument("--compare-engines", action="store_true")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run is not None:  # the child: time the job only
         if args.diagnose:
             found = diagnose(args.run, args.memory_limit, args.threads)
         else:
-            out = args.run.with_suffix(".clusters.csv")
+            out = args.run.with_suffix(f".{args.engine}.clusters.csv")
             found = timed_run(
-                args.run, out, args.memory_limit, args.threads, args.compare_clustering
+                args.run,
+                out,
+                args.memory_limit,
+                args.threads,
+                args.compare_clustering,
+                args.engine,
+                args.spark_driver_memory,
             )
+            found["clusters_file"] = str(out)
         print(json.dumps(found))
         return 0
     source = args.workdir / f"sillok-scale-{args.records}-{args.seed}.csv"
@@ -278,23 +312,30 @@ def main(argv: list[str] | None = None) -> int:
         )
         if on
     ]
-    child = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--run",
-            str(source),
-            "--memory-limit",
-            args.memory_limit,
-            "--threads",
-            str(args.threads),
-            *flags,
-        ],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    command = [
+        sys.executable,
+        __file__,
+        "--run",
+        str(source),
+        "--memory-limit",
+        args.memory_limit,
+        "--threads",
+        str(args.threads),
+        "--spark-driver-memory",
+        args.spark_driver_memory,
+        *flags,
+    ]
+    if args.compare_engines:
+        runs = {e: _child(command + ["--engine", e]) for e in ("duckdb", "spark")}
+        result: dict[str, Any] = {
+            "records": runs["duckdb"]["records"],
+            "runs": runs,
+            "same_clusters": _same_clusters(
+                Path(runs["duckdb"]["clusters_file"]), Path(runs["spark"]["clusters_file"])
+            ),
+        }
+    else:
+        result = _child(command + ["--engine", args.engine])
     result["machine"] = {
         "cpus": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
@@ -305,6 +346,100 @@ def main(argv: list[str] | None = None) -> int:
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0
+
+
+def _child(command: list[str]) -> dict[str, Any]:
+    """Run the timed job in a fresh process; its JSON, with the process tree's peak RSS."""
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()
+    with (
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child,
+        _peak_tree_rss(child.pid) as peak,
+    ):
+        stdout, _ = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"the timed run failed with status {child.returncode}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result["process_wall_seconds"] = round(time.perf_counter() - started, 1)
+    result["peak_tree_rss_gib"] = round(peak[0] / 1024**3, 2)
+    result["load_average_at_start"] = load_at_start
+    result["load_average_at_end"] = os.getloadavg()
+    return result
+
+
+@contextmanager
+def _peak_tree_rss(pid: int, interval: float = 0.5) -> Iterator[list[int]]:
+    """Sample the summed RSS (bytes) of ``pid`` and its descendants; the peak in ``[0]``.
+
+    Spark's driver JVM is a child of the Python process, so the child's own ``ru_maxrss``
+    misses it; /proc is read directly (no psutil in the environment).
+    """
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not stop.is_set():
+            total = 0
+            for proc in _process_tree(pid):
+                try:
+                    with open(f"/proc/{proc}/statm") as handle:
+                        total += int(handle.read().split()[1]) * page
+                except (OSError, IndexError, ValueError):
+                    continue
+            peak[0] = max(peak[0], total)
+            stop.wait(interval)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, []))
+    return found
+
+
+def _same_clusters(left: Path, right: Path) -> dict[str, Any]:
+    """Compare two ``id,cluster_id`` files as sets of clusters (sets of ids)."""
+
+    def clusters(path: Path) -> set[frozenset[str]]:
+        groups: dict[str, set[str]] = {}
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                groups.setdefault(row["cluster_id"], set()).add(row["id"])
+        return {frozenset(g) for g in groups.values()}
+
+    a, b = clusters(left), clusters(right)
+    only_a, only_b = a - b, b - a
+    return {
+        "identical": a == b,
+        "clusters_duckdb": len(a),
+        "clusters_spark": len(b),
+        "clusters_only_in_duckdb": len(only_a),
+        "clusters_only_in_spark": len(only_b),
+        "records_in_differing_clusters": len(set().union(*only_a, *only_b)),
+        "files_byte_identical": left.read_bytes() == right.read_bytes(),
+    }
 
 
 if __name__ == "__main__":

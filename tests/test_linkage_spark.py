@@ -1,6 +1,7 @@
 """`--engine spark` gives the same clusters as DuckDB (Spark in local mode, one session).
 
-Spark takes tens of seconds to start, so this module starts it once and runs one job on it.
+Spark takes tens of seconds to start, so this module starts it once, from the command line
+with its Spark options, and runs one job on it; the checks of bad options start no Spark.
 """
 
 from __future__ import annotations
@@ -28,9 +29,20 @@ def spark() -> Iterator[None]:
         need("pyspark is not installed")
     if shutil.which("java") is None:
         need("Java is not installed")
-    engines.spark_session()
+    engines.stop_spark()  # the command starts its own session, with its options
     yield
     engines.stop_spark()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    return app
 
 
 def test_spark_and_duckdb_give_the_same_clusters(spark: None, tmp_path: Path) -> None:
@@ -41,23 +53,43 @@ def test_spark_and_duckdb_give_the_same_clusters(spark: None, tmp_path: Path) ->
         writer.writerow(["id", "name", "name_hangul", "birth", "sex", "origin"])
         for r in reports:
             writer.writerow(
-                [r.report_id, r.name, r.name_hangul or "", r.birth or "", r.sex or "",
-                 r.origin or ""]
+                [
+                    r.report_id,
+                    r.name,
+                    r.name_hangul or "",
+                    r.birth or "",
+                    r.sex or "",
+                    r.origin or "",
+                ]
             )
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def main() -> None:
-        """Test app."""
-
+    app = _app()
+    spark_flags = [
+        "--spark-master",
+        "local[1]",
+        "--spark-driver-memory",
+        "1g",
+        "--spark-conf",
+        "spark.sql.shuffle.partitions=3",
+        "--spark-conf",
+        "spark.sillok.test.marker = seen",
+    ]
     outputs = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.csv"
         result = CliRunner().invoke(
             app,
-            ["dedupe", "persons", "--input", str(source), "--output", str(out),
-             "--engine", engine, "--json"],
+            [
+                "dedupe",
+                "persons",
+                "--input",
+                str(source),
+                "--output",
+                str(out),
+                "--engine",
+                engine,
+                "--json",
+                *(spark_flags if engine == "spark" else []),
+            ],
         )
         assert result.exit_code == 0, result.stderr
         assert f'"engine": "{engine}"' in result.stdout
@@ -65,3 +97,62 @@ def test_spark_and_duckdb_give_the_same_clusters(spark: None, tmp_path: Path) ->
     assert outputs["spark"] == outputs["duckdb"]
     clusters = {line.split(",")[1] for line in outputs["duckdb"].splitlines()[1:]}
     assert 1 < len(clusters) < len(reports)  # something was linked, not everything
+
+    # The options reached the session the command started (a running session is reused).
+    session = engines.spark_session()
+    assert session.sparkContext.master == "local[1]"
+    assert session.conf.get("spark.driver.memory") == "1g"
+    assert session.conf.get("spark.sql.shuffle.partitions") == "3"
+    assert session.conf.get("spark.sillok.test.marker") == "seen"
+    assert "similarity" in session.conf.get("spark.jars")  # Splink's jar is still loaded
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--spark-conf", "spark.executor.memory"], "'spark.executor.memory' is not KEY=VALUE"),
+        (["--spark-conf", "executor.memory=8g"], "'executor.memory' is not a Spark setting"),
+        (["--spark-conf", "spark.master=yarn"], "set spark.master with --spark-master"),
+        (["--spark-master", "localhost:7077"], "'localhost:7077' is not a Spark master URL"),
+        (["--spark-driver-memory", "lots"], "'lots' is not a size"),
+    ],
+)
+def test_a_bad_spark_option_is_a_clear_error(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "dedupe",
+            "persons",
+            "--input",
+            str(tmp_path / "none.csv"),
+            "--output",
+            str(tmp_path / "out.csv"),
+            "--engine",
+            "spark",
+            *flags,
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_spark_options_need_the_spark_engine(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "dedupe",
+            "persons",
+            "--input",
+            str(tmp_path / "none.csv"),
+            "--output",
+            str(tmp_path / "out.csv"),
+            "--spark-master",
+            "yarn",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--spark-master applies to --engine spark only" in result.stderr

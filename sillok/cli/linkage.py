@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sillok.errors import SillokError
-from sillok.linkage.engines import ENGINES, EngineUnavailable
+from sillok.linkage.engines import ENGINES, EngineOptions, EngineUnavailable, spark_options
 from sillok.linkage.model import (
     DEFAULT_REVIEW_FLOOR,
     DEFAULT_THRESHOLD,
@@ -23,9 +23,7 @@ from sillok.linkage.model import (
 from sillok.linkage.plainfile import read_persons, write_clusters
 from sillok.linkage.schema import PERSONS
 
-_DEDUPE_HELP = (
-    "Find records of the same person or event in a plain file, outside any archive."
-)
+_DEDUPE_HELP = "Find records of the same person or event in a plain file, outside any archive."
 _PERSONS_HELP = (
     "Deduplicate person records from a CSV file.\n\n"
     "Input columns: id, name (any script or romanization), and optionally name_hangul, "
@@ -33,7 +31,9 @@ _PERSONS_HELP = (
     "남, 여) and origin (a place: county, province or ISO code such as KP-09). Output: a CSV "
     "with id and cluster_id (the smallest id of each group of the same person). Two groups "
     "of records are joined while the mean match probability between them reaches --threshold "
-    "(average linkage); no archive or passphrase is needed."
+    "(average linkage); no archive or passphrase is needed.\n\n"
+    "With --engine spark, --spark-master runs the scoring on an existing Spark cluster "
+    '(docs/linkage.md, "On a Spark cluster").'
 )
 
 
@@ -41,23 +41,50 @@ class _ExitWithMessage(Exception):
     """Carries a user-facing message up to the command, which prints it and exits 2."""
 
 
+def _engine_options(
+    engine: str, master: str | None, conf: list[str], driver_memory: str | None
+) -> EngineOptions:
+    """The engine's options from the command line, checked before any work starts."""
+    if engine not in ENGINES:
+        raise _ExitWithMessage(f"--engine: unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+    given = [
+        name
+        for name, value in (
+            ("--spark-master", master),
+            ("--spark-conf", conf),
+            ("--spark-driver-memory", driver_memory),
+        )
+        if value
+    ]
+    if engine != "spark":
+        if given:
+            raise _ExitWithMessage(f"{given[0]} applies to --engine spark only")
+        return EngineOptions()
+    try:
+        return spark_options(master, conf, driver_memory)
+    except ValueError as exc:
+        raise _ExitWithMessage(str(exc)) from None
+
+
 def _run_dedupe(
     input_path: Path,
     output_path: Path,
     engine: str,
+    engine_options: EngineOptions,
     threshold: float,
     as_json: bool,
     console: Console,
     err_console: Console,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    if engine not in ENGINES:
-        raise _ExitWithMessage(f"--engine: unknown engine {engine!r}; use {' or '.join(ENGINES)}")
     if not 0.0 < threshold < 1.0:
         raise _ExitWithMessage(f"--threshold: {threshold} is not between 0 and 1")
     records = read_persons(input_path)
     settings = LinkageSettings(
-        threshold=threshold, review_floor=min(threshold, DEFAULT_REVIEW_FLOOR), engine=engine
+        threshold=threshold,
+        review_floor=min(threshold, DEFAULT_REVIEW_FLOOR),
+        engine=engine,
+        engine_options=engine_options,
     )
     ids = records["id"].tolist()
     with Progress(
@@ -127,14 +154,37 @@ def register(app: typer.Typer) -> None:
                 f"(default {DEFAULT_THRESHOLD}; see docs/linkage.md for the evidence).",
             ),
         ] = DEFAULT_THRESHOLD,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print the summary as JSON.")
-        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        spark_master: Annotated[
+            str | None,
+            typer.Option(
+                "--spark-master",
+                help="Spark master URL (spark://host:7077, yarn, k8s://...); "
+                "default local[N] on this machine's N cores.",
+            ),
+        ] = None,
+        spark_conf: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--spark-conf",
+                help="A Spark setting as KEY=VALUE, e.g. spark.executor.memory=8g; repeatable.",
+            ),
+        ] = None,
+        spark_driver_memory: Annotated[
+            str | None,
+            typer.Option(
+                "--spark-driver-memory",
+                help="The Spark driver's heap, e.g. 4g (default 2g; 4g for a million records).",
+            ),
+        ] = None,
     ) -> None:
         console = Console(highlight=False)
         err_console = Console(stderr=True, highlight=False)
         try:
-            _run_dedupe(input_path, output_path, engine, threshold, as_json, console, err_console)
+            options = _engine_options(engine, spark_master, spark_conf or [], spark_driver_memory)
+            _run_dedupe(
+                input_path, output_path, engine, options, threshold, as_json, console, err_console
+            )
         except (SillokError, _ExitWithMessage, EngineUnavailable) as exc:
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(2) from None

@@ -7,6 +7,8 @@ name and never imports pyspark itself, so a machine without Spark loses nothing 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +27,13 @@ class EngineOptions:
         threads: worker threads (DuckDB) or local cores (Spark); ``None`` uses all.
         memory_limit: DuckDB memory cap such as ``"6GB"``; ``None`` keeps DuckDB's default.
         temp_directory: where DuckDB spills when the cap is reached.
-        spark_master: Spark master URL; local mode by default.
-        spark_driver_memory: driver heap for local Spark.
-        spark_shuffle_partitions: shuffle partitions; small data wants few.
+        spark_master: Spark master URL (``spark://host:7077``, ``yarn``, ``k8s://...``);
+            ``local[threads]`` by default.
+        spark_driver_memory: the driver's heap (in local mode the driver does all the work).
+        spark_shuffle_partitions: shuffle partitions; small data wants few, a cluster more
+            (``spark.sql.shuffle.partitions`` in ``spark_conf`` overrides it).
+        spark_conf: further Spark settings as (key, value) pairs, applied last, so they
+            override Sillok's defaults; ``spark.jars`` is added to Splink's similarity jar.
     """
 
     threads: int | None = None
@@ -36,6 +42,63 @@ class EngineOptions:
     spark_master: str | None = None
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 2
+    spark_conf: tuple[tuple[str, str], ...] = ()
+
+
+# The master URL forms Spark documents: local[N|*[,F]], standalone, YARN, Kubernetes, Mesos.
+_MASTER = re.compile(r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|(spark|mesos)://\S+|yarn|k8s://\S+")
+# Spark's size strings (JavaUtils.byteStringAs): a whole number and an optional unit.
+_SIZE = re.compile(r"[1-9][0-9]*([kmgtp]b?|b)?", re.IGNORECASE)
+# Settings with an option of their own, so that one run has one source for each.
+_OWN_OPTIONS = {"spark.master": "--spark-master", "spark.driver.memory": "--spark-driver-memory"}
+
+
+def spark_options(
+    master: str | None = None,
+    conf: Sequence[str] = (),
+    driver_memory: str | None = None,
+    threads: int | None = None,
+) -> EngineOptions:
+    """Engine options from a command line's Spark settings, each checked before Spark starts.
+
+    Args:
+        master: a Spark master URL, or ``None`` for local mode.
+        conf: ``KEY=VALUE`` strings; every key must start with ``spark.`` (Spark ignores
+            any other key, silently for the user).
+        driver_memory: the driver's heap, as Spark writes sizes (``2g``, ``512m``).
+        threads: local cores when ``master`` is ``None``.
+
+    Raises:
+        ValueError: naming the bad value and the form expected.
+    """
+    if master is not None and not _MASTER.fullmatch(master):
+        raise ValueError(
+            f"--spark-master: {master!r} is not a Spark master URL; expected local[N], "
+            "spark://host:port, yarn or k8s://https://host:port"
+        )
+    if driver_memory is not None and not _SIZE.fullmatch(driver_memory):
+        raise ValueError(
+            f"--spark-driver-memory: {driver_memory!r} is not a size; expected e.g. 4g or 512m"
+        )
+    pairs = []
+    for item in conf:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--spark-conf: {item!r} is not KEY=VALUE")
+        if not key.startswith("spark."):
+            raise ValueError(
+                f"--spark-conf: {key!r} is not a Spark setting (keys start with 'spark.')"
+            )
+        if key in _OWN_OPTIONS:
+            raise ValueError(f"--spark-conf: set {key} with {_OWN_OPTIONS[key]}")
+        pairs.append((key, value.strip()))
+    return EngineOptions(
+        threads=threads,
+        spark_master=master,
+        spark_driver_memory=driver_memory or EngineOptions.spark_driver_memory,
+        spark_conf=tuple(pairs),
+    )
 
 
 def check_engine(name: str) -> str:
@@ -74,7 +137,10 @@ _spark_session: Any = None
 
 
 def spark_session(options: EngineOptions | None = None) -> Any:
-    """The process's local SparkSession, started on first use with Splink's similarity jar.
+    """The process's SparkSession, started on first use with Splink's similarity jar.
+
+    The options count only when the session starts: a later call returns the running
+    session whatever it is given (a JVM's master and heap cannot change).
 
     Raises:
         EngineUnavailable: if pyspark is not installed.
@@ -92,18 +158,22 @@ def spark_session(options: EngineOptions | None = None) -> Any:
         ) from err
     cores = options.threads or os.cpu_count() or 1
     master = options.spark_master or f"local[{cores}]"
-    builder = (
-        SparkSession.builder.master(master)
-        .appName("sillok-linkage")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.memory", options.spark_driver_memory)
-        .config("spark.sql.shuffle.partitions", str(options.spark_shuffle_partitions))
-        .config("spark.default.parallelism", str(options.spark_shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.adaptive.enabled", "true")
-    )
+    conf = {
+        "spark.jars": similarity_jar_location(),
+        "spark.driver.memory": options.spark_driver_memory,
+        "spark.sql.shuffle.partitions": str(options.spark_shuffle_partitions),
+        "spark.default.parallelism": str(options.spark_shuffle_partitions),
+        "spark.ui.enabled": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.enabled": "true",
+    }
+    for key, value in options.spark_conf:
+        # Splink's comparisons call the similarity jar's functions: keep it on the list.
+        conf[key] = f"{conf['spark.jars']},{value}" if key == "spark.jars" and value else value
+    builder = SparkSession.builder.master(master).appName("sillok-linkage")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     # Splink materialises intermediate tables; checkpoints need somewhere to go.
@@ -124,11 +194,11 @@ def stop_spark() -> None:
 
 
 def spark_api(options: EngineOptions | None = None) -> Any:
-    """A Splink Spark API on the local SparkSession."""
+    """A Splink Spark API on the process's SparkSession."""
     session = spark_session(options)
     from splink import SparkAPI
 
-    partitions = (options or EngineOptions()).spark_shuffle_partitions
+    partitions = int(session.conf.get("spark.sql.shuffle.partitions"))
     return SparkAPI(
         spark_session=session,
         break_lineage_method="persist",
